@@ -1,0 +1,100 @@
+/** Parses BitBake's knotty output, line by line, into what the report needs. Pure. */
+
+export interface SstateSummary {
+  wanted: number;
+  local: number;
+  mirrors: number;
+  missed: number;
+  current: number;
+  matchPercent: number;
+  completePercent: number;
+}
+
+export interface TaskFailure {
+  /** Recipe file as BitBake printed it (a path inside the container). */
+  recipeFile: string;
+  task: string;
+  logFile?: string;
+}
+
+export interface TaskProgress {
+  phase: 'setscene' | 'task';
+  current: number;
+  total: number;
+  /** `recipe.bb:do_task` as printed, for the log. */
+  what: string;
+}
+
+export interface BitbakeSummary {
+  sstate?: SstateSummary;
+  tasksAttempted?: number;
+  tasksReused?: number;
+  tasksFailed: number;
+  failures: TaskFailure[];
+  parseErrors: { file: string; line: number; message: string }[];
+  warnings: string[];
+  errors: string[];
+  lastProgress?: TaskProgress;
+}
+
+const SSTATE =
+  /Sstate summary: Wanted (\d+) Local (\d+) Mirrors (\d+) Missed (\d+) Current (\d+) \((\d+)% match, (\d+)% complete\)/;
+const TASKS_SUMMARY =
+  /^NOTE: Tasks Summary: Attempted (\d+) tasks of which (\d+) didn't need to be rerun and (?:all succeeded|(\d+) failed)\./;
+const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
+const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
+const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
+const PARSE_ERROR = /^ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
+
+export class BitbakeOutputParser {
+  readonly summary: BitbakeSummary = { tasksFailed: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
+  /** Logfile lines precede the Task line they belong to. */
+  private pendingLogFile?: string;
+
+  /** Feeds one line (without its newline); returns progress when the line reports some. */
+  line(text: string): TaskProgress | undefined {
+    const s = this.summary;
+    let m = SSTATE.exec(text);
+    if (m) {
+      const [wanted, local, mirrors, missed, current, match, complete] = m.slice(1).map(Number) as number[];
+      s.sstate = {
+        wanted: wanted!, local: local!, mirrors: mirrors!, missed: missed!, current: current!,
+        matchPercent: match!, completePercent: complete!,
+      };
+      return undefined;
+    }
+    if ((m = RUNNING.exec(text))) {
+      s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4]! };
+      return s.lastProgress;
+    }
+    if ((m = TASKS_SUMMARY.exec(text))) {
+      s.tasksAttempted = Number(m[1]);
+      s.tasksReused = Number(m[2]);
+      s.tasksFailed = m[3] ? Number(m[3]) : 0;
+      return undefined;
+    }
+    if ((m = LOGFILE.exec(text))) {
+      this.pendingLogFile = m[1]!.trim();
+    } else if ((m = TASK_FAILED.exec(text))) {
+      s.failures.push({ recipeFile: m[1]!, task: m[2]!, logFile: this.pendingLogFile });
+      this.pendingLogFile = undefined;
+    } else if ((m = PARSE_ERROR.exec(text))) {
+      s.parseErrors.push({ file: m[1]!, line: Number(m[2]), message: m[3]! });
+    }
+    if (text.startsWith('ERROR: ')) s.errors.push(text.slice(7));
+    else if (text.startsWith('WARNING: ')) s.warnings.push(text.slice(9));
+    return undefined;
+  }
+}
+
+/** Tasks that really ran: attempted minus those covered by sstate or already current. */
+export function tasksRun(s: BitbakeSummary): number | undefined {
+  if (s.tasksAttempted === undefined || s.tasksReused === undefined) return undefined;
+  return s.tasksAttempted - s.tasksReused;
+}
+
+/** `recipe_1.0.bb:do_compile` → `recipe_1.0:do_compile`, as people name a task. */
+export function taskLabel(f: TaskFailure): string {
+  const base = f.recipeFile.split('/').pop() ?? f.recipeFile;
+  return `${base.replace(/\.bb(append)?$/, '')}:${f.task}`;
+}

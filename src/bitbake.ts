@@ -1,0 +1,174 @@
+/**
+ * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
+ * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
+ * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import * as core from '@actions/core';
+import { BitbakeOutputParser, type BitbakeSummary } from './bitbake-output.js';
+import { removeContainer, runArgs, signalContainer, wasOomKilled, type ContainerSpec } from './container.js';
+
+/**
+ * The only shell code that runs BitBake. It is a constant: paths arrive as environment
+ * variables and BitBake's arguments as argv, so no configured value is ever parsed by a shell.
+ */
+export const RUN_BITBAKE_SH = `#!/bin/bash
+# Written by smidr/build-action. Sets up the BitBake environment and runs BitBake.
+set -eu
+unset BBSERVER
+cd "$SMIDR_BUILD_DIR"
+set +u
+if [ -n "\${SMIDR_BITBAKE_DIR:-}" ]; then
+  . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" "$SMIDR_BITBAKE_DIR" > /dev/null
+else
+  . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" > /dev/null
+fi
+set -u
+exec bitbake "$@"
+`;
+
+export type BitbakeHost =
+  | { kind: 'container'; spec: ContainerSpec }
+  | { kind: 'direct'; script: string; env: Record<string, string>; cwd: string };
+
+export interface BitbakeRunResult {
+  exitCode: number;
+  summary: BitbakeSummary;
+  oomKilled: boolean;
+  /** Stopped by a signal to the action (job cancelled) rather than finishing on its own. */
+  interrupted: boolean;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  /** Seconds between progress lines while BitBake runs. */
+  progressInterval: number;
+  /** Seconds BitBake gets to stop after SIGINT before it is stopped harder. */
+  graceSeconds: number;
+}
+
+export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOptions): Promise<BitbakeRunResult> {
+  const parser = new BitbakeOutputParser();
+  const started = Date.now();
+  const child = host.kind === 'container'
+    ? spawn(host.spec.engine, runArgs(host.spec), { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('bash', [host.script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: host.env, cwd: host.cwd, detached: true });
+
+  const stopper = new Stopper(host, child, opts.graceSeconds);
+  const onSignal = (signal: NodeJS.Signals) => stopper.request(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
+  const token = randomBytes(16).toString('hex');
+  process.stdout.write(`::stop-commands::${token}\n`);
+  const timer = setInterval(() => core.info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
+  try {
+    const follow = (stream: NodeJS.ReadableStream) =>
+      new Promise<void>((resolve) => {
+        const lines = createInterface({ input: stream, crlfDelay: Infinity });
+        lines.on('line', (line) => {
+          process.stdout.write(`${line}\n`);
+          parser.line(line);
+        });
+        lines.on('close', resolve);
+      });
+    const exited = new Promise<number>((resolve) => {
+      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
+      child.on('error', (e) => {
+        core.error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
+        resolve(127);
+      });
+    });
+    const [exitCode] = await Promise.all([exited, follow(child.stdout!), follow(child.stderr!)]);
+    const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
+    return { exitCode, summary: parser.summary, oomKilled, interrupted: stopper.requested, durationMs: Date.now() - started };
+  } finally {
+    clearInterval(timer);
+    process.stdout.write(`::${token}::\n`);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stopper.dispose();
+    if (host.kind === 'container') removeContainer(host.spec.engine, host.spec.name);
+  }
+}
+
+/**
+ * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
+ * (after the grace period, or a second signal to the action) stops it harder, and finally the
+ * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ */
+class Stopper {
+  requested = false;
+  private steps = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly host: BitbakeHost,
+    private readonly child: ChildProcess,
+    private readonly graceSeconds: number,
+  ) {}
+
+  request(signal: NodeJS.Signals): void {
+    this.requested = true;
+    if (signal === 'SIGTERM') this.steps = Math.max(this.steps, 2);
+    this.escalate();
+  }
+
+  private escalate(): void {
+    this.steps += 1;
+    clearTimeout(this.timer);
+    if (this.steps <= 2) {
+      core.warning(this.steps === 1
+        ? 'Stopping BitBake: running tasks may finish (SIGINT).'
+        : 'Stopping BitBake harder (second SIGINT).');
+      this.interrupt();
+      this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
+    } else {
+      core.warning('BitBake did not stop in time: removing it.');
+      this.kill();
+    }
+  }
+
+  private interrupt(): void {
+    if (this.host.kind === 'container') signalContainer(this.host.spec.engine, this.host.spec.name, 'SIGINT');
+    else if (this.child.pid) process.kill(-this.child.pid, 'SIGINT');
+  }
+
+  private kill(): void {
+    if (this.host.kind === 'container') removeContainer(this.host.spec.engine, this.host.spec.name);
+    else if (this.child.pid) {
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return ({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
+}
+
+export function progressLine(s: BitbakeSummary, started: number, now = Date.now()): string {
+  const elapsed = formatDuration(now - started);
+  const p = s.lastProgress;
+  if (!p) return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
+  const percent = Math.floor((p.current * 100) / Math.max(p.total, 1));
+  const phase = p.phase === 'setscene' ? 'setscene (reusing sstate)' : 'tasks';
+  return `[smidr] ${phase} ${p.current}/${p.total} (${percent}%), ${elapsed} elapsed, now: ${p.what}`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}

@@ -1,0 +1,103 @@
+/**
+ * `smidr build`: the action's pipeline from a terminal, with the config's `directories:` as
+ * persistent caches, so a CI build can be reproduced (and warmed) on a laptop.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError, type ConfigOverrides } from './config.js';
+import { DEFAULT_CONFIG_FILE } from './constants.js';
+import { confLines, splitList } from './inputs.js';
+import { prepareBuild, runPreparedBuild } from './pipeline.js';
+import { layersJson } from './layers.js';
+import { localDirs } from './workspace.js';
+import { formatDuration } from './bitbake.js';
+
+const USAGE = `usage: smidr build [options]
+  -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})
+  -m, --machine NAME         MACHINE, overriding the config
+  -t, --target NAME          target to build (repeatable), overriding the config
+  -d, --distro NAME          DISTRO, overriding the config
+  -l, --local-conf LINE      extra conf assignment, e.g. 'INHERIT += "rm_work"' (repeatable)
+  -a, --bitbake-arg ARG      extra BitBake argument (repeatable)
+      --container-image IMG  builder image, overriding the config
+      --container-engine E   docker, podman or none
+      --workspace-dir DIR    where build directories go (default: beside the sstate directory)
+`;
+
+/** Workflow commands mean nothing in a terminal: show groups and annotations as plain text. */
+function plainTerminalLog(): void {
+  const write = process.stdout.write.bind(process.stdout);
+  let stopToken: string | undefined;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    const out = text.split('\n').map((line) => {
+      if (stopToken) {
+        if (line === `::${stopToken}::`) stopToken = undefined;
+        return stopToken === undefined ? null : line;
+      }
+      const m = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
+      if (!m) return line;
+      const [, cmd, msg] = m;
+      if (cmd === 'stop-commands') { stopToken = msg; return null; }
+      if (cmd === 'group') return `\n=== ${msg}`;
+      if (cmd === 'endgroup') return null;
+      if (cmd === 'warning' || cmd === 'error' || cmd === 'notice') return `${cmd}: ${msg}`;
+      return null;
+    }).filter((l) => l !== null).join('\n');
+    return write(out, ...rest);
+  }) as typeof process.stdout.write;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'build') {
+    process.stderr.write(USAGE);
+    return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
+      machine: { type: 'string', short: 'm' },
+      target: { type: 'string', short: 't', multiple: true },
+      distro: { type: 'string', short: 'd' },
+      'local-conf': { type: 'string', short: 'l', multiple: true },
+      'bitbake-arg': { type: 'string', short: 'a', multiple: true },
+      'container-image': { type: 'string' },
+      'container-engine': { type: 'string' },
+      'workspace-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  const overrides: ConfigOverrides = {
+    machine: values.machine,
+    targets: values.target?.flatMap(splitList),
+    distro: values.distro,
+    localConf: values['local-conf']?.flatMap(confLines),
+    bitbakeArgs: values['bitbake-arg'],
+    containerImage: values['container-image'],
+    containerEngine: values['container-engine'],
+  };
+  plainTerminalLog();
+  const config = loadConfig(path.resolve(values.config), overrides);
+  const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
+  const outcome = await runPreparedBuild(build);
+  const s = outcome.run.summary;
+  console.log(`\n${outcome.result}: ${config.targets.join(' ')} for ${config.machine} in ${formatDuration(outcome.run.durationMs)}`);
+  console.log(`  build dir:    ${build.workspace.buildDir}`);
+  console.log(`  tasks run:    ${outcome.tasksRun ?? '-'}, reused from sstate: ${outcome.tasksReused ?? '-'}`);
+  if (s.sstate) console.log(`  sstate match: ${s.sstate.matchPercent}% (wanted ${s.sstate.wanted}, local ${s.sstate.local}, mirrors ${s.sstate.mirrors}, missed ${s.sstate.missed})`);
+  for (const image of outcome.images) console.log(`  image:        ${image}`);
+  console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
+  if (outcome.failureMessage) console.error(`error: ${outcome.failureMessage}`);
+  return outcome.result === 'success' ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (!(e instanceof ConfigError) && e instanceof Error && process.env.SMIDR_DEBUG) console.error(e.stack);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  },
+);

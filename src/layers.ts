@@ -1,0 +1,251 @@
+/**
+ * Resolves every layer to an exact commit and provides an immutable checkout of it. A checkout
+ * lives in the layer store at `<store>/<name>-<url hash>/<commit>` and is never modified once
+ * complete, so any number of builds (also concurrent ones) can mount it read-only.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as core from '@actions/core';
+import type { LayerConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { FULL_COMMIT } from './names.js';
+import { git, gitOk, GitError } from './git.js';
+
+export interface ResolvedLayer {
+  name: string;
+  kind: 'git' | 'path';
+  /** The remote as configured (git layers), or the repository's origin (path layers). */
+  url?: string;
+  branch?: string;
+  tag?: string;
+  /** Full commit id that was built. */
+  commit: string;
+  /** Repository checkout on the host. */
+  dir: string;
+  /** BitBake layer directories inside the checkout, relative to it ('.' is the root). */
+  sublayers: string[];
+}
+
+/** The marker written last into a checkout: without it the directory is an interrupted clone. */
+const COMPLETE = '.smidr-complete';
+
+export async function checkoutLayers(layers: LayerConfig[], store: string, configDir: string): Promise<ResolvedLayer[]> {
+  const resolved: ResolvedLayer[] = [];
+  for (const layer of layers) {
+    const r = layer.source.kind === 'path'
+      ? await usePathLayer(layer, path.resolve(configDir, layer.source.path))
+      : await checkoutGitLayer(layer, store);
+    r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
+    core.info(`${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
+      `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
+      ` layers: ${r.sublayers.join(', ') || '(none)'}`);
+    resolved.push(r);
+  }
+  return resolved;
+}
+
+async function usePathLayer(layer: LayerConfig, dir: string): Promise<ResolvedLayer> {
+  if (!existsSync(dir)) throw new ConfigError(`layer '${layer.name}': path ${dir} does not exist; check out the repository first (actions/checkout) or fix 'path'`);
+  let commit: string;
+  try {
+    commit = await git(['rev-parse', '--verify', 'HEAD^{commit}'], dir);
+  } catch {
+    throw new ConfigError(`layer '${layer.name}': path ${dir} is not inside a git checkout with a commit; the path layer is built at the repository's current commit`);
+  }
+  const url = await git(['remote', 'get-url', 'origin'], dir).catch(() => undefined);
+  return { name: layer.name, kind: 'path', url, commit, dir, sublayers: [] };
+}
+
+async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<ResolvedLayer> {
+  if (layer.source.kind !== 'git') throw new Error('not a git layer');
+  const { url, branch, tag, commit: pinned } = layer.source;
+  const home = path.join(store, `${layer.name}-${createHash('sha256').update(url).digest('hex').slice(0, 8)}`);
+  await fs.mkdir(home, { recursive: true });
+
+  // A full pin needs no network at all when its checkout is already in the store.
+  if (pinned && FULL_COMMIT.test(pinned) && !branch && existsSync(path.join(home, pinned, COMPLETE))) {
+    core.info(`${layer.name}: reusing checkout of ${pinned}`);
+    return { name: layer.name, kind: 'git', url, tag, commit: pinned, dir: path.join(home, pinned), sublayers: [] };
+  }
+
+  const head = pinned ? undefined : await remoteHead(layer.name, url, branch, tag);
+  const tmp = path.join(home, `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    await git(['init', '-q', tmp]);
+    const commit = await fetchRevision(layer.name, tmp, url, { branch, tag, pinned, head });
+    const dir = path.join(home, commit);
+    if (existsSync(path.join(dir, COMPLETE))) {
+      core.info(`${layer.name}: reusing checkout of ${commit}`);
+      return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
+    }
+    await git(['-c', 'core.hooksPath=/dev/null', 'checkout', '-q', '--detach', commit], tmp);
+    await fs.writeFile(path.join(tmp, COMPLETE), `${url}\n${commit}\n`);
+    await placeCheckout(tmp, dir);
+    return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Renames a finished clone into place; another build may have placed the same commit first. */
+async function placeCheckout(tmp: string, dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  try {
+    await fs.rename(tmp, dir);
+  } catch (e) {
+    if (!existsSync(path.join(dir, COMPLETE))) throw e;
+  }
+}
+
+/** The commit a branch, tag or the default branch points at, asked of the remote. */
+async function remoteHead(name: string, url: string, branch?: string, tag?: string): Promise<string> {
+  const ref = branch ? `refs/heads/${branch}` : tag ? `refs/tags/${tag}` : 'HEAD';
+  let out: string;
+  try {
+    out = await git(['ls-remote', '--', url, ref, ...(tag ? [`${ref}^{}`] : [])]);
+  } catch (e) {
+    throw new ConfigError(`layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`);
+  }
+  const refs = new Map(out.split('\n').filter(Boolean).map((l) => {
+    const [sha, r] = l.split('\t');
+    return [r!, sha!] as const;
+  }));
+  const sha = refs.get(`${ref}^{}`) ?? refs.get(ref);
+  if (!sha) {
+    const what = branch ? `branch '${branch}'` : tag ? `tag '${tag}'` : 'a default branch (HEAD)';
+    throw new ConfigError(`layer '${name}': ${url} has no ${what}; check the layer's ${branch ? 'branch' : tag ? 'tag' : 'revision'} in the config`);
+  }
+  return sha;
+}
+
+interface Revision { branch?: string; tag?: string; pinned?: string; head?: string }
+
+/** Fetches as little history as the remote allows and returns the full commit id. */
+async function fetchRevision(name: string, repo: string, url: string, rev: Revision): Promise<string> {
+  const want = rev.pinned ?? rev.head!;
+  const revLabel = rev.pinned ? `commit ${rev.pinned}` : rev.branch ? `branch ${rev.branch} (${want})` : rev.tag ? `tag ${rev.tag}` : `HEAD (${want})`;
+  core.info(`${name}: fetching ${revLabel} from ${url}`);
+  const shallow = FULL_COMMIT.test(want) && await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo);
+  if (!shallow) {
+    // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
+    try {
+      await git(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
+    } catch (e) {
+      throw new ConfigError(`layer '${name}': cannot fetch from ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}`);
+    }
+  }
+  let commit: string;
+  try {
+    commit = await git(['rev-parse', '--verify', '--end-of-options', `${want}^{commit}`], repo);
+  } catch {
+    throw new ConfigError(`layer '${name}': revision ${want} does not exist in ${url}; check the layer's commit (git ls-remote ${url})`);
+  }
+  if (rev.pinned && rev.branch) await assertOnBranch(name, repo, url, commit, rev.branch);
+  return commit;
+}
+
+/** A pin with a branch promises the commit is on that branch; a mismatch is a config error. */
+async function assertOnBranch(name: string, repo: string, url: string, commit: string, branch: string): Promise<void> {
+  const since = Number(await git(['log', '-1', '--format=%ct', commit], repo)) - 86400;
+  const ref = `refs/remotes/origin/${branch}`;
+  const fetched = await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)
+    || await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo);
+  if (!fetched) throw new ConfigError(`layer '${name}': ${url} has no branch '${branch}'; fix the layer's branch`);
+  if (!(await gitOk(['merge-base', '--is-ancestor', commit, ref], repo))) {
+    throw new ConfigError(`layer '${name}': commit ${commit} is not on branch '${branch}' of ${url}; pin a commit from that branch or drop 'branch'`);
+  }
+}
+
+/**
+ * The BitBake layers a repository provides: the configured list, else those its own
+ * bblayers.conf template names (poky: meta, meta-poky, meta-yocto-bsp), else every directory
+ * holding conf/layer.conf.
+ */
+async function resolveSublayers(layer: LayerConfig, dir: string, commit: string): Promise<string[]> {
+  if (layer.sublayers) {
+    for (const sub of layer.sublayers) {
+      if (!existsSync(path.join(dir, sub, 'conf', 'layer.conf'))) {
+        const found = await discoverLayers(dir);
+        throw new ConfigError(`layer '${layer.name}'${layer.line ? ` (line ${layer.line})` : ''}: sublayer '${sub}' has no conf/layer.conf at ${commit.slice(0, 12)}; the repository provides: ${found.join(', ') || 'none'}`);
+      }
+    }
+    return layer.sublayers;
+  }
+  return (await templateLayers(dir)) ?? (await discoverLayers(dir));
+}
+
+const TEMPLATES = ['meta-poky/conf/templates/default/bblayers.conf.sample', 'meta-poky/conf/bblayers.conf.sample'];
+
+async function templateLayers(dir: string): Promise<string[] | undefined> {
+  for (const t of TEMPLATES) {
+    const file = path.join(dir, t);
+    if (!existsSync(file)) continue;
+    const text = await fs.readFile(file, 'utf8');
+    const subs = [...text.matchAll(/##OEROOT##\/([A-Za-z0-9._/-]+)/g)].map((m) => m[1]!.replace(/\/$/, ''));
+    const present = subs.filter((s) => existsSync(path.join(dir, s, 'conf', 'layer.conf')));
+    if (present.length > 0) return present;
+  }
+  return undefined;
+}
+
+export async function discoverLayers(dir: string, depth = 2): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(rel: string, level: number): Promise<void> {
+    if (existsSync(path.join(dir, rel, 'conf', 'layer.conf'))) {
+      found.push(rel === '' ? '.' : rel);
+      return;
+    }
+    if (level >= depth) return;
+    const entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.isDirectory() && !e.name.startsWith('.')) await walk(rel ? `${rel}/${e.name}` : e.name, level + 1);
+    }
+  }
+  await walk('', 0);
+  return found;
+}
+
+/** Where oe-init-build-env and BitBake are, in the poky layout or the split one. */
+export interface BuildTools {
+  initEnv: { layer: string; file: string };
+  bitbake: { layer: string; dir: string };
+  version: string;
+}
+
+export async function findBuildTools(layers: ResolvedLayer[]): Promise<BuildTools> {
+  const init = layers.find((l) => existsSync(path.join(l.dir, 'oe-init-build-env')));
+  if (!init) throw new ConfigError('no layer provides oe-init-build-env; add poky, or openembedded-core with bitbake (the split layout)');
+  const bitbake = existsSync(path.join(init.dir, 'bitbake', 'bin', 'bitbake'))
+    ? { layer: init.name, dir: 'bitbake' }
+    : (() => {
+        const l = layers.find((x) => existsSync(path.join(x.dir, 'bin', 'bitbake')));
+        return l ? { layer: l.name, dir: '.' } : undefined;
+      })();
+  if (!bitbake) throw new ConfigError(`no layer provides BitBake: ${init.name} has no bitbake/ directory; add a layer for the bitbake repository (the split layout)`);
+  const owner = layers.find((l) => l.name === bitbake.layer)!;
+  const version = await bitbakeVersion(path.join(owner.dir, bitbake.dir));
+  return { initEnv: { layer: init.name, file: 'oe-init-build-env' }, bitbake, version };
+}
+
+async function bitbakeVersion(bitbakeDir: string): Promise<string> {
+  const text = await fs.readFile(path.join(bitbakeDir, 'lib', 'bb', '__init__.py'), 'utf8').catch(() => '');
+  return /^__version__\s*=\s*["']([0-9.]+)["']/m.exec(text)?.[1] ?? '0';
+}
+
+export function versionAtLeast(version: string, wanted: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = wanted.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return true;
+}
+
+/** What the `layers` output and the summary show. */
+export function layersJson(layers: ResolvedLayer[]): object[] {
+  return layers.map((l) => ({
+    name: l.name, url: l.url, branch: l.branch, tag: l.tag, commit: l.commit, sublayers: l.sublayers,
+  }));
+}

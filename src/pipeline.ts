@@ -1,0 +1,215 @@
+/**
+ * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
+ * run it; they differ only in where directories are and how results are shown.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as core from '@actions/core';
+import * as exec from '@actions/exec';
+import type { BuildConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { renderAutoConf, renderBblayersConf, type BitbakePaths } from './conf.js';
+import {
+  builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
+} from './container.js';
+import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake.js';
+import { tasksRun, taskLabel } from './bitbake-output.js';
+import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './layers.js';
+import { buildId, createWorkspace, type CacheDirs, type Workspace } from './workspace.js';
+import { stringEnv } from './git.js';
+
+export interface PipelineDirs {
+  /** Where immutable layer checkouts are kept. */
+  layerStore: string;
+  /** Under which each build gets its own directory. */
+  workspaceRoot: string;
+  caches: CacheDirs;
+}
+
+export interface PreparedBuild {
+  config: BuildConfig;
+  workspace: Workspace;
+  layers: ResolvedLayer[];
+  tools: BuildTools;
+  distro: string;
+  /** Set when BitBake runs in a container. */
+  containerName?: string;
+}
+
+export interface BuildOutcome {
+  result: 'success' | 'failure' | 'cancelled';
+  run: BitbakeRunResult;
+  deployDir: string;
+  images: string[];
+  tasksRun?: number;
+  tasksReused?: number;
+  /** Why the build failed, in words a user can act on. */
+  failureMessage?: string;
+}
+
+/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
+const HASHSERVE_DB_DIR_SINCE = '2.18';
+
+export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
+  const layers = await core.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+  const tools = await findBuildTools(layers);
+  const distro = config.distro ?? (layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
+
+  const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+  const inContainer = config.container.engine !== 'none';
+  const seen = bitbakePaths(workspace, layers, inContainer);
+  const hasPoky = layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
+  await fs.writeFile(path.join(workspace.buildDir, 'conf', 'bblayers.conf'), renderBblayersConf(seen.layers, hasPoky ? '2' : undefined));
+  await fs.writeFile(path.join(workspace.buildDir, 'conf', 'auto.conf'), renderAutoConf({
+    machine: config.machine,
+    distro,
+    paths: seen,
+    hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
+    bbNumberThreads: config.bbNumberThreads,
+    parallelMake: config.parallelMake,
+    localConf: config.localConf,
+  }));
+  await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
+  await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
+  core.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
+  return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+}
+
+/** Layer, build and cache paths as BitBake will see them. */
+function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boolean): BitbakePaths {
+  const layerRoot = (l: ResolvedLayer) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir);
+  const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
+  const layerDirs = layers.flatMap((l) => l.sublayers.map((s) => sub(layerRoot(l), s)));
+  return inContainer
+    ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
+    : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
+}
+
+export async function runPreparedBuild(b: PreparedBuild, opts = { progressInterval: 60, graceSeconds: 120 }): Promise<BuildOutcome> {
+  const { config, workspace } = b;
+  const argv = [...config.bitbakeArgs, ...config.targets];
+  const host = b.containerName ? await containerHost(b, argv) : directHost(b);
+  const commandLine = `bitbake ${argv.join(' ')}`;
+  core.startGroup(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`);
+  let run: BitbakeRunResult;
+  try {
+    run = await runBitbake(host, argv, opts);
+  } finally {
+    core.endGroup();
+  }
+  const deployDir = await findDeployDir(workspace.buildDir);
+  const images = await listImages(path.join(deployDir, 'images', config.machine));
+  const outcome: BuildOutcome = {
+    result: run.exitCode === 0 ? 'success' : run.interrupted ? 'cancelled' : 'failure',
+    run, deployDir, images,
+    tasksRun: tasksRun(run.summary),
+    tasksReused: run.summary.tasksReused,
+  };
+  if (outcome.result !== 'success') outcome.failureMessage = failureMessage(b, run);
+  return outcome;
+}
+
+function failureMessage(b: PreparedBuild, run: BitbakeRunResult): string {
+  const s = run.summary;
+  if (run.oomKilled) {
+    return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+  }
+  if (run.interrupted) return 'BitBake was stopped because the job was cancelled';
+  if (s.failures.length > 0) {
+    return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
+  }
+  if (s.parseErrors.length > 0) {
+    return `BitBake could not parse: ${s.parseErrors.map((p) => `${p.file}:${p.line}: ${p.message}`).join('; ')}`;
+  }
+  const last = s.errors.at(-1);
+  return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+
+async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeHost> {
+  const { config, workspace, tools } = b;
+  const engine = config.container.engine as 'docker' | 'podman';
+  const missing = await engineAvailable(engine);
+  if (missing) throw new Error(missing);
+  await ensureImage(engine, config.container.image);
+  const user = builderUser();
+  // A root runner builds as a regular user: the directories it writes must be that user's.
+  if (process.getuid?.() === 0) {
+    for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
+      await exec.exec('chown', ['-R', `${user.uid}:${user.gid}`, dir], { silent: true });
+    }
+  }
+  const userns = userNamespaceOptions();
+  if (userns.warning) core.warning(userns.warning);
+  const mounts: Mount[] = [
+    ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
+    { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },
+    { source: workspace.caches.downloads, target: IN_CONTAINER.downloads, readonly: false },
+    { source: workspace.caches.sstate, target: IN_CONTAINER.sstate, readonly: false },
+    { source: workspace.caches.hashserv, target: IN_CONTAINER.hashserv, readonly: false },
+  ];
+  const spec: ContainerSpec = {
+    engine,
+    image: config.container.image,
+    name: b.containerName!,
+    user,
+    mounts,
+    env: {
+      ...localeEnv(),
+      HOME: `${IN_CONTAINER.build}/.smidr/home`,
+      USER: 'builder',
+      LOGNAME: 'builder',
+      SMIDR_BUILD_DIR: IN_CONTAINER.build,
+      SMIDR_INIT_ENV: `${IN_CONTAINER.layers}/${tools.initEnv.layer}/${tools.initEnv.file}`,
+      SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, `${IN_CONTAINER.layers}/${tools.bitbake.layer}`),
+    },
+    workdir: IN_CONTAINER.build,
+    memory: config.container.memory,
+    cpus: config.container.cpuCount,
+    securityOptions: userns.options,
+    labels: { 'org.smidr.build': workspace.id },
+    command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
+  };
+  return { kind: 'container', spec };
+}
+
+function directHost(b: PreparedBuild): BitbakeHost {
+  if (process.getuid?.() === 0) {
+    throw new ConfigError('container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner');
+  }
+  const { workspace, tools, layers } = b;
+  const dir = (name: string) => layers.find((l) => l.name === name)!.dir;
+  const env = stringEnv(process.env);
+  // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets.
+  for (const k of Object.keys(env)) {
+    if (k === 'TMPDIR' || k === 'BBSERVER' || k.startsWith('ACTIONS_') || k.startsWith('INPUT_') || k.startsWith('GITHUB_TOKEN')) delete env[k];
+  }
+  Object.assign(env, {
+    ...localeEnv(),
+    SMIDR_BUILD_DIR: workspace.buildDir,
+    SMIDR_INIT_ENV: path.join(dir(tools.initEnv.layer), tools.initEnv.file),
+    SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, dir(tools.bitbake.layer)),
+  });
+  return { kind: 'direct', script: path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), env, cwd: workspace.buildDir };
+}
+
+/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
+function bitbakeDirFor(tools: BuildTools, layerRoot: string): string {
+  if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake') return '';
+  return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
+}
+
+function localeEnv(): Record<string, string> {
+  return { LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' };
+}
+
+/** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
+async function findDeployDir(buildDir: string): Promise<string> {
+  const entries = await fs.readdir(buildDir).catch(() => [] as string[]);
+  const candidates = entries.filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e)).map((e) => path.join(buildDir, e, 'deploy'));
+  return candidates.find((c) => existsSync(c)) ?? path.join(buildDir, 'tmp', 'deploy');
+}
+
+async function listImages(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => !e.isDirectory()).map((e) => path.join(dir, e.name)).sort();
+}

@@ -1,0 +1,52 @@
+/** Tells the workflow what happened: step outputs, and the job summary. */
+import * as path from 'node:path';
+import * as core from '@actions/core';
+import { Outputs } from './constants.js';
+import { layersJson } from './layers.js';
+import { formatDuration } from './bitbake.js';
+import { taskLabel } from './bitbake-output.js';
+import type { BuildOutcome, PreparedBuild } from './pipeline.js';
+
+export function setOutputs(b: PreparedBuild, o: BuildOutcome): void {
+  core.setOutput(Outputs.BuildDir, b.workspace.buildDir);
+  core.setOutput(Outputs.DeployDir, o.deployDir);
+  core.setOutput(Outputs.Images, JSON.stringify(o.images));
+  core.setOutput(Outputs.Layers, JSON.stringify(layersJson(b.layers)));
+  core.setOutput(Outputs.Result, o.result);
+  core.setOutput(Outputs.TasksRun, o.tasksRun ?? '');
+  core.setOutput(Outputs.TasksReused, o.tasksReused ?? '');
+  core.setOutput(Outputs.SstateMatch, o.run.summary.sstate?.matchPercent ?? '');
+}
+
+/** The layers output alone, set as soon as revisions are known (also when BitBake fails). */
+export function setLayersOutput(b: PreparedBuild): void {
+  core.setOutput(Outputs.Layers, JSON.stringify(layersJson(b.layers)));
+  core.setOutput(Outputs.BuildDir, b.workspace.buildDir);
+}
+
+export async function writeSummary(b: PreparedBuild, o: BuildOutcome): Promise<void> {
+  const s = o.run.summary;
+  const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' ? '⏹️' : '❌';
+  core.summary
+    .addHeading(`${icon} ${b.config.targets.join(', ')} for ${b.config.machine}`, 2)
+    .addTable([
+      [{ data: 'Machine', header: true }, { data: 'Distro', header: true }, { data: 'Result', header: true }, { data: 'Duration', header: true }],
+      [b.config.machine, b.distro, o.result, formatDuration(o.run.durationMs)],
+    ])
+    .addHeading('Layers', 3)
+    .addTable([
+      [{ data: 'Layer', header: true }, { data: 'Source', header: true }, { data: 'Revision', header: true }],
+      ...b.layers.map((l) => [l.name, l.url ?? l.dir, `<code>${l.commit.slice(0, 12)}</code>`]),
+    ]);
+  if (s.sstate || s.tasksAttempted !== undefined) {
+    core.summary.addHeading('BitBake', 3).addTable([
+      [{ data: 'Tasks run', header: true }, { data: 'Reused from sstate', header: true }, { data: 'Sstate wanted / local / mirrors / missed', header: true }, { data: 'Match', header: true }],
+      [String(o.tasksRun ?? '–'), String(o.tasksReused ?? '–'),
+        s.sstate ? `${s.sstate.wanted} / ${s.sstate.local} / ${s.sstate.mirrors} / ${s.sstate.missed}` : '–',
+        s.sstate ? `${s.sstate.matchPercent}%` : '–'],
+    ]);
+  }
+  if (o.images.length > 0) core.summary.addHeading('Images', 3).addList(o.images.map((i) => `<code>${path.basename(i)}</code>`));
+  if (s.failures.length > 0) core.summary.addHeading('Failed tasks', 3).addList(s.failures.map((f) => `<code>${taskLabel(f)}</code>`));
+  await core.summary.write();
+}

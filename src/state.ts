@@ -1,0 +1,22 @@
+/** What the main step leaves for the post step, in one state entry. */
+import * as core from '@actions/core';
+import { State } from './constants.js';
+import type { CacheDirs } from './workspace.js';
+
+export interface BuildState {
+  buildId: string;
+  buildDir: string;
+  caches: CacheDirs;
+  containerEngine?: 'docker' | 'podman';
+  containerName?: string;
+  result?: 'success' | 'failure' | 'cancelled';
+}
+
+export function saveBuildState(s: BuildState): void {
+  core.saveState(State.Build, JSON.stringify(s));
+}
+
+export function loadBuildState(): BuildState | undefined {
+  const raw = core.getState(State.Build);
+  return raw ? (JSON.parse(raw) as BuildState) : undefined;
+}

@@ -1,0 +1,68 @@
+/**
+ * The unique build directory of one build, and the shared cache directories it uses. A build
+ * directory is never reused: two builds of one config (a re-run, a second matrix leg, a local run
+ * beside CI) each get their own TMPDIR, bitbake.lock and BitBake server.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+export interface CacheDirs {
+  downloads: string;
+  sstate: string;
+  /** The hash-equivalence DB directory, kept beside sstate: sstate without it loses reuse. */
+  hashserv: string;
+}
+
+export interface Workspace {
+  id: string;
+  /** TOPDIR: conf/, tmp/ (TMPDIR), the lock and the hash server socket live here. */
+  buildDir: string;
+  caches: CacheDirs;
+}
+
+/** A readable id that is unique per build: run, attempt, job, machine, then randomness. */
+export function buildId(env: NodeJS.ProcessEnv, machine: string): string {
+  const parts = env.GITHUB_RUN_ID
+    ? [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT ?? '1', env.GITHUB_JOB ?? 'job', machine]
+    : ['local', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''), machine];
+  const readable = parts.map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-')).join('-').slice(0, 80);
+  return `${readable}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates the build directory; `exclusive` makes a collision (never expected) an error. */
+export async function createWorkspace(root: string, id: string, caches: CacheDirs): Promise<Workspace> {
+  await fs.mkdir(root, { recursive: true });
+  const buildDir = path.join(root, id);
+  await fs.mkdir(buildDir);
+  await fs.mkdir(path.join(buildDir, 'conf'));
+  for (const dir of Object.values(caches)) await fs.mkdir(dir, { recursive: true });
+  return { id, buildDir, caches };
+}
+
+/** The cache directories under one root, as the action lays them out. */
+export function cacheDirsUnder(root: string): CacheDirs {
+  return { downloads: path.join(root, 'downloads'), sstate: path.join(root, 'sstate-cache'), hashserv: path.join(root, 'hashserv') };
+}
+
+/** Where the action keeps things on a runner: all under RUNNER_TEMP unless told otherwise. */
+export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): { layerStore: string; workspaceRoot: string; caches: CacheDirs } {
+  const temp = env.RUNNER_TEMP;
+  if (!temp) throw new Error('RUNNER_TEMP is not set: run this as a GitHub action, or use the smidr CLI locally');
+  return {
+    // The tool cache survives between jobs on self-hosted runners: checkouts are reused there.
+    layerStore: path.join(env.RUNNER_TOOL_CACHE ?? temp, 'smidr-layers'),
+    workspaceRoot: workspaceDir ?? path.join(temp, 'smidr', 'builds'),
+    caches: cacheDirsUnder(path.join(temp, 'smidr', 'cache')),
+  };
+}
+
+/** Where the CLI keeps things: the config's persistent directories. */
+export function localDirs(d: { downloads: string; sstate: string; layers: string }, workspaceDir?: string): { layerStore: string; workspaceRoot: string; caches: CacheDirs } {
+  const root = path.dirname(d.sstate);
+  return {
+    layerStore: d.layers,
+    workspaceRoot: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
+    caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path.join(root, 'hashserv') },
+  };
+}

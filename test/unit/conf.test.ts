@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { quote, renderAutoConf, renderBblayersConf, type AutoConfSettings } from '../../src/conf.js';
+
+const base: AutoConfSettings = {
+  machine: 'qemux86-64',
+  distro: 'poky',
+  paths: { topdir: '/smidr/build', downloads: '/smidr/downloads', sstate: '/smidr/sstate', hashserv: '/smidr/hashserv', layers: [] },
+  hashservDbDirSupported: true,
+  localConf: [],
+};
+
+describe('quote', () => {
+  it('escapes quotes and backslashes the way BitBake reads them', () => {
+    expect(quote('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
+  });
+  it('keeps ${VAR} references, which BitBake expands', () => {
+    expect(quote('${TOPDIR}/x')).toBe('"${TOPDIR}/x"');
+  });
+  it('refuses inline Python and line breaks, which cannot be escaped', () => {
+    expect(() => quote('${@os.system("id")}')).toThrow(/inline Python/);
+    expect(() => quote('a\nMACHINE = "x"')).toThrow(/line break/);
+  });
+});
+
+describe('renderAutoConf', () => {
+  it('sets machine, distro, shared caches, per-build TMPDIR and hash equivalence', () => {
+    const text = renderAutoConf(base);
+    expect(text).toContain('MACHINE = "qemux86-64"');
+    expect(text).toContain('DISTRO = "poky"');
+    expect(text).toContain('TMPDIR = "/smidr/build/tmp"');
+    expect(text).toContain('DL_DIR = "/smidr/downloads"');
+    expect(text).toContain('SSTATE_DIR = "/smidr/sstate"');
+    expect(text).toContain('BB_HASHSERVE = "auto"');
+    expect(text).toContain('BB_SIGNATURE_HANDLER = "OEEquivHash"');
+    expect(text).toContain('BB_HASHSERVE_DB_DIR = "/smidr/hashserv"');
+    expect(text).not.toContain('PERSISTENT_DIR');
+  });
+  it('points PERSISTENT_DIR at the shared DB dir on BitBake without BB_HASHSERVE_DB_DIR', () => {
+    const text = renderAutoConf({ ...base, hashservDbDirSupported: false });
+    expect(text).toContain('PERSISTENT_DIR = "/smidr/hashserv"');
+    expect(text).not.toContain('BB_HASHSERVE_DB_DIR');
+  });
+  it('writes parallelism and the user lines last, escaped', () => {
+    const text = renderAutoConf({
+      ...base, bbNumberThreads: 8, parallelMake: '-j 8',
+      localConf: [{ variable: 'INHERIT', operator: '+=', value: 'rm_work' }, { variable: 'X', operator: '=', value: 'say "hi"' }],
+    });
+    expect(text).toContain('BB_NUMBER_THREADS = "8"');
+    expect(text).toContain('PARALLEL_MAKE = "-j 8"');
+    const lines = text.trim().split('\n');
+    expect(lines.slice(-2)).toEqual(['INHERIT += "rm_work"', 'X = "say \\"hi\\""']);
+  });
+  it('refuses a machine that is not a BitBake name', () => {
+    expect(() => renderAutoConf({ ...base, machine: 'x"\nINHERIT += "evil' })).toThrow(/MACHINE/);
+  });
+  it('refuses a variable name that is not one', () => {
+    expect(() => renderAutoConf({ ...base, localConf: [{ variable: 'A = "b"\nC', operator: '=', value: '' }] })).toThrow(/variable/);
+  });
+});
+
+describe('renderBblayersConf', () => {
+  it('lists the layers and the poky version when meta-poky is used', () => {
+    const text = renderBblayersConf(['/smidr/layers/poky/meta', '/smidr/layers/poky/meta-poky'], '2');
+    expect(text).toContain('POKY_BBLAYERS_CONF_VERSION = "2"');
+    expect(text).toContain('BBPATH = "${TOPDIR}"');
+    expect(text).toMatch(/BBLAYERS \?= " \\\n {4}\/smidr\/layers\/poky\/meta \\\n {4}\/smidr\/layers\/poky\/meta-poky \\\n"/);
+  });
+});
