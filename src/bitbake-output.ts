@@ -44,7 +44,10 @@ const TASKS_SUMMARY =
 const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
 const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
 const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
-const PARSE_ERROR = /^ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
+// Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
+const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
+const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
+const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 
 export class BitbakeOutputParser {
   readonly summary: BitbakeSummary = { tasksFailed: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
@@ -81,8 +84,8 @@ export class BitbakeOutputParser {
     } else if ((m = PARSE_ERROR.exec(text))) {
       s.parseErrors.push({ file: m[1]!, line: Number(m[2]), message: m[3]! });
     }
-    if (text.startsWith('ERROR: ')) s.errors.push(text.slice(7));
-    else if (text.startsWith('WARNING: ')) s.warnings.push(text.slice(9));
+    if ((m = ERROR.exec(text))) s.errors.push(m[1]!);
+    else if ((m = WARNING.exec(text))) s.warnings.push(m[1]!);
     return undefined;
   }
 }

@@ -29,13 +29,18 @@ export interface AutoConfSettings {
 }
 
 /**
- * BitBake reads `\"` and `\\` as escapes inside double quotes. `$` cannot be escaped, so a value
- * that would expand to inline Python is refused instead of written.
+ * BitBake takes a value verbatim between its first and last quote: there are no escapes, and a
+ * value with exactly one inner quote of the delimiting kind is a ParseError. So pick the quote
+ * that keeps the value intact, and refuse what no quoting can carry: line breaks, inline Python
+ * (`$` cannot be escaped) and a value with exactly one `"` and exactly one `'`.
  */
 export function quote(value: string): string {
   if (/[\n\r\0]/.test(value)) throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
   if (value.includes('${@')) throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const count = (c: string) => value.split(c).length - 1;
+  if (count('"') !== 1) return `"${value}"`;
+  if (count("'") !== 1) return `'${value}'`;
+  throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
 }
 
 function assign(variable: string, operator: string, value: string): string {
@@ -55,8 +60,9 @@ export function renderBblayersConf(layers: string[], pokyBblayersVersion?: strin
   if (pokyBblayersVersion) lines.push(assign('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
   lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
   for (const layer of layers) {
-    // Layer paths come from the action's own layout, but are quoted like any value.
-    lines.push(`    ${quote(layer).slice(1, -1)} \\`);
+    // One path per continued line: a quote, blank or backslash in it would end the value early.
+    if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer)) throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
+    lines.push(`    ${layer} \\`);
   }
   lines.push('"', '');
   return lines.join('\n');

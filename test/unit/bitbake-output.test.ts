@@ -33,8 +33,9 @@ describe('BitbakeOutputParser', () => {
     expect(taskLabel(s.failures[0]!)).toBe('busybox_1.36.1:do_compile');
   });
   it('reads parse errors with file and line', () => {
-    const s = parse("ERROR: ParseError at /smidr/layers/meta-x/recipes/a/a.bb:12: unparsed line: 'FOO'");
+    const s = parse("Parsing recipes...ERROR: ParseError at /smidr/layers/meta-x/recipes/a/a.bb:12: unparsed line: 'FOO'");
     expect(s.parseErrors).toEqual([{ file: '/smidr/layers/meta-x/recipes/a/a.bb', line: 12, message: "unparsed line: 'FOO'" }]);
+    expect(s.errors).toEqual(["ParseError at /smidr/layers/meta-x/recipes/a/a.bb:12: unparsed line: 'FOO'"]);
   });
   it('reports progress for setscene and real tasks separately', () => {
     const p = new BitbakeOutputParser();

@@ -10,8 +10,12 @@ const base: AutoConfSettings = {
 };
 
 describe('quote', () => {
-  it('escapes quotes and backslashes the way BitBake reads them', () => {
-    expect(quote('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
+  it('writes values verbatim: BitBake has no escapes inside quotes', () => {
+    expect(quote('a "b" \\c')).toBe('"a "b" \\c"');
+  });
+  it('switches to single quotes for a value with one double quote', () => {
+    expect(quote('say "hi')).toBe(`'say "hi'`);
+    expect(() => quote(`it's "x`)).toThrow(/one double and one single quote/);
   });
   it('keeps ${VAR} references, which BitBake expands', () => {
     expect(quote('${TOPDIR}/x')).toBe('"${TOPDIR}/x"');
@@ -48,7 +52,7 @@ describe('renderAutoConf', () => {
     expect(text).toContain('BB_NUMBER_THREADS = "8"');
     expect(text).toContain('PARALLEL_MAKE = "-j 8"');
     const lines = text.trim().split('\n');
-    expect(lines.slice(-2)).toEqual(['INHERIT += "rm_work"', 'X = "say \\"hi\\""']);
+    expect(lines.slice(-2)).toEqual(['INHERIT += "rm_work"', 'X = "say "hi""']);
   });
   it('refuses a machine that is not a BitBake name', () => {
     expect(() => renderAutoConf({ ...base, machine: 'x"\nINHERIT += "evil' })).toThrow(/MACHINE/);
