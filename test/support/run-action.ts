@@ -1,0 +1,125 @@
+/**
+ * Runs the bundled action the way the GitHub runner does: `node dist/main.js` with INPUT_* and the
+ * runner's files (GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY), then `node dist/post.js` with
+ * the saved state replayed as STATE_* variables.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface StepResult {
+  exitCode: number;
+  stdout: string;
+  outputs: Record<string, string>;
+  state: Record<string, string>;
+  summary: string;
+  /** `::error ...::message` and `::warning ...::message` lines. */
+  annotations: string[];
+}
+
+export interface RunnerEnv {
+  /** The checked-out repository (GITHUB_WORKSPACE). */
+  workspace: string;
+  /** A directory for this job: RUNNER_TEMP, the runner files and the tool cache go below it. */
+  jobDir: string;
+  inputs: Record<string, string>;
+  env?: Record<string, string>;
+  runId?: string;
+  job?: string;
+  eventName?: string;
+}
+
+/** Parses the `name<<delimiter` file format the runner uses for outputs and state. */
+export function parseRunnerFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<=]+)<<(.+)$/.exec(lines[i]!);
+    if (m) {
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i]!);
+      out[m[1]!] = value.join('\n');
+    } else if (lines[i]!.includes('=')) {
+      const [k, ...v] = lines[i]!.split('=');
+      out[k!] = v.join('=');
+    }
+  }
+  return out;
+}
+
+function runnerEnv(r: RunnerEnv, step: 'main' | 'post', state: Record<string, string>): Record<string, string> {
+  const files = path.join(r.jobDir, 'runner-files');
+  mkdirSync(files, { recursive: true });
+  const file = (name: string) => {
+    const f = path.join(files, `${step}-${name}`);
+    writeFileSync(f, '');
+    return f;
+  };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    // A host TMPDIR the build must never see.
+    TMPDIR: path.join(r.jobDir, 'host-tmpdir'),
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: r.workspace,
+    GITHUB_RUN_ID: r.runId ?? '1000',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_JOB: r.job ?? 'build',
+    GITHUB_EVENT_NAME: r.eventName ?? 'push',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_REPOSITORY: 'smidr/example',
+    GITHUB_SERVER_URL: 'https://github.com',
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    RUNNER_TEMP: path.join(r.jobDir, 'runner-temp'),
+    RUNNER_TOOL_CACHE: path.join(r.jobDir, 'tool-cache'),
+    GITHUB_OUTPUT: file('output'),
+    GITHUB_STATE: file('state'),
+    GITHUB_STEP_SUMMARY: file('summary'),
+    GITHUB_ENV: file('env'),
+    GITHUB_PATH: file('path'),
+    ...r.env,
+  };
+  mkdirSync(env.RUNNER_TEMP!, { recursive: true });
+  mkdirSync(env.TMPDIR!, { recursive: true });
+  for (const [k, v] of Object.entries(r.inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  for (const [k, v] of Object.entries(state)) env[`STATE_${k}`] = v;
+  return env;
+}
+
+export interface StartedStep {
+  child: ChildProcess;
+  done: Promise<StepResult>;
+}
+
+export function startStep(r: RunnerEnv, step: 'main' | 'post', state: Record<string, string> = {}): StartedStep {
+  const env = runnerEnv(r, step, state);
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', `${step}.js`)], { env, cwd: r.workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const done = new Promise<StepResult>((resolve) => {
+    child.on('close', (code) => {
+      resolve({
+        exitCode: code ?? 1,
+        stdout,
+        outputs: parseRunnerFile(readFileSync(env.GITHUB_OUTPUT!, 'utf8')),
+        state: parseRunnerFile(readFileSync(env.GITHUB_STATE!, 'utf8')),
+        summary: readFileSync(env.GITHUB_STEP_SUMMARY!, 'utf8'),
+        annotations: stdout.split('\n').filter((l) => /^::(error|warning|notice)[ :]/.test(l)),
+      });
+    });
+  });
+  return { child, done };
+}
+
+/** main, then post with main's state, as one job. */
+export async function runJob(r: RunnerEnv): Promise<{ main: StepResult; post: StepResult }> {
+  const main = await startStep(r, 'main').done;
+  const post = await startStep(r, 'post', main.state).done;
+  return { main, post };
+}
