@@ -88,9 +88,11 @@ async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<Reso
   }
 }
 
-/** Renames a finished clone into place; another build may have placed the same commit first. */
+/**
+ * Renames a finished clone into place. Only complete clones are ever renamed, so an existing
+ * directory is another build's identical checkout, possibly in use: keep it.
+ */
 async function placeCheckout(tmp: string, dir: string): Promise<void> {
-  await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   try {
     await fs.rename(tmp, dir);
   } catch (e) {
