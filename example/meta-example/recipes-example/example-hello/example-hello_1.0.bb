@@ -1,0 +1,5 @@
+SUMMARY = "Example application"
+LICENSE = "MIT"
+DEPENDS = "zlib"
+SRC_URI = "file://hello.c"
+STANDIN_OUTPUT = "example-hello 1.0"
