@@ -79,6 +79,10 @@ describe('a build of smidr.yaml', () => {
     expect(r.conf_files.some((f) => f.endsWith('conf/local.conf'))).toBe(true);
   });
 
+  it('ran under the memory and CPU limits from container:', () => {
+    expect(standinReport(buildDir).cgroup).toEqual({ memory_bytes: 2 * 1024 ** 3, cpus: 2 });
+  });
+
   it('kept the host TMPDIR and BBSERVER out of BitBake', () => {
     const r = standinReport(buildDir);
     expect(r.env.TMPDIR ?? null).not.toBe(path.join(root, 'jobs', 'first', 'host-tmpdir'));

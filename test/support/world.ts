@@ -69,6 +69,7 @@ export interface StandinReport {
   equivalences: unknown[];
   sstate_created: string[];
   result: string;
+  cgroup: { memory_bytes: number | null; cpus: number | null };
 }
 
 export function standinReport(buildDir: string): StandinReport {
