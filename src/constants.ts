@@ -10,6 +10,14 @@ export enum Inputs {
   ContainerImage = 'container-image',
   ContainerEngine = 'container-engine',
   WorkspaceDir = 'workspace-dir',
+  Cache = 'cache',
+  CacheDir = 'cache-dir',
+  CacheKeyPrefix = 'cache-key-prefix',
+  Save = 'save',
+  SaveOnFailure = 'save-on-failure',
+  CacheSizeLimit = 'cache-size-limit',
+  SstateMaxAgeDays = 'sstate-max-age-days',
+  WorkspaceMaxAgeDays = 'workspace-max-age-days',
 }
 
 export enum Outputs {
@@ -21,12 +29,25 @@ export enum Outputs {
   TasksRun = 'tasks-run',
   TasksReused = 'tasks-reused',
   SstateMatch = 'sstate-match',
+  DownloadsCacheHit = 'downloads-cache-hit',
+  DownloadsCacheKey = 'downloads-cache-key',
+  SstateCacheHit = 'sstate-cache-hit',
+  SstateCacheKey = 'sstate-cache-key',
+  HashservCacheHit = 'hashserv-cache-hit',
 }
 
 export enum State {
   /** JSON of the BuildState the main step leaves for the post step. */
   Build = 'build',
+  /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
+  Caches = 'caches',
 }
+
+export const CACHE_MODES = ['auto', 'actions', 'local', 'off'] as const;
+export type CacheModeInput = (typeof CACHE_MODES)[number];
+
+/** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
+export const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 
 export const CONTAINER_ENGINES = ['docker', 'podman', 'none'] as const;
 export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];

@@ -1,13 +1,28 @@
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { DEFAULT_CONFIG_FILE, Inputs } from './constants.js';
+import { CACHE_MODES, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
 import { ConfigError, type ConfigOverrides } from './config.js';
 
 export interface ActionInputs {
   configFile: string;
   overrides: ConfigOverrides;
   workspaceDir?: string;
+  cache: CacheInputs;
+}
+
+export interface CacheInputs {
+  mode: 'actions' | 'local' | 'off';
+  /** Root of the persistent cache directories (local mode); else smidr.yaml's directories. */
+  dir?: string;
+  keyPrefix: string;
+  save: boolean;
+  /** Why save is what it is, for the log and the summary. */
+  saveReason: string;
+  saveOnFailure: boolean;
+  sizeLimitBytes?: number;
+  sstateMaxAgeDays: number;
+  workspaceMaxAgeDays: number;
 }
 
 export function readInputs(env = process.env): ActionInputs {
@@ -29,7 +44,64 @@ export function readInputs(env = process.env): ActionInputs {
       containerEngine: get(Inputs.ContainerEngine),
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
+    cache: readCacheInputs(env, workspace),
   };
+}
+
+function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {
+  const get = (name: Inputs) => core.getInput(name).trim();
+  const mode = get(Inputs.Cache) || 'auto';
+  if (!(CACHE_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`input '${Inputs.Cache}': "${mode}" is not a cache mode; expected one of ${CACHE_MODES.join(', ')}`);
+  }
+  const event = env.GITHUB_EVENT_NAME ?? '';
+  const saveInput = get(Inputs.Save);
+  const save = saveInput === '' ? !UNTRUSTED_EVENTS.includes(event) : parseBoolean(saveInput, Inputs.Save);
+  const saveReason = saveInput !== ''
+    ? `the save input is ${saveInput}`
+    : save ? `a ${event || 'non-pull-request'} build saves by default` : `a ${event} build restores only (its code is untrusted); set save: true to save`;
+  const dir = get(Inputs.CacheDir);
+  const limit = get(Inputs.CacheSizeLimit);
+  return {
+    mode: resolveCacheMode(mode as CacheModeInput, env),
+    dir: dir ? path.resolve(workspace, dir) : undefined,
+    keyPrefix: get(Inputs.CacheKeyPrefix),
+    save,
+    saveReason,
+    saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
+    sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
+    sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
+    workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
+  };
+}
+
+/** GitHub-hosted runners start empty: the cache service is their only memory. */
+export function resolveCacheMode(mode: CacheModeInput, env: NodeJS.ProcessEnv): 'actions' | 'local' | 'off' {
+  if (mode !== 'auto') return mode;
+  return env.RUNNER_ENVIRONMENT === 'self-hosted' ? 'local' : 'actions';
+}
+
+/** The YAML 1.2 core-schema booleans, as core.getBooleanInput reads them. */
+export function parseBoolean(text: string, input: string): boolean {
+  if (['true', 'True', 'TRUE'].includes(text)) return true;
+  if (['false', 'False', 'FALSE'].includes(text)) return false;
+  throw new ConfigError(`input '${input}': "${text}" is not a boolean; expected true or false`);
+}
+
+/** `8G`, `500M`, `10GB`, `1.5g` or a number of bytes; binary units, as du and docker use them. */
+export function parseSize(text: string, input: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new ConfigError(`input '${input}': "${text}" is not a size; expected a number with K, M, G or T, e.g. 8G`);
+  const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+  return Math.floor(Number(m[1]) * 1024 ** power);
+}
+
+function parseDays(text: string, input: string, fallback: number): number {
+  if (text === '') return fallback;
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
+    throw new ConfigError(`input '${input}': "${text}" is not a number of days; expected a positive number, e.g. ${fallback}`);
+  }
+  return Number(text);
 }
 
 /** Targets may be separated by spaces, commas or newlines (a YAML block or a matrix value). */

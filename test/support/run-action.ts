@@ -4,7 +4,7 @@
  * the saved state replayed as STATE_* variables.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +30,12 @@ export interface RunnerEnv {
   runId?: string;
   job?: string;
   eventName?: string;
+  /**
+   * RUNNER_TEMP. GitHub-hosted runners use the same path on every machine, and the cache
+   * version hashes the cached paths, so jobs that share caches must share this path. Default:
+   * one under jobDir.
+   */
+  runnerTemp?: string;
 }
 
 /** Parses the `name<<delimiter` file format the runner uses for outputs and state. */
@@ -75,7 +81,7 @@ function runnerEnv(r: RunnerEnv, step: 'main' | 'post', state: Record<string, st
     GITHUB_SERVER_URL: 'https://github.com',
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
-    RUNNER_TEMP: path.join(r.jobDir, 'runner-temp'),
+    RUNNER_TEMP: r.runnerTemp ?? path.join(r.jobDir, 'runner-temp'),
     RUNNER_TOOL_CACHE: path.join(r.jobDir, 'tool-cache'),
     GITHUB_OUTPUT: file('output'),
     GITHUB_STATE: file('state'),
@@ -117,8 +123,9 @@ export function startStep(r: RunnerEnv, step: 'main' | 'post', state: Record<str
   return { child, done };
 }
 
-/** main, then post with main's state, as one job. */
+/** main, then post with main's state, as one job on a fresh machine (RUNNER_TEMP starts empty). */
 export async function runJob(r: RunnerEnv): Promise<{ main: StepResult; post: StepResult }> {
+  if (r.runnerTemp) rmSync(r.runnerTemp, { recursive: true, force: true });
   const main = await startStep(r, 'main').done;
   const post = await startStep(r, 'post', main.state).done;
   return { main, post };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { confLines, splitList, splitWords } from '../../src/inputs.js';
+import { confLines, parseBoolean, parseSize, resolveCacheMode, splitList, splitWords } from '../../src/inputs.js';
 
 describe('splitWords', () => {
   it('splits like a shell without evaluating anything', () => {
@@ -19,5 +19,26 @@ describe('splitList and confLines', () => {
   });
   it('skips blank lines and comments in local-conf', () => {
     expect(confLines('# rm work\nINHERIT += "rm_work"\n\n  X = "1"  \n')).toEqual(['INHERIT += "rm_work"', 'X = "1"']);
+  });
+});
+
+describe('cache inputs', () => {
+  it('reads sizes in binary units', () => {
+    expect(parseSize('8G', 'cache-size-limit')).toBe(8 * 1024 ** 3);
+    expect(parseSize('500m', 'cache-size-limit')).toBe(500 * 1024 ** 2);
+    expect(parseSize('10GB', 'cache-size-limit')).toBe(10 * 1024 ** 3);
+    expect(parseSize('1.5GiB', 'cache-size-limit')).toBe(1.5 * 1024 ** 3);
+    expect(parseSize('4096', 'cache-size-limit')).toBe(4096);
+    expect(() => parseSize('lots', 'cache-size-limit')).toThrow(/input 'cache-size-limit': "lots" is not a size/);
+  });
+  it('reads booleans as core.getBooleanInput does, naming the input otherwise', () => {
+    expect(parseBoolean('True', 'save')).toBe(true);
+    expect(parseBoolean('false', 'save')).toBe(false);
+    expect(() => parseBoolean('yes', 'save')).toThrow(/input 'save': "yes" is not a boolean/);
+  });
+  it('uses the cache service on GitHub-hosted runners and the host on self-hosted ones', () => {
+    expect(resolveCacheMode('auto', { RUNNER_ENVIRONMENT: 'github-hosted' })).toBe('actions');
+    expect(resolveCacheMode('auto', { RUNNER_ENVIRONMENT: 'self-hosted' })).toBe('local');
+    expect(resolveCacheMode('off', { RUNNER_ENVIRONMENT: 'self-hosted' })).toBe('off');
   });
 });
