@@ -30,6 +30,8 @@ export interface BitbakeSummary {
   tasksAttempted?: number;
   tasksReused?: number;
   tasksFailed: number;
+  /** noexec tasks (do_build): BitBake counts them as completed although nothing ran. */
+  noexecTasks: number;
   failures: TaskFailure[];
   parseErrors: { file: string; line: number; message: string }[];
   warnings: string[];
@@ -42,6 +44,7 @@ const SSTATE =
 const TASKS_SUMMARY =
   /^NOTE: Tasks Summary: Attempted (\d+) tasks of which (\d+) didn't need to be rerun and (?:all succeeded|(\d+) failed)\./;
 const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
+const NOEXEC = /^NOTE: Running noexec task \d+ of \d+ /;
 const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
 const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
 // Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
@@ -50,7 +53,7 @@ const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
 const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 
 export class BitbakeOutputParser {
-  readonly summary: BitbakeSummary = { tasksFailed: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
+  readonly summary: BitbakeSummary = { tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
   /** Logfile lines precede the Task line they belong to. */
   private pendingLogFile?: string;
 
@@ -69,6 +72,10 @@ export class BitbakeOutputParser {
     if ((m = RUNNING.exec(text))) {
       s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4]! };
       return s.lastProgress;
+    }
+    if (NOEXEC.test(text)) {
+      s.noexecTasks += 1;
+      return undefined;
     }
     if ((m = TASKS_SUMMARY.exec(text))) {
       s.tasksAttempted = Number(m[1]);
@@ -90,10 +97,10 @@ export class BitbakeOutputParser {
   }
 }
 
-/** Tasks that really ran: attempted minus those covered by sstate or already current. */
+/** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
 export function tasksRun(s: BitbakeSummary): number | undefined {
   if (s.tasksAttempted === undefined || s.tasksReused === undefined) return undefined;
-  return s.tasksAttempted - s.tasksReused;
+  return s.tasksAttempted - s.tasksReused - s.noexecTasks;
 }
 
 /** `recipe_1.0.bb:do_compile` → `recipe_1.0:do_compile`, as people name a task. */

@@ -17,6 +17,14 @@ describe('BitbakeOutputParser', () => {
     const s = parse("NOTE: Tasks Summary: Attempted 2500 tasks of which 2400 didn't need to be rerun and all succeeded.");
     expect([s.tasksAttempted, s.tasksReused, s.tasksFailed, tasksRun(s)]).toEqual([2500, 2400, 0, 100]);
   });
+  it('does not count noexec tasks as run', () => {
+    const s = parse([
+      'NOTE: Running setscene task 1 of 1 (/x/a.bb:do_populate_sysroot_setscene)',
+      'NOTE: Running noexec task 3 of 3 (/x/image.bb:do_build)',
+      "NOTE: Tasks Summary: Attempted 3 tasks of which 2 didn't need to be rerun and all succeeded.",
+    ].join('\n'));
+    expect(tasksRun(s)).toBe(0);
+  });
   it('pairs a failed task with the log file printed before it', () => {
     const s = parse([
       'ERROR: busybox-1.36.1-r0 do_compile: oe_runmake failed',
