@@ -8770,6 +8770,14 @@ var Inputs;
     Inputs["ContainerImage"] = "container-image";
     Inputs["ContainerEngine"] = "container-engine";
     Inputs["WorkspaceDir"] = "workspace-dir";
+    Inputs["Cache"] = "cache";
+    Inputs["CacheDir"] = "cache-dir";
+    Inputs["CacheKeyPrefix"] = "cache-key-prefix";
+    Inputs["Save"] = "save";
+    Inputs["SaveOnFailure"] = "save-on-failure";
+    Inputs["CacheSizeLimit"] = "cache-size-limit";
+    Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
+    Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -8781,11 +8789,18 @@ var Outputs;
     Outputs["TasksRun"] = "tasks-run";
     Outputs["TasksReused"] = "tasks-reused";
     Outputs["SstateMatch"] = "sstate-match";
+    Outputs["DownloadsCacheHit"] = "downloads-cache-hit";
+    Outputs["DownloadsCacheKey"] = "downloads-cache-key";
+    Outputs["SstateCacheHit"] = "sstate-cache-hit";
+    Outputs["SstateCacheKey"] = "sstate-cache-key";
+    Outputs["HashservCacheHit"] = "hashserv-cache-hit";
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
     /** JSON of the BuildState the main step leaves for the post step. */
     State["Build"] = "build";
+    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
+    State["Caches"] = "caches";
 })(State || (State = {}));
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
@@ -39311,6 +39326,7 @@ function signalContainer(engine, name, signal) {
 const SSTATE = /Sstate summary: Wanted (\d+) Local (\d+) Mirrors (\d+) Missed (\d+) Current (\d+) \((\d+)% match, (\d+)% complete\)/;
 const TASKS_SUMMARY = /^NOTE: Tasks Summary: Attempted (\d+) tasks of which (\d+) didn't need to be rerun and (?:all succeeded|(\d+) failed)\./;
 const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
+const NOEXEC = /^NOTE: Running noexec task \d+ of \d+ /;
 const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
 const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
 // Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
@@ -39318,7 +39334,7 @@ const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
 const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
 const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 class BitbakeOutputParser {
-    summary = { tasksFailed: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
+    summary = { tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
     /** Logfile lines precede the Task line they belong to. */
     pendingLogFile;
     /** Feeds one line (without its newline); returns progress when the line reports some. */
@@ -39336,6 +39352,10 @@ class BitbakeOutputParser {
         if ((m = RUNNING.exec(text))) {
             s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4] };
             return s.lastProgress;
+        }
+        if (NOEXEC.test(text)) {
+            s.noexecTasks += 1;
+            return undefined;
         }
         if ((m = TASKS_SUMMARY.exec(text))) {
             s.tasksAttempted = Number(m[1]);
@@ -39360,11 +39380,11 @@ class BitbakeOutputParser {
         return undefined;
     }
 }
-/** Tasks that really ran: attempted minus those covered by sstate or already current. */
+/** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
 function tasksRun(s) {
     if (s.tasksAttempted === undefined || s.tasksReused === undefined)
         return undefined;
-    return s.tasksAttempted - s.tasksReused;
+    return s.tasksAttempted - s.tasksReused - s.noexecTasks;
 }
 /** `recipe_1.0.bb:do_compile` → `recipe_1.0:do_compile`, as people name a task. */
 function taskLabel(f) {

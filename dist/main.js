@@ -38697,6 +38697,14 @@ var Inputs;
     Inputs["ContainerImage"] = "container-image";
     Inputs["ContainerEngine"] = "container-engine";
     Inputs["WorkspaceDir"] = "workspace-dir";
+    Inputs["Cache"] = "cache";
+    Inputs["CacheDir"] = "cache-dir";
+    Inputs["CacheKeyPrefix"] = "cache-key-prefix";
+    Inputs["Save"] = "save";
+    Inputs["SaveOnFailure"] = "save-on-failure";
+    Inputs["CacheSizeLimit"] = "cache-size-limit";
+    Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
+    Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -38708,12 +38716,22 @@ var Outputs;
     Outputs["TasksRun"] = "tasks-run";
     Outputs["TasksReused"] = "tasks-reused";
     Outputs["SstateMatch"] = "sstate-match";
+    Outputs["DownloadsCacheHit"] = "downloads-cache-hit";
+    Outputs["DownloadsCacheKey"] = "downloads-cache-key";
+    Outputs["SstateCacheHit"] = "sstate-cache-hit";
+    Outputs["SstateCacheKey"] = "sstate-cache-key";
+    Outputs["HashservCacheHit"] = "hashserv-cache-hit";
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
     /** JSON of the BuildState the main step leaves for the post step. */
     State["Build"] = "build";
+    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
+    State["Caches"] = "caches";
 })(State || (State = {}));
+const CACHE_MODES = ['auto', 'actions', 'local', 'off'];
+/** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
+const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';
@@ -39498,7 +39516,64 @@ function readInputs(env = process.env) {
             containerEngine: get(Inputs.ContainerEngine),
         },
         workspaceDir: workspaceDir ? path$1.resolve(workspace, workspaceDir) : undefined,
+        cache: readCacheInputs(env, workspace),
     };
+}
+function readCacheInputs(env, workspace) {
+    const get = (name) => getInput(name).trim();
+    const mode = get(Inputs.Cache) || 'auto';
+    if (!CACHE_MODES.includes(mode)) {
+        throw new ConfigError(`input '${Inputs.Cache}': "${mode}" is not a cache mode; expected one of ${CACHE_MODES.join(', ')}`);
+    }
+    const event = env.GITHUB_EVENT_NAME ?? '';
+    const saveInput = get(Inputs.Save);
+    const save = saveInput === '' ? !UNTRUSTED_EVENTS.includes(event) : parseBoolean(saveInput, Inputs.Save);
+    const saveReason = saveInput !== ''
+        ? `the save input is ${saveInput}`
+        : save ? `a ${event || 'non-pull-request'} build saves by default` : `a ${event} build restores only (its code is untrusted); set save: true to save`;
+    const dir = get(Inputs.CacheDir);
+    const limit = get(Inputs.CacheSizeLimit);
+    return {
+        mode: resolveCacheMode(mode, env),
+        dir: dir ? path$1.resolve(workspace, dir) : undefined,
+        keyPrefix: get(Inputs.CacheKeyPrefix),
+        save,
+        saveReason,
+        saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
+        sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
+        sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
+        workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
+    };
+}
+/** GitHub-hosted runners start empty: the cache service is their only memory. */
+function resolveCacheMode(mode, env) {
+    if (mode !== 'auto')
+        return mode;
+    return env.RUNNER_ENVIRONMENT === 'self-hosted' ? 'local' : 'actions';
+}
+/** The YAML 1.2 core-schema booleans, as core.getBooleanInput reads them. */
+function parseBoolean(text, input) {
+    if (['true', 'True', 'TRUE'].includes(text))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(text))
+        return false;
+    throw new ConfigError(`input '${input}': "${text}" is not a boolean; expected true or false`);
+}
+/** `8G`, `500M`, `10GB`, `1.5g` or a number of bytes; binary units, as du and docker use them. */
+function parseSize(text, input) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+    if (!m)
+        throw new ConfigError(`input '${input}': "${text}" is not a size; expected a number with K, M, G or T, e.g. 8G`);
+    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+    return Math.floor(Number(m[1]) * 1024 ** power);
+}
+function parseDays(text, input, fallback) {
+    if (text === '')
+        return fallback;
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
+        throw new ConfigError(`input '${input}': "${text}" is not a number of days; expected a positive number, e.g. ${fallback}`);
+    }
+    return Number(text);
 }
 /** Targets may be separated by spaces, commas or newlines (a YAML block or a matrix value). */
 function splitList(text) {
@@ -39724,6 +39799,7 @@ function signalContainer(engine, name, signal) {
 const SSTATE = /Sstate summary: Wanted (\d+) Local (\d+) Mirrors (\d+) Missed (\d+) Current (\d+) \((\d+)% match, (\d+)% complete\)/;
 const TASKS_SUMMARY = /^NOTE: Tasks Summary: Attempted (\d+) tasks of which (\d+) didn't need to be rerun and (?:all succeeded|(\d+) failed)\./;
 const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
+const NOEXEC = /^NOTE: Running noexec task \d+ of \d+ /;
 const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
 const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
 // Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
@@ -39731,7 +39807,7 @@ const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
 const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
 const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 class BitbakeOutputParser {
-    summary = { tasksFailed: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
+    summary = { tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
     /** Logfile lines precede the Task line they belong to. */
     pendingLogFile;
     /** Feeds one line (without its newline); returns progress when the line reports some. */
@@ -39749,6 +39825,10 @@ class BitbakeOutputParser {
         if ((m = RUNNING.exec(text))) {
             s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4] };
             return s.lastProgress;
+        }
+        if (NOEXEC.test(text)) {
+            s.noexecTasks += 1;
+            return undefined;
         }
         if ((m = TASKS_SUMMARY.exec(text))) {
             s.tasksAttempted = Number(m[1]);
@@ -39773,11 +39853,11 @@ class BitbakeOutputParser {
         return undefined;
     }
 }
-/** Tasks that really ran: attempted minus those covered by sstate or already current. */
+/** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
 function tasksRun(s) {
     if (s.tasksAttempted === undefined || s.tasksReused === undefined)
         return undefined;
-    return s.tasksAttempted - s.tasksReused;
+    return s.tasksAttempted - s.tasksReused - s.noexecTasks;
 }
 /** `recipe_1.0.bb:do_compile` → `recipe_1.0:do_compile`, as people name a task. */
 function taskLabel(f) {

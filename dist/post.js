@@ -28746,6 +28746,14 @@ var Inputs;
     Inputs["ContainerImage"] = "container-image";
     Inputs["ContainerEngine"] = "container-engine";
     Inputs["WorkspaceDir"] = "workspace-dir";
+    Inputs["Cache"] = "cache";
+    Inputs["CacheDir"] = "cache-dir";
+    Inputs["CacheKeyPrefix"] = "cache-key-prefix";
+    Inputs["Save"] = "save";
+    Inputs["SaveOnFailure"] = "save-on-failure";
+    Inputs["CacheSizeLimit"] = "cache-size-limit";
+    Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
+    Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -28757,11 +28765,18 @@ var Outputs;
     Outputs["TasksRun"] = "tasks-run";
     Outputs["TasksReused"] = "tasks-reused";
     Outputs["SstateMatch"] = "sstate-match";
+    Outputs["DownloadsCacheHit"] = "downloads-cache-hit";
+    Outputs["DownloadsCacheKey"] = "downloads-cache-key";
+    Outputs["SstateCacheHit"] = "sstate-cache-hit";
+    Outputs["SstateCacheKey"] = "sstate-cache-key";
+    Outputs["HashservCacheHit"] = "hashserv-cache-hit";
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
     /** JSON of the BuildState the main step leaves for the post step. */
     State["Build"] = "build";
+    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
+    State["Caches"] = "caches";
 })(State || (State = {}));
 
 /** What the main step leaves for the post step, in one state entry. */
