@@ -172,3 +172,29 @@ export function formatDuration(ms: number): string {
   const m = Math.floor((s % 3600) / 60);
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
+
+/**
+ * BitBake's server outlives the command for a moment and holds the hash-equivalence DB open
+ * until it exits. In a container it dies with the container; on the runner, wait for the pid in
+ * bitbake.lock before touching the DB.
+ */
+export async function waitForServerExit(buildDir: string, timeoutMs = 60_000): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await readFile(`${buildDir}/bitbake.lock`, 'utf8').catch(() => '');
+    const pid = Number(/^\d+/.exec(text.trim())?.[0]);
+    if (!pid || !alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

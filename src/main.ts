@@ -1,28 +1,71 @@
-/** The main step: read config and inputs, build, report. */
+/** The main step: read config and inputs, restore caches, build, report. */
+import * as path from 'node:path';
 import * as core from '@actions/core';
 import { loadConfig } from './config.js';
-import { readInputs } from './inputs.js';
-import { prepareBuild, runPreparedBuild } from './pipeline.js';
-import { setLayersOutput, setOutputs, writeSummary } from './report.js';
-import { saveBuildState } from './state.js';
-import { actionDirs } from './workspace.js';
+import { restoreCaches, saveCacheState, cachePaths } from './caches.js';
+import { readInputs, type ActionInputs } from './inputs.js';
+import { cacheKeys } from './keys.js';
+import { prepareBuild, runPreparedBuild, type PipelineDirs, type PreparedBuild } from './pipeline.js';
+import { setCacheOutputs, setLayersOutput, setOutputs, writeSummary } from './report.js';
+import { saveBuildState, type BuildState } from './state.js';
+import { actionDirs, selfHostedDirs } from './workspace.js';
+import type { BuildConfig } from './config.js';
 
 async function run(): Promise<void> {
   const inputs = readInputs();
   const config = loadConfig(inputs.configFile, inputs.overrides);
-  const build = await prepareBuild(config, actionDirs(process.env, inputs.workspaceDir));
+  const dirs = await pipelineDirs(inputs, config);
+  const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
-  const state = {
+  const state: BuildState = {
     buildId: build.workspace.id, buildDir: build.workspace.buildDir, caches: build.workspace.caches,
     containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
     containerName: build.containerName,
+    cacheMode: inputs.cache.mode,
+    housekeeping: inputs.cache.mode === 'local'
+      ? { sstate: dirs.caches.sstate, buildsDir: dirs.workspaceRoot, sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays, workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays }
+      : undefined,
   };
   saveBuildState(state);
+  const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
   const outcome = await runPreparedBuild(build);
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
-  await writeSummary(build, outcome);
+  await writeSummary(build, outcome, restored);
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
+}
+
+async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<PipelineDirs> {
+  const base = actionDirs(process.env, inputs.workspaceDir);
+  if (inputs.cache.mode !== 'local') return base;
+  return selfHostedDirs(base, inputs.cache.dir, config.directories, process.env.GITHUB_REPOSITORY ?? 'local/repository', inputs.workspaceDir);
+}
+
+async function restore(inputs: ActionInputs, build: PreparedBuild) {
+  const { config, layers, workspace } = build;
+  const keys = cacheKeys({
+    userPrefix: inputs.cache.keyPrefix,
+    series: config.yoctoSeries ?? 'unknown-series',
+    distro: build.distro,
+    machine: config.machine,
+    targets: config.targets,
+    layers: layers.map((l) => ({ name: l.name, commit: l.commit })),
+    localConf: config.localConf,
+    run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
+  });
+  const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
+  const restored = await restoreCaches(keys, workspace.caches, inventoryFile);
+  setCacheOutputs(restored);
+  saveCacheState({
+    keys, paths: cachePaths(workspace.caches), dirs: workspace.caches,
+    restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
+    inventoryFile, dbFingerprint: restored.dbFingerprint,
+    // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
+    buildStartedMs: Date.now(),
+    save: inputs.cache.save, saveReason: inputs.cache.saveReason, saveOnFailure: inputs.cache.saveOnFailure,
+    sizeLimitBytes: inputs.cache.sizeLimitBytes,
+  });
+  return restored;
 }
 
 run().catch((e: unknown) => core.setFailed(e instanceof Error ? e.message : String(e)));

@@ -1,6 +1,10 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 import * as core from '@actions/core';
+import { waitForServerExit } from './bitbake.js';
+import { loadCacheState, saveCaches, saveDecision } from './caches.js';
 import { removeContainer } from './container.js';
+import { housekeep } from './housekeeping.js';
+import { writeSaveSummary } from './report.js';
 import { loadBuildState } from './state.js';
 
 async function run(): Promise<void> {
@@ -11,7 +15,27 @@ async function run(): Promise<void> {
   }
   // The main step removes its container; a main step killed outright could not.
   if (state.containerEngine && state.containerName) removeContainer(state.containerEngine, state.containerName);
-  core.info(`Build ${state.buildId}: ${state.result ?? 'did not finish'}`);
+  else if (!(await waitForServerExit(state.buildDir))) core.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
+
+  if (state.cacheMode === 'actions') {
+    const caches = loadCacheState();
+    if (!caches) return;
+    const why = saveDecision(caches, state.result);
+    if (why) {
+      core.info(`Not saving caches: ${why}.`);
+      await writeSaveSummary(caches, undefined, why);
+      return;
+    }
+    const saved = await core.group('Save caches', () => saveCaches(caches));
+    await writeSaveSummary(caches, saved);
+  } else if (state.cacheMode === 'local' && state.housekeeping) {
+    const h = state.housekeeping;
+    const report = await core.group('Housekeeping of the shared cache directories', () => housekeep({
+      sstate: h.sstate, buildsDir: h.buildsDir, sstateMaxAgeDays: h.sstateMaxAgeDays, workspaceMaxAgeDays: h.workspaceMaxAgeDays,
+    }));
+    for (const problem of report.problems) core.warning(`housekeeping: ${problem}`);
+    core.info(`Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
+  }
 }
 
 run().catch((e: unknown) => core.warning(`post step: ${e instanceof Error ? e.message : String(e)}`));

@@ -6,6 +6,17 @@ import { layersJson } from './layers.js';
 import { formatDuration } from './bitbake.js';
 import { taskLabel } from './bitbake-output.js';
 import type { BuildOutcome, PreparedBuild } from './pipeline.js';
+import { formatBytes, type CacheState, type RestoredCache, type SavedCache, type MatchKind } from './caches.js';
+
+type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+
+export function setCacheOutputs(r: Restored): void {
+  core.setOutput(Outputs.DownloadsCacheHit, r.downloads.kind);
+  core.setOutput(Outputs.DownloadsCacheKey, r.downloads.key ?? '');
+  core.setOutput(Outputs.SstateCacheHit, r.sstate.kind);
+  core.setOutput(Outputs.SstateCacheKey, r.sstate.key ?? '');
+  core.setOutput(Outputs.HashservCacheHit, r.hashserv);
+}
 
 export function setOutputs(b: PreparedBuild, o: BuildOutcome): void {
   core.setOutput(Outputs.BuildDir, b.workspace.buildDir);
@@ -24,7 +35,7 @@ export function setLayersOutput(b: PreparedBuild): void {
   core.setOutput(Outputs.BuildDir, b.workspace.buildDir);
 }
 
-export async function writeSummary(b: PreparedBuild, o: BuildOutcome): Promise<void> {
+export async function writeSummary(b: PreparedBuild, o: BuildOutcome, restored?: Restored): Promise<void> {
   const s = o.run.summary;
   const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' ? '⏹️' : '❌';
   core.summary
@@ -46,7 +57,37 @@ export async function writeSummary(b: PreparedBuild, o: BuildOutcome): Promise<v
         s.sstate ? `${s.sstate.matchPercent}%` : '–'],
     ]);
   }
+  if (restored) {
+    const row = (name: string, r: RestoredCache) => [name, r.kind, r.key ? `<code>${r.key}</code>` : '–', formatBytes(r.bytes), `${r.seconds.toFixed(1)} s`];
+    core.summary.addHeading('Caches restored', 3).addTable([
+      [{ data: 'Cache', header: true }, { data: 'Hit', header: true }, { data: 'Restored key', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }],
+      row('downloads', restored.downloads),
+      row('sstate + hash-equivalence DB', restored.sstate),
+    ]);
+  }
   if (o.images.length > 0) core.summary.addHeading('Images', 3).addList(o.images.map((i) => `<code>${path.basename(i)}</code>`));
   if (s.failures.length > 0) core.summary.addHeading('Failed tasks', 3).addList(s.failures.map((f) => `<code>${taskLabel(f)}</code>`));
+  await core.summary.write();
+}
+
+/** The post step's part of the summary: what was saved, or why not. */
+export async function writeSaveSummary(s: CacheState, saved?: { downloads: SavedCache; sstate: SavedCache }, why?: string): Promise<void> {
+  core.summary.addHeading('Caches saved', 3);
+  if (!saved) {
+    core.summary.addRaw(`Nothing saved: ${why}.`, true);
+  } else {
+    const row = (name: string, c: SavedCache) => [
+      name,
+      c.key ? `<code>${c.key}</code>` : (c.skipped ?? c.warning ?? 'not saved'),
+      c.bytes !== undefined ? formatBytes(c.bytes) : '–',
+      c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : '–',
+      c.pruned ? `${c.pruned.objects} objects, ${formatBytes(c.pruned.bytes)}` : '–',
+    ];
+    core.summary.addTable([
+      [{ data: 'Cache', header: true }, { data: 'Saved key, or why not', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }, { data: 'Pruned', header: true }],
+      row('downloads', saved.downloads),
+      row('sstate + hash-equivalence DB', saved.sstate),
+    ]);
+  }
   await core.summary.write();
 }

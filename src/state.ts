@@ -10,6 +10,9 @@ export interface BuildState {
   containerEngine?: 'docker' | 'podman';
   containerName?: string;
   result?: 'success' | 'failure' | 'cancelled';
+  cacheMode: 'actions' | 'local' | 'off';
+  /** Self-hosted mode: what the post step cleans up on the host. */
+  housekeeping?: { sstate: string; buildsDir: string; sstateMaxAgeDays: number; workspaceMaxAgeDays: number };
 }
 
 export function saveBuildState(s: BuildState): void {

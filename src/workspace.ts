@@ -6,6 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import * as core from '@actions/core';
+import { ConfigError } from './config.js';
+import { dbDirProblem, privateCacheDirs } from './housekeeping.js';
 
 export interface CacheDirs {
   downloads: string;
@@ -65,4 +68,29 @@ export function localDirs(d: { downloads: string; sstate: string; layers: string
     workspaceRoot: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
     caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path.join(root, 'hashserv') },
   };
+}
+
+/**
+ * Self-hosted runners keep caches on the host, shared by every build there: under `cache-dir`
+ * (one private directory per repository), else smidr.yaml's `directories:`.
+ */
+export async function selfHostedDirs(
+  base: { layerStore: string },
+  cacheDir: string | undefined,
+  directories: { downloads: string; sstate: string; layers: string },
+  repository: string,
+  workspaceDir?: string,
+): Promise<{ layerStore: string; workspaceRoot: string; caches: CacheDirs }> {
+  let dirs: { layerStore: string; workspaceRoot: string; caches: CacheDirs };
+  if (cacheDir) {
+    const p = await privateCacheDirs(cacheDir, repository);
+    for (const t of p.tightened) core.notice(`Made ${t} private to the runner user`);
+    dirs = { layerStore: base.layerStore, workspaceRoot: workspaceDir ?? p.builds, caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv } };
+  } else {
+    dirs = { ...localDirs(directories, workspaceDir), layerStore: base.layerStore };
+  }
+  await fs.mkdir(dirs.caches.hashserv, { recursive: true });
+  const problem = await dbDirProblem(dirs.caches.hashserv);
+  if (problem) throw new ConfigError(problem);
+  return dirs;
 }

@@ -1,0 +1,218 @@
+/**
+ * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
+ * main step before BitBake, saved in the post step after pruning. The DB travels in the same
+ * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
+ * any kind is a warning: the build goes on cold.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as cache from '@actions/cache';
+import * as core from '@actions/core';
+import { State } from './constants.js';
+import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
+import { checkpointDb, dbFingerprint } from './hashserv-db.js';
+import { matchKind, type CacheKey, type CacheKeys } from './keys.js';
+import { applyPrune, listSstate, planPrune, removeUnarchivable, sstateNames } from './sstate.js';
+import type { CacheDirs } from './workspace.js';
+
+export type MatchKind = 'exact' | 'partial' | 'miss';
+
+export interface RestoredCache {
+  kind: MatchKind;
+  key?: string;
+  seconds: number;
+  bytes: number;
+  warning?: string;
+}
+
+export interface SavedCache {
+  key?: string;
+  bytes?: number;
+  seconds?: number;
+  /** Why nothing was saved. */
+  skipped?: string;
+  warning?: string;
+  pruned?: { objects: number; bytes: number };
+}
+
+/** Everything the post step needs, kept in one state entry. */
+export interface CacheState {
+  keys: CacheKeys;
+  /** Exactly the path lists given to restoreCache: the cache version hashes them. */
+  paths: { downloads: string[]; sstate: string[] };
+  dirs: CacheDirs;
+  restored: { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+  /** What was there after restore, so the post step can tell whether the build added anything. */
+  inventoryFile: string;
+  dbFingerprint?: string;
+  buildStartedMs: number;
+  save: boolean;
+  saveReason: string;
+  saveOnFailure: boolean;
+  sizeLimitBytes?: number;
+}
+
+interface Inventory { sstate: string[]; downloads: string[] }
+
+export const HASHSERV_DB = 'hashserv.db';
+
+export function cachePaths(dirs: CacheDirs): CacheState['paths'] {
+  return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
+}
+
+export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryFile: string): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
+  const paths = cachePaths(dirs);
+  core.startGroup('Cache configuration');
+  for (const [part, value] of Object.entries(keys.parts)) core.info(`${part.padEnd(12)} ${value}`);
+  core.info(`downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`);
+  core.info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
+  core.endGroup();
+
+  // Independent caches: restore them at the same time.
+  const [downloads, sstate] = await Promise.all([
+    restoreOne('downloads', paths.downloads, keys.downloads),
+    restoreOne('sstate', paths.sstate, keys.sstate),
+  ]);
+  const db = path.join(dirs.hashserv, HASHSERV_DB);
+  const hashserv: MatchKind = sstate.kind !== 'miss' && (await exists(db)) ? sstate.kind : 'miss';
+  const inventory: Inventory = { sstate: await sstateNames(dirs.sstate), downloads: await downloadNames(dirs.downloads) };
+  await fs.mkdir(path.dirname(inventoryFile), { recursive: true });
+  await fs.writeFile(inventoryFile, JSON.stringify(inventory));
+  core.info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
+  return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
+}
+
+async function restoreOne(name: string, paths: string[], key: CacheKey): Promise<RestoredCache> {
+  const started = Date.now();
+  let restored: string | undefined;
+  let warning: string | undefined;
+  try {
+    restored = await cache.restoreCache([...paths], key.key, [...key.restoreKeys]);
+  } catch (e) {
+    warning = `${name} cache: restore failed, building without it: ${(e as Error).message}`;
+    core.warning(warning);
+  }
+  if (!restored) {
+    // A corrupt or truncated archive is reported as a miss but may have left files behind.
+    for (const p of paths) await emptyDir(p);
+  }
+  const kind = matchKind(key, restored);
+  const result: RestoredCache = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), warning };
+  core.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s`);
+  return result;
+}
+
+export function saveCacheState(s: CacheState): void {
+  core.saveState(State.Caches, JSON.stringify(s));
+}
+
+export function loadCacheState(): CacheState | undefined {
+  const raw = core.getState(State.Caches);
+  return raw ? (JSON.parse(raw) as CacheState) : undefined;
+}
+
+/** Whether the post step should save at all, and if not, why. */
+export function saveDecision(s: CacheState, result: string | undefined): string | undefined {
+  if (!s.save) return s.saveReason;
+  if (result === undefined) return 'the build did not start';
+  if (result !== 'success' && !s.saveOnFailure) return `the build ended in ${result} and save-on-failure is false`;
+  return undefined;
+}
+
+export async function saveCaches(s: CacheState): Promise<{ downloads: SavedCache; sstate: SavedCache }> {
+  const inventory = JSON.parse(await fs.readFile(s.inventoryFile, 'utf8')) as Inventory;
+  const [downloads, sstate] = await Promise.all([saveDownloads(s, inventory), saveSstate(s, inventory)]);
+  if (downloads.skipped) core.info(`downloads cache: not saved: ${downloads.skipped}`);
+  if (sstate.skipped) core.info(`sstate cache: not saved: ${sstate.skipped}`);
+  return { downloads, sstate };
+}
+
+async function saveDownloads(s: CacheState, inventory: Inventory): Promise<SavedCache> {
+  const removed = await removeUnarchivableDownloads(s.dirs.downloads);
+  if (removed.length > 0) core.info(`downloads: left out ${removed.length} lock or partial files`);
+  const before = new Set(inventory.downloads);
+  const added = (await downloadNames(s.dirs.downloads)).filter((n) => !before.has(n));
+  if (added.length === 0) return { skipped: 'no new downloads' };
+  return upload('downloads', s.paths.downloads, s.keys.downloads.key);
+}
+
+async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCache> {
+  const db = path.join(s.dirs.hashserv, HASHSERV_DB);
+  if (await exists(db)) {
+    // BitBake's hash server leaves its rows in the WAL; fold them in so the archive is whole.
+    const checkpoint = checkpointDb(db);
+    if (!checkpoint.ok) {
+      core.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
+      await fs.rm(db, { force: true });
+    }
+  }
+  for (const suffix of ['-wal', '-shm', '-journal']) await fs.rm(`${db}${suffix}`, { force: true });
+  await removeUnarchivable(s.dirs.sstate);
+
+  const restored = new Set(inventory.sstate);
+  const plan = planPrune(await listSstate(s.dirs.sstate), { buildStartedMs: s.buildStartedMs, restored, budgetBytes: s.sizeLimitBytes });
+  const created = plan.keep.filter((o) => !restored.has(o.path)).length;
+  const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
+  if (created === 0 && !dbChanged) return { skipped: 'no new sstate objects and no new equivalences' };
+  await applyPrune(s.dirs.sstate, plan);
+  const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes };
+  if (pruned.objects > 0) {
+    const budget = plan.drop.filter((d) => d.reason === 'budget').length;
+    core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.objects - budget} superseded, ${budget} over the size limit`);
+  }
+  core.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
+  return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key)), pruned };
+}
+
+async function upload(name: string, paths: string[], key: string): Promise<SavedCache> {
+  const started = Date.now();
+  try {
+    const id = await cache.saveCache([...paths], key);
+    const seconds = (Date.now() - started) / 1000;
+    if (id === -1) {
+      const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
+      core.warning(warning);
+      return { warning, seconds };
+    }
+    const bytes = await dirBytes(paths);
+    core.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression) in ${seconds.toFixed(1)} s`);
+    return { key, bytes, seconds };
+  } catch (e) {
+    const warning = `${name} cache: save failed: ${(e as Error).message}`;
+    core.warning(warning);
+    return { warning };
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(() => true, () => false);
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.map((e) => fs.rm(path.join(dir, e), { recursive: true, force: true })));
+}
+
+export async function dirBytes(paths: string[]): Promise<number> {
+  let total = 0;
+  async function walk(p: string): Promise<void> {
+    const st = await fs.lstat(p).catch(() => undefined);
+    if (!st) return;
+    if (st.isDirectory()) {
+      for (const e of await fs.readdir(p)) await walk(path.join(p, e));
+    } else total += st.size;
+  }
+  for (const p of paths) await walk(p);
+  return total;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Caches end to end: dist/ as the runner runs it, the real @actions/cache client inside it,
+ * talking to the loopback cache service (v2 protocol, archives in Azurite), the BitBake stand-in
+ * in the builder container. Every job starts on a "fresh machine": an empty RUNNER_TEMP at the
+ * same path, as on GitHub-hosted runners.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
+import { git, type GitRemote } from '../support/git-remotes.js';
+import { runJob, type StepResult } from '../support/run-action.js';
+import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml, standinReport } from '../support/world.js';
+
+const LONG = 900_000;
+let root: string;
+let poky: GitRemote;
+let service: CacheService;
+let jobs = 0;
+
+interface JobOptions { workspace: string; inputs?: Record<string, string>; env?: Record<string, string>; eventName?: string }
+
+async function job(o: JobOptions): Promise<{ main: StepResult; post: StepResult }> {
+  jobs += 1;
+  return runJob({
+    workspace: o.workspace,
+    jobDir: path.join(root, 'jobs', String(jobs)),
+    runnerTemp: path.join(root, 'runner-temp'),
+    runId: String(5000 + jobs),
+    eventName: o.eventName,
+    inputs: { config: 'smidr.yaml', cache: 'actions', ...o.inputs },
+    env: { ...service.env, ...o.env },
+  });
+}
+
+function ok(r: { main: StepResult; post: StepResult }): void {
+  expect(r.main.exitCode, r.main.stdout).toBe(0);
+  expect(r.post.exitCode, r.post.stdout).toBe(0);
+}
+
+const sstateEntries = () => service.entries().filter((e) => e.key.includes('-sstate-'));
+const downloadEntries = () => service.entries().filter((e) => e.key.includes('-downloads-'));
+
+beforeAll(async () => {
+  if (!dockerAvailable()) throw new Error(`Docker or ${BUILDER_IMAGE} is missing: run ./scripts/test.sh`);
+  root = scratch('cache');
+  poky = pokyRemote(root);
+  service = await startCacheService({ protocol: 'v2' });
+}, LONG);
+
+afterAll(async () => {
+  expect(service.serverErrors()).toEqual([]);
+  await service.stop();
+});
+
+describe('a cold job, then a warm one in a fresh workspace', () => {
+  let ws: string;
+  let cold: { main: StepResult; post: StepResult };
+  let warm: { main: StepResult; post: StepResult };
+
+  beforeAll(async () => {
+    ws = jobWorkspace(root, 'ws-warm', smidrYaml(poky.url));
+    cold = await job({ workspace: ws });
+    warm = await job({ workspace: ws });
+  }, LONG);
+
+  it('the cold job misses, builds, and saves downloads and sstate with the DB', () => {
+    ok(cold);
+    expect(cold.main.outputs['sstate-cache-hit']).toBe('miss');
+    expect(cold.main.outputs['downloads-cache-hit']).toBe('miss');
+    expect(sstateEntries()).toHaveLength(1);
+    expect(downloadEntries()).toHaveLength(1);
+    expect(cold.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemux86-64-/);
+  });
+
+  it('the warm job restores all three and runs no real task', () => {
+    ok(warm);
+    expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
+    expect(warm.main.outputs['downloads-cache-hit']).toBe('exact');
+    expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
+    expect(warm.main.outputs['sstate-match']).toBe('100');
+    expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
+  });
+
+  it('the warm job saves nothing, because nothing was added', () => {
+    expect(warm.post.stdout).toContain('no new sstate objects and no new equivalences');
+    expect(warm.post.stdout).toContain('no new downloads');
+    expect(sstateEntries()).toHaveLength(1);
+  });
+});
+
+describe('changes to one recipe', () => {
+  let ws: string;
+
+  beforeAll(() => {
+    ws = jobWorkspace(root, 'ws-change', smidrYaml(poky.url));
+  });
+
+  it('a new output reruns only that recipe and its dependents, from the older entry', async () => {
+    await job({ workspace: ws });
+    const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
+    const text = readFileSync(app, 'utf8').replace('STANDIN_OUTPUT = "smidr-app 1.0"', 'STANDIN_OUTPUT = "smidr-app 1.0 fixed"');
+    commitFile(ws, app, text);
+    const r = await job({ workspace: ws });
+    ok(r);
+    expect(r.main.outputs['sstate-cache-hit']).toBe('partial');
+    const ran = new Set(standinReport(r.main.outputs['build-dir']!).tasks_run.map((t) => t.split(':')[0]));
+    expect([...ran].sort()).toEqual(['smidr-app', 'smidr-image']);
+  }, LONG);
+
+  it('a task hash change with the same output is matched through the restored DB in the next job', async () => {
+    const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
+    commitFile(ws, app, readFileSync(app, 'utf8').replace('SUMMARY = "The application the tests build"', 'SUMMARY = "The application the tests build, reworded"'));
+    const first = await job({ workspace: ws });
+    ok(first);
+    const r1 = standinReport(first.main.outputs['build-dir']!);
+    // The recipe itself reruns, its output is known: the image comes from sstate.
+    expect(new Set(r1.tasks_run.map((t) => t.split(':')[0]))).toEqual(new Set(['smidr-app']));
+    expect(r1.equivalences.length).toBeGreaterThan(0);
+    expect(first.post.stdout).toContain('hash-equivalence DB changed');
+
+    const next = await job({ workspace: ws });
+    ok(next);
+    expect(next.main.outputs['hashserv-cache-hit']).toBe('exact');
+    expect(standinReport(next.main.outputs['build-dir']!).tasks_run).toEqual([]);
+  }, LONG);
+});
+
+describe('who saves', () => {
+  it('a pull_request job restores but does not save', async () => {
+    const ws = jobWorkspace(root, 'ws-pr', smidrYaml(poky.url, { localConf: ['PR_ONLY = "1"'] }));
+    const before = service.entries().length;
+    const r = await job({ workspace: ws, eventName: 'pull_request', env: { ACTIONS_RUNTIME_TOKEN: runtimeToken(pullRequestScopes(7, 'main')) } });
+    ok(r);
+    expect(r.main.outputs['sstate-cache-hit']).not.toBe('miss');
+    expect(r.post.stdout).toContain('restores only');
+    expect(service.entries().length).toBe(before);
+  }, LONG);
+
+  it('a failed build still saves what it built', async () => {
+    const ws = jobWorkspace(root, 'ws-fail', smidrYaml(poky.url, { localConf: ['STANDIN_FAIL_TASKS = "smidr-app:do_compile"'] }));
+    // A prefix of its own starts cold: everything before the failing task is new.
+    const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'failing' } });
+    expect(r.main.exitCode).toBe(1);
+    expect(r.post.exitCode).toBe(0);
+    expect(sstateEntries().filter((e) => e.key.startsWith('smidr-v1-failing-sstate-'))).toHaveLength(1);
+  }, LONG);
+});
+
+describe('cache service trouble', () => {
+  it('down or failing: a warning, and the build succeeds cold', async () => {
+    const ws = jobWorkspace(root, 'ws-down', smidrYaml(poky.url, { localConf: ['DOWN = "1"'] }));
+    await service.setFault({ serverError: true });
+    try {
+      const r = await job({ workspace: ws, env: { SMIDR_TEST: 'fault' } });
+      ok(r);
+      expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+      expect(r.main.annotations.some((a) => a.startsWith('::warning'))).toBe(true);
+    } finally {
+      await service.setFault({});
+    }
+  }, LONG);
+});
+
+describe('matrix legs', () => {
+  it('two machines save their own sstate and share downloads', async () => {
+    const ws = jobWorkspace(root, 'ws-matrix', smidrYaml(poky.url, { localConf: ['MATRIX = "1"'] }));
+    const a = await job({ workspace: ws, inputs: { machine: 'qemux86-64' } });
+    const b = await job({ workspace: ws, inputs: { machine: 'qemuarm64' } });
+    ok(a);
+    ok(b);
+    expect(a.main.outputs['sstate-cache-key'] ?? '').not.toContain('qemuarm64');
+    expect(b.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemuarm64-/);
+    expect(b.main.outputs['downloads-cache-hit']).not.toBe('miss');
+  }, LONG);
+});
+
+describe('cache size', () => {
+  it('stays near one build\'s working set over five runs with changing revisions', async () => {
+    const ws = jobWorkspace(root, 'ws-growth', smidrYaml(poky.url, { localConf: ['GROWTH = "1"', 'STANDIN_OUTPUT_BYTES = "200000"'] }));
+    const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
+    const sizes: number[] = [];
+    let workingSet = 0;
+    for (let run = 1; run <= 5; run++) {
+      if (run > 1) commitFile(ws, app, readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`));
+      const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'growth' } });
+      ok(r);
+      const entry = sstateEntries().filter((e) => e.key.includes('-qemux86-64-')).at(-1)!;
+      sizes.push(entry.sizeBytes);
+      if (run === 1) workingSet = entry.sizeBytes;
+    }
+    expect(Math.max(...sizes) / workingSet).toBeLessThanOrEqual(1.2);
+  }, LONG);
+});
+
+function commitFile(ws: string, file: string, text: string): void {
+  writeFileSync(file, text);
+  git(ws, 'commit', '-q', '-am', 'change');
+}
