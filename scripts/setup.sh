@@ -47,4 +47,9 @@ if [[ "${SMIDR_SKIP_CONTAINER:-}" != 1 ]]; then
   image_id="$("$SMIDR_CONTAINER_ENGINE" image inspect --format '{{.Id}}' "$SMIDR_BUILDER_IMAGE" | cut -c1-19)"
 fi
 
-smidr_log setup "ok in ${SECONDS}s: node $("$NODE24" --version) ($NODE24), ${SMIDR_CONTAINER_ENGINE:-docker} ${engine_v}, image ${SMIDR_BUILDER_IMAGE:-none} ${image_id}"
+if [[ "${SMIDR_SKIP_CONTAINER:-}" == 1 ]]; then
+  container_summary="container engine and image skipped (SMIDR_SKIP_CONTAINER=1)"
+else
+  container_summary="$SMIDR_CONTAINER_ENGINE $engine_v, image $SMIDR_BUILDER_IMAGE $image_id"
+fi
+smidr_log setup "ok in ${SECONDS}s: node $("$NODE24" --version) ($NODE24), $container_summary"

@@ -29,8 +29,12 @@ smidr_ensure_docker() {
     return 0
   fi
 
-  if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+  # /usr/sbin is often not on a non-root user's PATH: look there too.
+  local dockerd
+  dockerd="$(PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin" command -v dockerd 2>/dev/null || true)"
+  if [[ -z "$dockerd" ]] || ! command -v docker >/dev/null 2>&1; then
     smidr_apt_install "$step" docker.io
+    dockerd="$(PATH="$PATH:/usr/sbin:/sbin" command -v dockerd)"
   fi
 
   # dockerd may already be starting (another script, or a slow start): don't start a second one.
@@ -43,7 +47,10 @@ smidr_ensure_docker() {
     pid="$(pgrep -x dockerd | head -n1 || true)"
   fi
 
-  if [[ -n "$pid" ]]; then
+  if [[ -n "$pid" ]] && ! smidr_is_root && [[ -S /var/run/docker.sock && ! -w /var/run/docker.sock ]]; then
+    smidr_die "$step" "dockerd is running but this user ($(id -un)) may not use /var/run/docker.sock." \
+      "Add it to the docker group (sudo usermod -aG docker $(id -un), then log in again) or rerun with sudo."
+  elif [[ -n "$pid" ]]; then
     smidr_log "$step" "dockerd is running (pid $pid) but not answering yet; waiting"
   else
     if ! smidr_is_root; then
@@ -54,7 +61,7 @@ smidr_ensure_docker() {
     mkdir -p "$(dirname "$log")"
     smidr_log "$step" "starting dockerd in the background (log: $log)"
     # setsid + nohup: dockerd outlives this shell and the calling script.
-    setsid nohup dockerd >>"$log" 2>&1 </dev/null &
+    setsid nohup "$dockerd" >>"$log" 2>&1 </dev/null &
     pid=$!
   fi
 
