@@ -39859,14 +39859,24 @@ async function prepareBuild(config, dirs, env = process.env) {
         distro,
         paths: seen,
         hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-        bbNumberThreads: config.bbNumberThreads,
-        parallelMake: config.parallelMake,
+        ...parallelism(config),
         localConf: config.localConf,
     }));
     await promises$1.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
     await promises$1.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
     info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
     return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+}
+/**
+ * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
+ * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
+ */
+function parallelism(config) {
+    const cpus = config.container.engine !== 'none' && config.container.cpuCount ? Math.max(1, Math.ceil(config.container.cpuCount)) : undefined;
+    return {
+        bbNumberThreads: config.bbNumberThreads ?? cpus,
+        parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
+    };
 }
 /** Layer, build and cache paths as BitBake will see them. */
 function bitbakePaths(ws, layers, inContainer) {
