@@ -4,7 +4,7 @@
  * in the builder container. Every job starts on a "fresh machine": an empty RUNNER_TEMP at the
  * same path, as on GitHub-hosted runners.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
@@ -159,6 +159,54 @@ describe('cache service trouble', () => {
     } finally {
       await service.setFault({});
     }
+  }, LONG);
+});
+
+describe('damaged archives and a forbidding cache mode', () => {
+  const cases: [string, Parameters<CacheService['setFault']>[0] | undefined, Record<string, string>][] = [
+    ['a corrupted download', { corruptDownload: true }, {}],
+    ['a truncated download', { truncateDownload: true }, {}],
+    ['a quota error on save', { quotaExceeded: true }, {}],
+    ['ACTIONS_CACHE_MODE=none', undefined, { ACTIONS_CACHE_MODE: 'none' }],
+  ];
+  for (const [what, fault, env] of cases) {
+    it(`${what}: the build succeeds, cold where it must be`, async () => {
+      const ws = jobWorkspace(root, `ws-fault-${what.replace(/\W+/g, '-')}`, smidrYaml(poky.url));
+      if (fault) await service.setFault(fault);
+      try {
+        const r = await job({ workspace: ws, env });
+        ok(r);
+        expect(r.main.outputs.result).toBe('success');
+        if (fault?.corruptDownload || fault?.truncateDownload) {
+          // A failed extraction is a miss, and nothing half-restored is left for BitBake.
+          expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+          expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
+        }
+      } finally {
+        await service.setFault({});
+      }
+    }, LONG);
+  }
+});
+
+describe('self-hosted: cache local', () => {
+  it('shares persistent directories between jobs, uploads nothing, and keeps them private', async () => {
+    const cacheDir = path.join(root, 'host-cache');
+    const ws = jobWorkspace(root, 'ws-local', smidrYaml(poky.url, { localConf: ['LOCAL_MODE = "1"'] }));
+    const before = service.entries().length;
+    const inputs = { cache: 'local', 'cache-dir': cacheDir };
+    const first = await job({ workspace: ws, inputs });
+    const second = await job({ workspace: ws, inputs });
+    ok(first);
+    ok(second);
+    expect(first.main.outputs['sstate-match']).toBe('0');
+    expect(second.main.outputs['sstate-match']).toBe('100');
+    expect(standinReport(second.main.outputs['build-dir']!).tasks_run).toEqual([]);
+    expect(service.entries().length).toBe(before);
+    const repoDir = path.join(cacheDir, 'smidr', 'example');
+    expect(statSync(repoDir).mode & 0o777).toBe(0o700);
+    expect(existsSync(path.join(repoDir, 'hashserv', 'hashserv.db'))).toBe(true);
+    expect(second.post.stdout).toMatch(/Removed \d+ sstate objects unused for 30 days/);
   }, LONG);
 });
 
