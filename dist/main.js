@@ -93244,6 +93244,121 @@ function taskLabel(f) {
 }
 
 /**
+ * The persistent cache directories of a self-hosted runner: making them private per repository,
+ * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
+ * used for a while — all while other builds on the host keep running.
+ */
+// ---------------------------------------------------------------------------------------------
+// The hash-equivalence DB directory
+/** statfs(2) f_type values of network file systems (linux/magic.h, fs/smb/client). */
+const NETWORK_FS = new Map([
+    [0x6969, 'NFS'],
+    [0x517b, 'SMB'],
+    [0xff534d42, 'CIFS'],
+    [0xfe534d42, 'SMB2'],
+]);
+/**
+ * The problem with keeping the hash-equivalence DB on a file system of this statfs type, if any.
+ *
+ * BitBake itself refuses only NFS. SMB/CIFS are refused too: hashserv keeps its SQLite DB in WAL
+ * mode, and SQLite documents that WAL needs shared memory a network share does not provide, so
+ * the DB would corrupt silently instead of failing. FUSE is accepted: its one magic number covers
+ * sshfs but also local file systems (fuse-overlayfs under rootless podman, mergerfs, ntfs-3g),
+ * which cannot be told apart here, and BitBake accepts them all.
+ */
+function fsTypeProblem(type, dir) {
+    // f_type is a signed long: a 32-bit platform reports the SMB magics as negative numbers.
+    const name = NETWORK_FS.get(type >>> 0);
+    if (!name)
+        return undefined;
+    return `The hash-equivalence database directory ${dir} is on ${name}. ` +
+        (name === 'NFS' ? 'BitBake refuses it there: ' : 'It cannot live there: ') +
+        'SQLite locking is unreliable on network file systems and the database would be corrupted. ' +
+        'Put the cache directories (the cache-dir input, or directories: in smidr.yaml) on a local disk; ' +
+        'to share hash equivalences between hosts, run a hash-equivalence server and set BB_HASHSERVE_UPSTREAM instead.';
+}
+/** Refuses a network file system for the hash-equivalence DB before BitBake does, with the fix. */
+async function dbDirProblem(dir) {
+    // Like BitBake, judge a directory that does not exist yet by the one it will be created in.
+    let at = path$2.resolve(dir);
+    for (;;) {
+        try {
+            return fsTypeProblem((await promises$1.statfs(at)).type, dir);
+        }
+        catch (e) {
+            const parent = path$2.dirname(at);
+            if (errno(e) !== 'ENOENT' || parent === at)
+                return undefined;
+            at = parent;
+        }
+    }
+}
+// ---------------------------------------------------------------------------------------------
+// Private per-repository cache directories
+/** A GitHub owner or repository name; `.` and `..` are refused separately. */
+const NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
+/** `owner/name` as directory names, or an error for a value that could leave the cache root. */
+function repositoryDirs(repository) {
+    const parts = repository.split('/');
+    const [owner, name] = parts;
+    // The owner may not start with a dot (GitHub owners never do); a repository may (.github).
+    if (parts.length !== 2 || !owner || !name || !NAME_PART.test(owner) || !NAME_PART.test(name) || owner.startsWith('.') || name === '.' || name === '..') {
+        throw new Error(`repository "${repository}" is not of the form owner/name (letters, digits, '_', '.', '-'); refusing to use it as a cache directory name`);
+    }
+    // GitHub names are case-insensitive: one repository must not get two caches.
+    return { owner: owner.toLowerCase(), name: name.toLowerCase() };
+}
+/**
+ * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}`. The owner and
+ * repository directories are mode 0700: one repository's sources, sstate and build trees must not
+ * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
+ * Broader existing modes are tightened and returned in `tightened`.
+ */
+async function privateCacheDirs(root, repository) {
+    const { owner, name } = repositoryDirs(repository);
+    const tightened = [];
+    await promises$1.mkdir(root, { recursive: true });
+    const ownerDir = path$2.join(root, owner);
+    await privateDir(ownerDir, tightened);
+    const repoDir = path$2.join(ownerDir, name);
+    await privateDir(repoDir, tightened);
+    const dirs = {
+        downloads: path$2.join(repoDir, 'downloads'),
+        sstate: path$2.join(repoDir, 'sstate-cache'),
+        hashserv: path$2.join(repoDir, 'hashserv'),
+        builds: path$2.join(repoDir, 'builds'),
+    };
+    for (const d of Object.values(dirs))
+        await promises$1.mkdir(d, { recursive: true });
+    return { ...dirs, tightened };
+}
+async function privateDir(dir, tightened) {
+    try {
+        await promises$1.mkdir(dir, { mode: 0o700 });
+        return;
+    }
+    catch (e) {
+        if (errno(e) !== 'EEXIST')
+            throw e;
+    }
+    const st = await promises$1.lstat(dir);
+    // A symlink or a directory of another user would let that user read or replace the caches.
+    if (!st.isDirectory())
+        throw new Error(`${dir} exists but is not a directory (a symlink?); remove it or choose another cache-dir`);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+        throw new Error(`${dir} belongs to uid ${st.uid}, not to the runner user (uid ${uid}); another user could read or plant cache objects there. Remove it or choose another cache-dir`);
+    }
+    if (process.platform !== 'win32' && (st.mode & 0o7077) !== 0) {
+        await promises$1.chmod(dir, st.mode & 0o700);
+        tightened.push(dir);
+    }
+}
+function errno(e) {
+    return e?.code;
+}
+
+/**
  * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
  * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
  * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
@@ -93655,121 +93770,6 @@ function layersJson(layers) {
     return layers.map((l) => ({
         name: l.name, url: l.url, branch: l.branch, tag: l.tag, commit: l.commit, sublayers: l.sublayers,
     }));
-}
-
-/**
- * The persistent cache directories of a self-hosted runner: making them private per repository,
- * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
- * used for a while — all while other builds on the host keep running.
- */
-// ---------------------------------------------------------------------------------------------
-// The hash-equivalence DB directory
-/** statfs(2) f_type values of network file systems (linux/magic.h, fs/smb/client). */
-const NETWORK_FS = new Map([
-    [0x6969, 'NFS'],
-    [0x517b, 'SMB'],
-    [0xff534d42, 'CIFS'],
-    [0xfe534d42, 'SMB2'],
-]);
-/**
- * The problem with keeping the hash-equivalence DB on a file system of this statfs type, if any.
- *
- * BitBake itself refuses only NFS. SMB/CIFS are refused too: hashserv keeps its SQLite DB in WAL
- * mode, and SQLite documents that WAL needs shared memory a network share does not provide, so
- * the DB would corrupt silently instead of failing. FUSE is accepted: its one magic number covers
- * sshfs but also local file systems (fuse-overlayfs under rootless podman, mergerfs, ntfs-3g),
- * which cannot be told apart here, and BitBake accepts them all.
- */
-function fsTypeProblem(type, dir) {
-    // f_type is a signed long: a 32-bit platform reports the SMB magics as negative numbers.
-    const name = NETWORK_FS.get(type >>> 0);
-    if (!name)
-        return undefined;
-    return `The hash-equivalence database directory ${dir} is on ${name}. ` +
-        (name === 'NFS' ? 'BitBake refuses it there: ' : 'It cannot live there: ') +
-        'SQLite locking is unreliable on network file systems and the database would be corrupted. ' +
-        'Put the cache directories (the cache-dir input, or directories: in smidr.yaml) on a local disk; ' +
-        'to share hash equivalences between hosts, run a hash-equivalence server and set BB_HASHSERVE_UPSTREAM instead.';
-}
-/** Refuses a network file system for the hash-equivalence DB before BitBake does, with the fix. */
-async function dbDirProblem(dir) {
-    // Like BitBake, judge a directory that does not exist yet by the one it will be created in.
-    let at = path$2.resolve(dir);
-    for (;;) {
-        try {
-            return fsTypeProblem((await promises$1.statfs(at)).type, dir);
-        }
-        catch (e) {
-            const parent = path$2.dirname(at);
-            if (errno(e) !== 'ENOENT' || parent === at)
-                return undefined;
-            at = parent;
-        }
-    }
-}
-// ---------------------------------------------------------------------------------------------
-// Private per-repository cache directories
-/** A GitHub owner or repository name; `.` and `..` are refused separately. */
-const NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
-/** `owner/name` as directory names, or an error for a value that could leave the cache root. */
-function repositoryDirs(repository) {
-    const parts = repository.split('/');
-    const [owner, name] = parts;
-    // The owner may not start with a dot (GitHub owners never do); a repository may (.github).
-    if (parts.length !== 2 || !owner || !name || !NAME_PART.test(owner) || !NAME_PART.test(name) || owner.startsWith('.') || name === '.' || name === '..') {
-        throw new Error(`repository "${repository}" is not of the form owner/name (letters, digits, '_', '.', '-'); refusing to use it as a cache directory name`);
-    }
-    // GitHub names are case-insensitive: one repository must not get two caches.
-    return { owner: owner.toLowerCase(), name: name.toLowerCase() };
-}
-/**
- * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}`. The owner and
- * repository directories are mode 0700: one repository's sources, sstate and build trees must not
- * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
- * Broader existing modes are tightened and returned in `tightened`.
- */
-async function privateCacheDirs(root, repository) {
-    const { owner, name } = repositoryDirs(repository);
-    const tightened = [];
-    await promises$1.mkdir(root, { recursive: true });
-    const ownerDir = path$2.join(root, owner);
-    await privateDir(ownerDir, tightened);
-    const repoDir = path$2.join(ownerDir, name);
-    await privateDir(repoDir, tightened);
-    const dirs = {
-        downloads: path$2.join(repoDir, 'downloads'),
-        sstate: path$2.join(repoDir, 'sstate-cache'),
-        hashserv: path$2.join(repoDir, 'hashserv'),
-        builds: path$2.join(repoDir, 'builds'),
-    };
-    for (const d of Object.values(dirs))
-        await promises$1.mkdir(d, { recursive: true });
-    return { ...dirs, tightened };
-}
-async function privateDir(dir, tightened) {
-    try {
-        await promises$1.mkdir(dir, { mode: 0o700 });
-        return;
-    }
-    catch (e) {
-        if (errno(e) !== 'EEXIST')
-            throw e;
-    }
-    const st = await promises$1.lstat(dir);
-    // A symlink or a directory of another user would let that user read or replace the caches.
-    if (!st.isDirectory())
-        throw new Error(`${dir} exists but is not a directory (a symlink?); remove it or choose another cache-dir`);
-    const uid = process.getuid?.();
-    if (uid !== undefined && st.uid !== uid) {
-        throw new Error(`${dir} belongs to uid ${st.uid}, not to the runner user (uid ${uid}); another user could read or plant cache objects there. Remove it or choose another cache-dir`);
-    }
-    if (process.platform !== 'win32' && (st.mode & 0o7077) !== 0) {
-        await promises$1.chmod(dir, st.mode & 0o700);
-        tightened.push(dir);
-    }
-}
-function errno(e) {
-    return e?.code;
 }
 
 /**

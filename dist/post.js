@@ -30689,35 +30689,347 @@ function removeContainer(engine, name) {
 }
 
 /**
+ * The persistent cache directories of a self-hosted runner: making them private per repository,
+ * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
+ * used for a while — all while other builds on the host keep running.
+ */
+/**
+ * Nothing younger than this is removed, whatever the configured age: a build that is writing an
+ * sstate object, or has created its build directory and is still checking out layers, leaves
+ * fresh mtimes and has no bitbake.lock yet.
+ */
+const MIN_AGE_MS = 6 * 3600_000;
+/** Build directories are named by `buildId`: readable part, then 8 hex digits. */
+const WORKSPACE_NAME = /^[A-Za-z0-9_.-]+-[0-9a-f]{8}$/;
+/** A build directory being removed is renamed first, so a removal cut short is finished later. */
+const TRASH_PREFIX = '.smidr-trash-';
+/**
+ * Removes sstate objects unused for `sstateMaxAgeDays` and build directories untouched for
+ * `workspaceMaxAgeDays`, safely while other builds run on the host. Never follows a symlink out
+ * of the given directories.
+ */
+async function housekeep(o) {
+    const now = o.now ?? Date.now();
+    const report = { sstateRemoved: 0, sstateBytes: 0, workspacesRemoved: [], skippedInUse: [], problems: [] };
+    await pruneSstate(o.sstate, cutoff(now, o.sstateMaxAgeDays), report);
+    await pruneWorkspaces(o.buildsDir, cutoff(now, o.workspaceMaxAgeDays), report);
+    return report;
+}
+function cutoff(now, days) {
+    if (!Number.isFinite(days) || days < 0)
+        throw new RangeError(`a maximum age must be a number of days, not ${days}`);
+    return now - Math.max(days * 86400_000, MIN_AGE_MS);
+}
+// --- sstate ----------------------------------------------------------------------------------
+const HEX2 = /^[0-9a-f]{2}$/;
+/**
+ * An object's name and its companions: the archive (.tar.zst; .tgz before kirkstone), .siginfo,
+ * .sig, and .done/.lock when the fetcher brought it from an SSTATE_MIRROR. Any other `sstate:`
+ * name is a temporary file (`mktemp ${SSTATE_PKG}.XXXXXXXX` in older OE-core,
+ * NamedTemporaryFile(prefix=<object name>) in newer): grouped alone, so it is judged by its own
+ * mtime, which advances while a build writes it.
+ */
+const OBJECT_FILE = /^(sstate:.*\.(?:tar\.zst|tgz))(?:\.siginfo|\.sig)?(?:\.done|\.lock)?$/;
+/**
+ * Objects live in `SSTATE_DIR/[<NATIVELSBSTRING>/]<2 hex>/<2 hex>/`. Only that layout is entered,
+ * so neither a signing build's temporary directory nor anything else kept beside sstate is touched.
+ */
+async function pruneSstate(root, before, report) {
+    for (const top of await tolerant(() => dirents(root), [], report)) {
+        if (!top.isDirectory())
+            continue;
+        const at = path$2.join(root, top.name);
+        if (HEX2.test(top.name)) {
+            await pruneHexDir(at, before, report);
+        }
+        else {
+            for (const e of await tolerant(() => dirents(at), [], report))
+                if (e.isDirectory() && HEX2.test(e.name))
+                    await pruneHexDir(path$2.join(at, e.name), before, report);
+        }
+    }
+}
+async function pruneHexDir(dir, before, report) {
+    const list = await tolerant(() => dirents(dir), [], report);
+    let emptied = 0;
+    for (const e of list) {
+        if (e.isDirectory() && HEX2.test(e.name) && (await tolerant(() => pruneObjectDir(path$2.join(dir, e.name), before, report), false, report)))
+            emptied++;
+    }
+    if (emptied > 0 && emptied === list.length)
+        await rmdirIfEmpty(dir);
+}
+/** Returns whether the directory was emptied by this pass and then removed. */
+async function pruneObjectDir(dir, before, report) {
+    const list = await dirents(dir);
+    const groups = new Map();
+    for (const e of list) {
+        if (!e.name.startsWith('sstate:') || !(e.isFile() || e.isSymbolicLink()))
+            continue;
+        const key = OBJECT_FILE.exec(e.name)?.[1] ?? e.name;
+        groups.set(key, [...(groups.get(key) ?? []), e.name]);
+    }
+    let gone = 0;
+    for (const names of groups.values()) {
+        const removed = await removeStaleGroup(dir, names, before, report);
+        if (removed.unlinked > 0)
+            report.sstateRemoved++;
+        report.sstateBytes += removed.bytes;
+        gone += removed.gone;
+    }
+    // Only a directory this pass emptied: an empty one found as such may have just been created by
+    // a build about to write its object into it.
+    return gone > 0 && gone === list.length && rmdirIfEmpty(dir);
+}
+/**
+ * Removes a group when every member is older than `before`. The stat comes right before the
+ * unlink: a build that has just checked an object (sstate_checkhashes touches it) keeps it, and a
+ * build that touches it in the few microseconds between loses only that object's setscene task,
+ * which BitBake then runs for real.
+ */
+async function removeStaleGroup(dir, names, before, report) {
+    const result = { gone: 0, unlinked: 0, bytes: 0 };
+    const stats = await Promise.all(names.map((n) => promises$1.lstat(path$2.join(dir, n)).catch(() => undefined)));
+    if (stats.some((s) => s !== undefined && s.mtimeMs >= before))
+        return result;
+    // The archive first: a checking build must not find an object whose companions are gone.
+    const order = names.map((n, i) => ({ n, s: stats[i] })).sort((a, b) => a.n.length - b.n.length);
+    for (const { n, s } of order) {
+        try {
+            await promises$1.unlink(path$2.join(dir, n));
+            result.unlinked++;
+            result.bytes += s?.size ?? 0;
+            result.gone++;
+        }
+        catch (e) {
+            if (errno(e) === 'ENOENT')
+                result.gone++; // another housekeeper was faster
+            else
+                report.problems.push(`could not remove ${path$2.join(dir, n)}: ${message(e)}`);
+        }
+    }
+    return result;
+}
+/** rmdir fails on a directory that is not empty: a build that wrote into it meanwhile wins. */
+async function rmdirIfEmpty(dir) {
+    try {
+        await promises$1.rmdir(dir);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+// --- build directories -----------------------------------------------------------------------
+async function pruneWorkspaces(buildsDir, before, report) {
+    const engines = new EngineProbe();
+    for (const e of await tolerant(() => dirents(buildsDir), [], report)) {
+        // A symlink is never followed, so never removed either: what it points at is not ours to judge.
+        if (!e.isDirectory())
+            continue;
+        const dir = path$2.join(buildsDir, e.name);
+        if (e.name.startsWith(TRASH_PREFIX)) {
+            if (WORKSPACE_NAME.test(e.name.slice(TRASH_PREFIX.length)))
+                await removeTrash(dir, path$2.join(buildsDir, e.name.slice(TRASH_PREFIX.length)), report);
+            continue;
+        }
+        // workspace-dir may be a directory holding other things: only what looks like a build
+        // directory this action created is a candidate.
+        if (!WORKSPACE_NAME.test(e.name))
+            continue;
+        await tolerant(() => pruneWorkspace(dir, before, engines, report), undefined, report);
+    }
+}
+async function pruneWorkspace(dir, before, engines, report) {
+    if (!(await isRealDir(path$2.join(dir, 'conf'))) || (await newestMtime(dir)) >= before)
+        return;
+    if ((await bitbakeRunning(dir)) || (await engines.running(path$2.basename(dir)))) {
+        report.skippedInUse.push(dir);
+        return;
+    }
+    const trash = path$2.join(path$2.dirname(dir), TRASH_PREFIX + path$2.basename(dir));
+    try {
+        await promises$1.rename(dir, trash);
+    }
+    catch (e) {
+        if (errno(e) === 'ENOENT')
+            return; // another housekeeper took it
+        throw e;
+    }
+    await removeTrash(trash, dir, report);
+}
+/** The newest mtime of the build directory, its tmp/ and conf/, and their entries. */
+async function newestMtime(dir) {
+    let newest = (await promises$1.lstat(dir)).mtimeMs;
+    for (const sub of ['tmp', 'conf']) {
+        const at = path$2.join(dir, sub);
+        const st = await promises$1.lstat(at).catch(() => undefined);
+        if (!st?.isDirectory())
+            continue;
+        newest = Math.max(newest, st.mtimeMs);
+        const children = await Promise.all((await dirents(at)).map((c) => promises$1.lstat(path$2.join(at, c.name)).catch(() => undefined)));
+        for (const c of children)
+            if (c)
+                newest = Math.max(newest, c.mtimeMs);
+    }
+    return newest;
+}
+async function removeTrash(trash, original, report) {
+    try {
+        await removeTree(trash);
+        report.workspacesRemoved.push(original);
+    }
+    catch (e) {
+        report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${message(e)}`);
+    }
+}
+/** fs.rm works off the event loop; read-only directories (Go's module cache) are opened up first. */
+async function removeTree(dir) {
+    try {
+        await promises$1.rm(dir, { recursive: true, force: true });
+    }
+    catch (e) {
+        if (!['EACCES', 'EPERM', 'ENOTEMPTY'].includes(errno(e) ?? ''))
+            throw e;
+        await makeWritable(dir);
+        await promises$1.rm(dir, { recursive: true, force: true });
+    }
+}
+async function makeWritable(dir) {
+    const st = await promises$1.lstat(dir).catch(() => undefined);
+    if (!st?.isDirectory())
+        return;
+    if ((st.mode & 0o700) !== 0o700)
+        await promises$1.chmod(dir, (st.mode & 0o7777) | 0o700).catch(() => undefined);
+    for (const e of await dirents(dir))
+        if (e.isDirectory())
+            await makeWritable(path$2.join(dir, e.name));
+}
+/**
+ * Whether a BitBake still holds the build directory's bitbake.lock. BitBake keeps an flock on it
+ * while it runs and removes it on exit, so a lock file alone may be a crashed build's. Where
+ * /proc/locks is readable (Linux) the kernel's lock table decides: the pid BitBake writes into the
+ * file is from the builder container's pid namespace, and on the host such a small pid nearly
+ * always belongs to some live process, so a crashed container build would be kept forever.
+ * Elsewhere the pid decides.
+ */
+async function bitbakeRunning(buildDir, procLocks = readProcLocks) {
+    const lock = path$2.join(buildDir, 'bitbake.lock');
+    const st = await promises$1.lstat(lock).catch(() => undefined);
+    if (!st?.isFile())
+        return false;
+    const table = await procLocks();
+    if (table !== undefined)
+        return lockedInodes(table).has(st.ino);
+    const pid = Number.parseInt((await promises$1.readFile(lock, 'utf8').catch(() => '')).trim().split(/\s/)[0] ?? '', 10);
+    // Between taking the lock and writing its pid BitBake leaves the file empty: that is in use.
+    return !(pid > 0) || pidAlive(pid);
+}
+async function readProcLocks() {
+    return promises$1.readFile('/proc/locks', 'utf8').catch(() => undefined);
+}
+/**
+ * Inode numbers in /proc/locks (`1: FLOCK  ADVISORY  WRITE 4102 fe:00:1507790 0 EOF`). The
+ * device part is ignored: on btrfs and overlayfs it differs from stat's st_dev, and an inode
+ * number that collides with a lock on another file system only keeps a directory longer.
+ */
+function lockedInodes(procLocks) {
+    const inodes = new Set();
+    for (const m of procLocks.matchAll(/\s[0-9a-f]+:[0-9a-f]+:(\d+)\s/g))
+        inodes.add(Number(m[1]));
+    return inodes;
+}
+function pidAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        return errno(e) === 'EPERM'; // alive, but another user's
+    }
+}
+/**
+ * Asks docker and podman, where installed, whether a build container labelled with the build
+ * directory's name still runs: it does before BitBake takes its lock, and a runner that is itself
+ * in a container sees neither the lock nor the pid of a sibling build container.
+ */
+class EngineProbe {
+    missing = new Set();
+    async running(name) {
+        for (const engine of ['docker', 'podman']) {
+            if (this.missing.has(engine))
+                continue;
+            const answer = await new Promise((resolve) => {
+                execFile(engine, ['ps', '--filter', `label=org.smidr.build=${name}`, '--quiet'], { timeout: 30_000 }, (err, stdout) => {
+                    if (!err)
+                        resolve(stdout.trim() ? 'yes' : 'no');
+                    else if (errno(err) === 'ENOENT')
+                        resolve('missing');
+                    // An engine that answers with an error cannot be running this user's containers; one
+                    // that does not answer at all might be.
+                    else
+                        resolve(err.killed ? 'unknown' : 'no');
+                });
+            });
+            if (answer === 'missing')
+                this.missing.add(engine);
+            if (answer === 'yes' || answer === 'unknown')
+                return true;
+        }
+        return false;
+    }
+}
+// --- helpers ---------------------------------------------------------------------------------
+/** Directory entries, typed from lstat (never following symlinks); none for a missing directory. */
+async function dirents(dir) {
+    try {
+        return await promises$1.readdir(dir, { withFileTypes: true });
+    }
+    catch (e) {
+        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR')
+            return [];
+        throw e;
+    }
+}
+/** One unreadable directory costs only itself: the rest of the pass goes on. */
+async function tolerant(f, fallback, report) {
+    try {
+        return await f();
+    }
+    catch (e) {
+        report.problems.push(message(e));
+        return fallback;
+    }
+}
+async function isRealDir(p) {
+    const st = await promises$1.lstat(p).catch(() => undefined);
+    return st?.isDirectory() ?? false;
+}
+function errno(e) {
+    return e?.code;
+}
+function message(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+
+/**
  * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
  * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
  * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
  */
 /**
  * BitBake's server outlives the command for a moment and holds the hash-equivalence DB open
- * until it exits. In a container it dies with the container; on the runner, wait for the pid in
- * bitbake.lock before touching the DB.
+ * until it exits. In a container it dies with the container; on the runner, wait until nothing
+ * holds bitbake.lock before touching the DB.
  */
 async function waitForServerExit(buildDir, timeoutMs = 60_000) {
-    const { readFile } = await import('node:fs/promises');
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-        const text = await readFile(`${buildDir}/bitbake.lock`, 'utf8').catch(() => '');
-        const pid = Number(/^\d+/.exec(text.trim())?.[0]);
-        if (!pid || !alive(pid))
+        if (!(await bitbakeRunning(buildDir)))
             return true;
         await new Promise((r) => setTimeout(r, 500));
     }
     return false;
-}
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (e) {
-        return e.code === 'EPERM';
-    }
 }
 
 /**
@@ -84066,330 +84378,6 @@ function formatBytes(n) {
         i++;
     }
     return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
-
-/**
- * The persistent cache directories of a self-hosted runner: making them private per repository,
- * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
- * used for a while — all while other builds on the host keep running.
- */
-/**
- * Nothing younger than this is removed, whatever the configured age: a build that is writing an
- * sstate object, or has created its build directory and is still checking out layers, leaves
- * fresh mtimes and has no bitbake.lock yet.
- */
-const MIN_AGE_MS = 6 * 3600_000;
-/** Build directories are named by `buildId`: readable part, then 8 hex digits. */
-const WORKSPACE_NAME = /^[A-Za-z0-9_.-]+-[0-9a-f]{8}$/;
-/** A build directory being removed is renamed first, so a removal cut short is finished later. */
-const TRASH_PREFIX = '.smidr-trash-';
-/**
- * Removes sstate objects unused for `sstateMaxAgeDays` and build directories untouched for
- * `workspaceMaxAgeDays`, safely while other builds run on the host. Never follows a symlink out
- * of the given directories.
- */
-async function housekeep(o) {
-    const now = o.now ?? Date.now();
-    const report = { sstateRemoved: 0, sstateBytes: 0, workspacesRemoved: [], skippedInUse: [], problems: [] };
-    await pruneSstate(o.sstate, cutoff(now, o.sstateMaxAgeDays), report);
-    await pruneWorkspaces(o.buildsDir, cutoff(now, o.workspaceMaxAgeDays), report);
-    return report;
-}
-function cutoff(now, days) {
-    if (!Number.isFinite(days) || days < 0)
-        throw new RangeError(`a maximum age must be a number of days, not ${days}`);
-    return now - Math.max(days * 86400_000, MIN_AGE_MS);
-}
-// --- sstate ----------------------------------------------------------------------------------
-const HEX2 = /^[0-9a-f]{2}$/;
-/**
- * An object's name and its companions: the archive (.tar.zst; .tgz before kirkstone), .siginfo,
- * .sig, and .done/.lock when the fetcher brought it from an SSTATE_MIRROR. Any other `sstate:`
- * name is a temporary file (`mktemp ${SSTATE_PKG}.XXXXXXXX` in older OE-core,
- * NamedTemporaryFile(prefix=<object name>) in newer): grouped alone, so it is judged by its own
- * mtime, which advances while a build writes it.
- */
-const OBJECT_FILE = /^(sstate:.*\.(?:tar\.zst|tgz))(?:\.siginfo|\.sig)?(?:\.done|\.lock)?$/;
-/**
- * Objects live in `SSTATE_DIR/[<NATIVELSBSTRING>/]<2 hex>/<2 hex>/`. Only that layout is entered,
- * so neither a signing build's temporary directory nor anything else kept beside sstate is touched.
- */
-async function pruneSstate(root, before, report) {
-    for (const top of await tolerant(() => dirents(root), [], report)) {
-        if (!top.isDirectory())
-            continue;
-        const at = path$2.join(root, top.name);
-        if (HEX2.test(top.name)) {
-            await pruneHexDir(at, before, report);
-        }
-        else {
-            for (const e of await tolerant(() => dirents(at), [], report))
-                if (e.isDirectory() && HEX2.test(e.name))
-                    await pruneHexDir(path$2.join(at, e.name), before, report);
-        }
-    }
-}
-async function pruneHexDir(dir, before, report) {
-    const list = await tolerant(() => dirents(dir), [], report);
-    let emptied = 0;
-    for (const e of list) {
-        if (e.isDirectory() && HEX2.test(e.name) && (await tolerant(() => pruneObjectDir(path$2.join(dir, e.name), before, report), false, report)))
-            emptied++;
-    }
-    if (emptied > 0 && emptied === list.length)
-        await rmdirIfEmpty(dir);
-}
-/** Returns whether the directory was emptied by this pass and then removed. */
-async function pruneObjectDir(dir, before, report) {
-    const list = await dirents(dir);
-    const groups = new Map();
-    for (const e of list) {
-        if (!e.name.startsWith('sstate:') || !(e.isFile() || e.isSymbolicLink()))
-            continue;
-        const key = OBJECT_FILE.exec(e.name)?.[1] ?? e.name;
-        groups.set(key, [...(groups.get(key) ?? []), e.name]);
-    }
-    let gone = 0;
-    for (const names of groups.values()) {
-        const removed = await removeStaleGroup(dir, names, before, report);
-        if (removed.unlinked > 0)
-            report.sstateRemoved++;
-        report.sstateBytes += removed.bytes;
-        gone += removed.gone;
-    }
-    // Only a directory this pass emptied: an empty one found as such may have just been created by
-    // a build about to write its object into it.
-    return gone > 0 && gone === list.length && rmdirIfEmpty(dir);
-}
-/**
- * Removes a group when every member is older than `before`. The stat comes right before the
- * unlink: a build that has just checked an object (sstate_checkhashes touches it) keeps it, and a
- * build that touches it in the few microseconds between loses only that object's setscene task,
- * which BitBake then runs for real.
- */
-async function removeStaleGroup(dir, names, before, report) {
-    const result = { gone: 0, unlinked: 0, bytes: 0 };
-    const stats = await Promise.all(names.map((n) => promises$1.lstat(path$2.join(dir, n)).catch(() => undefined)));
-    if (stats.some((s) => s !== undefined && s.mtimeMs >= before))
-        return result;
-    // The archive first: a checking build must not find an object whose companions are gone.
-    const order = names.map((n, i) => ({ n, s: stats[i] })).sort((a, b) => a.n.length - b.n.length);
-    for (const { n, s } of order) {
-        try {
-            await promises$1.unlink(path$2.join(dir, n));
-            result.unlinked++;
-            result.bytes += s?.size ?? 0;
-            result.gone++;
-        }
-        catch (e) {
-            if (errno(e) === 'ENOENT')
-                result.gone++; // another housekeeper was faster
-            else
-                report.problems.push(`could not remove ${path$2.join(dir, n)}: ${message(e)}`);
-        }
-    }
-    return result;
-}
-/** rmdir fails on a directory that is not empty: a build that wrote into it meanwhile wins. */
-async function rmdirIfEmpty(dir) {
-    try {
-        await promises$1.rmdir(dir);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-// --- build directories -----------------------------------------------------------------------
-async function pruneWorkspaces(buildsDir, before, report) {
-    const engines = new EngineProbe();
-    for (const e of await tolerant(() => dirents(buildsDir), [], report)) {
-        // A symlink is never followed, so never removed either: what it points at is not ours to judge.
-        if (!e.isDirectory())
-            continue;
-        const dir = path$2.join(buildsDir, e.name);
-        if (e.name.startsWith(TRASH_PREFIX)) {
-            if (WORKSPACE_NAME.test(e.name.slice(TRASH_PREFIX.length)))
-                await removeTrash(dir, path$2.join(buildsDir, e.name.slice(TRASH_PREFIX.length)), report);
-            continue;
-        }
-        // workspace-dir may be a directory holding other things: only what looks like a build
-        // directory this action created is a candidate.
-        if (!WORKSPACE_NAME.test(e.name))
-            continue;
-        await tolerant(() => pruneWorkspace(dir, before, engines, report), undefined, report);
-    }
-}
-async function pruneWorkspace(dir, before, engines, report) {
-    if (!(await isRealDir(path$2.join(dir, 'conf'))) || (await newestMtime(dir)) >= before)
-        return;
-    if ((await bitbakeRunning(dir)) || (await engines.running(path$2.basename(dir)))) {
-        report.skippedInUse.push(dir);
-        return;
-    }
-    const trash = path$2.join(path$2.dirname(dir), TRASH_PREFIX + path$2.basename(dir));
-    try {
-        await promises$1.rename(dir, trash);
-    }
-    catch (e) {
-        if (errno(e) === 'ENOENT')
-            return; // another housekeeper took it
-        throw e;
-    }
-    await removeTrash(trash, dir, report);
-}
-/** The newest mtime of the build directory, its tmp/ and conf/, and their entries. */
-async function newestMtime(dir) {
-    let newest = (await promises$1.lstat(dir)).mtimeMs;
-    for (const sub of ['tmp', 'conf']) {
-        const at = path$2.join(dir, sub);
-        const st = await promises$1.lstat(at).catch(() => undefined);
-        if (!st?.isDirectory())
-            continue;
-        newest = Math.max(newest, st.mtimeMs);
-        const children = await Promise.all((await dirents(at)).map((c) => promises$1.lstat(path$2.join(at, c.name)).catch(() => undefined)));
-        for (const c of children)
-            if (c)
-                newest = Math.max(newest, c.mtimeMs);
-    }
-    return newest;
-}
-async function removeTrash(trash, original, report) {
-    try {
-        await removeTree(trash);
-        report.workspacesRemoved.push(original);
-    }
-    catch (e) {
-        report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${message(e)}`);
-    }
-}
-/** fs.rm works off the event loop; read-only directories (Go's module cache) are opened up first. */
-async function removeTree(dir) {
-    try {
-        await promises$1.rm(dir, { recursive: true, force: true });
-    }
-    catch (e) {
-        if (!['EACCES', 'EPERM', 'ENOTEMPTY'].includes(errno(e) ?? ''))
-            throw e;
-        await makeWritable(dir);
-        await promises$1.rm(dir, { recursive: true, force: true });
-    }
-}
-async function makeWritable(dir) {
-    const st = await promises$1.lstat(dir).catch(() => undefined);
-    if (!st?.isDirectory())
-        return;
-    if ((st.mode & 0o700) !== 0o700)
-        await promises$1.chmod(dir, (st.mode & 0o7777) | 0o700).catch(() => undefined);
-    for (const e of await dirents(dir))
-        if (e.isDirectory())
-            await makeWritable(path$2.join(dir, e.name));
-}
-/**
- * Whether a BitBake still holds the build directory's bitbake.lock. BitBake keeps an flock on it
- * while it runs and removes it on exit, so a lock file alone may be a crashed build's. Where
- * /proc/locks is readable (Linux) the kernel's lock table decides: the pid BitBake writes into the
- * file is from the builder container's pid namespace, and on the host such a small pid nearly
- * always belongs to some live process, so a crashed container build would be kept forever.
- * Elsewhere the pid decides.
- */
-async function bitbakeRunning(buildDir, procLocks = readProcLocks) {
-    const lock = path$2.join(buildDir, 'bitbake.lock');
-    const st = await promises$1.lstat(lock).catch(() => undefined);
-    if (!st?.isFile())
-        return false;
-    const table = await procLocks();
-    if (table !== undefined)
-        return lockedInodes(table).has(st.ino);
-    const pid = Number.parseInt((await promises$1.readFile(lock, 'utf8').catch(() => '')).trim().split(/\s/)[0] ?? '', 10);
-    // Between taking the lock and writing its pid BitBake leaves the file empty: that is in use.
-    return !(pid > 0) || pidAlive(pid);
-}
-async function readProcLocks() {
-    return promises$1.readFile('/proc/locks', 'utf8').catch(() => undefined);
-}
-/**
- * Inode numbers in /proc/locks (`1: FLOCK  ADVISORY  WRITE 4102 fe:00:1507790 0 EOF`). The
- * device part is ignored: on btrfs and overlayfs it differs from stat's st_dev, and an inode
- * number that collides with a lock on another file system only keeps a directory longer.
- */
-function lockedInodes(procLocks) {
-    const inodes = new Set();
-    for (const m of procLocks.matchAll(/\s[0-9a-f]+:[0-9a-f]+:(\d+)\s/g))
-        inodes.add(Number(m[1]));
-    return inodes;
-}
-function pidAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (e) {
-        return errno(e) === 'EPERM'; // alive, but another user's
-    }
-}
-/**
- * Asks docker and podman, where installed, whether a build container labelled with the build
- * directory's name still runs: it does before BitBake takes its lock, and a runner that is itself
- * in a container sees neither the lock nor the pid of a sibling build container.
- */
-class EngineProbe {
-    missing = new Set();
-    async running(name) {
-        for (const engine of ['docker', 'podman']) {
-            if (this.missing.has(engine))
-                continue;
-            const answer = await new Promise((resolve) => {
-                execFile(engine, ['ps', '--filter', `label=org.smidr.build=${name}`, '--quiet'], { timeout: 30_000 }, (err, stdout) => {
-                    if (!err)
-                        resolve(stdout.trim() ? 'yes' : 'no');
-                    else if (errno(err) === 'ENOENT')
-                        resolve('missing');
-                    // An engine that answers with an error cannot be running this user's containers; one
-                    // that does not answer at all might be.
-                    else
-                        resolve(err.killed ? 'unknown' : 'no');
-                });
-            });
-            if (answer === 'missing')
-                this.missing.add(engine);
-            if (answer === 'yes' || answer === 'unknown')
-                return true;
-        }
-        return false;
-    }
-}
-// --- helpers ---------------------------------------------------------------------------------
-/** Directory entries, typed from lstat (never following symlinks); none for a missing directory. */
-async function dirents(dir) {
-    try {
-        return await promises$1.readdir(dir, { withFileTypes: true });
-    }
-    catch (e) {
-        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR')
-            return [];
-        throw e;
-    }
-}
-/** One unreadable directory costs only itself: the rest of the pass goes on. */
-async function tolerant(f, fallback, report) {
-    try {
-        return await f();
-    }
-    catch (e) {
-        report.problems.push(message(e));
-        return fallback;
-    }
-}
-async function isRealDir(p) {
-    const st = await promises$1.lstat(p).catch(() => undefined);
-    return st?.isDirectory() ?? false;
-}
-function errno(e) {
-    return e?.code;
-}
-function message(e) {
-    return e instanceof Error ? e.message : String(e);
 }
 
 var dist = {};

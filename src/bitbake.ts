@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import * as core from '@actions/core';
 import { BitbakeOutputParser, type BitbakeSummary } from './bitbake-output.js';
 import { removeContainer, runArgs, signalContainer, wasOomKilled, type ContainerSpec } from './container.js';
+import { bitbakeRunning } from './housekeeping.js';
 
 /**
  * The only shell code that runs BitBake. It is a constant: paths arrive as environment
@@ -175,26 +176,14 @@ export function formatDuration(ms: number): string {
 
 /**
  * BitBake's server outlives the command for a moment and holds the hash-equivalence DB open
- * until it exits. In a container it dies with the container; on the runner, wait for the pid in
- * bitbake.lock before touching the DB.
+ * until it exits. In a container it dies with the container; on the runner, wait until nothing
+ * holds bitbake.lock before touching the DB.
  */
 export async function waitForServerExit(buildDir: string, timeoutMs = 60_000): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const text = await readFile(`${buildDir}/bitbake.lock`, 'utf8').catch(() => '');
-    const pid = Number(/^\d+/.exec(text.trim())?.[0]);
-    if (!pid || !alive(pid)) return true;
+    if (!(await bitbakeRunning(buildDir))) return true;
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
