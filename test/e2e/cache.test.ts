@@ -210,6 +210,27 @@ describe('self-hosted: cache local', () => {
   }, LONG);
 });
 
+describe('GHES (the v1 cache protocol)', () => {
+  it('a cold job saves and a warm one restores everything', async () => {
+    const v1 = await startCacheService({ protocol: 'v1' });
+    try {
+      const ws = jobWorkspace(root, 'ws-v1', smidrYaml(poky.url));
+      const unset = Object.fromEntries(v1.unsetEnv.map((k) => [k, '']));
+      const cold = await job({ workspace: ws, env: { ...unset, ...v1.env } });
+      const warm = await job({ workspace: ws, env: { ...unset, ...v1.env } });
+      ok(cold);
+      ok(warm);
+      expect(v1.entries().map((e) => e.key.split('-')[2])).toEqual(['downloads', 'sstate']);
+      expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
+      expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
+      expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
+      expect(v1.serverErrors()).toEqual([]);
+    } finally {
+      await v1.stop();
+    }
+  }, LONG);
+});
+
 describe('matrix legs', () => {
   it('two machines save their own sstate and share downloads', async () => {
     const ws = jobWorkspace(root, 'ws-matrix', smidrYaml(poky.url, { localConf: ['MATRIX = "1"'] }));
