@@ -1,35 +1,79 @@
-/** DL_DIR as files: what counts as a completed download, and what never enters an archive. */
-import { promises as fs } from 'node:fs';
+/**
+ * DL_DIR as files: what counts as a completed download, and what never enters an archive.
+ *
+ * BitBake's fetcher (bb.fetch2) writes the download, then `<localpath>.done`, holding
+ * `<localpath>.lock` meanwhile; both sit beside the download when it is inside DL_DIR, so a stamp
+ * may be nested (`uninative/<sha>/….tar.xz.done`, `git2/<repo>.done`, `npm2/….tgz.done`).
+ * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
+ * npm2/'s `.resolved` files) and have no stamp per file.
+ */
+import { promises as fs, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 
-/** BitBake's fetcher writes `<file>` and then `<file>.done`: the stamp is the proof of a whole file. */
-export async function downloadNames(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir).catch(() => [] as string[]);
-  return entries.filter((e) => e.endsWith('.done')).sort();
+/** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
+const PY_TEMP_NAME = /^tmp[a-z0-9_]{8}$/;
+
+async function entries(dir: string, rel: string): Promise<Dirent[]> {
+  return fs.readdir(rel ? path.join(dir, rel) : dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
 }
 
-/** Lock files anywhere, and top-level files without their `.done` stamp (interrupted downloads). */
+const join = (rel: string, name: string) => (rel ? `${rel}/${name}` : name);
+
+/** Sorted `.done` stamps, relative: the downloads that completed. */
+export async function downloadNames(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function visit(rel: string): Promise<void> {
+    const list = await entries(dir, rel);
+    const names = new Set(list.map((e) => e.name));
+    for (const e of list) {
+      const r = join(rel, e.name);
+      if (e.name.endsWith('.done') && !e.isDirectory()) out.push(r);
+      // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+      else if (e.isDirectory() && !names.has(`${e.name}.done`)) await visit(r);
+    }
+  }
+  await visit('');
+  return out.sort();
+}
+
+/**
+ * - `*.lock` anywhere: the fetcher's, and git's own inside bare clones, which a killed fetch leaves
+ *   and which make the next `git fetch` fail;
+ * - at the top level, a file (or file:// mirror symlink) without its `.done` stamp: an interrupted
+ *   download, wget's `<file>.tmp`, a `<file>_bad-checksum_<sha256>` rename, the git fetcher's
+ *   `tmpXXXXXXXX` mirror tarball in progress;
+ * - at the top level, `tmpXXXXXXXX/` directories, where the git fetchers build shallow tarballs
+ *   and unpack submodules;
+ * - below, in a directory that holds stamps (a fetcher's download directory, never a checkout),
+ *   only wget's `.tmp` and `_bad-checksum_` files: side files such as npm's `.resolved` have no
+ *   stamp of their own and are needed.
+ * Returns the removed paths, relative.
+ */
 export async function removeUnarchivableDownloads(dir: string): Promise<string[]> {
   const removed: string[] = [];
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  const names = new Set(entries.map((e) => e.name));
-  for (const e of entries) {
-    const partial = e.isFile() && !e.name.endsWith('.done') && !names.has(`${e.name}.done`);
-    if (e.name.endsWith('.lock') || partial) {
-      await fs.rm(path.join(dir, e.name), { recursive: true, force: true });
-      removed.push(e.name);
-    }
-  }
-  async function locksBelow(rel: string): Promise<void> {
-    for (const e of await fs.readdir(path.join(dir, rel), { withFileTypes: true }).catch(() => [])) {
-      const r = `${rel}/${e.name}`;
-      if (e.isDirectory()) await locksBelow(r);
-      else if (e.name.endsWith('.lock')) {
-        await fs.rm(path.join(dir, r), { force: true });
-        removed.push(r);
+  const remove = async (r: string, recursive = false) => {
+    await fs.rm(path.join(dir, r), { recursive, force: true });
+    removed.push(r);
+  };
+
+  async function visit(rel: string): Promise<void> {
+    const list = await entries(dir, rel);
+    const names = new Set(list.map((e) => e.name));
+    const stamped = rel === '' || list.some((e) => e.name.endsWith('.done') && !e.isDirectory());
+    for (const e of list) {
+      const r = join(rel, e.name);
+      if (e.isDirectory()) {
+        if (rel === '' && PY_TEMP_NAME.test(e.name)) await remove(r, true);
+        else await visit(r);
+        continue;
       }
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
+      if (e.name.endsWith('.lock')) await remove(r);
+      else if (e.name.endsWith('.done') || names.has(`${e.name}.done`)) continue;
+      else if (rel === '') await remove(r);
+      else if (stamped && (e.name.endsWith('.tmp') || e.name.includes('_bad-checksum_'))) await remove(r);
     }
   }
-  for (const e of entries) if (e.isDirectory()) await locksBelow(e.name);
+  await visit('');
   return removed;
 }

@@ -1,12 +1,18 @@
 /**
  * The sstate directory as files: parsing OE-core's object names, listing objects with their
  * companions, and pruning an entry down to one build's working set before it is archived.
+ *
+ * Layout (OE-core sstate.bbclass, generate_sstatefn):
+ *   SSTATE_DIR/[<NATIVELSBSTRING>/]<h0h1>/<h2h3>/sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:
+ *     <SSTATE_PKGARCH>:<SSTATE_VERSION>:<unihash>_<task>.tar.zst   (.tgz before honister)
+ * plus `.siginfo` (task signature), `.sig` (SSTATE_SIG_KEY signing) and, for objects fetched from
+ * SSTATE_MIRRORS, the fetcher's `.done` stamps beside them.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
 export interface SstateObject {
-  /** Archive path relative to the sstate dir, e.g. `ab/cd/sstate:zlib:…_populate_sysroot.tar.zst`. */
+  /** Archive path relative to the sstate dir, `/`-separated, e.g. `ab/cd/sstate:zlib:…_populate_sysroot.tar.zst`. */
   path: string;
   pn: string;
   arch: string;
@@ -18,53 +24,102 @@ export interface SstateObject {
   task: string;
   /** Archive plus companions. */
   bytes: number;
-  /** `.siginfo` and `.sig` files beside the archive, relative paths; they go with it. */
+  /** Files that belong to the archive and go with it (relative paths): `.siginfo`, `.sig`, fetch stamps. */
   companions: string[];
   mtimeMs: number;
 }
 
-const ARCHIVE = /\.(tar\.zst|tgz|tar\.gz)$/;
-const COMPANION = /\.(siginfo|sig)$/;
+export type SstateName = Omit<SstateObject, 'path' | 'bytes' | 'companions' | 'mtimeMs'>;
+
+const PREFIX = 'sstate:';
+const ARCHIVE = /\.(?:tar\.zst|tgz)$/;
+/** Suffixes a companion adds to its archive's name. */
+const COMPANION_SUFFIXES = ['.siginfo', '.sig', '.done', '.siginfo.done', '.sig.done'];
+/** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
+const PY_TEMP_DIR = /^tmp[a-z0-9_]{8}$/;
 
 /**
- * `sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:<SSTATE_PKGARCH>:<SSTATE_VERSION>:<unihash>_<task>.tar.zst`.
- * PN and PV never contain ':'; do_populate_lic leaves the arch fields empty. The unihash is hex,
- * so the first '_' of the last field ends it (task names contain '_').
+ * PN and PV cannot hold ':' (it is BitBake's override separator, and OE's own
+ * sstate-cache-management.py parses every field as `[^:]*`), but should one ever appear, the
+ * fields are read from both ends so only PV absorbs it. The unihash is hex, so the first '_' of
+ * the last field ends it; task names have '_' of their own (populate_sysroot, package_write_ipk).
  */
-export function parseSstateName(fileName: string): Omit<SstateObject, 'path' | 'bytes' | 'companions' | 'mtimeMs'> | undefined {
-  if (!fileName.startsWith('sstate:') || !ARCHIVE.test(fileName)) return undefined;
-  const fields = fileName.replace(ARCHIVE, '').split(':');
-  if (fields.length !== 8) return undefined;
-  const [, pn, arch, pv, pr, pkgarch, version, last] = fields as [string, string, string, string, string, string, string, string];
+export function parseSstateName(fileName: string): SstateName | undefined {
+  if (!fileName.startsWith(PREFIX)) return undefined;
+  const ext = ARCHIVE.exec(fileName);
+  if (!ext) return undefined;
+  const fields = fileName.slice(0, ext.index).split(':');
+  const n = fields.length;
+  if (n < 8) return undefined;
+  const last = fields[n - 1]!;
   const cut = last.indexOf('_');
-  if (cut <= 0 || !pn) return undefined;
-  return { pn, arch, pv, pr, pkgarch, version, unihash: last.slice(0, cut), task: last.slice(cut + 1) };
+  const unihash = last.slice(0, cut);
+  const task = last.slice(cut + 1);
+  const pn = fields[1]!;
+  if (cut <= 0 || !task || !/^[0-9a-f]+$/i.test(unihash) || !pn) return undefined;
+  return {
+    pn,
+    arch: fields[2]!,
+    pv: fields.slice(3, n - 4).join(':'),
+    pr: fields[n - 4]!,
+    pkgarch: fields[n - 3]!,
+    version: fields[n - 2]!,
+    unihash,
+    task,
+  };
 }
 
-async function walk(dir: string, rel = ''): Promise<string[]> {
-  const entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await walk(dir, r)));
-    else if (e.isFile()) out.push(r);
+interface Entry { rel: string; dirent: Dirent }
+
+/** Files and symlinks below dir, without following symlinked directories. */
+async function walk(dir: string, rel = '', dirs?: string[]): Promise<Entry[]> {
+  const entries = await fs.readdir(rel ? path.join(dir, rel) : dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
+  const out: Entry[] = [];
+  for (const dirent of entries) {
+    const r = rel ? `${rel}/${dirent.name}` : dirent.name;
+    if (dirent.isDirectory()) {
+      out.push(...(await walk(dir, r, dirs)));
+      dirs?.push(r);
+    } else if (dirent.isFile() || dirent.isSymbolicLink()) {
+      out.push({ rel: r, dirent });
+    }
+  }
+  return out;
+}
+
+/** lstat: an object fetched from a file:// mirror is a symlink, and OE touches the link itself. */
+async function lstatAll(dir: string, rels: string[]): Promise<(Stats | undefined)[]> {
+  const out: (Stats | undefined)[] = [];
+  // Bounded so a cache of 100k objects does not queue 100k stats on libuv's four threads at once.
+  for (let i = 0; i < rels.length; i += 256) {
+    out.push(...(await Promise.all(rels.slice(i, i + 256).map((r) => fs.lstat(path.join(dir, r)).catch(() => undefined)))));
   }
   return out;
 }
 
 export async function listSstate(dir: string): Promise<SstateObject[]> {
   const files = await walk(dir);
-  const present = new Set(files);
-  const objects: SstateObject[] = [];
-  for (const file of files) {
-    const parsed = parseSstateName(path.basename(file));
+  const present = new Set(files.map((f) => f.rel));
+  const found: { rel: string; parsed: SstateName; companions: string[] }[] = [];
+  for (const { rel } of files) {
+    const parsed = parseSstateName(path.posix.basename(rel));
     if (!parsed) continue;
-    const companions = ['.siginfo', '.sig'].map((s) => file + s).filter((c) => present.has(c));
-    const stats = await Promise.all([file, ...companions].map((f) => fs.stat(path.join(dir, f))));
+    found.push({ rel, parsed, companions: COMPANION_SUFFIXES.map((s) => rel + s).filter((c) => present.has(c)) });
+  }
+  const stats = await lstatAll(dir, found.flatMap((f) => [f.rel, ...f.companions]));
+  const objects: SstateObject[] = [];
+  let i = 0;
+  for (const f of found) {
+    const own = stats.slice(i, i + 1 + f.companions.length);
+    i += own.length;
+    // Gone between readdir and lstat: another process removed it; not ours to count.
+    if (!own[0]) continue;
     objects.push({
-      ...parsed, path: file, companions,
-      bytes: stats.reduce((n, s) => n + s.size, 0),
-      mtimeMs: stats[0]!.mtimeMs,
+      ...f.parsed,
+      path: f.rel,
+      companions: f.companions.filter((_, k) => own[k + 1]),
+      bytes: own.reduce((n, s) => n + (s?.size ?? 0), 0),
+      mtimeMs: own[0].mtimeMs,
     });
   }
   return objects;
@@ -72,7 +127,7 @@ export async function listSstate(dir: string): Promise<SstateObject[]> {
 
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 export async function sstateNames(dir: string): Promise<string[]> {
-  return (await walk(dir)).filter((f) => parseSstateName(path.basename(f))).sort();
+  return (await walk(dir)).map((f) => f.rel).filter((r) => parseSstateName(path.posix.basename(r))).sort();
 }
 
 export interface PruneDecision {
@@ -85,62 +140,142 @@ export interface PrunePlan {
   drop: PruneDecision[];
   keptBytes: number;
   droppedBytes: number;
-  /** The objects this build used or created alone exceed the budget. */
+  /** Bytes of the objects this build used or created. */
+  workingSetBytes: number;
+  /** The objects this build used or created alone exceed the budget, so some of them were dropped too. */
   overBudgetWithWorkingSet: boolean;
 }
 
+/**
+ * The native prefix (NATIVELSBSTRING, `universal` with uninative) is part of the group: objects
+ * built on another host distro are not replaced by ours.
+ */
+function groupOf(o: SstateObject): string {
+  const prefix = o.path.split('/').slice(0, -3).join('/');
+  return [prefix, o.pn, o.arch, o.pkgarch, o.task].join('\0');
+}
+
+/**
+ * Objects named with OE's SSTATE_SWSPEC (empty arch fields: do_populate_lic) are shared by every
+ * recipe with the same license PN, target and native alike, so several of them are valid at once
+ * (the reason OE's sstate-cache-management.py skips populate_lic when removing duplicates).
+ */
+function neverSuperseded(o: SstateObject): boolean {
+  return o.arch === '' && o.pkgarch === '';
+}
+
+/**
+ * Used this run: mtime at or after the build started, since OE touches an object when a setscene
+ * task unpacks it (and, since scarthgap, when the setscene check finds it). Created this run:
+ * absent at restore.
+ * An unused object is dropped only when a newer one for the same recipe, architecture and task
+ * exists; an unused object without a newer sibling may still be the valid one for an unchanged
+ * dependency. A budget then removes least recently used objects, this build's last.
+ */
 export function planPrune(objects: SstateObject[], o: { buildStartedMs: number; restored: ReadonlySet<string>; budgetBytes?: number }): PrunePlan {
-  const inWorkingSet = (x: SstateObject) => x.mtimeMs >= o.buildStartedMs || !o.restored.has(x.path);
+  const working = (x: SstateObject) => x.mtimeMs >= o.buildStartedMs || !o.restored.has(x.path);
   const newest = new Map<string, number>();
-  const group = (x: SstateObject) => `${x.pn}\0${x.arch}\0${x.pkgarch}\0${x.task}`;
-  for (const x of objects) newest.set(group(x), Math.max(newest.get(group(x)) ?? 0, x.mtimeMs));
+  for (const x of objects) newest.set(groupOf(x), Math.max(newest.get(groupOf(x)) ?? -Infinity, x.mtimeMs));
 
   const drop: PruneDecision[] = [];
   let keep: SstateObject[] = [];
   for (const x of objects) {
-    // Unused, and a newer object for the same recipe, arch and task exists: it is history.
-    if (!inWorkingSet(x) && newest.get(group(x))! > x.mtimeMs) drop.push({ object: x, reason: 'superseded' });
+    if (!working(x) && !neverSuperseded(x) && newest.get(groupOf(x))! > x.mtimeMs) drop.push({ object: x, reason: 'superseded' });
     else keep.push(x);
   }
 
-  let keptBytes = keep.reduce((n, x) => n + x.bytes, 0);
+  const sum = (xs: SstateObject[]) => xs.reduce((n, x) => n + x.bytes, 0);
+  let keptBytes = sum(keep);
+  const workingSetBytes = sum(keep.filter(working));
   let overBudgetWithWorkingSet = false;
   if (o.budgetBytes !== undefined && keptBytes > o.budgetBytes) {
-    // Least recently used first; the working set goes last, and only if it alone is too big.
-    const order = [...keep].sort((a, b) => Number(inWorkingSet(a)) - Number(inWorkingSet(b)) || a.mtimeMs - b.mtimeMs);
+    const order = [...keep].sort((a, b) => Number(working(a)) - Number(working(b)) || a.mtimeMs - b.mtimeMs || a.path.localeCompare(b.path));
     const dropped = new Set<SstateObject>();
     for (const x of order) {
       if (keptBytes <= o.budgetBytes) break;
-      if (inWorkingSet(x)) overBudgetWithWorkingSet = true;
+      if (working(x)) overBudgetWithWorkingSet = true;
       dropped.add(x);
       keptBytes -= x.bytes;
       drop.push({ object: x, reason: 'budget' });
     }
     keep = keep.filter((x) => !dropped.has(x));
   }
-  return { keep, drop, keptBytes, droppedBytes: drop.reduce((n, d) => n + d.object.bytes, 0), overBudgetWithWorkingSet };
+  return { keep, drop, keptBytes, droppedBytes: sum(drop.map((d) => d.object)), workingSetBytes, overBudgetWithWorkingSet };
 }
 
+/** Removes the dropped objects with their companions, and the hash directories they leave empty. */
 export async function applyPrune(dir: string, plan: PrunePlan): Promise<void> {
+  const parents = new Set<string>();
   for (const { object } of plan.drop) {
     for (const f of [object.path, ...object.companions]) await fs.rm(path.join(dir, f), { force: true });
+    parents.add(path.posix.dirname(object.path));
+  }
+  for (const p of parents) await removeEmptyUpwards(dir, p);
+}
+
+async function removeEmptyUpwards(dir: string, rel: string): Promise<void> {
+  for (let r = rel; r !== '.' && r !== ''; r = path.posix.dirname(r)) {
+    // rmdir refuses a non-empty directory: that is the test.
+    if (!(await fs.rmdir(path.join(dir, r)).then(() => true, () => false))) return;
   }
 }
 
 /**
- * What never belongs in an archive: lock files, and the temporary files sstate writes before
- * renaming an object into place (OE-core: `mktemp ${SSTATE_PKG}.XXXXXXXX`), which are whatever
- * `sstate:` file is neither an archive nor a companion.
+ * What sstate writes while it works and leaves behind when killed; none of it is ever read back:
+ * - `*.lock`;
+ * - the archive's temporary file, named from the archive: `mktemp ${SSTATE_PKG}.XXXXXXXX` up to
+ *   kirkstone (`<archive>.Ab3dE9xZ`), `NamedTemporaryFile(prefix=<archive name>)` since scarthgap
+ *   (`<archive>k2_9xq0a`, no separator), `<archive>.<8 chars>` from the stand-in, and the fetcher's
+ *   `<archive>.tmp` when an object comes from an http SSTATE_MIRROR: every `sstate:` file that is
+ *   neither an archive nor a companion;
+ * - BitBake's siginfo temporary `sigtask.*` (siggen.dump_sigtask);
+ * - `tmpXXXXXXXX/` directories, where scarthgap+ signs an archive (SSTATE_SIG_KEY) before
+ *   linking it into place;
+ * - symlinks to a file:// mirror that no longer resolve;
+ * - directories left empty.
+ * Only while no BitBake uses the directory: a running build's temporary files are live.
+ * Returns the removed paths, directories with a trailing '/'.
  */
 export async function removeUnarchivable(dir: string): Promise<string[]> {
   const removed: string[] = [];
-  for (const f of await walk(dir)) {
-    const name = path.basename(f);
-    const partial = name.startsWith('sstate:') && !ARCHIVE.test(name) && !COMPANION.test(name);
-    if (name.endsWith('.lock') || partial) {
-      await fs.rm(path.join(dir, f), { force: true });
-      removed.push(f);
+  const dirs: string[] = [];
+  const files = await walk(dir, '', dirs);
+
+  const tempDirs: string[] = [];
+  const inTempDir = (rel: string) => tempDirs.some((d) => rel.startsWith(`${d}/`));
+  // Shallowest first, so a temporary directory's contents are not looked at on their own.
+  for (const d of [...dirs].sort((a, b) => a.length - b.length)) {
+    if (inTempDir(d) || !PY_TEMP_DIR.test(path.posix.basename(d))) continue;
+    await fs.rm(path.join(dir, d), { recursive: true, force: true });
+    tempDirs.push(d);
+    removed.push(`${d}/`);
+  }
+
+  for (const { rel, dirent } of files) {
+    if (inTempDir(rel)) continue;
+    const name = dirent.name;
+    let leftover = name.endsWith('.lock') || name.startsWith('sigtask.')
+      || (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
+    if (!leftover && dirent.isSymbolicLink()) leftover = !(await fs.stat(path.join(dir, rel)).then(() => true, () => false));
+    if (leftover) {
+      await fs.rm(path.join(dir, rel), { force: true });
+      removed.push(rel);
     }
   }
+
+  // Deepest first, so a parent emptied by its children goes too; rmdir refuses the others.
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+    if (inTempDir(d) || tempDirs.includes(d)) continue;
+    if (await fs.rmdir(path.join(dir, d)).then(() => true, () => false)) removed.push(`${d}/`);
+  }
   return removed;
+}
+
+/**
+ * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
+ * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
+ * from its archive.
+ */
+function isCompanionName(name: string): boolean {
+  return COMPANION_SUFFIXES.some((s) => name.endsWith(s) && parseSstateName(name.slice(0, -s.length)) !== undefined);
 }
