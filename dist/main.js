@@ -53,7 +53,6 @@ import https$1 from 'node:https';
 import { createRequire } from 'node:module';
 import { createHmac, createHash, randomBytes } from 'node:crypto';
 import require$$0$9 from 'tty';
-import { DatabaseSync } from 'node:sqlite';
 import { spawnSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -29674,7 +29673,7 @@ var __awaiter$b = (undefined && undefined.__awaiter) || function (thisArg, _argu
         step((generator = generator.apply(thisArg, _arguments || [])).next());
     });
 };
-const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs.promises;
+const { chmod, copyFile, lstat, mkdir, open: open$1, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS$2 = process.platform === 'win32';
 fs.constants.O_RDONLY;
@@ -92639,44 +92638,141 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     });
 }
 
-/** DL_DIR as files: what counts as a completed download, and what never enters an archive. */
-/** BitBake's fetcher writes `<file>` and then `<file>.done`: the stamp is the proof of a whole file. */
+/**
+ * DL_DIR as files: what counts as a completed download, and what never enters an archive.
+ *
+ * BitBake's fetcher (bb.fetch2) writes the download, then `<localpath>.done`, holding
+ * `<localpath>.lock` meanwhile; both sit beside the download when it is inside DL_DIR, so a stamp
+ * may be nested (`uninative/<sha>/….tar.xz.done`, `git2/<repo>.done`, `npm2/….tgz.done`).
+ * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
+ * npm2/'s `.resolved` files) and have no stamp per file.
+ */
+async function entries(dir, rel) {
+    return promises$1.readdir(rel ? path$2.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
+}
+const join = (rel, name) => (rel ? `${rel}/${name}` : name);
+/** Sorted `.done` stamps, relative: the downloads that completed. */
 async function downloadNames(dir) {
-    const entries = await promises$1.readdir(dir).catch(() => []);
-    return entries.filter((e) => e.endsWith('.done')).sort();
+    const out = [];
+    async function visit(rel) {
+        const list = await entries(dir, rel);
+        const names = new Set(list.map((e) => e.name));
+        for (const e of list) {
+            const r = join(rel, e.name);
+            if (e.name.endsWith('.done') && !e.isDirectory())
+                out.push(r);
+            // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+            else if (e.isDirectory() && !names.has(`${e.name}.done`))
+                await visit(r);
+        }
+    }
+    await visit('');
+    return out.sort();
 }
 
 /**
- * The hash-equivalence DB (hashserv.db), opened with Node's built-in SQLite. BitBake's auto hash
- * server never checkpoints: after it exits, hashserv.db alone can hold zero rows and every
- * equivalence is still in hashserv.db-wal. Archive the main file only after a checkpoint.
+ * The hash-equivalence DB (hashserv.db), read and checkpointed with Node's built-in SQLite.
+ *
+ * BitBake's auto hash server opens the DB in WAL mode and never closes or checkpoints it: after
+ * BitBake exits, hashserv.db alone can hold zero rows and every equivalence is still in
+ * hashserv.db-wal. Fold the WAL in before archiving the main file.
  */
-/** Rows per table; readers see rows still in the WAL. */
-function rowCounts(file) {
+let sqlite;
+/**
+ * node:sqlite is loaded on first use, not imported: Node 24 before 24.15 prints
+ * "ExperimentalWarning: SQLite is an experimental feature" when the module loads, which in an
+ * action's log reads like a fault. A static import would load it before any code of ours runs
+ * (and in the bundle, in every step). So the one warning is filtered out while the module loads,
+ * and only then: every other warning, and any later one, reaches the log as usual.
+ */
+function loadSqlite() {
+    if (sqlite)
+        return sqlite;
+    sqlite = quietSqliteWarning(() => process.getBuiltinModule('node:sqlite'));
+    if (!sqlite)
+        throw new Error('this Node.js has no node:sqlite (Node 22.13 or later is needed)');
+    return sqlite;
+}
+/** Runs fn with the node:sqlite ExperimentalWarning dropped; exported for its test. */
+function quietSqliteWarning(fn) {
+    const emitWarning = process.emitWarning;
+    process.emitWarning = function (warning, ...rest) {
+        const first = rest[0];
+        const type = typeof first === 'string' ? first : first?.type ?? (warning instanceof Error ? warning.name : undefined);
+        const message = typeof warning === 'string' ? warning : warning.message;
+        if (type === 'ExperimentalWarning' && message.startsWith('SQLite '))
+            return;
+        return emitWarning.call(process, warning, ...rest);
+    };
+    try {
+        return fn();
+    }
+    finally {
+        process.emitWarning = emitWarning;
+    }
+}
+function open(file, readOnly) {
+    const db = new (loadSqlite().DatabaseSync)(file, { readOnly });
+    // A straggling reader or writer holds a lock for a moment: wait for it instead of failing.
+    db.exec('PRAGMA busy_timeout = 10000');
+    return db;
+}
+function close(db) {
+    try {
+        db?.close();
+    }
+    catch {
+        // Closed already, or never opened.
+    }
+}
+const quote$1 = (name) => `"${name.replace(/"/g, '""')}"`;
+/** Per table (sqlite_master, so any BitBake version's tables): rows, and the largest rowid. */
+function tableStats(file) {
     if (!existsSync$1(file))
         return undefined;
     let db;
     try {
-        db = new DatabaseSync(file, { readOnly: true });
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
-        const counts = {};
+        // Read-only readers still see the rows in the WAL.
+        db = open(file, true);
+        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all();
+        const out = {};
         for (const { name } of tables) {
-            const row = db.prepare(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get();
-            counts[name] = Number(row.n);
+            const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${quote$1(name)}`).get().n);
+            let maxRowid;
+            try {
+                const m = db.prepare(`SELECT max(rowid) AS m FROM ${quote$1(name)}`).get().m;
+                maxRowid = m === null ? 0 : Number(m);
+            }
+            catch {
+                // A WITHOUT ROWID table: its row count has to do.
+            }
+            out[name] = { rows, maxRowid };
         }
-        return counts;
+        return out;
     }
     catch {
         return undefined;
     }
     finally {
-        db?.close();
+        close(db);
     }
 }
-/** Changes whenever rows are added: the DB's part of "did this build add anything". */
+/**
+ * Changes whenever rows are added or removed: the DB's part of "did this build add anything".
+ * The largest rowid catches a delete plus an insert that leave the count as it was (BitBake's
+ * tables are AUTOINCREMENT, so rowids only grow). Undefined when missing or unreadable.
+ */
 function dbFingerprint(file) {
-    const counts = rowCounts(file);
-    return counts ? Object.entries(counts).sort().map(([t, n]) => `${t}=${n}`).join(',') : undefined;
+    const stats = tableStats(file);
+    if (!stats)
+        return undefined;
+    let total = 0;
+    const parts = [];
+    for (const [t, s] of Object.entries(stats)) {
+        total += s.rows + (s.maxRowid ?? 0);
+        parts.push(`${t}=${s.rows}/${s.maxRowid ?? '-'}`);
+    }
+    return `${total}:${parts.join(',')}`;
 }
 
 /**
@@ -92748,40 +92844,67 @@ function matchKind(wanted, restored) {
 /**
  * The sstate directory as files: parsing OE-core's object names, listing objects with their
  * companions, and pruning an entry down to one build's working set before it is archived.
+ *
+ * Layout (OE-core sstate.bbclass, generate_sstatefn):
+ *   SSTATE_DIR/[<NATIVELSBSTRING>/]<h0h1>/<h2h3>/sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:
+ *     <SSTATE_PKGARCH>:<SSTATE_VERSION>:<unihash>_<task>.tar.zst   (.tgz before honister)
+ * plus `.siginfo` (task signature), `.sig` (SSTATE_SIG_KEY signing) and, for objects fetched from
+ * SSTATE_MIRRORS, the fetcher's `.done` stamps beside them.
  */
-const ARCHIVE = /\.(tar\.zst|tgz|tar\.gz)$/;
+const PREFIX = 'sstate:';
+const ARCHIVE = /\.(?:tar\.zst|tgz)$/;
 /**
- * `sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:<SSTATE_PKGARCH>:<SSTATE_VERSION>:<unihash>_<task>.tar.zst`.
- * PN and PV never contain ':'; do_populate_lic leaves the arch fields empty. The unihash is hex,
- * so the first '_' of the last field ends it (task names contain '_').
+ * PN and PV cannot hold ':' (it is BitBake's override separator, and OE's own
+ * sstate-cache-management.py parses every field as `[^:]*`), but should one ever appear, the
+ * fields are read from both ends so only PV absorbs it. The unihash is hex, so the first '_' of
+ * the last field ends it; task names have '_' of their own (populate_sysroot, package_write_ipk).
  */
 function parseSstateName(fileName) {
-    if (!fileName.startsWith('sstate:') || !ARCHIVE.test(fileName))
+    if (!fileName.startsWith(PREFIX))
         return undefined;
-    const fields = fileName.replace(ARCHIVE, '').split(':');
-    if (fields.length !== 8)
+    const ext = ARCHIVE.exec(fileName);
+    if (!ext)
         return undefined;
-    const [, pn, arch, pv, pr, pkgarch, version, last] = fields;
+    const fields = fileName.slice(0, ext.index).split(':');
+    const n = fields.length;
+    if (n < 8)
+        return undefined;
+    const last = fields[n - 1];
     const cut = last.indexOf('_');
-    if (cut <= 0 || !pn)
+    const unihash = last.slice(0, cut);
+    const task = last.slice(cut + 1);
+    const pn = fields[1];
+    if (cut <= 0 || !task || !/^[0-9a-f]+$/i.test(unihash) || !pn)
         return undefined;
-    return { pn, arch, pv, pr, pkgarch, version, unihash: last.slice(0, cut), task: last.slice(cut + 1) };
+    return {
+        pn,
+        arch: fields[2],
+        pv: fields.slice(3, n - 4).join(':'),
+        pr: fields[n - 4],
+        pkgarch: fields[n - 3],
+        version: fields[n - 2],
+        unihash,
+        task,
+    };
 }
-async function walk(dir, rel = '') {
-    const entries = await promises$1.readdir(path$2.join(dir, rel), { withFileTypes: true }).catch(() => []);
+/** Files and symlinks below dir, without following symlinked directories. */
+async function walk(dir, rel = '', dirs) {
+    const entries = await promises$1.readdir(rel ? path$2.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
     const out = [];
-    for (const e of entries) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory())
+    for (const dirent of entries) {
+        const r = rel ? `${rel}/${dirent.name}` : dirent.name;
+        if (dirent.isDirectory()) {
             out.push(...(await walk(dir, r)));
-        else if (e.isFile())
-            out.push(r);
+        }
+        else if (dirent.isFile() || dirent.isSymbolicLink()) {
+            out.push({ rel: r, dirent });
+        }
     }
     return out;
 }
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 async function sstateNames(dir) {
-    return (await walk(dir)).filter((f) => parseSstateName(path$2.basename(f))).sort();
+    return (await walk(dir)).map((f) => f.rel).filter((r) => parseSstateName(path$2.posix.basename(r))).sort();
 }
 
 /**

@@ -50,7 +50,6 @@ import process$1 from 'node:process';
 import https$1 from 'node:https';
 import { createRequire } from 'node:module';
 import require$$0$7 from 'tty';
-import { DatabaseSync } from 'node:sqlite';
 import require$$0$9 from 'process';
 
 // We use any as a valid input type
@@ -29640,7 +29639,7 @@ var __awaiter$d = (undefined && undefined.__awaiter) || function (thisArg, _argu
         step((generator = generator.apply(thisArg, _arguments || [])).next());
     });
 };
-const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs.promises;
+const { chmod, copyFile, lstat, mkdir, open: open$1, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS$7 = process.platform === 'win32';
 fs.constants.O_RDONLY;
@@ -84049,185 +84048,380 @@ var State;
     State["Caches"] = "caches";
 })(State || (State = {}));
 
-/** DL_DIR as files: what counts as a completed download, and what never enters an archive. */
-/** BitBake's fetcher writes `<file>` and then `<file>.done`: the stamp is the proof of a whole file. */
-async function downloadNames(dir) {
-    const entries = await promises$1.readdir(dir).catch(() => []);
-    return entries.filter((e) => e.endsWith('.done')).sort();
+/**
+ * DL_DIR as files: what counts as a completed download, and what never enters an archive.
+ *
+ * BitBake's fetcher (bb.fetch2) writes the download, then `<localpath>.done`, holding
+ * `<localpath>.lock` meanwhile; both sit beside the download when it is inside DL_DIR, so a stamp
+ * may be nested (`uninative/<sha>/….tar.xz.done`, `git2/<repo>.done`, `npm2/….tgz.done`).
+ * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
+ * npm2/'s `.resolved` files) and have no stamp per file.
+ */
+/** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
+const PY_TEMP_NAME = /^tmp[a-z0-9_]{8}$/;
+async function entries(dir, rel) {
+    return promises$1.readdir(rel ? path$2.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
 }
-/** Lock files anywhere, and top-level files without their `.done` stamp (interrupted downloads). */
+const join = (rel, name) => (rel ? `${rel}/${name}` : name);
+/** Sorted `.done` stamps, relative: the downloads that completed. */
+async function downloadNames(dir) {
+    const out = [];
+    async function visit(rel) {
+        const list = await entries(dir, rel);
+        const names = new Set(list.map((e) => e.name));
+        for (const e of list) {
+            const r = join(rel, e.name);
+            if (e.name.endsWith('.done') && !e.isDirectory())
+                out.push(r);
+            // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+            else if (e.isDirectory() && !names.has(`${e.name}.done`))
+                await visit(r);
+        }
+    }
+    await visit('');
+    return out.sort();
+}
+/**
+ * - `*.lock` anywhere: the fetcher's, and git's own inside bare clones, which a killed fetch leaves
+ *   and which make the next `git fetch` fail;
+ * - at the top level, a file (or file:// mirror symlink) without its `.done` stamp: an interrupted
+ *   download, wget's `<file>.tmp`, a `<file>_bad-checksum_<sha256>` rename, the git fetcher's
+ *   `tmpXXXXXXXX` mirror tarball in progress;
+ * - at the top level, `tmpXXXXXXXX/` directories, where the git fetchers build shallow tarballs
+ *   and unpack submodules;
+ * - below, in a directory that holds stamps (a fetcher's download directory, never a checkout),
+ *   only wget's `.tmp` and `_bad-checksum_` files: side files such as npm's `.resolved` have no
+ *   stamp of their own and are needed.
+ * Returns the removed paths, relative.
+ */
 async function removeUnarchivableDownloads(dir) {
     const removed = [];
-    const entries = await promises$1.readdir(dir, { withFileTypes: true }).catch(() => []);
-    const names = new Set(entries.map((e) => e.name));
-    for (const e of entries) {
-        const partial = e.isFile() && !e.name.endsWith('.done') && !names.has(`${e.name}.done`);
-        if (e.name.endsWith('.lock') || partial) {
-            await promises$1.rm(path$2.join(dir, e.name), { recursive: true, force: true });
-            removed.push(e.name);
-        }
-    }
-    async function locksBelow(rel) {
-        for (const e of await promises$1.readdir(path$2.join(dir, rel), { withFileTypes: true }).catch(() => [])) {
-            const r = `${rel}/${e.name}`;
-            if (e.isDirectory())
-                await locksBelow(r);
-            else if (e.name.endsWith('.lock')) {
-                await promises$1.rm(path$2.join(dir, r), { force: true });
-                removed.push(r);
+    const remove = async (r, recursive = false) => {
+        await promises$1.rm(path$2.join(dir, r), { recursive, force: true });
+        removed.push(r);
+    };
+    async function visit(rel) {
+        const list = await entries(dir, rel);
+        const names = new Set(list.map((e) => e.name));
+        const stamped = rel === '' || list.some((e) => e.name.endsWith('.done') && !e.isDirectory());
+        for (const e of list) {
+            const r = join(rel, e.name);
+            if (e.isDirectory()) {
+                if (rel === '' && PY_TEMP_NAME.test(e.name))
+                    await remove(r, true);
+                else
+                    await visit(r);
+                continue;
             }
+            if (!e.isFile() && !e.isSymbolicLink())
+                continue;
+            if (e.name.endsWith('.lock'))
+                await remove(r);
+            else if (e.name.endsWith('.done') || names.has(`${e.name}.done`))
+                continue;
+            else if (rel === '')
+                await remove(r);
+            else if (stamped && (e.name.endsWith('.tmp') || e.name.includes('_bad-checksum_')))
+                await remove(r);
         }
     }
-    for (const e of entries)
-        if (e.isDirectory())
-            await locksBelow(e.name);
+    await visit('');
     return removed;
 }
 
 /**
- * The hash-equivalence DB (hashserv.db), opened with Node's built-in SQLite. BitBake's auto hash
- * server never checkpoints: after it exits, hashserv.db alone can hold zero rows and every
- * equivalence is still in hashserv.db-wal. Archive the main file only after a checkpoint.
+ * The hash-equivalence DB (hashserv.db), read and checkpointed with Node's built-in SQLite.
+ *
+ * BitBake's auto hash server opens the DB in WAL mode and never closes or checkpoints it: after
+ * BitBake exits, hashserv.db alone can hold zero rows and every equivalence is still in
+ * hashserv.db-wal. Fold the WAL in before archiving the main file.
  */
-/** Only when no BitBake server has the DB open. Never throws. */
+let sqlite;
+/**
+ * node:sqlite is loaded on first use, not imported: Node 24 before 24.15 prints
+ * "ExperimentalWarning: SQLite is an experimental feature" when the module loads, which in an
+ * action's log reads like a fault. A static import would load it before any code of ours runs
+ * (and in the bundle, in every step). So the one warning is filtered out while the module loads,
+ * and only then: every other warning, and any later one, reaches the log as usual.
+ */
+function loadSqlite() {
+    if (sqlite)
+        return sqlite;
+    sqlite = quietSqliteWarning(() => process.getBuiltinModule('node:sqlite'));
+    if (!sqlite)
+        throw new Error('this Node.js has no node:sqlite (Node 22.13 or later is needed)');
+    return sqlite;
+}
+/** Runs fn with the node:sqlite ExperimentalWarning dropped; exported for its test. */
+function quietSqliteWarning(fn) {
+    const emitWarning = process.emitWarning;
+    process.emitWarning = function (warning, ...rest) {
+        const first = rest[0];
+        const type = typeof first === 'string' ? first : first?.type ?? (warning instanceof Error ? warning.name : undefined);
+        const message = typeof warning === 'string' ? warning : warning.message;
+        if (type === 'ExperimentalWarning' && message.startsWith('SQLite '))
+            return;
+        return emitWarning.call(process, warning, ...rest);
+    };
+    try {
+        return fn();
+    }
+    finally {
+        process.emitWarning = emitWarning;
+    }
+}
+function open(file, readOnly) {
+    const db = new (loadSqlite().DatabaseSync)(file, { readOnly });
+    // A straggling reader or writer holds a lock for a moment: wait for it instead of failing.
+    db.exec('PRAGMA busy_timeout = 10000');
+    return db;
+}
+function close(db) {
+    try {
+        db?.close();
+    }
+    catch {
+        // Closed already, or never opened.
+    }
+}
+const quote = (name) => `"${name.replace(/"/g, '""')}"`;
+/**
+ * Folds the WAL into the main file so the DB can be archived alone. Only when no BitBake server
+ * uses the DB. `ok` means the main file alone now holds every row and passed an integrity check;
+ * the journal mode is left as BitBake set it. Never throws.
+ */
 function checkpointDb(file) {
+    // Opening a missing file would create an empty DB.
+    if (!existsSync$1(file))
+        return { ok: false, error: `${file} does not exist` };
     let db;
     try {
-        db = new DatabaseSync(file);
-        db.exec('PRAGMA busy_timeout = 10000');
-        db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
-        const check = db.prepare('PRAGMA integrity_check').get();
-        if (check?.integrity_check !== 'ok')
-            return { ok: false, error: `integrity check: ${check?.integrity_check ?? 'no answer'}` };
-        // Back to a rollback journal, so closing leaves one self-contained file.
-        db.prepare('PRAGMA journal_mode = DELETE').get();
+        db = open(file, false);
+        const cp = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
+        if (cp && Number(cp.busy) !== 0)
+            return { ok: false, error: 'checkpoint blocked: another process still has the DB open' };
+        const problems = db.prepare('PRAGMA integrity_check').all().map((r) => r.integrity_check);
+        if (problems.length !== 1 || problems[0] !== 'ok')
+            return { ok: false, error: `integrity check: ${problems.slice(0, 3).join('; ') || 'no answer'}` };
         db.close();
         db = undefined;
-        for (const side of ['-wal', '-shm']) {
-            const f = `${file}${side}`;
-            if (existsSync$1(f) && (side === '-shm' || statSync(f).size === 0))
-                rmSync(f, { force: true });
-        }
+        // The last connection's close deletes both; a WAL that still has content would hold rows
+        // the main file lacks, so it is never removed here.
+        const wal = `${file}-wal`;
+        if (existsSync$1(wal) && statSync(wal).size > 0)
+            return { ok: false, error: `${wal} still holds content after the checkpoint` };
+        rmSync(wal, { force: true });
+        rmSync(`${file}-shm`, { force: true });
         return { ok: true };
     }
     catch (e) {
-        return { ok: false, error: e.message };
+        return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
     finally {
-        try {
-            db?.close();
-        }
-        catch {
-            // Already closed.
-        }
+        close(db);
     }
 }
-/** Rows per table; readers see rows still in the WAL. */
-function rowCounts(file) {
+/** Per table (sqlite_master, so any BitBake version's tables): rows, and the largest rowid. */
+function tableStats(file) {
     if (!existsSync$1(file))
         return undefined;
     let db;
     try {
-        db = new DatabaseSync(file, { readOnly: true });
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
-        const counts = {};
+        // Read-only readers still see the rows in the WAL.
+        db = open(file, true);
+        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all();
+        const out = {};
         for (const { name } of tables) {
-            const row = db.prepare(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get();
-            counts[name] = Number(row.n);
+            const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get().n);
+            let maxRowid;
+            try {
+                const m = db.prepare(`SELECT max(rowid) AS m FROM ${quote(name)}`).get().m;
+                maxRowid = m === null ? 0 : Number(m);
+            }
+            catch {
+                // A WITHOUT ROWID table: its row count has to do.
+            }
+            out[name] = { rows, maxRowid };
         }
-        return counts;
+        return out;
     }
     catch {
         return undefined;
     }
     finally {
-        db?.close();
+        close(db);
     }
 }
-/** Changes whenever rows are added: the DB's part of "did this build add anything". */
+/**
+ * Changes whenever rows are added or removed: the DB's part of "did this build add anything".
+ * The largest rowid catches a delete plus an insert that leave the count as it was (BitBake's
+ * tables are AUTOINCREMENT, so rowids only grow). Undefined when missing or unreadable.
+ */
 function dbFingerprint(file) {
-    const counts = rowCounts(file);
-    return counts ? Object.entries(counts).sort().map(([t, n]) => `${t}=${n}`).join(',') : undefined;
+    const stats = tableStats(file);
+    if (!stats)
+        return undefined;
+    let total = 0;
+    const parts = [];
+    for (const [t, s] of Object.entries(stats)) {
+        total += s.rows + (s.maxRowid ?? 0);
+        parts.push(`${t}=${s.rows}/${s.maxRowid ?? '-'}`);
+    }
+    return `${total}:${parts.join(',')}`;
 }
 
 /**
  * The sstate directory as files: parsing OE-core's object names, listing objects with their
  * companions, and pruning an entry down to one build's working set before it is archived.
+ *
+ * Layout (OE-core sstate.bbclass, generate_sstatefn):
+ *   SSTATE_DIR/[<NATIVELSBSTRING>/]<h0h1>/<h2h3>/sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:
+ *     <SSTATE_PKGARCH>:<SSTATE_VERSION>:<unihash>_<task>.tar.zst   (.tgz before honister)
+ * plus `.siginfo` (task signature), `.sig` (SSTATE_SIG_KEY signing) and, for objects fetched from
+ * SSTATE_MIRRORS, the fetcher's `.done` stamps beside them.
  */
-const ARCHIVE = /\.(tar\.zst|tgz|tar\.gz)$/;
-const COMPANION = /\.(siginfo|sig)$/;
+const PREFIX = 'sstate:';
+const ARCHIVE = /\.(?:tar\.zst|tgz)$/;
+/** Suffixes a companion adds to its archive's name. */
+const COMPANION_SUFFIXES = ['.siginfo', '.sig', '.done', '.siginfo.done', '.sig.done'];
+/** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
+const PY_TEMP_DIR = /^tmp[a-z0-9_]{8}$/;
 /**
- * `sstate:<PN>:<PACKAGE_ARCH><VENDOR>-<OS>:<PV>:<PR>:<SSTATE_PKGARCH>:<SSTATE_VERSION>:<unihash>_<task>.tar.zst`.
- * PN and PV never contain ':'; do_populate_lic leaves the arch fields empty. The unihash is hex,
- * so the first '_' of the last field ends it (task names contain '_').
+ * PN and PV cannot hold ':' (it is BitBake's override separator, and OE's own
+ * sstate-cache-management.py parses every field as `[^:]*`), but should one ever appear, the
+ * fields are read from both ends so only PV absorbs it. The unihash is hex, so the first '_' of
+ * the last field ends it; task names have '_' of their own (populate_sysroot, package_write_ipk).
  */
 function parseSstateName(fileName) {
-    if (!fileName.startsWith('sstate:') || !ARCHIVE.test(fileName))
+    if (!fileName.startsWith(PREFIX))
         return undefined;
-    const fields = fileName.replace(ARCHIVE, '').split(':');
-    if (fields.length !== 8)
+    const ext = ARCHIVE.exec(fileName);
+    if (!ext)
         return undefined;
-    const [, pn, arch, pv, pr, pkgarch, version, last] = fields;
+    const fields = fileName.slice(0, ext.index).split(':');
+    const n = fields.length;
+    if (n < 8)
+        return undefined;
+    const last = fields[n - 1];
     const cut = last.indexOf('_');
-    if (cut <= 0 || !pn)
+    const unihash = last.slice(0, cut);
+    const task = last.slice(cut + 1);
+    const pn = fields[1];
+    if (cut <= 0 || !task || !/^[0-9a-f]+$/i.test(unihash) || !pn)
         return undefined;
-    return { pn, arch, pv, pr, pkgarch, version, unihash: last.slice(0, cut), task: last.slice(cut + 1) };
+    return {
+        pn,
+        arch: fields[2],
+        pv: fields.slice(3, n - 4).join(':'),
+        pr: fields[n - 4],
+        pkgarch: fields[n - 3],
+        version: fields[n - 2],
+        unihash,
+        task,
+    };
 }
-async function walk(dir, rel = '') {
-    const entries = await promises$1.readdir(path$2.join(dir, rel), { withFileTypes: true }).catch(() => []);
+/** Files and symlinks below dir, without following symlinked directories. */
+async function walk(dir, rel = '', dirs) {
+    const entries = await promises$1.readdir(rel ? path$2.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
     const out = [];
-    for (const e of entries) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory())
-            out.push(...(await walk(dir, r)));
-        else if (e.isFile())
-            out.push(r);
+    for (const dirent of entries) {
+        const r = rel ? `${rel}/${dirent.name}` : dirent.name;
+        if (dirent.isDirectory()) {
+            out.push(...(await walk(dir, r, dirs)));
+            dirs?.push(r);
+        }
+        else if (dirent.isFile() || dirent.isSymbolicLink()) {
+            out.push({ rel: r, dirent });
+        }
+    }
+    return out;
+}
+/** lstat: an object fetched from a file:// mirror is a symlink, and OE touches the link itself. */
+async function lstatAll(dir, rels) {
+    const out = [];
+    // Bounded so a cache of 100k objects does not queue 100k stats on libuv's four threads at once.
+    for (let i = 0; i < rels.length; i += 256) {
+        out.push(...(await Promise.all(rels.slice(i, i + 256).map((r) => promises$1.lstat(path$2.join(dir, r)).catch(() => undefined)))));
     }
     return out;
 }
 async function listSstate(dir) {
     const files = await walk(dir);
-    const present = new Set(files);
-    const objects = [];
-    for (const file of files) {
-        const parsed = parseSstateName(path$2.basename(file));
+    const present = new Set(files.map((f) => f.rel));
+    const found = [];
+    for (const { rel } of files) {
+        const parsed = parseSstateName(path$2.posix.basename(rel));
         if (!parsed)
             continue;
-        const companions = ['.siginfo', '.sig'].map((s) => file + s).filter((c) => present.has(c));
-        const stats = await Promise.all([file, ...companions].map((f) => promises$1.stat(path$2.join(dir, f))));
+        found.push({ rel, parsed, companions: COMPANION_SUFFIXES.map((s) => rel + s).filter((c) => present.has(c)) });
+    }
+    const stats = await lstatAll(dir, found.flatMap((f) => [f.rel, ...f.companions]));
+    const objects = [];
+    let i = 0;
+    for (const f of found) {
+        const own = stats.slice(i, i + 1 + f.companions.length);
+        i += own.length;
+        // Gone between readdir and lstat: another process removed it; not ours to count.
+        if (!own[0])
+            continue;
         objects.push({
-            ...parsed, path: file, companions,
-            bytes: stats.reduce((n, s) => n + s.size, 0),
-            mtimeMs: stats[0].mtimeMs,
+            ...f.parsed,
+            path: f.rel,
+            companions: f.companions.filter((_, k) => own[k + 1]),
+            bytes: own.reduce((n, s) => n + (s?.size ?? 0), 0),
+            mtimeMs: own[0].mtimeMs,
         });
     }
     return objects;
 }
+/**
+ * The native prefix (NATIVELSBSTRING, `universal` with uninative) is part of the group: objects
+ * built on another host distro are not replaced by ours.
+ */
+function groupOf(o) {
+    const prefix = o.path.split('/').slice(0, -3).join('/');
+    return [prefix, o.pn, o.arch, o.pkgarch, o.task].join('\0');
+}
+/**
+ * Objects named with OE's SSTATE_SWSPEC (empty arch fields: do_populate_lic) are shared by every
+ * recipe with the same license PN, target and native alike, so several of them are valid at once
+ * (the reason OE's sstate-cache-management.py skips populate_lic when removing duplicates).
+ */
+function neverSuperseded(o) {
+    return o.arch === '' && o.pkgarch === '';
+}
+/**
+ * Used this run: mtime at or after the build started, since OE touches an object when a setscene
+ * task unpacks it (and, since scarthgap, when the setscene check finds it). Created this run:
+ * absent at restore.
+ * An unused object is dropped only when a newer one for the same recipe, architecture and task
+ * exists; an unused object without a newer sibling may still be the valid one for an unchanged
+ * dependency. A budget then removes least recently used objects, this build's last.
+ */
 function planPrune(objects, o) {
-    const inWorkingSet = (x) => x.mtimeMs >= o.buildStartedMs || !o.restored.has(x.path);
+    const working = (x) => x.mtimeMs >= o.buildStartedMs || !o.restored.has(x.path);
     const newest = new Map();
-    const group = (x) => `${x.pn}\0${x.arch}\0${x.pkgarch}\0${x.task}`;
     for (const x of objects)
-        newest.set(group(x), Math.max(newest.get(group(x)) ?? 0, x.mtimeMs));
+        newest.set(groupOf(x), Math.max(newest.get(groupOf(x)) ?? -Infinity, x.mtimeMs));
     const drop = [];
     let keep = [];
     for (const x of objects) {
-        // Unused, and a newer object for the same recipe, arch and task exists: it is history.
-        if (!inWorkingSet(x) && newest.get(group(x)) > x.mtimeMs)
+        if (!working(x) && !neverSuperseded(x) && newest.get(groupOf(x)) > x.mtimeMs)
             drop.push({ object: x, reason: 'superseded' });
         else
             keep.push(x);
     }
-    let keptBytes = keep.reduce((n, x) => n + x.bytes, 0);
+    const sum = (xs) => xs.reduce((n, x) => n + x.bytes, 0);
+    let keptBytes = sum(keep);
+    const workingSetBytes = sum(keep.filter(working));
     let overBudgetWithWorkingSet = false;
     if (o.budgetBytes !== undefined && keptBytes > o.budgetBytes) {
-        // Least recently used first; the working set goes last, and only if it alone is too big.
-        const order = [...keep].sort((a, b) => Number(inWorkingSet(a)) - Number(inWorkingSet(b)) || a.mtimeMs - b.mtimeMs);
+        const order = [...keep].sort((a, b) => Number(working(a)) - Number(working(b)) || a.mtimeMs - b.mtimeMs || a.path.localeCompare(b.path));
         const dropped = new Set();
         for (const x of order) {
             if (keptBytes <= o.budgetBytes)
                 break;
-            if (inWorkingSet(x))
+            if (working(x))
                 overBudgetWithWorkingSet = true;
             dropped.add(x);
             keptBytes -= x.bytes;
@@ -84235,30 +84429,85 @@ function planPrune(objects, o) {
         }
         keep = keep.filter((x) => !dropped.has(x));
     }
-    return { keep, drop, keptBytes, droppedBytes: drop.reduce((n, d) => n + d.object.bytes, 0), overBudgetWithWorkingSet };
+    return { keep, drop, keptBytes, droppedBytes: sum(drop.map((d) => d.object)), workingSetBytes, overBudgetWithWorkingSet };
 }
+/** Removes the dropped objects with their companions, and the hash directories they leave empty. */
 async function applyPrune(dir, plan) {
+    const parents = new Set();
     for (const { object } of plan.drop) {
         for (const f of [object.path, ...object.companions])
             await promises$1.rm(path$2.join(dir, f), { force: true });
+        parents.add(path$2.posix.dirname(object.path));
+    }
+    for (const p of parents)
+        await removeEmptyUpwards(dir, p);
+}
+async function removeEmptyUpwards(dir, rel) {
+    for (let r = rel; r !== '.' && r !== ''; r = path$2.posix.dirname(r)) {
+        // rmdir refuses a non-empty directory: that is the test.
+        if (!(await promises$1.rmdir(path$2.join(dir, r)).then(() => true, () => false)))
+            return;
     }
 }
 /**
- * What never belongs in an archive: lock files, and the temporary files sstate writes before
- * renaming an object into place (OE-core: `mktemp ${SSTATE_PKG}.XXXXXXXX`), which are whatever
- * `sstate:` file is neither an archive nor a companion.
+ * What sstate writes while it works and leaves behind when killed; none of it is ever read back:
+ * - `*.lock`;
+ * - the archive's temporary file, named from the archive: `mktemp ${SSTATE_PKG}.XXXXXXXX` up to
+ *   kirkstone (`<archive>.Ab3dE9xZ`), `NamedTemporaryFile(prefix=<archive name>)` since scarthgap
+ *   (`<archive>k2_9xq0a`, no separator), `<archive>.<8 chars>` from the stand-in, and the fetcher's
+ *   `<archive>.tmp` when an object comes from an http SSTATE_MIRROR: every `sstate:` file that is
+ *   neither an archive nor a companion;
+ * - BitBake's siginfo temporary `sigtask.*` (siggen.dump_sigtask);
+ * - `tmpXXXXXXXX/` directories, where scarthgap+ signs an archive (SSTATE_SIG_KEY) before
+ *   linking it into place;
+ * - symlinks to a file:// mirror that no longer resolve;
+ * - directories left empty.
+ * Only while no BitBake uses the directory: a running build's temporary files are live.
+ * Returns the removed paths, directories with a trailing '/'.
  */
 async function removeUnarchivable(dir) {
     const removed = [];
-    for (const f of await walk(dir)) {
-        const name = path$2.basename(f);
-        const partial = name.startsWith('sstate:') && !ARCHIVE.test(name) && !COMPANION.test(name);
-        if (name.endsWith('.lock') || partial) {
-            await promises$1.rm(path$2.join(dir, f), { force: true });
-            removed.push(f);
+    const dirs = [];
+    const files = await walk(dir, '', dirs);
+    const tempDirs = [];
+    const inTempDir = (rel) => tempDirs.some((d) => rel.startsWith(`${d}/`));
+    // Shallowest first, so a temporary directory's contents are not looked at on their own.
+    for (const d of [...dirs].sort((a, b) => a.length - b.length)) {
+        if (inTempDir(d) || !PY_TEMP_DIR.test(path$2.posix.basename(d)))
+            continue;
+        await promises$1.rm(path$2.join(dir, d), { recursive: true, force: true });
+        tempDirs.push(d);
+        removed.push(`${d}/`);
+    }
+    for (const { rel, dirent } of files) {
+        if (inTempDir(rel))
+            continue;
+        const name = dirent.name;
+        let leftover = name.endsWith('.lock') || name.startsWith('sigtask.')
+            || (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
+        if (!leftover && dirent.isSymbolicLink())
+            leftover = !(await promises$1.stat(path$2.join(dir, rel)).then(() => true, () => false));
+        if (leftover) {
+            await promises$1.rm(path$2.join(dir, rel), { force: true });
+            removed.push(rel);
         }
     }
+    // Deepest first, so a parent emptied by its children goes too; rmdir refuses the others.
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+        if (inTempDir(d) || tempDirs.includes(d))
+            continue;
+        if (await promises$1.rmdir(path$2.join(dir, d)).then(() => true, () => false))
+            removed.push(`${d}/`);
+    }
     return removed;
+}
+/**
+ * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
+ * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
+ * from its archive.
+ */
+function isCompanionName(name) {
+    return COMPANION_SUFFIXES.some((s) => name.endsWith(s) && parseSstateName(name.slice(0, -s.length)) !== undefined);
 }
 
 /**
