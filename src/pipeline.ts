@@ -15,16 +15,10 @@ import {
 import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake.js';
 import { tasksRun, taskLabel } from './bitbake-output.js';
 import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './layers.js';
-import { buildId, createWorkspace, type CacheDirs, type Workspace } from './workspace.js';
-import { stringEnv } from './git.js';
+import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './workspace.js';
 
-export interface PipelineDirs {
-  /** Where immutable layer checkouts are kept. */
-  layerStore: string;
-  /** Under which each build gets its own directory. */
-  workspaceRoot: string;
-  caches: CacheDirs;
-}
+export type { PipelineDirs };
+import { stringEnv } from './git.js';
 
 export interface PreparedBuild {
   config: BuildConfig;

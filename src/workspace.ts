@@ -17,6 +17,15 @@ export interface CacheDirs {
   hashserv: string;
 }
 
+/** Where a build's things live: layer checkouts, build directories, shared caches. */
+export interface PipelineDirs {
+  /** Where immutable layer checkouts are kept. */
+  layerStore: string;
+  /** Under which each build gets its own directory. */
+  workspaceRoot: string;
+  caches: CacheDirs;
+}
+
 export interface Workspace {
   id: string;
   /** TOPDIR: conf/, tmp/ (TMPDIR), the lock and the hash server socket live here. */
@@ -49,7 +58,7 @@ export function cacheDirsUnder(root: string): CacheDirs {
 }
 
 /** Where the action keeps things on a runner: all under RUNNER_TEMP unless told otherwise. */
-export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): { layerStore: string; workspaceRoot: string; caches: CacheDirs } {
+export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): PipelineDirs {
   const temp = env.RUNNER_TEMP;
   if (!temp) throw new Error('RUNNER_TEMP is not set: run this as a GitHub action, or use the smidr CLI locally');
   return {
@@ -61,7 +70,7 @@ export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): { lay
 }
 
 /** Where the CLI keeps things: the config's persistent directories. */
-export function localDirs(d: { downloads: string; sstate: string; layers: string }, workspaceDir?: string): { layerStore: string; workspaceRoot: string; caches: CacheDirs } {
+export function localDirs(d: { downloads: string; sstate: string; layers: string }, workspaceDir?: string): PipelineDirs {
   const root = path.dirname(d.sstate);
   return {
     layerStore: d.layers,
@@ -80,8 +89,8 @@ export async function selfHostedDirs(
   directories: { downloads: string; sstate: string; layers: string },
   repository: string,
   workspaceDir?: string,
-): Promise<{ layerStore: string; workspaceRoot: string; caches: CacheDirs }> {
-  let dirs: { layerStore: string; workspaceRoot: string; caches: CacheDirs };
+): Promise<PipelineDirs> {
+  let dirs: PipelineDirs;
   if (cacheDir) {
     const p = await privateCacheDirs(cacheDir, repository);
     for (const t of p.tightened) core.notice(`Made ${t} private to the runner user`);
