@@ -1,0 +1,48 @@
+/**
+ * Runs the benchmarks and writes their sections of docs/benchmarks.md:
+ *   ./scripts/bench.sh [roundtrip] [warm] [growth] [--size=3G] [--objects=10000] [--rounds=3]
+ *     [--warm-cycles=3] [--task-seconds=3] [--growth-runs=10] [--note=<text>]
+ * No names: all three. Scratch data goes under $SMIDR_BENCH_DIR (default /var/tmp/smidr-bench);
+ * the generated sstate tree is kept there for the next run, everything else is removed.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { cacheGrowth } from './cache-growth.js';
+import { cacheRoundTrip } from './cache-roundtrip.js';
+import { writeSection } from './support/doc.js';
+import { parseSize } from './support/stats.js';
+import { warmRebuild } from './warm-rebuild.js';
+
+const ORDER = ['roundtrip', 'warm', 'growth'];
+const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const flags = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => {
+  const [k, ...v] = a.slice(2).split('=');
+  return [k!, v.join('=')];
+}));
+for (const n of names) if (!ORDER.includes(n)) throw new Error(`unknown benchmark '${n}': choose from ${ORDER.join(', ')}`);
+const known = ['size', 'objects', 'rounds', 'warm-cycles', 'task-seconds', 'growth-runs', 'note'];
+for (const k of Object.keys(flags)) if (!known.includes(k)) throw new Error(`unknown option --${k}: choose from ${known.map((x) => `--${x}`).join(', ')}`);
+const int = (k: string, d: number) => {
+  const v = flags[k] === undefined ? d : Number(flags[k]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a whole number of at least 1, not '${flags[k]}'`);
+  return v;
+};
+
+const root = process.env.SMIDR_BENCH_DIR ?? '/var/tmp/smidr-bench';
+mkdirSync(root, { recursive: true });
+const log = (m: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
+const note = flags.note ? `\n${flags.note}\n` : '';
+
+for (const name of names.length ? ORDER.filter((n) => names.includes(n)) : ORDER) {
+  log(`${name}: start`);
+  let body: string;
+  if (name === 'roundtrip') {
+    body = await cacheRoundTrip({ root, totalBytes: parseSize(flags.size ?? '3G'), objects: int('objects', 10000), rounds: int('rounds', 3), log });
+  } else if (name === 'warm') {
+    body = await warmRebuild({ root, cycles: int('warm-cycles', 3), taskSeconds: Number(flags['task-seconds'] ?? 3), log });
+  } else {
+    body = await cacheGrowth({ root, runs: int('growth-runs', 10), log });
+  }
+  writeSection({ id: name, body: body.replace(/\n/, `\n${note}`) }, ORDER);
+  log(`${name}: written to ${path.relative(process.cwd(), 'docs/benchmarks.md')}`);
+}

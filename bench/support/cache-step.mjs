@@ -1,0 +1,59 @@
+// One cache operation in a process of its own, so its time and peak RSS are its own:
+//   node cache-step.mjs <action-save|action-restore|bare-save|bare-restore> <request.json>
+// "action" runs the action's own code (lib/caches.js, tsc's output of src/caches.ts: what
+// rollup bundles into dist/) exactly as main.ts and post.ts call it; "bare" calls
+// @actions/cache's saveCache/restoreCache on the same paths: the floor for any action built on
+// it. Plain JavaScript on purpose: a .ts file would load Node's type stripper, whose memory would
+// be counted as the action's.
+// The request: { dirs, prefix, inventory?, buildStartedMs?, out }. The result, written to `out`:
+// { seconds, maxRssKiB, ok, detail }.
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as cache from '@actions/cache';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { cachePaths, restoreCaches, saveCaches } = await import(path.join(root, 'lib', 'caches.js'));
+const { cacheKeys } = await import(path.join(root, 'lib', 'keys.js'));
+
+const [mode, requestFile] = process.argv.slice(2);
+const req = JSON.parse(readFileSync(requestFile, 'utf8'));
+const paths = cachePaths(req.dirs);
+const keys = cacheKeys({
+  userPrefix: req.prefix, series: 'scarthgap', distro: 'poky', machine: 'qemux86-64', targets: ['core-image-minimal'],
+  layers: [{ name: 'poky', commit: '0'.repeat(40) }], localConf: [], run: 'bench-1',
+});
+
+async function operation() {
+  switch (mode) {
+    case 'action-save': {
+      const r = await saveCaches({
+        keys, paths, dirs: req.dirs,
+        restored: { downloads: { kind: 'miss', seconds: 0, bytes: 0 }, sstate: { kind: 'miss', seconds: 0, bytes: 0 }, hashserv: 'miss' },
+        inventoryFile: req.inventory, dbFingerprint: undefined, buildStartedMs: req.buildStartedMs,
+        save: true, saveReason: '', saveOnFailure: true,
+      });
+      return { ok: r.sstate.key === keys.sstate.key, detail: r.sstate };
+    }
+    case 'action-restore': {
+      const r = await restoreCaches(keys, req.dirs, req.inventory);
+      return { ok: r.sstate.kind === 'exact', detail: r.sstate };
+    }
+    case 'bare-save': {
+      const id = await cache.saveCache([...paths.sstate], keys.sstate.key);
+      return { ok: id !== -1, detail: { id } };
+    }
+    case 'bare-restore': {
+      const key = await cache.restoreCache([...paths.sstate], keys.sstate.key, [...keys.sstate.restoreKeys]);
+      return { ok: key === keys.sstate.key, detail: { key } };
+    }
+    default:
+      throw new Error(`unknown mode ${mode}`);
+  }
+}
+
+const started = process.hrtime.bigint();
+const result = await operation();
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+// getrusage(RUSAGE_SELF).ru_maxrss: this process's peak, not its tar and zstd children.
+writeFileSync(req.out, JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, ...result }));
