@@ -4,7 +4,7 @@
  * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
  * any kind is a warning: the build goes on cold.
  */
-import { promises as fs } from 'node:fs';
+import { lstatSync, promises as fs, readdirSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
@@ -193,16 +193,29 @@ async function emptyDir(dir: string): Promise<void> {
   await Promise.all(entries.map((e) => fs.rm(path.join(dir, e), { recursive: true, force: true })));
 }
 
+/** Bytes of the files below paths. Synchronous, like the sstate listing and for its reason (sstate.ts). */
 export async function dirBytes(paths: string[]): Promise<number> {
   let total = 0;
-  async function walk(p: string): Promise<void> {
-    const st = await fs.lstat(p).catch(() => undefined);
-    if (!st) return;
-    if (st.isDirectory()) {
-      for (const e of await fs.readdir(p)) await walk(path.join(p, e));
-    } else total += st.size;
+  function walk(p: string): void {
+    let st: Stats;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
+    if (!st.isDirectory()) {
+      total += st.size;
+      return;
+    }
+    let names: string[] = [];
+    try {
+      names = readdirSync(p);
+    } catch {
+      // Unreadable: counted as empty, as a vanished file is.
+    }
+    for (const e of names) walk(path.join(p, e));
   }
-  for (const p of paths) await walk(p);
+  for (const p of paths) walk(p);
   return total;
 }
 
