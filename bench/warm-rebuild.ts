@@ -65,10 +65,10 @@ export async function warmRebuild(o: WarmOptions): Promise<string> {
   const med = (k: Kind, f: (t: TimedJob['time']) => number | undefined) => median(rows[k].map((r) => f(r.job.time)).filter((x): x is number => x !== undefined));
   const coldBuild = med('cold', (t) => t.bitbake);
   const added = (t: TimedJob['time']) => t.main + t.post - (t.bitbake ?? 0);
-  const head = ['job', 'sstate hit', 'job (main + post)', 'BitBake (container + build)', 'restore', 'save (post step)', 'action adds', 'share of the cold build', 'tasks run', 'setscene tasks'];
+  const head = ['job', 'sstate hit', 'job (main + post)', 'BitBake (container + build)', 'layers + workspace', 'restore', 'save (post step)', 'action adds', 'share of the cold build', 'tasks run', 'setscene tasks'];
   const body = (['cold', 'warm', 'changed'] as Kind[]).map((k) => {
     const r0 = rows[k][0]!;
-    return [LABEL[k], r0.hit, seconds(med(k, (t) => t.main + t.post)), seconds(med(k, (t) => t.bitbake)), seconds(med(k, (t) => t.restore)),
+    return [LABEL[k], r0.hit, seconds(med(k, (t) => t.main + t.post)), seconds(med(k, (t) => t.bitbake)), seconds(med(k, (t) => t.workspace)), seconds(med(k, (t) => t.restore)),
       `${seconds(med(k, (t) => t.save ?? 0))} (${seconds(med(k, (t) => t.post))})`, seconds(med(k, added)),
       `${((100 * med(k, added)) / coldBuild).toFixed(1)}%`, String(median(rows[k].map((r) => r.tasksRun.length))), String(median(rows[k].map((r) => r.setscene)))];
   });

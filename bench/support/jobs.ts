@@ -9,6 +9,8 @@ export interface Timeline {
   /** Seconds, each from the start of its own step. */
   main: number;
   post: number;
+  /** Layer checkout, build directory and conf files (prepareBuild). */
+  workspace?: number;
   restore?: number;
   /** The BitBake log group: the container's start and BitBake inside it. */
   bitbake?: number;
@@ -60,6 +62,7 @@ export async function timedJob(r: RunnerEnv, hooks: { beforeMain?: () => Promise
     time: {
       main: main.seconds,
       post: post.seconds,
+      workspace: span(main.lines, /^::group::Layers/, /^Build directory: /)?.seconds,
       restore: span(main.lines, /^::group::Cache configuration/, /^Restored \d+ sstate objects/)?.seconds,
       bitbake: bitbake?.seconds,
       containerStart: bitbake && bitbakeFirst ? bitbakeFirst.at - bitbake.start : undefined,
