@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { applyPrune, listSstate, parseSstateName, planPrune, removeUnarchivable, sstateNames, type SstateObject } from '../../src/sstate.js';
 
@@ -291,4 +293,31 @@ print(rel, end="")`, dir, staging);
     expect(await sstateNames(dir)).toEqual([shared, cur].sort());
     expect(readdirSync(path.join(dir, 'e3/b0')).sort()).toEqual([path.posix.basename(cur), `${path.posix.basename(cur)}.siginfo`]);
   });
+});
+
+describe('memory while listing a large cache', () => {
+  it('clean-up and listing of 10,000 objects fit in a 20 MB old generation', () => {
+    // The post step lists the cache just before @actions/cache uploads it, and whatever heap the
+    // listing made V8 grow stays through the upload. Listing every file first, then stat-ing them
+    // all, needed more than 24 MB here (peak RSS 250-310 MB in the round-trip benchmark); one
+    // directory at a time needs under 16 MB.
+    const dir = tmp();
+    for (let i = 0; i < 10_000; i++) {
+      const h = createHash('sha256').update(String(i)).digest('hex');
+      const archive = `${h.slice(0, 2)}/${h.slice(2, 4)}/sstate:pkg${i % 500}:core2-64-poky-linux:1.0:r0:core2-64:14:${h}_populate_sysroot.tar.zst`;
+      put(dir, archive, '');
+      put(dir, `${archive}.siginfo`, '');
+    }
+    const module = pathToFileURL(path.resolve(import.meta.dirname, '../../src/sstate.ts')).href;
+    const script = `const m = await import(${JSON.stringify(module)});
+      await m.removeUnarchivable(process.argv[1]);
+      console.log((await m.listSstate(process.argv[1])).length);`;
+    // Node 24 strips sstate.ts's types itself; a heap that does not fit aborts the process.
+    try {
+      const out = execFileSync(process.execPath, ['--max-old-space-size=20', '--input-type=module', '-e', script, dir], { encoding: 'utf8' });
+      expect(out.trim()).toBe('10000');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
