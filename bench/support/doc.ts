@@ -15,8 +15,12 @@ const HEADER = `# Benchmarks
 Measured with \`npm run bench\` (\`./scripts/bench.sh\`; one benchmark alone:
 \`./scripts/bench.sh roundtrip|warm|growth\`, see [bench/README.md](../bench/README.md)). Every figure is
 a median over several runs, and every comparison is against a baseline measured in the same run,
-interleaved with it, so load on the machine hits both. Each section names the machine and the date
-it was measured on. Nothing here is asserted by the test suite.
+interleaved with it, so load on the machine hits both. Each section names the machine, its load and
+the date it was measured on. Nothing here is asserted by the test suite.
+
+Each benchmark writes its own section between \`<!-- bench:<name>:start -->\` and
+\`<!-- bench:<name>:end -->\` and replaces only that on its next run; everything outside the markers
+is kept, so sections measured otherwise (real BitBake, say) go after the last marker.
 `;
 
 /** Cores, memory, the disk under \`dir\`, Node, kernel, and the load when measured. */
