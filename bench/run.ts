@@ -19,12 +19,17 @@ const flags = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWit
   const [k, ...v] = a.slice(2).split('=');
   return [k!, v.join('=')];
 }));
-for (const n of names) if (!ORDER.includes(n)) throw new Error(`unknown benchmark '${n}': choose from ${ORDER.join(', ')}`);
+/** A usage error: the message alone, no stack. */
+function usage(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+for (const n of names) if (!ORDER.includes(n)) usage(`unknown benchmark '${n}': choose from ${ORDER.join(', ')}`);
 const known = ['size', 'objects', 'rounds', 'warm-cycles', 'task-seconds', 'growth-runs', 'note'];
-for (const k of Object.keys(flags)) if (!known.includes(k)) throw new Error(`unknown option --${k}: choose from ${known.map((x) => `--${x}`).join(', ')}`);
+for (const k of Object.keys(flags)) if (!known.includes(k)) usage(`unknown option --${k}: choose from ${known.map((x) => `--${x}`).join(', ')}`);
 const int = (k: string, d: number) => {
   const v = flags[k] === undefined ? d : Number(flags[k]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a whole number of at least 1, not '${flags[k]}'`);
+  if (!Number.isInteger(v) || v < 1) usage(`--${k} must be a whole number of at least 1, not '${flags[k]}'`);
   return v;
 };
 
@@ -37,9 +42,17 @@ for (const name of names.length ? ORDER.filter((n) => names.includes(n)) : ORDER
   log(`${name}: start`);
   let body: string;
   if (name === 'roundtrip') {
-    body = await cacheRoundTrip({ root, totalBytes: parseSize(flags.size ?? '3G'), objects: int('objects', 10000), rounds: int('rounds', 3), log });
+    let totalBytes = 0;
+    try {
+      totalBytes = parseSize(flags.size ?? '3G');
+    } catch (e) {
+      usage(`--size: ${(e as Error).message}`);
+    }
+    body = await cacheRoundTrip({ root, totalBytes, objects: int('objects', 10000), rounds: int('rounds', 3), log });
   } else if (name === 'warm') {
-    body = await warmRebuild({ root, cycles: int('warm-cycles', 3), taskSeconds: Number(flags['task-seconds'] ?? 3), log });
+    const taskSeconds = Number(flags['task-seconds'] ?? 3);
+    if (!(taskSeconds >= 0)) usage(`--task-seconds must be a number of seconds, not '${flags['task-seconds']}'`);
+    body = await warmRebuild({ root, cycles: int('warm-cycles', 3), taskSeconds, log });
   } else {
     body = await cacheGrowth({ root, runs: int('growth-runs', 10), log });
   }
