@@ -8778,6 +8778,7 @@ var Inputs;
     Inputs["CacheSizeLimit"] = "cache-size-limit";
     Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
+    Inputs["StopAfter"] = "stop-after";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -39425,6 +39426,9 @@ async function runBitbake(host, argv, opts) {
     const onSignal = (signal) => stopper.request(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const budget = opts.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
     // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
     const token = randomBytes(16).toString('hex');
     process.stdout.write(`::stop-commands::${token}\n`);
@@ -39447,10 +39451,11 @@ async function runBitbake(host, argv, opts) {
         });
         const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
         const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
-        return { exitCode, summary: parser.summary, oomKilled, interrupted: stopper.requested, durationMs: Date.now() - started };
+        return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
     }
     finally {
         clearInterval(timer);
+        clearTimeout(budget);
         process.stdout.write(`::${token}::\n`);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -39463,12 +39468,14 @@ async function runBitbake(host, argv, opts) {
  * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
  * (after the grace period, or a second signal to the action) stops it harder, and finally the
  * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
  */
 class Stopper {
     host;
     child;
     graceSeconds;
-    requested = false;
+    /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
+    reason;
     steps = 0;
     timer;
     constructor(host, child, graceSeconds) {
@@ -39476,24 +39483,24 @@ class Stopper {
         this.child = child;
         this.graceSeconds = graceSeconds;
     }
-    request(signal) {
-        this.requested = true;
-        if (signal === 'SIGTERM')
+    request(why) {
+        this.reason ??= why === 'budget' ? 'budget' : 'signal';
+        if (why === 'SIGTERM')
             this.steps = Math.max(this.steps, 2);
-        this.escalate();
+        this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
     }
-    escalate() {
+    escalate(why = 'it did not stop in time') {
         this.steps += 1;
         clearTimeout(this.timer);
         if (this.steps <= 2) {
             warning(this.steps === 1
-                ? 'Stopping BitBake: running tasks may finish (SIGINT).'
-                : 'Stopping BitBake harder (second SIGINT).');
+                ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+                : `Stopping BitBake harder (second SIGINT) because ${why}.`);
             this.interrupt();
             this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
         }
         else {
-            warning('BitBake did not stop in time: removing it.');
+            warning(`Removing BitBake and its container because ${why}.`);
             this.kill();
         }
     }
@@ -39887,7 +39894,8 @@ function bitbakePaths(ws, layers, inContainer) {
         ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
         : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
-async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 120 }) {
+async function runPreparedBuild(b, options = {}) {
+    const opts = { progressInterval: 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
     const { config, workspace } = b;
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -39903,21 +39911,23 @@ async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 
     const deployDir = await findDeployDir(workspace.buildDir);
     const images = await listImages(path.join(deployDir, 'images', config.machine));
     const outcome = {
-        result: run.exitCode === 0 ? 'success' : run.interrupted ? 'cancelled' : 'failure',
+        result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
         run, deployDir, images,
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
     if (outcome.result !== 'success')
-        outcome.failureMessage = failureMessage(b, run);
+        outcome.failureMessage = failureMessage(b, run, options);
     return outcome;
 }
-function failureMessage(b, run) {
+function failureMessage(b, run, options) {
     const s = run.summary;
     if (run.oomKilled) {
         return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
-    if (run.interrupted)
+    if (run.stoppedBy === 'budget')
+        return budgetMessage(run, options.budget.minutes);
+    if (run.stoppedBy)
         return 'BitBake was stopped because the job was cancelled';
     if (s.failures.length > 0) {
         return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
@@ -39927,6 +39937,16 @@ function failureMessage(b, run) {
     }
     const last = s.errors.at(-1);
     return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+function budgetMessage(run, minutes) {
+    const p = run.summary.lastProgress;
+    const where = !p
+        ? 'before any task ran'
+        : p.phase === 'setscene'
+            ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
+            : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
+    return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
+        + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
 }
 async function containerHost(b, argv) {
     const { config, workspace, tools } = b;

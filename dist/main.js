@@ -39544,6 +39544,7 @@ var Inputs;
     Inputs["CacheSizeLimit"] = "cache-size-limit";
     Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
+    Inputs["StopAfter"] = "stop-after";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -93005,6 +93006,7 @@ function readInputs(env = process.env) {
     const bitbakeArgs = get(Inputs.BitbakeArgs);
     const localConf = getInput(Inputs.LocalConf);
     const workspaceDir = get(Inputs.WorkspaceDir);
+    const stopAfter = get(Inputs.StopAfter);
     return {
         configFile: path$2.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
         overrides: {
@@ -93018,6 +93020,7 @@ function readInputs(env = process.env) {
         },
         workspaceDir: workspaceDir ? path$2.resolve(workspace, workspaceDir) : undefined,
         cache: readCacheInputs(env, workspace),
+        stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
     };
 }
 function readCacheInputs(env, workspace) {
@@ -93069,10 +93072,11 @@ function parseSize(text, input) {
     return Math.floor(Number(m[1]) * 1024 ** power);
 }
 function parseDays(text, input, fallback) {
-    if (text === '')
-        return fallback;
+    return text === '' ? fallback : parsePositive(text, input, 'days', fallback);
+}
+function parsePositive(text, input, unit, example) {
     if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
-        throw new ConfigError(`input '${input}': "${text}" is not a number of days; expected a positive number, e.g. ${fallback}`);
+        throw new ConfigError(`input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`);
     }
     return Number(text);
 }
@@ -93514,6 +93518,9 @@ async function runBitbake(host, argv, opts) {
     const onSignal = (signal) => stopper.request(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const budget = opts.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
     // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
     const token = randomBytes(16).toString('hex');
     process.stdout.write(`::stop-commands::${token}\n`);
@@ -93536,10 +93543,11 @@ async function runBitbake(host, argv, opts) {
         });
         const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
         const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
-        return { exitCode, summary: parser.summary, oomKilled, interrupted: stopper.requested, durationMs: Date.now() - started };
+        return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
     }
     finally {
         clearInterval(timer);
+        clearTimeout(budget);
         process.stdout.write(`::${token}::\n`);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -93552,12 +93560,14 @@ async function runBitbake(host, argv, opts) {
  * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
  * (after the grace period, or a second signal to the action) stops it harder, and finally the
  * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
  */
 class Stopper {
     host;
     child;
     graceSeconds;
-    requested = false;
+    /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
+    reason;
     steps = 0;
     timer;
     constructor(host, child, graceSeconds) {
@@ -93565,24 +93575,24 @@ class Stopper {
         this.child = child;
         this.graceSeconds = graceSeconds;
     }
-    request(signal) {
-        this.requested = true;
-        if (signal === 'SIGTERM')
+    request(why) {
+        this.reason ??= why === 'budget' ? 'budget' : 'signal';
+        if (why === 'SIGTERM')
             this.steps = Math.max(this.steps, 2);
-        this.escalate();
+        this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
     }
-    escalate() {
+    escalate(why = 'it did not stop in time') {
         this.steps += 1;
         clearTimeout(this.timer);
         if (this.steps <= 2) {
             warning(this.steps === 1
-                ? 'Stopping BitBake: running tasks may finish (SIGINT).'
-                : 'Stopping BitBake harder (second SIGINT).');
+                ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+                : `Stopping BitBake harder (second SIGINT) because ${why}.`);
             this.interrupt();
             this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
         }
         else {
-            warning('BitBake did not stop in time: removing it.');
+            warning(`Removing BitBake and its container because ${why}.`);
             this.kill();
         }
     }
@@ -94013,7 +94023,8 @@ function bitbakePaths(ws, layers, inContainer) {
         ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
         : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
-async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 120 }) {
+async function runPreparedBuild(b, options = {}) {
+    const opts = { progressInterval: 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
     const { config, workspace } = b;
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -94029,21 +94040,23 @@ async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 
     const deployDir = await findDeployDir(workspace.buildDir);
     const images = await listImages(path$2.join(deployDir, 'images', config.machine));
     const outcome = {
-        result: run.exitCode === 0 ? 'success' : run.interrupted ? 'cancelled' : 'failure',
+        result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
         run, deployDir, images,
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
     if (outcome.result !== 'success')
-        outcome.failureMessage = failureMessage(b, run);
+        outcome.failureMessage = failureMessage(b, run, options);
     return outcome;
 }
-function failureMessage(b, run) {
+function failureMessage(b, run, options) {
     const s = run.summary;
     if (run.oomKilled) {
         return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
-    if (run.interrupted)
+    if (run.stoppedBy === 'budget')
+        return budgetMessage(run, options.budget.minutes);
+    if (run.stoppedBy)
         return 'BitBake was stopped because the job was cancelled';
     if (s.failures.length > 0) {
         return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
@@ -94053,6 +94066,16 @@ function failureMessage(b, run) {
     }
     const last = s.errors.at(-1);
     return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+function budgetMessage(run, minutes) {
+    const p = run.summary.lastProgress;
+    const where = !p
+        ? 'before any task ran'
+        : p.phase === 'setscene'
+            ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
+            : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
+    return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
+        + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
 }
 async function containerHost(b, argv) {
     const { config, workspace, tools } = b;
@@ -94167,7 +94190,7 @@ function setLayersOutput(b) {
 }
 async function writeSummary(b, o, restored) {
     const s = o.run.summary;
-    const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' ? '⏹️' : '❌';
+    const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' || o.result === 'stopped' ? '⏹️' : '❌';
     summary
         .addHeading(`${icon} ${b.config.targets.join(', ')} for ${b.config.machine}`, 2)
         .addTable([
@@ -94208,6 +94231,8 @@ function saveBuildState(s) {
 }
 
 /** The main step: read config and inputs, restore caches, build, report. */
+// The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
+const mainStartedMs = Date.now();
 async function run() {
     const inputs = readInputs();
     const config = loadConfig(inputs.configFile, inputs.overrides);
@@ -94225,7 +94250,11 @@ async function run() {
     };
     saveBuildState(state);
     const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
-    const outcome = await runPreparedBuild(build);
+    const outcome = await runPreparedBuild(build, {
+        budget: inputs.stopAfterMinutes === undefined
+            ? undefined
+            : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+    });
     saveBuildState({ ...state, result: outcome.result });
     setOutputs(build, outcome);
     await writeSummary(build, outcome, restored);

@@ -84023,6 +84023,7 @@ var Inputs;
     Inputs["CacheSizeLimit"] = "cache-size-limit";
     Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
+    Inputs["StopAfter"] = "stop-after";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {

@@ -9,6 +9,8 @@ export interface ActionInputs {
   overrides: ConfigOverrides;
   workspaceDir?: string;
   cache: CacheInputs;
+  /** Minutes after the main step started at which BitBake is stopped gracefully. */
+  stopAfterMinutes?: number;
 }
 
 export interface CacheInputs {
@@ -32,6 +34,7 @@ export function readInputs(env = process.env): ActionInputs {
   const bitbakeArgs = get(Inputs.BitbakeArgs);
   const localConf = core.getInput(Inputs.LocalConf);
   const workspaceDir = get(Inputs.WorkspaceDir);
+  const stopAfter = get(Inputs.StopAfter);
   return {
     configFile: path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
     overrides: {
@@ -45,6 +48,7 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
+    stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
   };
 }
 
@@ -97,9 +101,12 @@ export function parseSize(text: string, input: string): number {
 }
 
 function parseDays(text: string, input: string, fallback: number): number {
-  if (text === '') return fallback;
+  return text === '' ? fallback : parsePositive(text, input, 'days', fallback);
+}
+
+export function parsePositive(text: string, input: string, unit: string, example: number): number {
   if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
-    throw new ConfigError(`input '${input}': "${text}" is not a number of days; expected a positive number, e.g. ${fallback}`);
+    throw new ConfigError(`input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`);
   }
   return Number(text);
 }

@@ -11,6 +11,9 @@ import { saveBuildState, type BuildState } from './state.js';
 import { actionDirs, selfHostedDirs } from './workspace.js';
 import type { BuildConfig } from './config.js';
 
+// The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
+const mainStartedMs = Date.now();
+
 async function run(): Promise<void> {
   const inputs = readInputs();
   const config = loadConfig(inputs.configFile, inputs.overrides);
@@ -28,7 +31,11 @@ async function run(): Promise<void> {
   };
   saveBuildState(state);
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
-  const outcome = await runPreparedBuild(build);
+  const outcome = await runPreparedBuild(build, {
+    budget: inputs.stopAfterMinutes === undefined
+      ? undefined
+      : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+  });
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
   await writeSummary(build, outcome, restored);

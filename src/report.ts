@@ -37,7 +37,7 @@ export function setLayersOutput(b: PreparedBuild): void {
 
 export async function writeSummary(b: PreparedBuild, o: BuildOutcome, restored?: Restored): Promise<void> {
   const s = o.run.summary;
-  const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' ? '⏹️' : '❌';
+  const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' || o.result === 'stopped' ? '⏹️' : '❌';
   core.summary
     .addHeading(`${icon} ${b.config.targets.join(', ')} for ${b.config.machine}`, 2)
     .addTable([
