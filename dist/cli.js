@@ -8779,6 +8779,7 @@ var Inputs;
     Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
     Inputs["StopAfter"] = "stop-after";
+    Inputs["CacheTimeout"] = "cache-timeout";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -39450,7 +39451,8 @@ async function runBitbake(host, argv, opts) {
             });
         });
         const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
-        const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
+        // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
+        const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
         return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
     }
     finally {
@@ -39923,7 +39925,8 @@ async function runPreparedBuild(b, options = {}) {
 function failureMessage(b, run, options) {
     const s = run.summary;
     if (run.oomKilled) {
-        return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+        const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
+        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
     if (run.stoppedBy === 'budget')
         return budgetMessage(run, options.budget.minutes);

@@ -19,6 +19,7 @@ export enum Inputs {
   SstateMaxAgeDays = 'sstate-max-age-days',
   WorkspaceMaxAgeDays = 'workspace-max-age-days',
   StopAfter = 'stop-after',
+  CacheTimeout = 'cache-timeout',
 }
 
 export enum Outputs {

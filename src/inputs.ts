@@ -23,6 +23,8 @@ export interface CacheInputs {
   saveReason: string;
   saveOnFailure: boolean;
   sizeLimitBytes?: number;
+  /** Longest one restore or save may take; a service slower than that counts as down. */
+  timeoutMs: number;
   sstateMaxAgeDays: number;
   workspaceMaxAgeDays: number;
 }
@@ -74,6 +76,7 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
     saveReason,
     saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
     sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
+    timeoutMs: (get(Inputs.CacheTimeout) === '' ? 20 : parsePositive(get(Inputs.CacheTimeout), Inputs.CacheTimeout, 'minutes', 20)) * 60_000,
     sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
     workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
   };

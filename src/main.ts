@@ -61,7 +61,7 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
-  const restored = await restoreCaches(keys, workspace.caches, inventoryFile);
+  const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
   saveCacheState({
     keys, paths: cachePaths(workspace.caches), dirs: workspace.caches,
@@ -70,7 +70,7 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
     buildStartedMs: Date.now(),
     save: inputs.cache.save, saveReason: inputs.cache.saveReason, saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes,
+    sizeLimitBytes: inputs.cache.sizeLimitBytes, timeoutMs: inputs.cache.timeoutMs,
   });
   return restored;
 }
