@@ -33,7 +33,7 @@ import require$$1$2 from 'node:zlib';
 import require$$5$1 from 'node:perf_hooks';
 import require$$8$1 from 'node:util/types';
 import require$$1$1 from 'node:worker_threads';
-import require$$1$3 from 'node:url';
+import require$$1$3, { fileURLToPath } from 'node:url';
 import require$$5$2 from 'node:async_hooks';
 import require$$1$4 from 'node:console';
 import require$$1$5 from 'node:dns';
@@ -39848,6 +39848,50 @@ function localDirs(d, workspaceDir) {
     };
 }
 
+/** Free space on the file systems a build writes to. */
+/** Below this a build cannot be expected to get through even one large task. */
+const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
+/** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
+async function buildSpace(ws) {
+    const dirs = [
+        ['the build directory', ws.buildDir],
+        ['DL_DIR', ws.caches.downloads],
+        ['SSTATE_DIR', ws.caches.sstate],
+    ];
+    const out = [];
+    for (const [what, dir] of dirs) {
+        const st = await promises$1.statfs(dir).catch(() => undefined);
+        if (st)
+            out.push({ what, dir, freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize });
+    }
+    return out;
+}
+
+/**
+ * Restores and saves through @actions/cache in a worker process with a time limit. A cache
+ * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ */
+/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
+path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+
+/**
+ * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
+ * main step before BitBake, saved in the post step after pruning. The DB travels in the same
+ * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
+ * any kind is a warning: the build goes on cold.
+ */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
 /**
  * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
  * run it; they differ only in where directories are and how results are shown.
@@ -39918,9 +39962,23 @@ async function runPreparedBuild(b, options = {}) {
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
-    if (outcome.result !== 'success')
+    if (outcome.result !== 'success') {
         outcome.failureMessage = failureMessage(b, run, options);
+        const full = await fullDisk(b, run);
+        if (full)
+            outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
+    }
     return outcome;
+}
+/** A build that failed for want of space says so first: the task errors are only its symptoms. */
+async function fullDisk(b, run) {
+    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+    const spaces = await buildSpace(b.workspace);
+    const fullest = spaces.reduce((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
+        return undefined;
+    return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+        + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
 }
 function failureMessage(b, run, options) {
     const s = run.summary;

@@ -40907,6 +40907,25 @@ async function selfHostedDirs(base, cacheDir, directories, repository, workspace
     return dirs;
 }
 
+/** Free space on the file systems a build writes to. */
+/** Below this a build cannot be expected to get through even one large task. */
+const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
+/** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
+async function buildSpace(ws) {
+    const dirs = [
+        ['the build directory', ws.buildDir],
+        ['DL_DIR', ws.caches.downloads],
+        ['SSTATE_DIR', ws.caches.sstate],
+    ];
+    const out = [];
+    for (const [what, dir] of dirs) {
+        const st = await promises$1.statfs(dir).catch(() => undefined);
+        if (st)
+            out.push({ what, dir, freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize });
+    }
+    return out;
+}
+
 /**
  * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
  * run it; they differ only in where directories are and how results are shown.
@@ -40977,9 +40996,23 @@ async function runPreparedBuild(b, options = {}) {
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
-    if (outcome.result !== 'success')
+    if (outcome.result !== 'success') {
         outcome.failureMessage = failureMessage(b, run, options);
+        const full = await fullDisk(b, run);
+        if (full)
+            outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
+    }
     return outcome;
+}
+/** A build that failed for want of space says so first: the task errors are only its symptoms. */
+async function fullDisk(b, run) {
+    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+    const spaces = await buildSpace(b.workspace);
+    const fullest = spaces.reduce((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
+        return undefined;
+    return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+        + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
 }
 function failureMessage(b, run, options) {
     const s = run.summary;

@@ -91,7 +91,8 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
       });
     });
     const [exitCode] = await Promise.all([exited, follow(child.stdout!), follow(child.stderr!)]);
-    const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
+    // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
+    const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
     return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
   } finally {
     clearInterval(timer);

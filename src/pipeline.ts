@@ -16,6 +16,8 @@ import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } f
 import { tasksRun, taskLabel } from './bitbake-output.js';
 import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './layers.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './workspace.js';
+import { buildSpace, NEARLY_FULL_BYTES, type FileSystemSpace } from './disk.js';
+import { formatBytes } from './caches.js';
 
 export type { PipelineDirs };
 import { stringEnv } from './git.js';
@@ -119,14 +121,29 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
     tasksRun: tasksRun(run.summary),
     tasksReused: run.summary.tasksReused,
   };
-  if (outcome.result !== 'success') outcome.failureMessage = failureMessage(b, run, options);
+  if (outcome.result !== 'success') {
+    outcome.failureMessage = failureMessage(b, run, options);
+    const full = await fullDisk(b, run);
+    if (full) outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
+  }
   return outcome;
+}
+
+/** A build that failed for want of space says so first: the task errors are only its symptoms. */
+async function fullDisk(b: PreparedBuild, run: BitbakeRunResult): Promise<string | undefined> {
+  const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+  const spaces = await buildSpace(b.workspace);
+  const fullest = spaces.reduce<FileSystemSpace | undefined>((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+  if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES)) return undefined;
+  return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+    + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
 }
 
 function failureMessage(b: PreparedBuild, run: BitbakeRunResult, options: RunBuildOptions): string {
   const s = run.summary;
   if (run.oomKilled) {
-    return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+    const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
+    return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
   }
   if (run.stoppedBy === 'budget') return budgetMessage(run, options.budget!.minutes);
   if (run.stoppedBy) return 'BitBake was stopped because the job was cancelled';

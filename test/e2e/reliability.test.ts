@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockedInodes } from '../../src/housekeeping.js';
@@ -141,6 +142,108 @@ describe('cancellation by SIGTERM', () => {
     expect(post.exitCode).toBe(0);
     expect(entries('term', 'sstate')).toHaveLength(1);
   });
+});
+
+describe('four builds at once on one host, sharing persistent caches', () => {
+  const cacheDir = () => path.join(root, 'host-cache');
+  let results: { main: StepResult; post: StepResult }[];
+
+  beforeAll(async () => {
+    // Slow enough tasks that the four builds overlap all the way through.
+    const conf = (v: string) => ['STANDIN_TASK_SECONDS = "0.3"', `FOUR = "${v}"`];
+    const same = jobWorkspace(root, 'ws-four-a', smidrYaml(poky.url, { localConf: conf('a') }));
+    const other = jobWorkspace(root, 'ws-four-c', smidrYaml(poky.url, { localConf: conf('c') }));
+    const local = (ws: string, inputs: Record<string, string> = {}) => {
+      const r = runner(ws, { cache: 'local', 'cache-dir': cacheDir(), ...inputs });
+      // Each build on its own runner temp, as jobs of several runners on one host would be.
+      return { ...r, runnerTemp: path.join(r.jobDir, 'temp') };
+    };
+    results = await Promise.all([
+      runJob(local(same)),
+      runJob(local(same)),
+      runJob(local(same, { machine: 'qemuarm64' })),
+      runJob(local(other)),
+    ]);
+  }, LONG);
+
+  it('all succeed, and none reports a lock error', () => {
+    for (const r of results) {
+      expect(r.main.exitCode, r.main.stdout).toBe(0);
+      expect(r.post.exitCode, r.post.stdout).toBe(0);
+      expect(r.main.stdout + r.post.stdout).not.toMatch(/database is locked|lock(ed)? .*(timeout|failed)|Unable to .*lock/i);
+    }
+    expect(new Set(results.map((r) => r.main.outputs['build-dir'])).size).toBe(4);
+  });
+
+  it('leave a hash-equivalence DB that passes PRAGMA integrity_check', () => {
+    const db = new DatabaseSync(path.join(cacheDir(), 'smidr', 'example', 'hashserv', 'hashserv.db'), { readOnly: true });
+    try {
+      expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }]);
+      expect((db.prepare('SELECT count(*) AS n FROM unihashes_v3').get() as { n: number }).n).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('leave only complete sstate archives', () => {
+    const sstate = path.join(cacheDir(), 'smidr', 'example', 'sstate-cache');
+    const objects = execFileSync('find', [sstate, '-name', '*.tar.zst', '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(objects.length).toBeGreaterThan(10);
+    const broken = objects.filter((o) => {
+      try {
+        execFileSync('tar', ['--zstd', '-tf', o], { stdio: 'ignore' });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(broken).toEqual([]);
+    const leftovers = execFileSync('find', [sstate, '-name', '*.tar.zst.*', '!', '-name', '*.siginfo', '-o', '-name', '*.lock'], { encoding: 'utf8' });
+    expect(leftovers).toBe('');
+  });
+});
+
+describe('faults say what to do', () => {
+  const failing = async (name: string, yaml: string, inputs: Record<string, string>, env: Record<string, string> = {}) => {
+    const r = await runJob(runner(jobWorkspace(root, `ws-fault-${name}`, yaml), { cache: 'off', ...inputs }, env));
+    expect(r.main.exitCode, r.main.stdout).toBe(1);
+    expect(r.post.exitCode, r.post.stdout).toBe(0);
+    return r.main.annotations.filter((a) => a.startsWith('::error')).join('\n');
+  };
+
+  it('a container engine that is not installed', async () => {
+    expect(await failing('no-engine', smidrYaml(poky.url), { 'container-engine': 'podman' }))
+      .toContain('podman is not installed; install it (e.g. apt-get install docker.io) or set container-engine: none');
+  }, LONG);
+
+  it('a Docker daemon that does not answer', async () => {
+    expect(await failing('daemon-down', smidrYaml(poky.url), {}, { DOCKER_HOST: `unix://${root}/no-docker.sock` }))
+      .toMatch(/docker is installed but its daemon does not answer \(.+\); start it \(sudo systemctl start docker\)/);
+  }, LONG);
+
+  it('a builder image that is missing and cannot be pulled', async () => {
+    expect(await failing('no-image', smidrYaml(poky.url), { 'container-image': 'smidr-builder:no-such-tag' }))
+      .toMatch(/container image smidr-builder:no-such-tag is not present and could not be pulled \(.+\); check container.base_image/);
+  }, LONG);
+
+  it('BitBake killed by the OOM killer at the container memory limit', async () => {
+    const yaml = smidrYaml(poky.url, { memory: '256m', localConf: ['STANDIN_TASK_MEMORY_MB:pn-smidr-app = "600"'] });
+    expect(await failing('oom', yaml, {}))
+      .toMatch(/smidr-app.*do_compile failed: the out-of-memory killer stopped a process at the container memory limit \(container.memory: 256m\); raise container.memory/);
+  }, LONG);
+
+  it('a full workspace disk', async () => {
+    const small = path.join(root, 'small-disk');
+    execFileSync('mkdir', ['-p', small]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', small]);
+    try {
+      const yaml = smidrYaml(poky.url, { localConf: ['STANDIN_OUTPUT_BYTES = "1000000"'] });
+      expect(await failing('disk-full', yaml, { 'workspace-dir': small }))
+        .toMatch(/No space left on the file system of the build directory \(.*small-disk.*\): /);
+    } finally {
+      execFileSync('umount', ['-l', small]);
+    }
+  }, LONG);
 });
 
 /** This build's container, if it is still there (other builds may run on this host). */
