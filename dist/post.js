@@ -30012,20 +30012,36 @@ async function saveSstate(s, inventory) {
         await promises$1.rm(`${db}${suffix}`, { force: true });
     await removeUnarchivable(s.dirs.sstate);
     const restored = new Set(inventory.sstate);
-    const plan = planPrune(await listSstate(s.dirs.sstate), { buildStartedMs: s.buildStartedMs, restored, budgetBytes: s.sizeLimitBytes });
+    const objects = await listSstate(s.dirs.sstate);
+    const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });
     const created = plan.keep.filter((o) => !restored.has(o.path)).length;
     const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
     if (created === 0 && !dbChanged)
         return { skipped: 'no new sstate objects and no new equivalences' };
     await applyPrune(s.dirs.sstate, plan);
-    const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes };
+    const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
+    const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes, superseded: plan.drop.length - overLimit.length, overLimit };
     if (pruned.objects > 0) {
-        const budget = plan.drop.filter((d) => d.reason === 'budget').length;
-        info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.objects - budget} superseded, ${budget} over the size limit`);
+        info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
     }
     info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
     return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
+/**
+ * cache-size-limit caps the archive, which also holds the DB and a tar header per file; objects
+ * are zstd already, so the archive is about as large as what goes in.
+ */
+async function sstateBudget(s, objects, db) {
+    if (s.sizeLimitBytes === undefined)
+        return undefined;
+    const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
+    const dbBytes = await promises$1.stat(db).then((st) => st.size, () => 0);
+    return Math.max(0, s.sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
+}
+/** A header block per file plus padding to the next 512-byte block, at most. */
+const TAR_BYTES_PER_FILE = 1024;
+/** Directory entries and the end-of-archive blocks. */
+const TAR_BYTES_FIXED = 256 * 1024;
 async function upload(name, paths, key, timeoutMs) {
     const started = Date.now();
     try {
@@ -38790,6 +38806,12 @@ function requireDist () {
 requireDist();
 
 /** Tells the workflow what happened: step outputs, and the job summary. */
+function prunedCell(p) {
+    if (p.objects === 0)
+        return 'nothing';
+    const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${p.overLimit.slice(0, 10).map((o) => `<code>${o}</code>`).join(', ')}${p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : ''})`;
+    return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
+}
 /** The post step's part of the summary: what was saved, or why not. */
 async function writeSaveSummary(s, saved, why) {
     summary.addHeading('Caches saved', 3);
@@ -38802,7 +38824,7 @@ async function writeSaveSummary(s, saved, why) {
             c.key ? `<code>${c.key}</code>` : (c.skipped ?? c.warning ?? 'not saved'),
             c.bytes !== undefined ? formatBytes(c.bytes) : '–',
             c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : '–',
-            c.pruned ? `${c.pruned.objects} objects, ${formatBytes(c.pruned.bytes)}` : '–',
+            c.pruned ? prunedCell(c.pruned) : '–',
         ];
         summary.addTable([
             [{ data: 'Cache', header: true }, { data: 'Saved key, or why not', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }, { data: 'Pruned', header: true }],

@@ -6,7 +6,7 @@ import { layersJson } from './layers.js';
 import { formatDuration } from './bitbake.js';
 import { taskLabel } from './bitbake-output.js';
 import type { BuildOutcome, PreparedBuild } from './pipeline.js';
-import { formatBytes, type CacheState, type RestoredCache, type SavedCache, type MatchKind } from './caches.js';
+import { formatBytes, type CacheState, type PruneSummary, type RestoredCache, type SavedCache, type MatchKind } from './caches.js';
 
 type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
 
@@ -70,6 +70,12 @@ export async function writeSummary(b: PreparedBuild, o: BuildOutcome, restored?:
   await core.summary.write();
 }
 
+function prunedCell(p: PruneSummary): string {
+  if (p.objects === 0) return 'nothing';
+  const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${p.overLimit.slice(0, 10).map((o) => `<code>${o}</code>`).join(', ')}${p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : ''})`;
+  return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
+}
+
 /** The post step's part of the summary: what was saved, or why not. */
 export async function writeSaveSummary(s: CacheState, saved?: { downloads: SavedCache; sstate: SavedCache }, why?: string): Promise<void> {
   core.summary.addHeading('Caches saved', 3);
@@ -81,7 +87,7 @@ export async function writeSaveSummary(s: CacheState, saved?: { downloads: Saved
       c.key ? `<code>${c.key}</code>` : (c.skipped ?? c.warning ?? 'not saved'),
       c.bytes !== undefined ? formatBytes(c.bytes) : '–',
       c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : '–',
-      c.pruned ? `${c.pruned.objects} objects, ${formatBytes(c.pruned.bytes)}` : '–',
+      c.pruned ? prunedCell(c.pruned) : '–',
     ];
     core.summary.addTable([
       [{ data: 'Cache', header: true }, { data: 'Saved key, or why not', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }, { data: 'Pruned', header: true }],
