@@ -29950,6 +29950,34 @@ async function removeUnarchivable(dir) {
     return removed;
 }
 /**
+ * Signature files of tasks that have no archive (OE writes a `.siginfo` for every task that runs,
+ * do_compile included) last written before `sinceMs`: an earlier build's, which no restore ever
+ * needs. Without this they pile up in a rolling cache entry, one set per build. Returns what was
+ * removed, with its size.
+ */
+async function removeStaleSiginfo(dir, sinceMs) {
+    const files = await walk(dir);
+    const present = new Set(files.map((f) => f.rel));
+    const orphans = files.map((f) => f.rel).filter((rel) => {
+        const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
+        return suffix !== undefined && parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined
+            && !present.has(rel.slice(0, -suffix.length));
+    });
+    const stats = await lstatAll(dir, orphans);
+    const removed = [];
+    let bytes = 0;
+    for (const [i, rel] of orphans.entries()) {
+        const st = stats[i];
+        if (!st || st.mtimeMs >= sinceMs)
+            continue;
+        await promises$1.rm(path.join(dir, rel), { force: true });
+        await removeEmptyUpwards(dir, path.posix.dirname(rel));
+        removed.push(rel);
+        bytes += st.size;
+    }
+    return { files: removed, bytes };
+}
+/**
  * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
  * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
  * from its archive.
@@ -30005,12 +30033,14 @@ async function saveSstate(s, inventory) {
         const checkpoint = checkpointDb(db);
         if (!checkpoint.ok) {
             warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
-            await promises$1.rm(db, { force: true });
+            for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`])
+                await promises$1.rm(f, { force: true });
         }
     }
-    for (const suffix of ['-wal', '-shm', '-journal'])
-        await promises$1.rm(`${db}${suffix}`, { force: true });
     await removeUnarchivable(s.dirs.sstate);
+    const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
+    if (staleSiginfo.files.length > 0)
+        info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
     const restored = new Set(inventory.sstate);
     const objects = await listSstate(s.dirs.sstate);
     const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });

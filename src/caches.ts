@@ -12,7 +12,7 @@ import { State } from './constants.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
 import { matchKind, type CacheKey, type CacheKeys } from './keys.js';
-import { applyPrune, listSstate, planPrune, removeUnarchivable, sstateNames, type SstateObject } from './sstate.js';
+import { applyPrune, listSstate, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from './sstate.js';
 import type { CacheDirs } from './workspace.js';
 
 export type MatchKind = 'exact' | 'partial' | 'miss';
@@ -155,11 +155,12 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
     const checkpoint = checkpointDb(db);
     if (!checkpoint.ok) {
       core.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
-      await fs.rm(db, { force: true });
+      for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) await fs.rm(f, { force: true });
     }
   }
-  for (const suffix of ['-wal', '-shm', '-journal']) await fs.rm(`${db}${suffix}`, { force: true });
   await removeUnarchivable(s.dirs.sstate);
+  const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
+  if (staleSiginfo.files.length > 0) core.info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
 
   const restored = new Set(inventory.sstate);
   const objects = await listSstate(s.dirs.sstate);
