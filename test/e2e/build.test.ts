@@ -111,7 +111,7 @@ describe('a build of smidr.yaml', () => {
   it('streamed BitBake output in a group headed by the command line, and left no container', () => {
     expect(main.stdout).toMatch(/::group::bitbake smidr-image \(in smidr-builder:bookworm\)/);
     expect(main.stdout).toContain('NOTE: Tasks Summary: Attempted');
-    expect(smidrContainers()).toEqual([]);
+    expect(smidrContainers(main)).toEqual([]);
   });
 
   it('wrote a job summary', () => {
@@ -169,7 +169,7 @@ describe('a failing task', () => {
     expect(main.outputs.result).toBe('failure');
     expect(main.annotations.join('\n')).toMatch(/::error::BitBake failed: 1 task\(s\) failed: smidr-app_1.0:do_compile/);
     expect(post.exitCode).toBe(0);
-    expect(smidrContainers()).toEqual([]);
+    expect(smidrContainers(main)).toEqual([]);
   }, LONG);
 });
 
@@ -188,7 +188,7 @@ describe('cancellation', () => {
     expect(main.exitCode).toBe(1);
     expect(main.outputs.result).toBe('cancelled');
     expect(main.stdout).toContain('Keyboard Interrupt');
-    expect(smidrContainers()).toEqual([]);
+    expect(smidrContainers(main)).toEqual([]);
   }, LONG);
 });
 

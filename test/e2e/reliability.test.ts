@@ -70,9 +70,10 @@ describe('stop-after', () => {
   let savedByFirst: number;
 
   beforeAll(async () => {
-    const ws = jobWorkspace(root, 'ws-budget', smidrYaml(poky.url, { localConf: ['STANDIN_TASK_SECONDS = "2"'] }));
-    // 0.3 minutes: the layers, the container and a few 2-second tasks fit in; the whole build does not.
-    first = await runJob(runner(ws, { 'stop-after': '0.3', 'cache-key-prefix': 'budget' }));
+    const ws = jobWorkspace(root, 'ws-budget', smidrYaml(poky.url, { localConf: ['STANDIN_TASK_SECONDS = "1"'] }));
+    // 0.75 minutes: the layers, the container and a few recipes of 1-second tasks fit in; the
+    // whole build (56 tasks) does not.
+    first = await runJob(runner(ws, { 'stop-after': '0.75', 'cache-key-prefix': 'budget' }));
     doneFirst = standinReport(first.main.outputs['build-dir']!).tasks_run;
     savedByFirst = entries('budget', 'sstate').length;
     second = await runJob(runner(ws, { 'cache-key-prefix': 'budget' }));
@@ -84,9 +85,9 @@ describe('stop-after', () => {
     expect(first.main.outputs.result).toBe('stopped');
     expect(first.main.stdout).toContain('Stopping BitBake because the time budget (stop-after) is used up');
     expect(first.main.stdout).toContain('Keyboard Interrupt');
-    expect(first.main.annotations.join('\n')).toMatch(/stopped at the time budget \(stop-after: 0\.3 minutes\) after \d+ of \d+ tasks; \d+ remain/);
+    expect(first.main.annotations.join('\n')).toMatch(/stopped at the time budget \(stop-after: 0\.75 minutes\) after \d+ of \d+ tasks; \d+ remain/);
     expect(doneFirst.length).toBeGreaterThan(0);
-    expect(containersOf(first.main)).toEqual([]);
+    expect(smidrContainers(first.main)).toEqual([]);
   });
 
   it('saves what was built', () => {
@@ -94,12 +95,17 @@ describe('stop-after', () => {
     expect(savedByFirst).toBe(1);
   });
 
-  it('the next run completes the build and reruns none of the tasks the stopped run finished', () => {
+  it('the next run completes the build and reruns no recipe the stopped run finished', () => {
+    const why = `first ran ${JSON.stringify(doneFirst)}, second ran ${JSON.stringify(rerun)}`;
     expect(second.main.exitCode, second.main.stdout).toBe(0);
-    const why = `first ran ${JSON.stringify(doneFirst)}, second ran ${JSON.stringify(rerun)}\n${first.main.stdout}\n${second.main.stdout}`;
     expect(second.main.outputs['sstate-cache-hit'], why).toBe('exact');
+    // Tasks run one at a time, so only the recipe running at the stop is unfinished; BitBake
+    // reruns the tasks of an unfinished recipe that sstate does not cover, as it would here.
+    const recipes = (tasks: string[]) => [...new Set(tasks.map((t) => t.split(':')[0]!))];
+    const finished = recipes(doneFirst).slice(0, -1);
+    expect(finished.length, why).toBeGreaterThan(0);
     expect(rerun.length, why).toBeGreaterThan(0);
-    expect(rerun.filter((t) => doneFirst.includes(t)), why).toEqual([]);
+    expect(recipes(rerun).filter((r) => finished.includes(r)), why).toEqual([]);
   });
 });
 
@@ -117,7 +123,7 @@ describe('cancellation by SIGTERM', () => {
     main = await started.done;
     buildDir = main.outputs['build-dir']!;
     leftOver = {
-      containers: containersOf(main),
+      containers: smidrContainers(main),
       processes: execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n')
         // Other builds may run on this host: look for this build's directory and id (the container's name).
         .filter((p) => p.includes(buildDir) || p.includes(path.basename(buildDir))),
@@ -338,11 +344,6 @@ describe('tokens', () => {
     expect(bitbakeSaw).toBe('');
   }, LONG);
 });
-
-/** This build's container, if it is still there (other builds may run on this host). */
-function containersOf(main: StepResult): string[] {
-  return smidrContainers().filter((n) => n === `smidr-${path.basename(main.outputs['build-dir']!)}`);
-}
 
 /** Files under dir on which some process holds a POSIX or flock lock, from /proc/locks. */
 function heldLocksUnder(dir: string): string[] {
