@@ -1,7 +1,7 @@
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { CACHE_MODES, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
+import { CACHE_MODES, DEFAULT_CONFIG_FILE, DISK_WARN_PERCENT, Inputs, TestEnv, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
 import { ConfigError, type ConfigOverrides } from './config.js';
 
 export interface ActionInputs {
@@ -9,6 +9,14 @@ export interface ActionInputs {
   overrides: ConfigOverrides;
   workspaceDir?: string;
   cache: CacheInputs;
+  report: ReportInputs;
+}
+
+export interface ReportInputs {
+  /** Write the job summary. */
+  summary: boolean;
+  progressIntervalSeconds: number;
+  diskWarnPercent: number;
 }
 
 export interface CacheInputs {
@@ -45,7 +53,24 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
+    report: readReportInputs(env),
   };
+}
+
+function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {
+  const summary = core.getInput(Inputs.Summary).trim();
+  return {
+    summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
+    progressIntervalSeconds: positiveNumber(env[TestEnv.ProgressIntervalSeconds], TestEnv.ProgressIntervalSeconds, 60),
+    diskWarnPercent: positiveNumber(env[TestEnv.DiskWarnPercent], TestEnv.DiskWarnPercent, DISK_WARN_PERCENT),
+  };
+}
+
+function positiveNumber(text: string | undefined, name: string, fallback: number): number {
+  if (!text) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name}: "${text}" is not a positive number`);
+  return n;
 }
 
 function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {
