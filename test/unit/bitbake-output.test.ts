@@ -86,6 +86,9 @@ describe('BitbakeOutputParser', () => {
       'Log data follows:',
       '| DEBUG: Executing shell function do_compile',
       "| WARNING: /smidr/build/tmp/work/x/a/1.0/temp/run.do_compile.12:100 exit 1 from 'false'",
+      "| ERROR: Execution of '/smidr/build/tmp/work/x/a/1.0/temp/run.do_compile.12' failed with exit code 1",
+      '| Backtrace (metadata-relative locations):',
+      '| \t#1: helper, /smidr/layers/meta-x/classes/helper.bbclass, line 4',
       'NOTE: recipe a-1.0-r0: task do_compile: Failed',
       "ERROR: Task (/smidr/layers/meta-x/recipes/a/a_1.0.bb:do_compile) failed with exit code '1'",
     ].join('\n'));
