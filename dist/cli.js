@@ -39394,7 +39394,10 @@ class BitbakeOutputParser {
             return undefined;
         }
         if (this.inMetadataBacktrace && (m = METADATA_FRAME.exec(text))) {
-            this.pendingFrames.push({ file: m[1], line: Number(m[2]) });
+            // The same backtrace may come twice: in the ERROR message and in "Log data follows".
+            const frame = { file: m[1], line: Number(m[2]) };
+            if (!this.pendingFrames.some((f) => f.file === frame.file && f.line === frame.line))
+                this.pendingFrames.push(frame);
             return undefined;
         }
         this.inMetadataBacktrace = false;

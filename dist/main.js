@@ -93387,7 +93387,10 @@ class BitbakeOutputParser {
             return undefined;
         }
         if (this.inMetadataBacktrace && (m = METADATA_FRAME.exec(text))) {
-            this.pendingFrames.push({ file: m[1], line: Number(m[2]) });
+            // The same backtrace may come twice: in the ERROR message and in "Log data follows".
+            const frame = { file: m[1], line: Number(m[2]) };
+            if (!this.pendingFrames.some((f) => f.file === frame.file && f.line === frame.line))
+                this.pendingFrames.push(frame);
             return undefined;
         }
         this.inMetadataBacktrace = false;
@@ -94536,15 +94539,17 @@ function table(header, rows) {
 }
 /** Inline code that survives backticks in the text. */
 function code(text) {
-    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+    const longest = longestBacktickRun(text);
     const ticks = '`'.repeat(longest + 1);
     return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
 }
 /** A fenced block longer than any backtick run in the text, so a log cannot close it. */
 function fence(text) {
-    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
-    const ticks = '`'.repeat(Math.max(3, longest + 1));
+    const ticks = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
     return `${ticks}text\n${text}\n${ticks}`;
+}
+function longestBacktickRun(text) {
+    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
 }
 function link(url) {
     return /^https?:\/\//.test(url) ? `[${escapeText(url)}](${url.replace(/[()\s]/g, encodeURIComponent)})` : code(url);

@@ -84673,9 +84673,12 @@ function table(header, rows) {
 }
 /** Inline code that survives backticks in the text. */
 function code(text) {
-    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+    const longest = longestBacktickRun(text);
     const ticks = '`'.repeat(longest + 1);
     return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
+}
+function longestBacktickRun(text) {
+    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
 }
 function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -142,16 +142,19 @@ export function table(header: string[], rows: string[][]): string {
 
 /** Inline code that survives backticks in the text. */
 export function code(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const longest = longestBacktickRun(text);
   const ticks = '`'.repeat(longest + 1);
   return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
 }
 
 /** A fenced block longer than any backtick run in the text, so a log cannot close it. */
 function fence(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
-  const ticks = '`'.repeat(Math.max(3, longest + 1));
+  const ticks = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
   return `${ticks}text\n${text}\n${ticks}`;
+}
+
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
 }
 
 function link(url: string): string {

@@ -118,7 +118,7 @@ describe('a successful build with slow tasks, after the failed one', () => {
   let buildDir: string;
   beforeAll(async () => {
     r = await job(workspace, {
-      'local-conf': 'STANDIN_TASK_SECONDS = "1"\nSTANDIN_WARN:pn-smidr-app = "smidr-app: old API"',
+      'local-conf': 'STANDIN_TASK_SECONDS = "2"\nSTANDIN_WARN:pn-smidr-app = "smidr-app: old API"',
     }, { SMIDR_PROGRESS_INTERVAL_SECONDS: '1' });
     buildDir = r.main.outputs['build-dir']!;
   }, LONG);
@@ -139,6 +139,13 @@ describe('a successful build with slow tasks, after the failed one', () => {
       expect(m, l).not.toBeNull();
       expect(Number(m![3])).toBe(Math.floor((Number(m![1]) * 100) / Number(m![2])));
     }
+    // While a task runs BitBake prints nothing, yet progress lines come.
+    const lines = r.main.stdout.split('\n');
+    const started = lines.findIndex((l) => l === 'NOTE: recipe smidr-app-1.0-r0: task do_compile: Started');
+    const finished = lines.indexOf('NOTE: recipe smidr-app-1.0-r0: task do_compile: Succeeded', started);
+    expect(started).toBeGreaterThan(0);
+    expect(lines.slice(started + 1, finished).some((l) => l.startsWith('[smidr] tasks: '))).toBe(true);
+    expect(lines.slice(started + 1, finished).every((l) => l.startsWith('[smidr] ') || l.startsWith('WARNING: '))).toBe(true);
     // Done counts only go up within a phase.
     const done = tasks.map((l) => Number(/: (\d+)\//.exec(l)![1]));
     expect(done).toEqual([...done].sort((a, b) => a - b));
