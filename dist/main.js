@@ -94474,7 +94474,7 @@ function renderSummary(r) {
     out.push(table(['Targets', 'Machine', 'Distro', 'Result', 'Duration'], [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]]));
     // What failed comes first: it is what a reader of a failed build is looking for.
     if (r.parseErrors.length > 0) {
-        out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.file}:${p.line}`)}: ${escapeText(p.message)}`), '');
+        out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
     }
     if (r.failed.length > 0) {
         out.push('### Failed tasks', '');
@@ -94609,7 +94609,7 @@ async function reportBuild(b, o, opts) {
             sstate: s.sstate, warnings: new Set(s.warnings).size,
         },
         images: await imageFiles(o.images),
-        failed, parseErrors: s.parseErrors,
+        failed, parseErrors: s.parseErrors.map((p) => ({ where: paths.toRepo(p.file) ?? p.file, line: p.line, message: p.message })),
         disk: { start: opts.diskAtStart, end: diskAtEnd },
     }));
 }

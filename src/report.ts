@@ -70,7 +70,7 @@ export async function reportBuild(b: PreparedBuild, o: BuildOutcome, opts: Repor
       sstate: s.sstate, warnings: new Set(s.warnings).size,
     },
     images: await imageFiles(o.images),
-    failed, parseErrors: s.parseErrors,
+    failed, parseErrors: s.parseErrors.map((p) => ({ where: paths.toRepo(p.file) ?? p.file, line: p.line, message: p.message })),
     disk: { start: opts.diskAtStart, end: diskAtEnd },
   }));
 }

@@ -36,7 +36,8 @@ export interface BuildReport {
   };
   images: ImageFile[];
   failed: FailedTask[];
-  parseErrors: { file: string; line: number; message: string }[];
+  /** `where` is the repository's path when the file is the repository's, else BitBake's. */
+  parseErrors: { where: string; line: number; message: string }[];
   disk: { start: FsUsage[]; end: FsUsage[] };
 }
 
@@ -50,7 +51,7 @@ export function renderSummary(r: BuildReport): string {
 
   // What failed comes first: it is what a reader of a failed build is looking for.
   if (r.parseErrors.length > 0) {
-    out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.file}:${p.line}`)}: ${escapeText(p.message)}`), '');
+    out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
   }
   if (r.failed.length > 0) {
     out.push('### Failed tasks', '');

@@ -214,7 +214,7 @@ describe('a parse error in the repository', () => {
     const r = await job(ws, { cache: 'off' });
     expect(r.main.exitCode).toBe(1);
     expect(r.main.annotations).toContain(`::error title=BitBake parse error,file=${RECIPE},line=3::unparsed line: 'this is not bitbake'`);
-    expect(section(r.main.summary, 'Parse errors')).toContain(`/smidr/layers/${RECIPE}:3`);
+    expect(section(r.main.summary, 'Parse errors')).toContain(`- \`${RECIPE}:3\`: unparsed line: 'this is not bitbake'`);
     expect(r.main.summary).toContain('BitBake did not get as far as running tasks.');
   }, LONG);
 });

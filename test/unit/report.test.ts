@@ -179,7 +179,7 @@ describe('summary markdown', () => {
       logTail: ['make: *** [all] Error 1', 'a ``` fence in the log'],
       location: { file: 'meta-x/a_1.0.bb', line: 12 },
     }],
-    parseErrors: [],
+    parseErrors: [{ where: 'meta-x/a_1.0.bb', line: 3, message: "unparsed line: 'x_y'" }],
     disk: {
       start: [{ holds: ['workspace', 'downloads', 'sstate'], totalBytes: 72 * GiB, usedBytes: 50 * GiB, freeBytes: 22 * GiB, percent: 70 }],
       end: [{ holds: ['workspace', 'downloads', 'sstate'], totalBytes: 72 * GiB, usedBytes: 60 * GiB, freeBytes: 12 * GiB, percent: 84 }],
@@ -189,6 +189,7 @@ describe('summary markdown', () => {
   it('renders every section with its figures, what failed first', () => {
     const md = renderSummary(report);
     expect(md.indexOf('### Failed tasks')).toBeLessThan(md.indexOf('### Layers'));
+    expect(md).toContain("### Parse errors\n\n- `meta-x/a_1.0.bb:3`: unparsed line: 'x\\_y'\n");
     expect(md).toContain('| core-image-minimal | qemux86-64 | poky | failure | 1h02m |');
     expect(md).toContain('| poky | [https://git.yoctoproject.org/poky](https://git.yoctoproject.org/poky) | `0123456789ab` (scarthgap) |');
     expect(md).toContain('| meta-x | this repository ([https://github.com/o/r](https://github.com/o/r)) | `fedcba987654` |');
