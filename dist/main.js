@@ -94465,6 +94465,12 @@ function pathMapper(m) {
  * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
  * main step writes its part and the post step appends what it saved.
  */
+/**
+ * GitHub takes at most 1 MiB of summary per step: logs of the first failed tasks only, and no
+ * log line longer than a screen.
+ */
+const MAX_FAILURES_WITH_LOGS = 20;
+const MAX_LOG_LINE = 500;
 const ICON = { success: '✅', failure: '❌', cancelled: '⏹️' };
 function renderSummary(r) {
     const out = [];
@@ -94478,13 +94484,16 @@ function renderSummary(r) {
     }
     if (r.failed.length > 0) {
         out.push('### Failed tasks', '');
-        for (const f of r.failed) {
+        for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
             const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
             out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
             if (f.logFile)
                 out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile)}:`, '');
-            out.push(f.logTail ? fence(f.logTail.join('\n')) : 'The task log could not be read.', '', '</details>', '');
+            out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
         }
+        const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+        if (rest.length > 0)
+            out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
     }
     out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
         l.name,
@@ -94521,6 +94530,9 @@ function renderSummary(r) {
 }
 async function appendSummary(markdown) {
     await summary.addRaw(markdown, true).write();
+}
+function clip(line) {
+    return line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)} […]` : line;
 }
 function usage(u) {
     return `${formatBytes(u.usedBytes)} (${u.percent}%)`;
@@ -94588,8 +94600,16 @@ function setLayersOutput(b) {
     setOutput(Outputs.Layers, JSON.stringify(layersJson(b.layers)));
     setOutput(Outputs.BuildDir, b.workspace.buildDir);
 }
-/** Annotations, disk warnings and the summary of a finished build. */
+/** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
 async function reportBuild(b, o, opts) {
+    try {
+        await report(b, o, opts);
+    }
+    catch (e) {
+        warning(`could not write the build report: ${e.message}`);
+    }
+}
+async function report(b, o, opts) {
     const s = o.run.summary;
     const paths = pathMapper({
         layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches,
@@ -94619,7 +94639,14 @@ async function reportBuild(b, o, opts) {
  */
 async function checkDisk(b, when, threshold, tmpdir = path$2.join(b.workspace.buildDir, 'tmp')) {
     const { caches } = b.workspace;
-    const usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+    let usage;
+    try {
+        usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+    }
+    catch (e) {
+        warning(`could not read disk usage: ${e.message}`);
+        return [];
+    }
     if (usage.some((u) => u.percent > threshold)) {
         const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
         for (const u of usage) {

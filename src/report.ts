@@ -50,8 +50,16 @@ export interface ReportOptions {
   diskWarnPercent: number;
 }
 
-/** Annotations, disk warnings and the summary of a finished build. */
+/** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
 export async function reportBuild(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): Promise<void> {
+  try {
+    await report(b, o, opts);
+  } catch (e) {
+    core.warning(`could not write the build report: ${(e as Error).message}`);
+  }
+}
+
+async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): Promise<void> {
   const s = o.run.summary;
   const paths = pathMapper({
     layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches,
@@ -81,7 +89,13 @@ export async function reportBuild(b: PreparedBuild, o: BuildOutcome, opts: Repor
  */
 export async function checkDisk(b: PreparedBuild, when: 'start' | 'end', threshold: number, tmpdir = path.join(b.workspace.buildDir, 'tmp')): Promise<FsUsage[]> {
   const { caches } = b.workspace;
-  const usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+  let usage: FsUsage[];
+  try {
+    usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+  } catch (e) {
+    core.warning(`could not read disk usage: ${(e as Error).message}`);
+    return [];
+  }
   if (usage.some((u) => u.percent > threshold)) {
     const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
     for (const u of usage) {

@@ -41,6 +41,13 @@ export interface BuildReport {
   disk: { start: FsUsage[]; end: FsUsage[] };
 }
 
+/**
+ * GitHub takes at most 1 MiB of summary per step: logs of the first failed tasks only, and no
+ * log line longer than a screen.
+ */
+const MAX_FAILURES_WITH_LOGS = 20;
+const MAX_LOG_LINE = 500;
+
 const ICON = { success: '✅', failure: '❌', cancelled: '⏹️' } as const;
 
 export function renderSummary(r: BuildReport): string {
@@ -55,12 +62,14 @@ export function renderSummary(r: BuildReport): string {
   }
   if (r.failed.length > 0) {
     out.push('### Failed tasks', '');
-    for (const f of r.failed) {
+    for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
       const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
       out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
       if (f.logFile) out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile!)}:`, '');
-      out.push(f.logTail ? fence(f.logTail.join('\n')) : 'The task log could not be read.', '', '</details>', '');
+      out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
     }
+    const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+    if (rest.length > 0) out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
   }
 
   out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
@@ -120,6 +129,10 @@ export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: Saved
 
 export async function appendSummary(markdown: string): Promise<void> {
   await core.summary.addRaw(markdown, true).write();
+}
+
+function clip(line: string): string {
+  return line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)} […]` : line;
 }
 
 function usage(u: FsUsage): string {

@@ -204,6 +204,14 @@ describe('summary markdown', () => {
     expect(md).toContain('````text\nmake: *** [all] Error 1\na ``` fence in the log\n````\n\n</details>');
   });
 
+  it('shows the logs of the first 20 failed tasks and names the rest', () => {
+    const many = Array.from({ length: 23 }, (_, i) => ({ ...report.failed[0]!, label: `r${i}:do_compile`, logTail: ['x'.repeat(600)] }));
+    const md = renderSummary({ ...report, failed: many });
+    expect(md.match(/<details>/g)).toHaveLength(20);
+    expect(md).toContain('And 3 more: `r20:do_compile`, `r21:do_compile`, `r22:do_compile`.');
+    expect(md).toContain(`${'x'.repeat(500)} […]\n`);
+  });
+
   it('renders what was saved, or why nothing was', () => {
     expect(renderSaveSummary(undefined, 'a pull_request build restores only')).toBe('### Caches saved\n\nNothing saved: a pull\\_request build restores only.\n');
     const md = renderSaveSummary({
