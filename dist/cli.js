@@ -33,7 +33,7 @@ import require$$1$2 from 'node:zlib';
 import require$$5$1 from 'node:perf_hooks';
 import require$$8$1 from 'node:util/types';
 import require$$1$1 from 'node:worker_threads';
-import require$$1$3 from 'node:url';
+import require$$1$3, { fileURLToPath } from 'node:url';
 import require$$5$2 from 'node:async_hooks';
 import require$$1$4 from 'node:console';
 import require$$1$5 from 'node:dns';
@@ -8778,6 +8778,8 @@ var Inputs;
     Inputs["CacheSizeLimit"] = "cache-size-limit";
     Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
+    Inputs["StopAfter"] = "stop-after";
+    Inputs["CacheTimeout"] = "cache-timeout";
     Inputs["Summary"] = "summary";
 })(Inputs || (Inputs = {}));
 /**
@@ -39482,6 +39484,9 @@ async function runBitbake(host, argv, opts) {
     const onSignal = (signal) => stopper.request(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const budget = opts.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
     // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
     const token = randomBytes(16).toString('hex');
     process.stdout.write(`::stop-commands::${token}\n`);
@@ -39503,11 +39508,13 @@ async function runBitbake(host, argv, opts) {
             });
         });
         const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
-        const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
-        return { exitCode, summary: parser.summary, oomKilled, interrupted: stopper.requested, durationMs: Date.now() - started };
+        // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
+        const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
+        return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
     }
     finally {
         clearInterval(timer);
+        clearTimeout(budget);
         process.stdout.write(`::${token}::\n`);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -39520,12 +39527,14 @@ async function runBitbake(host, argv, opts) {
  * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
  * (after the grace period, or a second signal to the action) stops it harder, and finally the
  * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
  */
 class Stopper {
     host;
     child;
     graceSeconds;
-    requested = false;
+    /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
+    reason;
     steps = 0;
     timer;
     constructor(host, child, graceSeconds) {
@@ -39533,24 +39542,24 @@ class Stopper {
         this.child = child;
         this.graceSeconds = graceSeconds;
     }
-    request(signal) {
-        this.requested = true;
-        if (signal === 'SIGTERM')
+    request(why) {
+        this.reason ??= why === 'budget' ? 'budget' : 'signal';
+        if (why === 'SIGTERM')
             this.steps = Math.max(this.steps, 2);
-        this.escalate();
+        this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
     }
-    escalate() {
+    escalate(why = 'it did not stop in time') {
         this.steps += 1;
         clearTimeout(this.timer);
         if (this.steps <= 2) {
             warning(this.steps === 1
-                ? 'Stopping BitBake: running tasks may finish (SIGINT).'
-                : 'Stopping BitBake harder (second SIGINT).');
+                ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+                : `Stopping BitBake harder (second SIGINT) because ${why}.`);
             this.interrupt();
             this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
         }
         else {
-            warning('BitBake did not stop in time: removing it.');
+            warning(`Removing BitBake and its container because ${why}.`);
             this.kill();
         }
     }
@@ -39902,6 +39911,55 @@ function localDirs(d, workspaceDir) {
 }
 
 /**
+ * Restores and saves through @actions/cache in a worker process with a time limit. A cache
+ * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ */
+/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
+path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+
+/**
+ * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
+ * main step before BitBake, saved in the post step after pruning. The DB travels in the same
+ * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
+ * any kind is a warning: the build goes on cold.
+ */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/**
+ * Disk space: how full the filesystems holding the workspace and the caches are, a warning naming
+ * what takes the space when one is nearly full (a Yocto build fills a hosted runner's ~14 GB
+ * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
+ * space a failed build's message names.
+ */
+/** Below this a build cannot be expected to get through even one large task. */
+const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
+/** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
+async function buildSpace(ws) {
+    const dirs = [
+        ['the build directory', ws.buildDir],
+        ['DL_DIR', ws.caches.downloads],
+        ['SSTATE_DIR', ws.caches.sstate],
+    ];
+    const out = [];
+    for (const [what, dir] of dirs) {
+        const st = await promises$1.statfs(dir).catch(() => undefined);
+        if (st)
+            out.push({ what, dir, freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize });
+    }
+    return out;
+}
+
+/**
  * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
  * run it; they differ only in where directories are and how results are shown.
  */
@@ -39949,7 +40007,8 @@ function bitbakePaths(ws, layers, inContainer) {
         ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
         : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
-async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 120 }) {
+async function runPreparedBuild(b, options = {}) {
+    const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
     const { config, workspace } = b;
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -39965,21 +40024,38 @@ async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 
     const deployDir = await findDeployDir(workspace.buildDir);
     const images = await listImages(path.join(deployDir, 'images', config.machine));
     const outcome = {
-        result: run.exitCode === 0 ? 'success' : run.interrupted ? 'cancelled' : 'failure',
+        result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
         run, deployDir, images,
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
-    if (outcome.result !== 'success')
-        outcome.failureMessage = failureMessage(b, run);
+    if (outcome.result !== 'success') {
+        outcome.failureMessage = failureMessage(b, run, options);
+        const full = await fullDisk(b, run);
+        if (full)
+            outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
+    }
     return outcome;
 }
-function failureMessage(b, run) {
+/** A build that failed for want of space says so first: the task errors are only its symptoms. */
+async function fullDisk(b, run) {
+    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+    const spaces = await buildSpace(b.workspace);
+    const fullest = spaces.reduce((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
+        return undefined;
+    return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+        + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
+}
+function failureMessage(b, run, options) {
     const s = run.summary;
     if (run.oomKilled) {
-        return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+        const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
+        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
-    if (run.interrupted)
+    if (run.stoppedBy === 'budget')
+        return budgetMessage(run, options.budget.minutes);
+    if (run.stoppedBy)
         return 'BitBake was stopped because the job was cancelled';
     if (s.failures.length > 0) {
         return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
@@ -39989,6 +40065,16 @@ function failureMessage(b, run) {
     }
     const last = s.errors.at(-1);
     return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+function budgetMessage(run, minutes) {
+    const p = run.summary.lastProgress;
+    const where = !p
+        ? 'before any task ran'
+        : p.phase === 'setscene'
+            ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
+            : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
+    return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
+        + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
 }
 async function containerHost(b, argv) {
     const { config, workspace, tools } = b;

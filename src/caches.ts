@@ -6,8 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as cache from '@actions/cache';
 import * as core from '@actions/core';
+import { restoreWithin, saveWithin } from './cache-transfer.js';
 import { State } from './constants.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
@@ -50,6 +50,8 @@ export interface CacheState {
   saveReason: string;
   saveOnFailure: boolean;
   sizeLimitBytes?: number;
+  /** Longest one restore or save may take before the service is given up on. */
+  timeoutMs: number;
 }
 
 interface Inventory { sstate: string[]; downloads: string[] }
@@ -60,7 +62,7 @@ export function cachePaths(dirs: CacheDirs): CacheState['paths'] {
   return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
 }
 
-export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryFile: string): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
+export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryFile: string, timeoutMs: number): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
   const paths = cachePaths(dirs);
   core.startGroup('Cache configuration');
   for (const [part, value] of Object.entries(keys.parts)) core.info(`${part.padEnd(12)} ${value}`);
@@ -70,8 +72,8 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
 
   // Independent caches: restore them at the same time.
   const [downloads, sstate] = await Promise.all([
-    restoreOne('downloads', paths.downloads, keys.downloads),
-    restoreOne('sstate', paths.sstate, keys.sstate),
+    restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs),
+    restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs),
   ]);
   const db = path.join(dirs.hashserv, HASHSERV_DB);
   const hashserv: MatchKind = sstate.kind !== 'miss' && (await exists(db)) ? sstate.kind : 'miss';
@@ -82,12 +84,12 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
   return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
 }
 
-async function restoreOne(name: string, paths: string[], key: CacheKey): Promise<RestoredCache> {
+async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutMs: number): Promise<RestoredCache> {
   const started = Date.now();
   let restored: string | undefined;
   let warning: string | undefined;
   try {
-    restored = await cache.restoreCache([...paths], key.key, [...key.restoreKeys]);
+    restored = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]);
   } catch (e) {
     warning = `${name} cache: restore failed, building without it: ${(e as Error).message}`;
     core.warning(warning);
@@ -133,7 +135,7 @@ async function saveDownloads(s: CacheState, inventory: Inventory): Promise<Saved
   const before = new Set(inventory.downloads);
   const added = (await downloadNames(s.dirs.downloads)).filter((n) => !before.has(n));
   if (added.length === 0) return { skipped: 'no new downloads' };
-  return upload('downloads', s.paths.downloads, s.keys.downloads.key);
+  return upload('downloads', s.paths.downloads, s.keys.downloads.key, s.timeoutMs);
 }
 
 async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCache> {
@@ -161,13 +163,13 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
     core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.objects - budget} superseded, ${budget} over the size limit`);
   }
   core.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
-  return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key)), pruned };
+  return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
 
-async function upload(name: string, paths: string[], key: string): Promise<SavedCache> {
+async function upload(name: string, paths: string[], key: string, timeoutMs: number): Promise<SavedCache> {
   const started = Date.now();
   try {
-    const id = await cache.saveCache([...paths], key);
+    const id = await saveWithin(timeoutMs, paths, key);
     const seconds = (Date.now() - started) / 1000;
     if (id === -1) {
       const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;

@@ -18,6 +18,8 @@ export enum Inputs {
   CacheSizeLimit = 'cache-size-limit',
   SstateMaxAgeDays = 'sstate-max-age-days',
   WorkspaceMaxAgeDays = 'workspace-max-age-days',
+  StopAfter = 'stop-after',
+  CacheTimeout = 'cache-timeout',
   Summary = 'summary',
 }
 

@@ -1,7 +1,8 @@
 /**
- * Disk space: how full the filesystems holding the workspace and the caches are, and a warning
- * naming what takes the space when one is nearly full. A Yocto build fills a hosted runner's
- * ~14 GB quickly, and BitBake's own disk monitor only stops the build once it is too late.
+ * Disk space: how full the filesystems holding the workspace and the caches are, a warning naming
+ * what takes the space when one is nearly full (a Yocto build fills a hosted runner's ~14 GB
+ * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
+ * space a failed build's message names.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { dirBytes, formatBytes } from './caches.js';
 import { DISK_WARN_PERCENT } from './constants.js';
+import type { Workspace } from './workspace.js';
 
 export interface FsUsage {
   /** What lives there: `workspace`, `downloads`, `sstate`. */
@@ -88,4 +90,30 @@ export function diskWarning(u: FsUsage, when: 'start' | 'end', sizes: BuildDirSi
     parts.push('Lower cache-size-limit, or give the build a bigger disk (workspace-dir).');
   }
   return parts.join(' ');
+}
+
+export interface FileSystemSpace {
+  /** What the build keeps there, as users know it. */
+  what: string;
+  dir: string;
+  freeBytes: number;
+  totalBytes: number;
+}
+
+/** Below this a build cannot be expected to get through even one large task. */
+export const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
+
+/** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
+export async function buildSpace(ws: Workspace): Promise<FileSystemSpace[]> {
+  const dirs: [string, string][] = [
+    ['the build directory', ws.buildDir],
+    ['DL_DIR', ws.caches.downloads],
+    ['SSTATE_DIR', ws.caches.sstate],
+  ];
+  const out: FileSystemSpace[] = [];
+  for (const [what, dir] of dirs) {
+    const st = await fs.statfs(dir).catch(() => undefined);
+    if (st) out.push({ what, dir, freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize });
+  }
+  return out;
 }

@@ -11,6 +11,9 @@ import { saveBuildState, type BuildState } from './state.js';
 import { actionDirs, selfHostedDirs } from './workspace.js';
 import type { BuildConfig } from './config.js';
 
+// The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
+const mainStartedMs = Date.now();
+
 async function run(): Promise<void> {
   const inputs = readInputs();
   const config = loadConfig(inputs.configFile, inputs.overrides);
@@ -30,7 +33,12 @@ async function run(): Promise<void> {
   };
   saveBuildState(state);
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
-  const outcome = await runPreparedBuild(build, { progressInterval: inputs.report.progressIntervalSeconds, graceSeconds: 120 });
+  const outcome = await runPreparedBuild(build, {
+    progressInterval: inputs.report.progressIntervalSeconds,
+    budget: inputs.stopAfterMinutes === undefined
+      ? undefined
+      : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+  });
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
   await reportBuild(build, outcome, { summary: inputs.report.summary, restored, diskAtStart, diskWarnPercent: inputs.report.diskWarnPercent });
@@ -56,7 +64,7 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
-  const restored = await restoreCaches(keys, workspace.caches, inventoryFile);
+  const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
   saveCacheState({
     keys, paths: cachePaths(workspace.caches), dirs: workspace.caches,
@@ -65,7 +73,7 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
     buildStartedMs: Date.now(),
     save: inputs.cache.save, saveReason: inputs.cache.saveReason, saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes,
+    sizeLimitBytes: inputs.cache.sizeLimitBytes, timeoutMs: inputs.cache.timeoutMs,
   });
   return restored;
 }

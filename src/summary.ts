@@ -9,6 +9,7 @@ import { formatDuration } from './bitbake.js';
 import { formatBytes, type MatchKind, type RestoredCache, type SavedCache } from './caches.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
+import type { BuildResult } from './pipeline.js';
 
 export interface ImageFile {
   name: string;
@@ -21,7 +22,7 @@ export interface BuildReport {
   targets: string[];
   machine: string;
   distro: string;
-  result: 'success' | 'failure' | 'cancelled';
+  result: BuildResult;
   durationMs: number;
   failureMessage?: string;
   layers: { name: string; kind: 'git' | 'path'; url?: string; dir: string; commit: string; branch?: string; tag?: string }[];
@@ -48,7 +49,7 @@ export interface BuildReport {
 const MAX_FAILURES_WITH_LOGS = 20;
 const MAX_LOG_LINE = 500;
 
-const ICON = { success: '✅', failure: '❌', cancelled: '⏹️' } as const;
+const ICON: Record<BuildResult, string> = { success: '✅', failure: '❌', cancelled: '⏹️', stopped: '⏹️' };
 
 export function renderSummary(r: BuildReport): string {
   const out: string[] = [];

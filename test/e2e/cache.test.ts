@@ -162,6 +162,26 @@ describe('cache service trouble', () => {
   }, LONG);
 });
 
+describe('a cache service that stops answering', () => {
+  it('is given up on after cache-timeout: a warning, a cold build, and a post step that ends', async () => {
+    const ws = jobWorkspace(root, 'ws-hung', smidrYaml(poky.url, { localConf: ['HUNG = "1"'] }));
+    // Far longer than the limit: without one, main would wait the whole delay for every call.
+    await service.setFault({ delay: { ms: 120_000, target: 'api' } });
+    try {
+      const started = Date.now();
+      const r = await job({ workspace: ws, inputs: { 'cache-timeout': '0.05' } });
+      ok(r);
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+      expect(r.main.annotations.join('\n')).toContain('sstate cache: restore failed, building without it: the cache service did not answer the lookup within 3 s');
+      expect(r.post.annotations.join('\n')).toContain('sstate cache: save failed: the cache service did not finish the save within 3 s');
+      expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
+    } finally {
+      await service.setFault({});
+    }
+  }, LONG);
+});
+
 describe('damaged archives and a forbidding cache mode', () => {
   const cases: [string, Parameters<CacheService['setFault']>[0] | undefined, Record<string, string>][] = [
     ['a corrupted download', { corruptDownload: true }, {}],
@@ -220,7 +240,7 @@ describe('GHES (the v1 cache protocol)', () => {
       const warm = await job({ workspace: ws, env: { ...unset, ...v1.env } });
       ok(cold);
       ok(warm);
-      expect(v1.entries().map((e) => e.key.split('-')[2])).toEqual(['downloads', 'sstate']);
+      expect(v1.entries().map((e) => e.key.split('-')[2]).sort()).toEqual(['downloads', 'sstate']);
       expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
       expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
       expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);

@@ -23,7 +23,7 @@ export function pokyRemote(root: string, name = 'poky'): GitRemote {
 }
 
 /** smidr.yaml for poky-standin plus the layer under test, as a path layer. */
-export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?: string[]; image?: string } = {}): string {
+export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?: string[]; image?: string; memory?: string } = {}): string {
   const lines = [
     'name: e2e',
     'yocto_series: scarthgap',
@@ -41,7 +41,7 @@ export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?
     ...['STANDIN_PROBE_WRITE = "1"', ...(extra.localConf ?? [])].map((l) => `    - '${l}'`),
     'container:',
     `  base_image: ${BUILDER_IMAGE}`,
-    '  memory: 2g',
+    `  memory: ${extra.memory ?? '2g'}`,
     '  cpu_count: 2',
   ];
   return `${lines.join('\n')}\n`;
