@@ -204,6 +204,15 @@ describe('summary markdown', () => {
     expect(md).toContain('````text\nmake: *** [all] Error 1\na ``` fence in the log\n````\n\n</details>');
   });
 
+  it('heads a build stopped at the time budget, and one that never ran a task', () => {
+    const md = renderSummary({ ...report, result: 'stopped', failed: [], bitbake: { tasksFailed: 0, warnings: 0 }, restored: undefined, images: [] });
+    expect(md).toMatch(/^## ⏹️ `core-image-minimal` for `qemux86-64`: stopped\n/);
+    expect(md).toContain('### BitBake\n\nBitBake did not get as far as running tasks.\n');
+    expect(md).not.toContain('### Caches restored');
+    expect(md).not.toContain('### Images');
+    expect(md).not.toContain('BitBake warning');
+  });
+
   it('shows the logs of the first 20 failed tasks and names the rest', () => {
     const many = Array.from({ length: 23 }, (_, i) => ({ ...report.failed[0]!, label: `r${i}:do_compile`, logTail: ['x'.repeat(600)] }));
     const md = renderSummary({ ...report, failed: many });
