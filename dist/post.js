@@ -29957,6 +29957,34 @@ async function removeUnarchivable(dir) {
     return removed;
 }
 /**
+ * Signature files of tasks that have no archive (OE writes a `.siginfo` for every task that runs,
+ * do_compile included) last written before `sinceMs`: an earlier build's, which no restore ever
+ * needs. Without this they pile up in a rolling cache entry, one set per build. Returns what was
+ * removed, with its size.
+ */
+async function removeStaleSiginfo(dir, sinceMs) {
+    const files = await walk(dir);
+    const present = new Set(files.map((f) => f.rel));
+    const orphans = files.map((f) => f.rel).filter((rel) => {
+        const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
+        return suffix !== undefined && parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined
+            && !present.has(rel.slice(0, -suffix.length));
+    });
+    const stats = await lstatAll(dir, orphans);
+    const removed = [];
+    let bytes = 0;
+    for (const [i, rel] of orphans.entries()) {
+        const st = stats[i];
+        if (!st || st.mtimeMs >= sinceMs)
+            continue;
+        await promises$1.rm(path.join(dir, rel), { force: true });
+        await removeEmptyUpwards(dir, path.posix.dirname(rel));
+        removed.push(rel);
+        bytes += st.size;
+    }
+    return { files: removed, bytes };
+}
+/**
  * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
  * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
  * from its archive.
@@ -30012,27 +30040,45 @@ async function saveSstate(s, inventory) {
         const checkpoint = checkpointDb(db);
         if (!checkpoint.ok) {
             warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
-            await promises$1.rm(db, { force: true });
+            for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`])
+                await promises$1.rm(f, { force: true });
         }
     }
-    for (const suffix of ['-wal', '-shm', '-journal'])
-        await promises$1.rm(`${db}${suffix}`, { force: true });
     await removeUnarchivable(s.dirs.sstate);
+    const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
+    if (staleSiginfo.files.length > 0)
+        info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
     const restored = new Set(inventory.sstate);
-    const plan = planPrune(await listSstate(s.dirs.sstate), { buildStartedMs: s.buildStartedMs, restored, budgetBytes: s.sizeLimitBytes });
+    const objects = await listSstate(s.dirs.sstate);
+    const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });
     const created = plan.keep.filter((o) => !restored.has(o.path)).length;
     const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
     if (created === 0 && !dbChanged)
         return { skipped: 'no new sstate objects and no new equivalences' };
     await applyPrune(s.dirs.sstate, plan);
-    const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes };
+    const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
+    const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes, superseded: plan.drop.length - overLimit.length, overLimit };
     if (pruned.objects > 0) {
-        const budget = plan.drop.filter((d) => d.reason === 'budget').length;
-        info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.objects - budget} superseded, ${budget} over the size limit`);
+        info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
     }
     info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
     return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
+/**
+ * cache-size-limit caps the archive, which also holds the DB and a tar header per file; objects
+ * are zstd already, so the archive is about as large as what goes in.
+ */
+async function sstateBudget(s, objects, db) {
+    if (s.sizeLimitBytes === undefined)
+        return undefined;
+    const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
+    const dbBytes = await promises$1.stat(db).then((st) => st.size, () => 0);
+    return Math.max(0, s.sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
+}
+/** A header block per file plus padding to the next 512-byte block, at most. */
+const TAR_BYTES_PER_FILE = 1024;
+/** Directory entries and the end-of-archive blocks. */
+const TAR_BYTES_FIXED = 256 * 1024;
 async function upload(name, paths, key, timeoutMs) {
     const started = Date.now();
     try {
@@ -30098,12 +30144,20 @@ function renderSaveSummary(saved, why) {
         c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
         c.bytes !== undefined ? formatBytes(c.bytes) : '–',
         c.seconds !== undefined ? seconds(c.seconds) : '–',
-        c.pruned?.objects ? `${c.pruned.objects} objects, ${formatBytes(c.pruned.bytes)}` : '–',
+        c.pruned ? prunedCell(c.pruned) : '–',
     ];
     return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Size on disk', 'Save time', 'Pruned before saving'], [
             row('downloads', saved.downloads),
             row('sstate + hash-equivalence DB', saved.sstate),
         ])].join('\n');
+}
+/** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
+function prunedCell(p) {
+    if (p.objects === 0)
+        return 'nothing';
+    const names = p.overLimit.slice(0, 10).map(code).join(', ') + (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
+    const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
+    return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
 }
 async function appendSummary(markdown) {
     await summary.addRaw(markdown, true).write();

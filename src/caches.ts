@@ -12,7 +12,7 @@ import { State } from './constants.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
 import { matchKind, type CacheKey, type CacheKeys } from './keys.js';
-import { applyPrune, listSstate, planPrune, removeUnarchivable, sstateNames } from './sstate.js';
+import { applyPrune, listSstate, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from './sstate.js';
 import type { CacheDirs } from './workspace.js';
 
 export type MatchKind = 'exact' | 'partial' | 'miss';
@@ -32,7 +32,17 @@ export interface SavedCache {
   /** Why nothing was saved. */
   skipped?: string;
   warning?: string;
-  pruned?: { objects: number; bytes: number };
+  pruned?: PruneSummary;
+}
+
+/** What pruning dropped from the sstate entry, for the log and the summary. */
+export interface PruneSummary {
+  objects: number;
+  bytes: number;
+  /** Older objects for the same recipe, architecture and task that this build neither used nor made. */
+  superseded: number;
+  /** Least recently used objects dropped to stay under cache-size-limit, as `pn:task`, oldest first. */
+  overLimit: string[];
 }
 
 /** Everything the post step needs, kept in one state entry. */
@@ -145,26 +155,44 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
     const checkpoint = checkpointDb(db);
     if (!checkpoint.ok) {
       core.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
-      await fs.rm(db, { force: true });
+      for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) await fs.rm(f, { force: true });
     }
   }
-  for (const suffix of ['-wal', '-shm', '-journal']) await fs.rm(`${db}${suffix}`, { force: true });
   await removeUnarchivable(s.dirs.sstate);
+  const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
+  if (staleSiginfo.files.length > 0) core.info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
 
   const restored = new Set(inventory.sstate);
-  const plan = planPrune(await listSstate(s.dirs.sstate), { buildStartedMs: s.buildStartedMs, restored, budgetBytes: s.sizeLimitBytes });
+  const objects = await listSstate(s.dirs.sstate);
+  const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });
   const created = plan.keep.filter((o) => !restored.has(o.path)).length;
   const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
   if (created === 0 && !dbChanged) return { skipped: 'no new sstate objects and no new equivalences' };
   await applyPrune(s.dirs.sstate, plan);
-  const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes };
+  const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
+  const pruned: PruneSummary = { objects: plan.drop.length, bytes: plan.droppedBytes, superseded: plan.drop.length - overLimit.length, overLimit };
   if (pruned.objects > 0) {
-    const budget = plan.drop.filter((d) => d.reason === 'budget').length;
-    core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.objects - budget} superseded, ${budget} over the size limit`);
+    core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
   }
   core.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
   return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
+
+/**
+ * cache-size-limit caps the archive, which also holds the DB and a tar header per file; objects
+ * are zstd already, so the archive is about as large as what goes in.
+ */
+async function sstateBudget(s: CacheState, objects: SstateObject[], db: string): Promise<number | undefined> {
+  if (s.sizeLimitBytes === undefined) return undefined;
+  const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
+  const dbBytes = await fs.stat(db).then((st) => st.size, () => 0);
+  return Math.max(0, s.sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
+}
+
+/** A header block per file plus padding to the next 512-byte block, at most. */
+const TAR_BYTES_PER_FILE = 1024;
+/** Directory entries and the end-of-archive blocks. */
+const TAR_BYTES_FIXED = 256 * 1024;
 
 async function upload(name: string, paths: string[], key: string, timeoutMs: number): Promise<SavedCache> {
   const started = Date.now();

@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import type { SstateSummary } from './bitbake-output.js';
 import { formatDuration } from './bitbake.js';
-import { formatBytes, type MatchKind, type RestoredCache, type SavedCache } from './caches.js';
+import { formatBytes, type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from './caches.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
 import type { BuildResult } from './pipeline.js';
@@ -120,12 +120,20 @@ export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: Saved
     c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
     c.bytes !== undefined ? formatBytes(c.bytes) : '–',
     c.seconds !== undefined ? seconds(c.seconds) : '–',
-    c.pruned?.objects ? `${c.pruned.objects} objects, ${formatBytes(c.pruned.bytes)}` : '–',
+    c.pruned ? prunedCell(c.pruned) : '–',
   ];
   return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Size on disk', 'Save time', 'Pruned before saving'], [
     row('downloads', saved.downloads),
     row('sstate + hash-equivalence DB', saved.sstate),
   ])].join('\n');
+}
+
+/** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
+function prunedCell(p: PruneSummary): string {
+  if (p.objects === 0) return 'nothing';
+  const names = p.overLimit.slice(0, 10).map(code).join(', ') + (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
+  const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
+  return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
 }
 
 export async function appendSummary(markdown: string): Promise<void> {

@@ -265,6 +265,18 @@ describe('matrix legs', () => {
 });
 
 describe('cache size', () => {
+  it('cache-size-limit caps the sstate entry, dropping least recently used objects, and the summary says which', async () => {
+    const limit = 600 * 1024;
+    const ws = jobWorkspace(root, 'ws-limit', smidrYaml(poky.url, { localConf: ['STANDIN_OUTPUT_BYTES = "150000"'] }));
+    const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'limited', 'cache-size-limit': String(limit) } });
+    ok(r);
+    const [entry] = sstateEntries().filter((e) => e.key.startsWith('smidr-v1-limited-sstate-'));
+    expect(entry, r.post.stdout).toBeDefined();
+    expect(entry!.sizeBytes).toBeLessThanOrEqual(limit);
+    expect(r.post.stdout).toMatch(/sstate: pruned \d+ objects \(.+\): \d+ superseded, [1-9]\d* over the size limit \(.*:do_\w+/);
+    expect(r.post.summary).toMatch(/[1-9]\d* over cache-size-limit \(least recently used first: `[\w.+-]+:do_\w+`/);
+  }, LONG);
+
   it('stays near one build\'s working set over five runs with changing revisions', async () => {
     const ws = jobWorkspace(root, 'ws-growth', smidrYaml(poky.url, { localConf: ['GROWTH = "1"', 'STANDIN_OUTPUT_BYTES = "200000"'] }));
     const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
@@ -274,6 +286,8 @@ describe('cache size', () => {
       if (run > 1) commitFile(ws, app, readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`));
       const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'growth' } });
       ok(r);
+      // Signatures of the earlier build's smidr-app tasks (do_compile, ...) came with the restore.
+      if (run > 1) expect(r.post.stdout).toMatch(/sstate: left out [1-9]\d* signature files of earlier builds' tasks that have no archive/);
       const entry = sstateEntries().filter((e) => e.key.includes('-qemux86-64-')).at(-1)!;
       sizes.push(entry.sizeBytes);
       if (run === 1) workingSet = entry.sizeBytes;

@@ -2,8 +2,8 @@
  * Reliability end to end: the time budget and resuming, cancellation by signal, and what is left
  * on the host afterwards. dist/ runs as the runner runs it, with the cache service on loopback.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -243,6 +243,99 @@ describe('faults say what to do', () => {
     } finally {
       execFileSync('umount', ['-l', small]);
     }
+  }, LONG);
+});
+
+describe('hostile input', () => {
+  // Each payload tries to create this file; none may ever manage to.
+  const canary = () => path.join(root, 'pwned');
+  const refused: [string, string, Record<string, string>, RegExp][] = [];
+  const payloads = () => ({
+    subst: `$(touch ${canary()})`,
+    backticks: `\`touch ${canary()}\``,
+    inlinePython: `\${@open('${canary()}','w').write('x')}`,
+  });
+
+  beforeAll(() => {
+    const p = payloads();
+    refused.push(
+      ['machine with a quote and a newline', 'machine', { machine: 'qemux86-64"\nINHERIT += "evil' }, /input 'machine'/],
+      ['machine with $()', 'machine', { machine: p.subst }, /input 'machine'/],
+      ['distro with backticks', 'distro', { distro: p.backticks }, /input 'distro'/],
+      ['target with a shell separator', 'target', { target: `smidr-image;touch ${canary()}` }, /input 'target'/],
+      ['target with inline Python', 'target', { target: p.inlinePython }, /input 'target'/],
+      ['local-conf with inline Python', 'local-conf', { 'local-conf': `EVIL = "${p.inlinePython}"` }, /input 'local-conf'.*inline Python/],
+      ['local-conf with a require of a host file', 'local-conf', { 'local-conf': 'X = "1"\nrequire ../../../../etc/passwd' }, /input 'local-conf'/],
+      ['local-conf with a quote that ends the value', 'local-conf', { 'local-conf': `X = "a" ; touch ${canary()} ; "` }, /input 'local-conf'/],
+    );
+  });
+
+  it('in inputs is refused before anything is written, naming the input', async () => {
+    for (const [what, , inputs, error] of refused) {
+      const r = runner(jobWorkspace(root, `ws-hostile-${what.replace(/\W+/g, '-')}`, smidrYaml(poky.url)), { cache: 'off', ...inputs });
+      const { main, post } = await runJob(r);
+      expect(main.exitCode, what).toBe(1);
+      expect(post.exitCode, what).toBe(0);
+      expect(main.annotations.filter((a) => a.startsWith('::error')).join('\n'), what).toMatch(error);
+      expect(existsSync(path.join(r.runnerTemp!, 'smidr', 'builds')), `${what}: a build directory was created`).toBe(false);
+    }
+    expect(existsSync(canary())).toBe(false);
+  }, LONG);
+
+  it('in smidr.yaml layers (names, URLs, sublayers) is refused, naming the field', async () => {
+    const yamls: [string, string, RegExp][] = [
+      ['a layer name that climbs out', smidrYaml(poky.url).replace('name: meta-smidr-test', 'name: ../../escape'), /layers\[1\]\.name/],
+      ['a URL that is a git option', smidrYaml(`--upload-pack=touch\${IFS}${canary()}`), /layers\[0\]\.git: .* starts with "-", which git would read as an option/],
+      ['a URL through the ext:: transport', smidrYaml(`ext::touch%20${canary()}`), /layers\[0\]\.git: .* uses the ext:: transport, which makes git run a command/],
+      ['a URL with $()', smidrYaml(`file://${root}/$(touch\${IFS}${canary()})`), /cannot reach file:\/\/.*\$\(touch/],
+      ['a sublayer that climbs out', smidrYaml(poky.url).replace('    branch: main', '    branch: main\n    sublayers: [meta, ../../../etc]'), /sublayers/],
+    ];
+    for (const [what, yaml, error] of yamls) {
+      const r = runner(jobWorkspace(root, `ws-hostile-${what.replace(/\W+/g, '-')}`, yaml), { cache: 'off' });
+      const { main } = await runJob(r);
+      expect(main.exitCode, what).toBe(1);
+      expect(main.annotations.filter((a) => a.startsWith('::error')).join('\n'), what).toMatch(error);
+      expect(existsSync(path.join(r.runnerTemp!, 'smidr', 'builds')), `${what}: a build directory was created`).toBe(false);
+    }
+    expect(existsSync(canary())).toBe(false);
+    expect(existsSync(path.join(root, 'escape'))).toBe(false);
+  }, LONG);
+
+  it('inside quoted conf values reaches BitBake verbatim and runs nowhere', async () => {
+    const p = payloads();
+    const values = {
+      HOSTILE_SUBST: `${p.subst} ; rm -rf /`,
+      HOSTILE_TICKS: p.backticks,
+      HOSTILE_QUOTES: 'it"s',
+      HOSTILE_DOLLAR: '${TOPDIR}/../../..',
+    };
+    const lines = Object.entries(values).map(([k, v]) => (v.includes('"') ? `${k} = '${v}'` : `${k} = "${v}"`));
+    const r = runner(jobWorkspace(root, 'ws-hostile-verbatim', smidrYaml(poky.url)), { cache: 'off', 'local-conf': lines.join('\n') });
+    const { main } = await runJob(r);
+    expect(main.exitCode, main.stdout).toBe(0);
+    const seen = standinReport(main.outputs['build-dir']!).user_conf_values;
+    for (const k of ['HOSTILE_SUBST', 'HOSTILE_TICKS', 'HOSTILE_QUOTES'] as const) expect(seen[k], k).toBe(values[k]);
+    expect(existsSync(canary())).toBe(false);
+  }, LONG);
+});
+
+describe('tokens', () => {
+  it('never appear in the log, the summary, the outputs or what BitBake sees', async () => {
+    const secret = 'ghs_smidrCanaryToken0123456789abcdef';
+    const r = runner(jobWorkspace(root, 'ws-token', smidrYaml(poky.url, { localConf: ['TOKENS = "1"'] })), { 'github-token': secret }, { GITHUB_TOKEN: secret });
+    const { main, post } = await runJob(r);
+    expect(main.exitCode, main.stdout).toBe(0);
+    const runtimeToken = service.env.ACTIONS_RUNTIME_TOKEN!;
+    const buildDir = main.outputs['build-dir']!;
+    // grep exits 1 when nothing matches, which is the point.
+    const bitbakeSaw = spawnSync('grep', ['-rl', '-e', secret, '-e', runtimeToken, buildDir], { encoding: 'utf8' }).stdout.trim();
+    for (const step of [main, post]) {
+      for (const text of [step.stdout, step.summary, JSON.stringify(step.outputs)]) {
+        expect(text.includes(secret)).toBe(false);
+        expect(text.includes(runtimeToken)).toBe(false);
+      }
+    }
+    expect(bitbakeSaw).toBe('');
   }, LONG);
 });
 

@@ -225,9 +225,9 @@ describe('summary markdown', () => {
     expect(renderSaveSummary(undefined, 'a pull_request build restores only')).toBe('### Caches saved\n\nNothing saved: a pull\\_request build restores only.\n');
     const md = renderSaveSummary({
       downloads: { skipped: 'no new downloads' },
-      sstate: { key: 'k-sstate', bytes: 3 * GiB, seconds: 40.04, pruned: { objects: 12, bytes: 1024 } },
+      sstate: { key: 'k-sstate', bytes: 3 * GiB, seconds: 40.04, pruned: { objects: 12, bytes: 1024, superseded: 10, overLimit: ['zlib:do_populate_sysroot', 'busybox:do_package'] } },
     });
     expect(md).toContain('| downloads | no new downloads | – | – | – |');
-    expect(md).toContain('| sstate + hash-equivalence DB | `k-sstate` | 3.0 GiB | 40.0 s | 12 objects, 1.0 KiB |');
+    expect(md).toContain('| sstate + hash-equivalence DB | `k-sstate` | 3.0 GiB | 40.0 s | 12 objects, 1.0 KiB: 10 superseded, 2 over cache-size-limit (least recently used first: `zlib:do_populate_sysroot`, `busybox:do_package`) |');
   });
 });
