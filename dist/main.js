@@ -18,7 +18,7 @@ import require$$0$3 from 'node:net';
 import require$$2 from 'node:http';
 import require$$0$2 from 'node:stream';
 import require$$0 from 'node:buffer';
-import require$$0$4 from 'node:util';
+import require$$0$4, { promisify } from 'node:util';
 import require$$7 from 'node:querystring';
 import require$$8 from 'node:events';
 import require$$0$5 from 'node:diagnostics_channel';
@@ -39,7 +39,7 @@ import { promises as promises$1, existsSync, readFileSync } from 'node:fs';
 import * as os$1 from 'node:os';
 import require$$0$6 from 'process';
 import require$$0$7 from 'buffer';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
@@ -38715,7 +38715,17 @@ var Inputs;
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
     Inputs["StopAfter"] = "stop-after";
     Inputs["CacheTimeout"] = "cache-timeout";
+    Inputs["Summary"] = "summary";
 })(Inputs || (Inputs = {}));
+/**
+ * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
+ * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
+ */
+var TestEnv;
+(function (TestEnv) {
+    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
+    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
+})(TestEnv || (TestEnv = {}));
 var Outputs;
 (function (Outputs) {
     Outputs["BuildDir"] = "build-dir";
@@ -38743,6 +38753,8 @@ const CACHE_MODES = ['auto', 'actions', 'local', 'off'];
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
 const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
+/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
+const DISK_WARN_PERCENT = 80;
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';
 
@@ -38838,7 +38850,7 @@ const DEFAULT_DIRECTORIES = { downloads: '~/.smidr/downloads', sstate: '~/.smidr
 const ASSIGNMENT_FORM = 'one assignment VAR op "value", e.g. INHERIT += "rm_work" (op is one of = ?= ??= := += =+ .= =.)';
 const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';
 /** More errors than this in one file are summarised: the first ones are what needs fixing. */
-const MAX_ERRORS = 25;
+const MAX_ERRORS$1 = 25;
 /**
  * Reads and parses a config file. A missing file is a ConfigError that says how to provide one.
  * See parseConfig for everything else.
@@ -38874,9 +38886,9 @@ function parseConfig(text, file, overrides, env = {}) {
     const config = p.parse(abs, overrides);
     const errors = p.errors;
     if (errors.length > 0 || !config) {
-        const shown = errors.slice(0, MAX_ERRORS);
-        if (errors.length > MAX_ERRORS)
-            shown.push(`… and ${errors.length - MAX_ERRORS} more errors`);
+        const shown = errors.slice(0, MAX_ERRORS$1);
+        if (errors.length > MAX_ERRORS$1)
+            shown.push(`… and ${errors.length - MAX_ERRORS$1} more errors`);
         throw new ConfigError(shown.join('\n'));
     }
     return config;
@@ -39950,8 +39962,21 @@ function readInputs(env = process.env) {
         },
         workspaceDir: workspaceDir ? path$1.resolve(workspace, workspaceDir) : undefined,
         cache: readCacheInputs(env, workspace),
+        report: readReportInputs(env),
         stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
     };
+}
+function readReportInputs(env) {
+    const summary = getInput(Inputs.Summary).trim();
+    return {
+        summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
+        progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
+        diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
+    };
+}
+function testEnv(env, name, unit, fallback) {
+    const text = env[name]?.trim();
+    return text ? parsePositive(text, name, unit, fallback) : fallback;
 }
 function readCacheInputs(env, workspace) {
     const get = (name) => getInput(name).trim();
@@ -40240,12 +40265,23 @@ const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit
 const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
 // Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
 const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
+const STARTED = /^NOTE: recipe (\S+): task (do_\S+): Started$/;
+const FINISHED = /^NOTE: recipe \S+: task do_\S+?(_setscene)?: (?:Succeeded|Failed)$/;
+// A shell task's backtrace (knotty may prefix log lines with "| ") and a python traceback frame.
+const METADATA_FRAME = /^(?:\| )?\s*#\d+: \S+, (.+), line (\d+)$/;
+const PYTHON_FRAME = /^(?:\| )?File: '(.+)', lineno: (\d+), function: \S+$/;
 const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
 const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 class BitbakeOutputParser {
-    summary = { tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
-    /** Logfile lines precede the Task line they belong to. */
+    summary = {
+        tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [],
+        done: { setscene: 0, task: 0 }, recipeFiles: {},
+    };
+    /** Logfile and backtrace lines precede the Task line they belong to. */
     pendingLogFile;
+    pendingFrames = [];
+    inMetadataBacktrace = false;
+    lastRecipeFile;
     /** Feeds one line (without its newline); returns progress when the line reports some. */
     line(text) {
         const s = this.summary;
@@ -40260,10 +40296,38 @@ class BitbakeOutputParser {
         }
         if ((m = RUNNING.exec(text))) {
             s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4] };
+            this.lastRecipeFile = recipeFileOf(m[4]);
             return s.lastProgress;
         }
         if (NOEXEC.test(text)) {
             s.noexecTasks += 1;
+            s.done.task += 1;
+            return undefined;
+        }
+        if ((m = STARTED.exec(text))) {
+            if (this.lastRecipeFile && !m[2].endsWith('_setscene'))
+                s.recipeFiles[m[1]] ??= this.lastRecipeFile;
+            return undefined;
+        }
+        if ((m = FINISHED.exec(text))) {
+            s.done[m[1] ? 'setscene' : 'task'] += 1;
+            return undefined;
+        }
+        if (/Backtrace \(metadata-relative locations\):$/.test(text)) {
+            this.inMetadataBacktrace = true;
+            return undefined;
+        }
+        if (this.inMetadataBacktrace && (m = METADATA_FRAME.exec(text))) {
+            // The same backtrace may come twice: in the ERROR message and in "Log data follows".
+            const frame = { file: m[1], line: Number(m[2]) };
+            if (!this.pendingFrames.some((f) => f.file === frame.file && f.line === frame.line))
+                this.pendingFrames.push(frame);
+            return undefined;
+        }
+        this.inMetadataBacktrace = false;
+        if ((m = PYTHON_FRAME.exec(text))) {
+            // A python traceback runs outermost first.
+            this.pendingFrames.unshift({ file: m[1], line: Number(m[2]) });
             return undefined;
         }
         if ((m = TASKS_SUMMARY.exec(text))) {
@@ -40276,8 +40340,10 @@ class BitbakeOutputParser {
             this.pendingLogFile = m[1].trim();
         }
         else if ((m = TASK_FAILED.exec(text))) {
-            s.failures.push({ recipeFile: m[1], task: m[2], logFile: this.pendingLogFile });
+            // Frames of generated code ("exec_func_python() autogenerated") name no file.
+            s.failures.push({ recipeFile: m[1], task: m[2], logFile: this.pendingLogFile, frames: this.pendingFrames.filter((f) => f.file.startsWith('/')) });
             this.pendingLogFile = undefined;
+            this.pendingFrames = [];
         }
         else if ((m = PARSE_ERROR.exec(text))) {
             s.parseErrors.push({ file: m[1], line: Number(m[2]), message: m[3] });
@@ -40288,6 +40354,12 @@ class BitbakeOutputParser {
             s.warnings.push(m[1]);
         return undefined;
     }
+}
+/** `virtual:native:/x/zlib_1.3.1.bb:do_compile` → `/x/zlib_1.3.1.bb`. */
+function recipeFileOf(what) {
+    const file = what.replace(/:do_[^:]+$/, '');
+    const slash = file.indexOf('/');
+    return slash > 0 ? file.slice(slash) : file;
 }
 /** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
 function tasksRun(s) {
@@ -40553,14 +40625,19 @@ class Stopper {
 function signalNumber(signal) {
     return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal];
 }
+/**
+ * One progress line: tasks finished of the total in the current phase (setscene tasks unpack
+ * sstate, real tasks build), percent and elapsed time, and the task started last.
+ */
 function progressLine(s, started, now = Date.now()) {
     const elapsed = formatDuration(now - started);
     const p = s.lastProgress;
     if (!p)
         return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
-    const percent = Math.floor((p.current * 100) / Math.max(p.total, 1));
-    const phase = p.phase === 'setscene' ? 'setscene (reusing sstate)' : 'tasks';
-    return `[smidr] ${phase} ${p.current}/${p.total} (${percent}%), ${elapsed} elapsed, now: ${p.what}`;
+    const done = Math.min(s.done[p.phase], p.total);
+    const percent = Math.floor((done * 100) / Math.max(p.total, 1));
+    const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
+    return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
 }
 function formatDuration(ms) {
     const s = Math.round(ms / 1000);
@@ -40907,7 +40984,78 @@ async function selfHostedDirs(base, cacheDir, directories, repository, workspace
     return dirs;
 }
 
-/** Free space on the file systems a build writes to. */
+/**
+ * Disk space: how full the filesystems holding the workspace and the caches are, a warning naming
+ * what takes the space when one is nearly full (a Yocto build fills a hosted runner's ~14 GB
+ * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
+ * space a failed build's message names.
+ */
+/** The filesystems holding the given directories, one entry per filesystem. */
+async function diskUsage(dirs) {
+    const byDevice = new Map();
+    for (const [name, dir] of Object.entries(dirs)) {
+        const existing = nearestExisting(dir);
+        const [st, fsStat] = await Promise.all([promises$1.stat(existing), promises$1.statfs(existing)]);
+        const known = byDevice.get(st.dev);
+        if (known) {
+            known.holds.push(name);
+            continue;
+        }
+        const used = (fsStat.blocks - fsStat.bfree) * fsStat.bsize;
+        const avail = fsStat.bavail * fsStat.bsize;
+        byDevice.set(st.dev, {
+            holds: [name],
+            totalBytes: fsStat.blocks * fsStat.bsize,
+            usedBytes: used,
+            freeBytes: avail,
+            percent: used + avail > 0 ? Math.ceil((used * 100) / (used + avail)) : 0,
+        });
+    }
+    return [...byDevice.values()];
+}
+function nearestExisting(dir) {
+    let d = path$1.resolve(dir);
+    while (!existsSync(d) && path$1.dirname(d) !== d)
+        d = path$1.dirname(d);
+    return d;
+}
+/** Bytes on disk under each directory; `du` is much faster than walking millions of files in JS. */
+async function buildDirSizes(dirs) {
+    const size = async (dir) => {
+        if (!existsSync(dir))
+            return 0;
+        try {
+            const { stdout } = await promisify(execFile)('du', ['-s', '-B1', dir], { maxBuffer: 1 << 20 });
+            return Number(stdout.split(/\s/)[0]) || 0;
+        }
+        catch {
+            return dirBytes([dir]);
+        }
+    };
+    const [tmpdir, downloads, sstate] = await Promise.all([size(dirs.tmpdir), size(dirs.downloads), size(dirs.sstate)]);
+    return { tmpdir, downloads, sstate };
+}
+/** The warning for a filesystem over the threshold, or undefined. */
+function diskWarning(u, when, sizes, threshold = DISK_WARN_PERCENT) {
+    if (u.percent <= threshold)
+        return undefined;
+    const parts = [
+        `The filesystem holding ${u.holds.join(', ')} is ${u.percent}% full at the ${when} of the build ` +
+            `(${formatBytes(u.usedBytes)} used, ${formatBytes(u.freeBytes)} free of ${formatBytes(u.totalBytes)}).`,
+        `TMPDIR ${formatBytes(sizes.tmpdir)}, downloads ${formatBytes(sizes.downloads)}, sstate ${formatBytes(sizes.sstate)}.`,
+    ];
+    const total = sizes.tmpdir + sizes.downloads + sizes.sstate;
+    if (total > 0 && sizes.tmpdir * 2 >= total) {
+        parts.push('TMPDIR takes most of it: add INHERIT += "rm_work" to build.local_conf (or the local-conf input) to delete each recipe\'s work files once it is built.');
+    }
+    else if (when === 'start') {
+        parts.push('Free space on the runner before the build (remove unused tool caches), or lower cache-size-limit.');
+    }
+    else {
+        parts.push('Lower cache-size-limit, or give the build a bigger disk (workspace-dir).');
+    }
+    return parts.join(' ');
+}
 /** Below this a build cannot be expected to get through even one large task. */
 const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
 /** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
@@ -40975,7 +41123,7 @@ function bitbakePaths(ws, layers, inContainer) {
         : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
 async function runPreparedBuild(b, options = {}) {
-    const opts = { progressInterval: 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
+    const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
     const { config, workspace } = b;
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -41131,7 +41279,289 @@ async function listImages(dir) {
     return entries.filter((e) => !e.isDirectory()).map((e) => path$1.join(dir, e.name)).sort();
 }
 
-/** Tells the workflow what happened: step outputs, and the job summary. */
+/**
+ * Failures and warnings as GitHub annotations: each failed task and parse error an error, placed
+ * at its file and line when that file is the repository's (so it shows on the pull request's
+ * diff); BitBake's warnings as warnings, deduplicated and capped.
+ */
+/**
+ * GitHub shows at most 10 error and 10 warning annotations per step. One error is left for the
+ * step's own failure message; the last shown of each kind counts the rest when there are more.
+ */
+const MAX_ERRORS = 9;
+const MAX_WARNINGS = 10;
+// `/path/file.bb:12: text` or `/path/file.bb: text`, as BitBake prefixes parse-time warnings.
+const PATH_PREFIX = /^(\/[^\s:]+)(?::(\d+))?: /;
+// `<pn>-<pv>-<pr> do_<task>: text`, as a task's warnings are prefixed.
+const TASK_PREFIX = /^(\S+) (do_\S+): /;
+function buildAnnotations(s, failed, paths) {
+    const errors = [
+        ...failed.map((f) => ({
+            level: 'error',
+            title: `Task ${f.label} failed`,
+            message: [
+                f.logFile ? `Log: ${f.failure.logFile}` : 'BitBake printed no log file for this task.',
+                ...(f.logTail ? ['', ...f.logTail.slice(-10)] : []),
+            ].join('\n'),
+            ...f.location,
+        })),
+        ...s.parseErrors.map((p) => {
+            const file = paths.toRepo(p.file);
+            return file
+                ? { level: 'error', title: 'BitBake parse error', message: p.message, file, line: p.line }
+                : { level: 'error', title: 'BitBake parse error', message: `${p.file}:${p.line}: ${p.message}` };
+        }),
+    ];
+    const warnings = [...new Set(s.warnings)].map((w) => ({ level: 'warning', title: 'BitBake warning', message: w, ...warningLocation(w, s, paths) }));
+    return [...capped(errors, MAX_ERRORS, 'errors'), ...capped(warnings, MAX_WARNINGS, 'warnings')];
+}
+function warningLocation(w, s, paths) {
+    let m = PATH_PREFIX.exec(w);
+    if (m) {
+        const file = paths.toRepo(m[1]);
+        return file ? { file, line: m[2] ? Number(m[2]) : undefined } : {};
+    }
+    m = TASK_PREFIX.exec(w);
+    const recipe = m ? s.recipeFiles[m[1]] : undefined;
+    const file = recipe ? paths.toRepo(recipe) : undefined;
+    return file ? { file } : {};
+}
+function capped(list, max, what) {
+    if (list.length <= max)
+        return list;
+    const shown = list.slice(0, max - 1);
+    const rest = list.length - shown.length;
+    return [...shown, { level: list[0].level, title: `${rest} more BitBake ${what}`, message: `${rest} more BitBake ${what} are not shown as annotations; see the build log and the job summary.` }];
+}
+function emitAnnotations(list) {
+    for (const a of list) {
+        const props = { title: a.title, file: a.file, startLine: a.line };
+        if (a.level === 'error')
+            error(a.message, props);
+        else
+            warning(a.message, props);
+    }
+}
+
+/**
+ * What the report says about each failed task: its name, the end of its log (read at the host
+ * path of the log BitBake printed) and where in the repository under test it failed.
+ */
+const LOG_TAIL_LINES = 50;
+/** Enough bytes for 50 long lines; a compile log can be hundreds of megabytes. */
+const TAIL_BYTES = 64 * 1024;
+async function describeFailures(s, paths) {
+    return Promise.all(s.failures.map(async (f) => {
+        const logFile = f.logFile ? paths.toHost(f.logFile) : undefined;
+        return {
+            label: taskLabel(f),
+            failure: f,
+            logFile,
+            logTail: logFile ? await tail(logFile, LOG_TAIL_LINES) : undefined,
+            location: await locate(f, paths),
+        };
+    }));
+}
+/**
+ * The innermost backtrace frame in the repository; else the task's definition in a recipe of the
+ * repository; else the recipe itself. A task defined in a class has no line in the recipe.
+ */
+async function locate(f, paths) {
+    for (const frame of f.frames) {
+        const file = paths.toRepo(frame.file);
+        if (file)
+            return { file, line: frame.line };
+    }
+    const file = paths.toRepo(f.recipeFile);
+    if (!file)
+        return undefined;
+    const text = await promises$1.readFile(paths.toHost(f.recipeFile), 'utf8').catch(() => '');
+    return { file, line: definitionLine(text, f.task) };
+}
+/** The 1-based line defining `do_task` (shell or python, with or without `fakeroot`). */
+function definitionLine(recipe, task) {
+    const def = new RegExp(`^\\s*(?:fakeroot\\s+)?(?:python\\s+)?${task.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\s*\\(\\)`);
+    const i = recipe.split('\n').findIndex((l) => def.test(l));
+    return i < 0 ? undefined : i + 1;
+}
+/** The last `n` lines of a file, or undefined when it cannot be read. */
+async function tail(file, n) {
+    let handle;
+    try {
+        handle = await promises$1.open(file, 'r');
+        const { size } = await handle.stat();
+        const start = Math.max(0, size - TAIL_BYTES);
+        const buf = Buffer.alloc(size - start);
+        await handle.read(buf, 0, buf.length, start);
+        const lines = buf.toString('utf8').split('\n');
+        if (start > 0)
+            lines.shift(); // Cut mid-line.
+        if (lines.at(-1) === '')
+            lines.pop();
+        return lines.slice(-n);
+    }
+    catch {
+        return undefined;
+    }
+    finally {
+        await handle?.close();
+    }
+}
+
+/**
+ * Paths BitBake prints are the paths it sees: inside the container (`/smidr/...`), or the host's
+ * with `container-engine: none`. The report needs them as host paths (to read a task log) and as
+ * paths relative to the repository under test (to annotate a file on the pull request's diff).
+ */
+function pathMapper(m) {
+    // Longest prefix first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
+    const mounts = m.inContainer
+        ? [
+            ...m.layers.map((l) => [`${IN_CONTAINER.layers}/${l.name}`, l.dir]),
+            [IN_CONTAINER.build, m.buildDir],
+            [IN_CONTAINER.downloads, m.caches.downloads],
+            [IN_CONTAINER.sstate, m.caches.sstate],
+            [IN_CONTAINER.hashserv, m.caches.hashserv],
+        ].sort((a, b) => b[0].length - a[0].length)
+        : [];
+    const toHost = (printed) => {
+        const p = path$1.posix.normalize(printed);
+        for (const [inside, host] of mounts) {
+            if (p === inside || p.startsWith(`${inside}/`))
+                return path$1.join(host, p.slice(inside.length));
+        }
+        return p;
+    };
+    // Only files of a path layer are the repository's: a git layer is someone else's checkout.
+    const repoLayers = m.layers.filter((l) => l.kind === 'path').map((l) => l.dir);
+    const toRepo = (printed) => {
+        const host = toHost(printed);
+        if (!repoLayers.some((d) => host === d || host.startsWith(`${d}/`)))
+            return undefined;
+        const rel = path$1.relative(m.repository, host);
+        return rel && !rel.startsWith('..') && !path$1.isAbsolute(rel) ? rel.split(path$1.sep).join('/') : undefined;
+    };
+    return { toHost, toRepo };
+}
+
+/**
+ * The job summary as GitHub-flavoured markdown: build, layers, caches, BitBake's figures, images,
+ * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
+ * main step writes its part and the post step appends what it saved.
+ */
+/**
+ * GitHub takes at most 1 MiB of summary per step: logs of the first failed tasks only, and no
+ * log line longer than a screen.
+ */
+const MAX_FAILURES_WITH_LOGS = 20;
+const MAX_LOG_LINE = 500;
+const ICON = { success: '✅', failure: '❌', cancelled: '⏹️', stopped: '⏹️' };
+function renderSummary(r) {
+    const out = [];
+    out.push(`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, '');
+    if (r.failureMessage)
+        out.push(escapeText(r.failureMessage), '');
+    out.push(table(['Targets', 'Machine', 'Distro', 'Result', 'Duration'], [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]]));
+    // What failed comes first: it is what a reader of a failed build is looking for.
+    if (r.parseErrors.length > 0) {
+        out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
+    }
+    if (r.failed.length > 0) {
+        out.push('### Failed tasks', '');
+        for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
+            const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
+            out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
+            if (f.logFile)
+                out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile)}:`, '');
+            out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
+        }
+        const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+        if (rest.length > 0)
+            out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
+    }
+    out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
+        l.name,
+        l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
+        `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
+    ])));
+    if (r.restored) {
+        const row = (name, c) => [name, c.kind, c.key ? code(c.key) : '–', formatBytes(c.bytes), seconds(c.seconds)];
+        out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Size on disk', 'Restore time'], [
+            row('downloads', r.restored.downloads),
+            row('sstate', r.restored.sstate),
+            ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–'],
+        ]));
+    }
+    const b = r.bitbake;
+    out.push('### BitBake', '');
+    if (b.tasksAttempted === undefined && !b.sstate) {
+        out.push('BitBake did not get as far as running tasks.', '');
+    }
+    else {
+        const s = b.sstate;
+        out.push(table(['Tasks run', 'Reused (sstate or current)', 'Failed', 'Sstate wanted', 'Local', 'Mirrors', 'Missed', 'Current', 'Match'], [[num(b.tasksRun), num(b.tasksReused), String(b.tasksFailed), num(s?.wanted), num(s?.local), num(s?.mirrors), num(s?.missed), num(s?.current), s ? `${s.matchPercent}%` : '–']]));
+    }
+    if (b.warnings > 0)
+        out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
+    if (r.images.length > 0) {
+        out.push('### Images', '', table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])));
+    }
+    out.push('### Disk', '', table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
+        const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
+        return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
+    })));
+    return out.join('\n');
+}
+async function appendSummary(markdown) {
+    await summary.addRaw(markdown, true).write();
+}
+function clip(line) {
+    return line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)} […]` : line;
+}
+function usage(u) {
+    return `${formatBytes(u.usedBytes)} (${u.percent}%)`;
+}
+function num(n) {
+    return n === undefined ? '–' : String(n);
+}
+function seconds(s) {
+    return `${s.toFixed(1)} s`;
+}
+/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
+function table(header, rows) {
+    const cell = (c) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+    return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
+}
+/** Inline code that survives backticks in the text. */
+function code(text) {
+    const longest = longestBacktickRun(text);
+    const ticks = '`'.repeat(longest + 1);
+    return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
+}
+/** A fenced block longer than any backtick run in the text, so a log cannot close it. */
+function fence(text) {
+    const ticks = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
+    return `${ticks}text\n${text}\n${ticks}`;
+}
+function longestBacktickRun(text) {
+    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+}
+function link(url) {
+    return /^https?:\/\//.test(url) ? `[${escapeText(url)}](${url.replace(/[()\s]/g, encodeURIComponent)})` : code(url);
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
+function escapeText(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
+}
+
+/**
+ * Tells the workflow what happened: step outputs, annotations, disk warnings and the job summary,
+ * gathered from the build and handed to the modules that render them.
+ */
 function setCacheOutputs(r) {
     setOutput(Outputs.DownloadsCacheHit, r.downloads.kind);
     setOutput(Outputs.DownloadsCacheKey, r.downloads.key ?? '');
@@ -41154,41 +41584,71 @@ function setLayersOutput(b) {
     setOutput(Outputs.Layers, JSON.stringify(layersJson(b.layers)));
     setOutput(Outputs.BuildDir, b.workspace.buildDir);
 }
-async function writeSummary(b, o, restored) {
+/** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
+async function reportBuild(b, o, opts) {
+    try {
+        await report(b, o, opts);
+    }
+    catch (e) {
+        warning(`could not write the build report: ${e.message}`);
+    }
+}
+async function report(b, o, opts) {
     const s = o.run.summary;
-    const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' || o.result === 'stopped' ? '⏹️' : '❌';
-    summary
-        .addHeading(`${icon} ${b.config.targets.join(', ')} for ${b.config.machine}`, 2)
-        .addTable([
-        [{ data: 'Machine', header: true }, { data: 'Distro', header: true }, { data: 'Result', header: true }, { data: 'Duration', header: true }],
-        [b.config.machine, b.distro, o.result, formatDuration(o.run.durationMs)],
-    ])
-        .addHeading('Layers', 3)
-        .addTable([
-        [{ data: 'Layer', header: true }, { data: 'Source', header: true }, { data: 'Revision', header: true }],
-        ...b.layers.map((l) => [l.name, l.url ?? l.dir, `<code>${l.commit.slice(0, 12)}</code>`]),
-    ]);
-    if (s.sstate || s.tasksAttempted !== undefined) {
-        summary.addHeading('BitBake', 3).addTable([
-            [{ data: 'Tasks run', header: true }, { data: 'Reused from sstate', header: true }, { data: 'Sstate wanted / local / mirrors / missed', header: true }, { data: 'Match', header: true }],
-            [String(o.tasksRun ?? '–'), String(o.tasksReused ?? '–'),
-                s.sstate ? `${s.sstate.wanted} / ${s.sstate.local} / ${s.sstate.mirrors} / ${s.sstate.missed}` : '–',
-                s.sstate ? `${s.sstate.matchPercent}%` : '–'],
-        ]);
+    const paths = pathMapper({
+        layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches,
+        inContainer: b.containerName !== undefined, repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    });
+    const failed = await describeFailures(s, paths);
+    emitAnnotations(buildAnnotations(s, failed, paths));
+    const diskAtEnd = await checkDisk(b, 'end', opts.diskWarnPercent, path$1.dirname(o.deployDir));
+    if (!opts.summary)
+        return;
+    await appendSummary(renderSummary({
+        targets: b.config.targets, machine: b.config.machine, distro: b.distro, result: o.result,
+        durationMs: o.run.durationMs, failureMessage: o.failureMessage,
+        layers: b.layers, restored: opts.restored,
+        bitbake: {
+            tasksAttempted: s.tasksAttempted, tasksRun: o.tasksRun, tasksReused: o.tasksReused, tasksFailed: s.tasksFailed,
+            sstate: s.sstate, warnings: new Set(s.warnings).size,
+        },
+        images: await imageFiles(o.images),
+        failed, parseErrors: s.parseErrors.map((p) => ({ where: paths.toRepo(p.file) ?? p.file, line: p.line, message: p.message })),
+        disk: { start: opts.diskAtStart, end: diskAtEnd },
+    }));
+}
+/**
+ * How full the filesystems of the workspace and the caches are; a warning for each one over the
+ * threshold, with the sizes of TMPDIR, downloads and sstate.
+ */
+async function checkDisk(b, when, threshold, tmpdir = path$1.join(b.workspace.buildDir, 'tmp')) {
+    const { caches } = b.workspace;
+    let usage;
+    try {
+        usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
     }
-    if (restored) {
-        const row = (name, r) => [name, r.kind, r.key ? `<code>${r.key}</code>` : '–', formatBytes(r.bytes), `${r.seconds.toFixed(1)} s`];
-        summary.addHeading('Caches restored', 3).addTable([
-            [{ data: 'Cache', header: true }, { data: 'Hit', header: true }, { data: 'Restored key', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }],
-            row('downloads', restored.downloads),
-            row('sstate + hash-equivalence DB', restored.sstate),
-        ]);
+    catch (e) {
+        warning(`could not read disk usage: ${e.message}`);
+        return [];
     }
-    if (o.images.length > 0)
-        summary.addHeading('Images', 3).addList(o.images.map((i) => `<code>${path$1.basename(i)}</code>`));
-    if (s.failures.length > 0)
-        summary.addHeading('Failed tasks', 3).addList(s.failures.map((f) => `<code>${taskLabel(f)}</code>`));
-    await summary.write();
+    if (usage.some((u) => u.percent > threshold)) {
+        const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
+        for (const u of usage) {
+            const warning$1 = diskWarning(u, when, sizes, threshold);
+            if (warning$1)
+                warning(warning$1, { title: 'Disk nearly full' });
+        }
+    }
+    return usage;
+}
+async function imageFiles(images) {
+    return Promise.all(images.map(async (file) => {
+        const st = await promises$1.lstat(file).catch(() => undefined);
+        const name = path$1.basename(file);
+        if (st?.isSymbolicLink())
+            return { name, bytes: 0, linkTo: await promises$1.readlink(file) };
+        return { name, bytes: st?.size ?? 0 };
+    }));
 }
 
 /** What the main step leaves for the post step, in one state entry. */
@@ -41205,11 +41665,13 @@ async function run() {
     const dirs = await pipelineDirs(inputs, config);
     const build = await prepareBuild(config, dirs);
     setLayersOutput(build);
+    const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
     const state = {
         buildId: build.workspace.id, buildDir: build.workspace.buildDir, caches: build.workspace.caches,
         containerEngine: build.containerName ? config.container.engine : undefined,
         containerName: build.containerName,
         cacheMode: inputs.cache.mode,
+        summary: inputs.report.summary,
         housekeeping: inputs.cache.mode === 'local'
             ? { sstate: dirs.caches.sstate, buildsDir: dirs.workspaceRoot, sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays, workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays }
             : undefined,
@@ -41217,13 +41679,14 @@ async function run() {
     saveBuildState(state);
     const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
     const outcome = await runPreparedBuild(build, {
+        progressInterval: inputs.report.progressIntervalSeconds,
         budget: inputs.stopAfterMinutes === undefined
             ? undefined
             : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
     });
     saveBuildState({ ...state, result: outcome.result });
     setOutputs(build, outcome);
-    await writeSummary(build, outcome, restored);
+    await reportBuild(build, outcome, { summary: inputs.report.summary, restored, diskAtStart, diskWarnPercent: inputs.report.diskWarnPercent });
     if (outcome.failureMessage)
         setFailed(outcome.failureMessage);
 }

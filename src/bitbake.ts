@@ -169,13 +169,18 @@ function signalNumber(signal: NodeJS.Signals): number | undefined {
   return ({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
 }
 
+/**
+ * One progress line: tasks finished of the total in the current phase (setscene tasks unpack
+ * sstate, real tasks build), percent and elapsed time, and the task started last.
+ */
 export function progressLine(s: BitbakeSummary, started: number, now = Date.now()): string {
   const elapsed = formatDuration(now - started);
   const p = s.lastProgress;
   if (!p) return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
-  const percent = Math.floor((p.current * 100) / Math.max(p.total, 1));
-  const phase = p.phase === 'setscene' ? 'setscene (reusing sstate)' : 'tasks';
-  return `[smidr] ${phase} ${p.current}/${p.total} (${percent}%), ${elapsed} elapsed, now: ${p.what}`;
+  const done = Math.min(s.done[p.phase], p.total);
+  const percent = Math.floor((done * 100) / Math.max(p.total, 1));
+  const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
+  return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
 }
 
 export function formatDuration(ms: number): string {

@@ -1,7 +1,7 @@
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { CACHE_MODES, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
+import { CACHE_MODES, DEFAULT_CONFIG_FILE, DISK_WARN_PERCENT, Inputs, TestEnv, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
 import { ConfigError, type ConfigOverrides } from './config.js';
 
 export interface ActionInputs {
@@ -11,6 +11,14 @@ export interface ActionInputs {
   cache: CacheInputs;
   /** Minutes after the main step started at which BitBake is stopped gracefully. */
   stopAfterMinutes?: number;
+  report: ReportInputs;
+}
+
+export interface ReportInputs {
+  /** Write the job summary. */
+  summary: boolean;
+  progressIntervalSeconds: number;
+  diskWarnPercent: number;
 }
 
 export interface CacheInputs {
@@ -50,8 +58,23 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
+    report: readReportInputs(env),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
   };
+}
+
+function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {
+  const summary = core.getInput(Inputs.Summary).trim();
+  return {
+    summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
+    progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
+    diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
+  };
+}
+
+function testEnv(env: NodeJS.ProcessEnv, name: TestEnv, unit: string, fallback: number): number {
+  const text = env[name]?.trim();
+  return text ? parsePositive(text, name, unit, fallback) : fallback;
 }
 
 function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {

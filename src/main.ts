@@ -6,7 +6,7 @@ import { restoreCaches, saveCacheState, cachePaths } from './caches.js';
 import { readInputs, type ActionInputs } from './inputs.js';
 import { cacheKeys } from './keys.js';
 import { prepareBuild, runPreparedBuild, type PipelineDirs, type PreparedBuild } from './pipeline.js';
-import { setCacheOutputs, setLayersOutput, setOutputs, writeSummary } from './report.js';
+import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report.js';
 import { saveBuildState, type BuildState } from './state.js';
 import { actionDirs, selfHostedDirs } from './workspace.js';
 import type { BuildConfig } from './config.js';
@@ -20,11 +20,13 @@ async function run(): Promise<void> {
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
+  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
   const state: BuildState = {
     buildId: build.workspace.id, buildDir: build.workspace.buildDir, caches: build.workspace.caches,
     containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
     containerName: build.containerName,
     cacheMode: inputs.cache.mode,
+    summary: inputs.report.summary,
     housekeeping: inputs.cache.mode === 'local'
       ? { sstate: dirs.caches.sstate, buildsDir: dirs.workspaceRoot, sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays, workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays }
       : undefined,
@@ -32,13 +34,14 @@ async function run(): Promise<void> {
   saveBuildState(state);
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
   const outcome = await runPreparedBuild(build, {
+    progressInterval: inputs.report.progressIntervalSeconds,
     budget: inputs.stopAfterMinutes === undefined
       ? undefined
       : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
   });
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
-  await writeSummary(build, outcome, restored);
+  await reportBuild(build, outcome, { summary: inputs.report.summary, restored, diskAtStart, diskWarnPercent: inputs.report.diskWarnPercent });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
 

@@ -96,12 +96,14 @@ function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boole
 }
 
 export interface RunBuildOptions {
+  /** Seconds between progress lines (default 60). */
+  progressInterval?: number;
   /** Epoch ms at which BitBake is stopped gracefully, and the stop-after minutes it came from. */
   budget?: { deadlineMs: number; minutes: number };
 }
 
 export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOptions = {}): Promise<BuildOutcome> {
-  const opts = { progressInterval: 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
+  const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
   const { config, workspace } = b;
   const argv = [...config.bitbakeArgs, ...config.targets];
   const host = b.containerName ? await containerHost(b, argv) : directHost(b);

@@ -12,6 +12,8 @@ export interface BuildState {
   containerName?: string;
   result?: BuildResult;
   cacheMode: 'actions' | 'local' | 'off';
+  /** Whether the job summary is written (the post step appends to it). */
+  summary: boolean;
   /** Self-hosted mode: what the post step cleans up on the host. */
   housekeeping?: { sstate: string; buildsDir: string; sstateMaxAgeDays: number; workspaceMaxAgeDays: number };
 }

@@ -274,7 +274,7 @@ describe('cache size', () => {
     expect(entry, r.post.stdout).toBeDefined();
     expect(entry!.sizeBytes).toBeLessThanOrEqual(limit);
     expect(r.post.stdout).toMatch(/sstate: pruned \d+ objects \(.+\): \d+ superseded, [1-9]\d* over the size limit \(.*:do_\w+/);
-    expect(r.post.summary).toMatch(/[1-9]\d* over cache-size-limit \(least recently used first: <code>[\w.+-]+:do_\w+<\/code>/);
+    expect(r.post.summary).toMatch(/[1-9]\d* over cache-size-limit \(least recently used first: `[\w.+-]+:do_\w+`/);
   }, LONG);
 
   it('stays near one build\'s working set over five runs with changing revisions', async () => {
