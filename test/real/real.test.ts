@@ -9,7 +9,7 @@
  * yet real sstate objects, real setscene reuse and a real hash-equivalence DB.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as cache from '@actions/cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +24,12 @@ type Job = { main: StepResult; post: StepResult; seconds: number; workspace: str
 
 /** What a reader of the log sees of one job: the lines the figures in docs/benchmarks.md quote. */
 function figures(label: string, j: Job): void {
+  const logs = path.join(path.dirname(j.workspace), '..', 'logs');
+  mkdirSync(logs, { recursive: true });
+  writeFileSync(path.join(logs, `${label.replace(/\W+/g, '-')}.log`), `${j.main.stdout}\n---- outputs ----\n${JSON.stringify(j.main.outputs, null, 1)}\n---- post ----\n${j.post.stdout}`);
   const summary = /Sstate summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Sstate summary)';
   const tasks = /NOTE: Tasks Summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Tasks Summary)';
-  console.log(`[real] ${label}: job ${j.seconds.toFixed(1)} s (main+post); ${summary}; ${tasks}`);
+  console.log(`[real] ${label} (log: ${logs}): job ${j.seconds.toFixed(1)} s (main+post); ${summary}; ${tasks}`);
 }
 
 /** Tasks BitBake really ran (not setscene), as `<recipe file name>:do_<task>`. */
@@ -57,6 +60,34 @@ async function archiveFiles(service: CacheService, key: string): Promise<string[
   if (!entry) throw new Error(`no cache entry ${key}`);
   const bytes = await service.readArchive(entry.id);
   return execFileSync('sh', ['-c', 'zstd -dc | tar -t'], { input: bytes, encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+}
+
+/**
+ * The git repository smidr-real-app fetches, as a bare repository inside the layer (the only place
+ * the container sees besides the caches). Fixed names and dates make its commit the SRCREV the
+ * recipe names.
+ */
+function addSourceRepo(layer: GitRemote): void {
+  const env = {
+    ...process.env, GIT_AUTHOR_NAME: 'Smidr Test', GIT_AUTHOR_EMAIL: 'test@smidr.invalid', GIT_COMMITTER_NAME: 'Smidr Test',
+    GIT_COMMITTER_EMAIL: 'test@smidr.invalid', GIT_AUTHOR_DATE: '2025-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2025-01-01T00:00:00Z',
+  };
+  const run = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const work = path.join(layer.work, '..', 'smidr-real-src.work');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  writeFileSync(path.join(work, 'src.txt'), 'smidr-real-src 1.0\n');
+  run(work, 'init', '-q', '-b', 'main');
+  run(work, 'add', '-A');
+  run(work, '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'smidr-real-src 1.0');
+  // Pushed rather than cloned: the branch becomes a file under refs/, which git commits (it does
+  // not commit empty directories, and a repository without refs/ is no repository).
+  const bare = path.join(layer.work, 'sources', 'smidr-real-src.git');
+  run(layer.work, 'init', '-q', '--bare', bare);
+  run(work, 'push', '-q', bare, 'main');
+  run(layer.work, 'add', '-A');
+  run(layer.work, 'commit', '-q', '-m', 'the git source of smidr-real-app');
+  run(layer.work, 'push', '-q', 'origin', `HEAD:${layer.branch}`);
 }
 
 const BASE_RECIPE = 'recipes-real/smidr-real-base/smidr-real-base_1.0.bb';
@@ -137,6 +168,7 @@ for (const s of SERIES) {
         oecore: GitRemote.mirror(remoteRoot, 'openembedded-core', process.env[s.oecoreVar]!, s.oecoreBranch),
         layer: GitRemote.create(remoteRoot, 'meta-smidr-real', path.join(FIXTURES, 'meta-smidr-real')),
       };
+      addSourceRepo(remotes.layer);
       yaml = smidrYaml(s, remotes);
       service = await startCacheService({ protocol: 'v2' });
     }, LONG);
@@ -163,12 +195,20 @@ for (const s of SERIES) {
         expect(cold.main.outputs['sstate-cache-hit']).toBe('miss');
         expect(cold.main.outputs['sstate-match']).toBe('0');
         expect(tasksRun(cold.main.stdout)).toEqual(expect.arrayContaining(['smidr-real-base_1.0.bb:do_deploy', 'smidr-real-app_1.0.bb:do_deploy']));
+        // BitBake read every layer's revision, though the checkouts belong to another user.
+        expect(cold.main.stdout).not.toContain('<unknown>');
+        expect(cold.main.stdout).toMatch(new RegExp(`^meta-smidr-real +="HEAD:${remotes.layer.head()}"`.replace('="', '= "'), 'm'));
         const key = /sstate cache: saved (\S+)/.exec(cold.post.stdout)?.[1];
         expect(key, cold.post.stdout).toBeDefined();
         const archived = await archiveFiles(service, key!);
         expect(archived.some((f) => /\/sstate-cache\/.*sstate:smidr-real-app:.*_deploy\.tar\.zst$/.test(f))).toBe(true);
         expect(archived.some((f) => /\/sstate-cache\/.*_populate_lic\.tar\.zst$/.test(f))).toBe(true);
         expect(archived.filter((f) => f.endsWith('/hashserv/hashserv.db'))).toHaveLength(1);
+        // BitBake's git fetcher keeps a bare clone and its .done stamp in DL_DIR: a download.
+        const dlKey = /downloads cache: saved (\S+)/.exec(cold.post.stdout)?.[1];
+        expect(dlKey, cold.post.stdout).toBeDefined();
+        const downloads = await archiveFiles(service, dlKey!);
+        expect(downloads.some((f) => /\/downloads\/git2\/[^/]*smidr-real-src\.git\.done$/.test(f)), downloads.join('\n')).toBe(true);
         // The build directory (TOPDIR) and the workspace hold neither sstate nor a DB.
         for (const dir of [cold.main.outputs['build-dir']!, cold.workspace]) {
           const stray = files(dir).filter((f) => /(^|\/)sstate:|(^|\/)hashserv\.db/.test(f));
@@ -180,6 +220,7 @@ for (const s of SERIES) {
         ok(warm);
         expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
         expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
+        expect(warm.main.outputs['downloads-cache-hit']).toBe('exact');
         expect(warm.main.stdout).toMatch(/Sstate summary: Wanted [1-9]\d* .*\(100% match, \d+% complete\)/);
         expect(warm.main.outputs['sstate-match']).toBe('100');
         expect(tasksRun(warm.main.stdout).filter((t) => t.endsWith(':do_deploy'))).toEqual([]);
