@@ -202,6 +202,8 @@ for (const s of SERIES) {
         ok(cold);
         expect(cold.main.outputs['sstate-cache-hit']).toBe('miss');
         expect(cold.main.outputs['sstate-match']).toBe('0');
+        // The action's reading of knotty's real output: every task ran, the noexec do_build aside.
+        expect(Number(cold.main.outputs['tasks-run'])).toBe(tasksRun(cold.main.stdout).filter((t) => !t.endsWith(':do_build')).length);
         expect(tasksRun(cold.main.stdout)).toEqual(expect.arrayContaining(['smidr-real-base_1.0.bb:do_deploy', 'smidr-real-app_1.0.bb:do_deploy']));
         // BitBake read every layer's revision, though the checkouts belong to another user.
         expect(cold.main.stdout).not.toContain('<unknown>');
@@ -231,6 +233,7 @@ for (const s of SERIES) {
         expect(warm.main.outputs['downloads-cache-hit']).toBe('exact');
         expect(warm.main.stdout).toMatch(/Sstate summary: Wanted [1-9]\d* .*\(100% match, \d+% complete\)/);
         expect(warm.main.outputs['sstate-match']).toBe('100');
+        expect(warm.main.outputs['tasks-run']).toBe('0');
         expect(tasksRun(warm.main.stdout).filter((t) => t.endsWith(':do_deploy'))).toEqual([]);
       });
     });
@@ -291,6 +294,7 @@ for (const s of SERIES) {
       it('the next job, after another cache round trip, finds the equivalence again: nothing reruns', () => {
         ok(again);
         expect(again.main.outputs['hashserv-cache-hit']).toBe('exact');
+        expect(again.main.outputs['tasks-run']).toBe('0');
         expect(again.main.stdout).toMatch(/Sstate summary: .*\(100% match, \d+% complete\)/);
         expect(tasksRun(again.main.stdout).filter((t) => t.endsWith(':do_deploy'))).toEqual([]);
       });
