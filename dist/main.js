@@ -40184,6 +40184,14 @@ function builderUser() {
     const gid = process.getgid?.() ?? 1000;
     return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
 }
+/**
+ * The build user's ~/.gitconfig. Git refuses to read a repository another user owns ("dubious
+ * ownership"), and a root runner's layer checkouts belong to root while BitBake runs as uid 1000:
+ * BitBake's build configuration showed every layer as `<unknown>:<unknown>`, and a git source
+ * inside a layer (`protocol=file`) failed to fetch. Nothing in the container is more trusted than
+ * the layers' recipes, which run as this user anyway, so every repository is trusted.
+ */
+const BUILD_USER_GITCONFIG = '# Written by smidr/build-action: the layer checkouts may belong to another user.\n[safe]\n\tdirectory = *\n';
 /** `--mount` takes CSV fields: a path with a comma or quote must be quoted CSV-style. */
 function mountArg(m) {
     const field = (f) => (/[",]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
@@ -41098,6 +41106,8 @@ async function prepareBuild(config, dirs, env = process.env) {
         localConf: config.localConf,
     }));
     await promises$1.mkdir(path$1.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
+    if (inContainer)
+        await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
     await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
     info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
     return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };

@@ -10,7 +10,7 @@ import type { BuildConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { renderAutoConf, renderBblayersConf, type BitbakePaths } from './conf.js';
 import {
-  builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
+  BUILD_USER_GITCONFIG, builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
 } from './container.js';
 import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake.js';
 import { tasksRun, taskLabel } from './bitbake-output.js';
@@ -68,6 +68,7 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
     localConf: config.localConf,
   }));
   await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
+  if (inContainer) await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
   core.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };

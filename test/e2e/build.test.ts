@@ -65,6 +65,13 @@ describe('a build of smidr.yaml', () => {
     expect(layers[1]!.sublayers).toEqual(['.']);
   });
 
+  it('let BitBake read the layer revisions, though the checkouts belong to another user', () => {
+    // BitBake asks git as the build user; git refuses repositories it does not own unless trusted.
+    // (A path: layer below the repository root has no .git in its mount: not covered here.)
+    const poky = layersOutput(main).find((l) => l.name === 'poky')!;
+    expect(main.stdout).toMatch(new RegExp(`^meta-yocto-bsp += "HEAD:${poky.commit}"$`, 'm'));
+  });
+
   it('ran BitBake as a regular user on the conf the action wrote', () => {
     const r = standinReport(buildDir);
     expect(r.uid).toBe(process.getuid!() === 0 ? 1000 : process.getuid!());
