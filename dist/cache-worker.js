@@ -84068,18 +84068,33 @@ function saveCacheV2(paths_1, key_1, options_1) {
  * restore that is abandoned in-process could still unpack into the directories BitBake is using.
  * Speaks to its parent over the IPC channel (see cache-transfer.ts).
  */
+/**
+ * @actions/cache tells the archive's size only in its log: `Cache Size: ~N MB (B B)` when it
+ * restores, `File Size: B` (debug) when it saves. Read it on its way out.
+ */
+let archiveBytes;
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk, ...rest) => {
+    const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(String(chunk));
+    if (m)
+        archiveBytes = Number(m[1] ?? m[2]);
+    return write(chunk, ...rest);
+});
 function reply(message) {
     return new Promise((resolve) => process.send(message, () => resolve()));
 }
 async function run(request) {
-    if (request.op === 'save')
-        return { done: 'saved', id: await saveCache([...request.paths], request.key) };
+    if (request.op === 'save') {
+        const id = await saveCache([...request.paths], request.key);
+        return { done: 'saved', id, archiveBytes };
+    }
     // Look up first, so a service that never answers is told apart from a long download.
     const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], { lookupOnly: true });
     await reply({ phase: 'found', key: found });
     if (!found)
         return { done: 'restored' };
-    return { done: 'restored', key: await restoreCache([...request.paths], request.key, [...request.restoreKeys]) };
+    const key = await restoreCache([...request.paths], request.key, [...request.restoreKeys]);
+    return { done: 'restored', key, archiveBytes: key ? archiveBytes : undefined };
 }
 // The step that started this worker is gone: nobody is waiting for the answer.
 process.once('disconnect', () => process.exit(0));

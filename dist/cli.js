@@ -39949,23 +39949,37 @@ function formatBytes(n) {
  * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
  * space a failed build's message names.
  */
+/** The filesystems holding the given directories, one entry per filesystem. */
+async function diskUsage(dirs) {
+    const byDevice = new Map();
+    for (const [name, dir] of Object.entries(dirs)) {
+        const existing = nearestExisting(dir);
+        const [st, fsStat] = await Promise.all([promises$1.stat(existing), promises$1.statfs(existing)]);
+        const known = byDevice.get(st.dev);
+        if (known) {
+            known.holds.push(name);
+            continue;
+        }
+        const used = (fsStat.blocks - fsStat.bfree) * fsStat.bsize;
+        const avail = fsStat.bavail * fsStat.bsize;
+        byDevice.set(st.dev, {
+            holds: [name],
+            totalBytes: fsStat.blocks * fsStat.bsize,
+            usedBytes: used,
+            freeBytes: avail,
+            percent: used + avail > 0 ? Math.ceil((used * 100) / (used + avail)) : 0,
+        });
+    }
+    return [...byDevice.values()];
+}
+function nearestExisting(dir) {
+    let d = path.resolve(dir);
+    while (!existsSync(d) && path.dirname(d) !== d)
+        d = path.dirname(d);
+    return d;
+}
 /** Below this a build cannot be expected to get through even one large task. */
 const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
-/** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
-async function buildSpace(ws) {
-    const dirs = [
-        ['the build directory', ws.buildDir],
-        ['DL_DIR', ws.caches.downloads],
-        ['SSTATE_DIR', ws.caches.sstate],
-    ];
-    const out = [];
-    for (const [what, dir] of dirs) {
-        const st = await promises$1.statfs(dir).catch(() => undefined);
-        if (st)
-            out.push({ what, dir, freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize });
-    }
-    return out;
-}
 
 /**
  * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
@@ -40050,11 +40064,13 @@ async function runPreparedBuild(b, options = {}) {
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
 async function fullDisk(b, run) {
     const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-    const spaces = await buildSpace(b.workspace);
-    const fullest = spaces.reduce((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+    const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+    const usage = await diskUsage(dirs).catch(() => []);
+    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
     if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
         return undefined;
-    return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
+    return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
         + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
 }
 function failureMessage(b, run, options) {

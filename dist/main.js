@@ -39529,9 +39529,10 @@ class TransferTimeout extends Error {
 const LOOKUP_LIMIT_MS = 120_000;
 /** The worker sits next to the bundle that imports this module (dist/ on a runner). */
 const WORKER = path$1.join(path$1.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+/** The key restored (undefined on a miss) and the compressed archive's size. */
 async function restoreWithin(limitMs, paths, key, restoreKeys) {
     const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
-    return reply.done === 'restored' ? reply.key : undefined;
+    return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.
@@ -39884,9 +39885,10 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
 async function restoreOne(name, paths, key, timeoutMs) {
     const started = Date.now();
     let restored;
+    let archiveBytes;
     let warning$1;
     try {
-        restored = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]);
+        ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
     }
     catch (e) {
         warning$1 = `${name} cache: restore failed, building without it: ${e.message}`;
@@ -39898,8 +39900,9 @@ async function restoreOne(name, paths, key, timeoutMs) {
             await emptyDir(p);
     }
     const kind = matchKind(key, restored);
-    const result = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), warning: warning$1 };
-    info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s`);
+    const result = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), archiveBytes, warning: warning$1 };
+    const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
+    info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
     return result;
 }
 function saveCacheState(s) {
@@ -41066,21 +41069,6 @@ function diskWarning(u, when, sizes, threshold = DISK_WARN_PERCENT) {
 }
 /** Below this a build cannot be expected to get through even one large task. */
 const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
-/** The build directory (TMPDIR) and the caches, each with the space of the file system holding it. */
-async function buildSpace(ws) {
-    const dirs = [
-        ['the build directory', ws.buildDir],
-        ['DL_DIR', ws.caches.downloads],
-        ['SSTATE_DIR', ws.caches.sstate],
-    ];
-    const out = [];
-    for (const [what, dir] of dirs) {
-        const st = await promises$1.statfs(dir).catch(() => undefined);
-        if (st)
-            out.push({ what, dir, freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize });
-    }
-    return out;
-}
 
 /**
  * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
@@ -41165,11 +41153,13 @@ async function runPreparedBuild(b, options = {}) {
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
 async function fullDisk(b, run) {
     const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-    const spaces = await buildSpace(b.workspace);
-    const fullest = spaces.reduce((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+    const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+    const usage = await diskUsage(dirs).catch(() => []);
+    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
     if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
         return undefined;
-    return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
+    return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
         + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
 }
 function failureMessage(b, run, options) {
@@ -41495,11 +41485,11 @@ function renderSummary(r) {
         `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
     ])));
     if (r.restored) {
-        const row = (name, c) => [name, c.kind, c.key ? code(c.key) : '–', formatBytes(c.bytes), seconds(c.seconds)];
-        out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Size on disk', 'Restore time'], [
+        const row = (name, c) => [name, c.kind, c.key ? code(c.key) : '–', optionalBytes(c.archiveBytes), formatBytes(c.bytes), seconds(c.seconds)];
+        out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
             row('downloads', r.restored.downloads),
             row('sstate', r.restored.sstate),
-            ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–'],
+            ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
         ]));
     }
     const b = r.bitbake;
@@ -41521,6 +41511,9 @@ function renderSummary(r) {
         return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
     })));
     return out.join('\n');
+}
+function optionalBytes(n) {
+    return n !== undefined ? formatBytes(n) : '–';
 }
 async function appendSummary(markdown) {
     await summary.addRaw(markdown, true).write();

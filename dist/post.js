@@ -29394,9 +29394,10 @@ class TransferTimeout extends Error {
 const LOOKUP_LIMIT_MS = 120_000;
 /** The worker sits next to the bundle that imports this module (dist/ on a runner). */
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+/** The cache id (-1 when the service refused) and the compressed archive's size. */
 async function saveWithin(limitMs, paths, key) {
     const reply = await transfer({ op: 'save', paths, key }, limitMs);
-    return reply.done === 'saved' ? reply.id : -1;
+    return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.
@@ -30082,7 +30083,7 @@ const TAR_BYTES_FIXED = 256 * 1024;
 async function upload(name, paths, key, timeoutMs) {
     const started = Date.now();
     try {
-        const id = await saveWithin(timeoutMs, paths, key);
+        const { id, archiveBytes } = await saveWithin(timeoutMs, paths, key);
         const seconds = (Date.now() - started) / 1000;
         if (id === -1) {
             const warning$1 = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
@@ -30090,8 +30091,9 @@ async function upload(name, paths, key, timeoutMs) {
             return { warning: warning$1, seconds };
         }
         const bytes = await dirBytes(paths);
-        info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression) in ${seconds.toFixed(1)} s`);
-        return { key, bytes, seconds };
+        const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
+        info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
+        return { key, bytes, archiveBytes, seconds };
     }
     catch (e) {
         const warning$1 = `${name} cache: save failed: ${e.message}`;
@@ -30142,14 +30144,18 @@ function renderSaveSummary(saved, why) {
     const row = (name, c) => [
         name,
         c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
-        c.bytes !== undefined ? formatBytes(c.bytes) : '–',
+        optionalBytes(c.archiveBytes),
+        optionalBytes(c.bytes),
         c.seconds !== undefined ? seconds(c.seconds) : '–',
         c.pruned ? prunedCell(c.pruned) : '–',
     ];
-    return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Size on disk', 'Save time', 'Pruned before saving'], [
+    return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [
             row('downloads', saved.downloads),
             row('sstate + hash-equivalence DB', saved.sstate),
         ])].join('\n');
+}
+function optionalBytes(n) {
+    return n !== undefined ? formatBytes(n) : '–';
 }
 /** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
 function prunedCell(p) {

@@ -12,8 +12,8 @@ export type TransferRequest =
   | { op: 'save'; paths: string[]; key: string };
 
 type Done =
-  | { done: 'restored'; key?: string }
-  | { done: 'saved'; id: number }
+  | { done: 'restored'; key?: string; archiveBytes?: number }
+  | { done: 'saved'; id: number; archiveBytes?: number }
   | { done: 'error'; message: string };
 
 export type TransferReply = { phase: 'found'; key?: string } | Done;
@@ -26,14 +26,16 @@ const LOOKUP_LIMIT_MS = 120_000;
 /** The worker sits next to the bundle that imports this module (dist/ on a runner). */
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
 
-export async function restoreWithin(limitMs: number, paths: string[], key: string, restoreKeys: string[]): Promise<string | undefined> {
+/** The key restored (undefined on a miss) and the compressed archive's size. */
+export async function restoreWithin(limitMs: number, paths: string[], key: string, restoreKeys: string[]): Promise<{ key?: string; archiveBytes?: number }> {
   const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
-  return reply.done === 'restored' ? reply.key : undefined;
+  return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
 
-export async function saveWithin(limitMs: number, paths: string[], key: string): Promise<number> {
+/** The cache id (-1 when the service refused) and the compressed archive's size. */
+export async function saveWithin(limitMs: number, paths: string[], key: string): Promise<{ id: number; archiveBytes?: number }> {
   const reply = await transfer({ op: 'save', paths, key }, limitMs);
-  return reply.done === 'saved' ? reply.id : -1;
+  return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
 
 function transfer(request: TransferRequest, limitMs: number): Promise<Done> {

@@ -21,13 +21,19 @@ export interface RestoredCache {
   kind: MatchKind;
   key?: string;
   seconds: number;
+  /** On disk after the restore. */
   bytes: number;
+  /** The compressed archive downloaded. */
+  archiveBytes?: number;
   warning?: string;
 }
 
 export interface SavedCache {
   key?: string;
+  /** On disk before compression. */
   bytes?: number;
+  /** The compressed archive uploaded. */
+  archiveBytes?: number;
   seconds?: number;
   /** Why nothing was saved. */
   skipped?: string;
@@ -97,9 +103,10 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
 async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutMs: number): Promise<RestoredCache> {
   const started = Date.now();
   let restored: string | undefined;
+  let archiveBytes: number | undefined;
   let warning: string | undefined;
   try {
-    restored = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]);
+    ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
   } catch (e) {
     warning = `${name} cache: restore failed, building without it: ${(e as Error).message}`;
     core.warning(warning);
@@ -109,8 +116,9 @@ async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutM
     for (const p of paths) await emptyDir(p);
   }
   const kind = matchKind(key, restored);
-  const result: RestoredCache = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), warning };
-  core.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s`);
+  const result: RestoredCache = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), archiveBytes, warning };
+  const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
+  core.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
   return result;
 }
 
@@ -197,7 +205,7 @@ const TAR_BYTES_FIXED = 256 * 1024;
 async function upload(name: string, paths: string[], key: string, timeoutMs: number): Promise<SavedCache> {
   const started = Date.now();
   try {
-    const id = await saveWithin(timeoutMs, paths, key);
+    const { id, archiveBytes } = await saveWithin(timeoutMs, paths, key);
     const seconds = (Date.now() - started) / 1000;
     if (id === -1) {
       const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
@@ -205,8 +213,9 @@ async function upload(name: string, paths: string[], key: string, timeoutMs: num
       return { warning, seconds };
     }
     const bytes = await dirBytes(paths);
-    core.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression) in ${seconds.toFixed(1)} s`);
-    return { key, bytes, seconds };
+    const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
+    core.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
+    return { key, bytes, archiveBytes, seconds };
   } catch (e) {
     const warning = `${name} cache: save failed: ${(e as Error).message}`;
     core.warning(warning);

@@ -16,7 +16,7 @@ import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } f
 import { tasksRun, taskLabel } from './bitbake-output.js';
 import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './layers.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './workspace.js';
-import { buildSpace, NEARLY_FULL_BYTES, type FileSystemSpace } from './disk.js';
+import { diskUsage, NEARLY_FULL_BYTES, type FsUsage } from './disk.js';
 import { formatBytes } from './caches.js';
 
 export type { PipelineDirs };
@@ -135,10 +135,12 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
 async function fullDisk(b: PreparedBuild, run: BitbakeRunResult): Promise<string | undefined> {
   const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-  const spaces = await buildSpace(b.workspace);
-  const fullest = spaces.reduce<FileSystemSpace | undefined>((a, s) => (!a || s.freeBytes < a.freeBytes ? s : a), undefined);
+  const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+  const usage = await diskUsage(dirs).catch(() => []);
+  const fullest = usage.reduce<FsUsage | undefined>((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
   if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES)) return undefined;
-  return `No space left on the file system of ${fullest.what} (${fullest.dir}): ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+  const where = fullest.holds.map((h) => `${h} (${dirs[h as keyof typeof dirs]})`).join(', ');
+  return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
     + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
 }
 

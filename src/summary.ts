@@ -80,11 +80,11 @@ export function renderSummary(r: BuildReport): string {
   ])));
 
   if (r.restored) {
-    const row = (name: string, c: RestoredCache) => [name, c.kind, c.key ? code(c.key) : '–', formatBytes(c.bytes), seconds(c.seconds)];
-    out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Size on disk', 'Restore time'], [
+    const row = (name: string, c: RestoredCache) => [name, c.kind, c.key ? code(c.key) : '–', optionalBytes(c.archiveBytes), formatBytes(c.bytes), seconds(c.seconds)];
+    out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
       row('downloads', r.restored.downloads),
       row('sstate', r.restored.sstate),
-      ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–'],
+      ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
     ]));
   }
 
@@ -118,14 +118,19 @@ export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: Saved
   const row = (name: string, c: SavedCache) => [
     name,
     c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
-    c.bytes !== undefined ? formatBytes(c.bytes) : '–',
+    optionalBytes(c.archiveBytes),
+    optionalBytes(c.bytes),
     c.seconds !== undefined ? seconds(c.seconds) : '–',
     c.pruned ? prunedCell(c.pruned) : '–',
   ];
-  return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Size on disk', 'Save time', 'Pruned before saving'], [
+  return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [
     row('downloads', saved.downloads),
     row('sstate + hash-equivalence DB', saved.sstate),
   ])].join('\n');
+}
+
+function optionalBytes(n: number | undefined): string {
+  return n !== undefined ? formatBytes(n) : '–';
 }
 
 /** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */

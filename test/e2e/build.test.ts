@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GitRemote } from '../support/git-remotes.js';
-import { runJob, startStep, type StepResult } from '../support/run-action.js';
+import { runJob, startMainUntil, startStep, type StepResult } from '../support/run-action.js';
 import {
   BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrContainers, smidrYaml, standinReport,
 } from '../support/world.js';
@@ -182,14 +182,7 @@ describe('a failing task', () => {
 
 describe('cancellation', () => {
   it('stops BitBake on SIGINT, removes the container and reports cancelled', async () => {
-    const started = startStep(job('cancel', workspace, { 'local-conf': 'STANDIN_TASK_SECONDS = "1"' }), 'main');
-    let seen = '';
-    await new Promise<void>((resolve) => {
-      started.child.stdout!.on('data', (d: Buffer) => {
-        seen += d.toString();
-        if (seen.includes('NOTE: Running task 3 of')) resolve();
-      });
-    });
+    const started = await startMainUntil(job('cancel', workspace, { 'local-conf': 'STANDIN_TASK_SECONDS = "1"' }), 'NOTE: Running task 3 of');
     started.child.kill('SIGINT');
     const main = await started.done;
     expect(main.exitCode).toBe(1);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
+import { formatBytes } from '../../src/caches.js';
 import { git, type GitRemote } from '../support/git-remotes.js';
 import { runJob, type StepResult } from '../support/run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml, standinReport } from '../support/world.js';
@@ -71,6 +72,9 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
     expect(sstateEntries()).toHaveLength(1);
     expect(downloadEntries()).toHaveLength(1);
     expect(cold.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemux86-64-/);
+    // The archive size reported is the one the service holds.
+    expect(cold.post.stdout).toContain(`, a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive)`);
+    expect(cold.post.summary).toContain(`| ${formatBytes(sstateEntries()[0]!.sizeBytes)} |`);
   });
 
   it('the warm job restores all three and runs no real task', () => {
@@ -80,6 +84,7 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
     expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
     expect(warm.main.outputs['sstate-match']).toBe('100');
     expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
+    expect(warm.main.stdout).toContain(`from a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive`);
   });
 
   it('the warm job saves nothing, because nothing was added', () => {

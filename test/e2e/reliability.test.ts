@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockedInodes } from '../../src/housekeeping.js';
 import { startCacheService, type CacheService } from '../support/cache-service/index.js';
 import { type GitRemote } from '../support/git-remotes.js';
-import { runJob, startStep, type RunnerEnv, type StepResult } from '../support/run-action.js';
+import { runJob, startMainUntil, startStep, type RunnerEnv, type StepResult } from '../support/run-action.js';
 import {
   BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrContainers, smidrYaml, standinReport,
 } from '../support/world.js';
@@ -34,20 +34,6 @@ function runner(workspace: string, inputs: Record<string, string>, env: Record<s
 }
 
 const entries = (prefix: string, cache: string) => service.entries().filter((e) => e.key.startsWith(`smidr-v1-${prefix}-${cache}-`));
-
-/** Starts main and resolves once BitBake has started its n-th real task. */
-async function mainUntilTask(r: RunnerEnv, n: number) {
-  const started = startStep(r, 'main');
-  let seen = '';
-  await new Promise<void>((resolve, reject) => {
-    started.child.stdout!.on('data', (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(`NOTE: Running task ${n} of`)) resolve();
-    });
-    started.child.on('close', () => reject(new Error(`main ended before task ${n}:\n${seen}`)));
-  });
-  return started;
-}
 
 beforeAll(async () => {
   if (!dockerAvailable()) throw new Error(`Docker or ${BUILDER_IMAGE} is missing: run ./scripts/test.sh`);
@@ -118,7 +104,7 @@ describe('cancellation by SIGTERM', () => {
   beforeAll(async () => {
     const ws = jobWorkspace(root, 'ws-term', smidrYaml(poky.url, { localConf: ['STANDIN_TASK_SECONDS = "2"'] }));
     const r = runner(ws, { 'cache-key-prefix': 'term' });
-    const started = await mainUntilTask(r, 3);
+    const started = await startMainUntil(r, 'NOTE: Running task 3 of');
     started.child.kill('SIGTERM');
     main = await started.done;
     buildDir = main.outputs['build-dir']!;
@@ -245,7 +231,7 @@ describe('faults say what to do', () => {
     try {
       const yaml = smidrYaml(poky.url, { localConf: ['STANDIN_OUTPUT_BYTES = "1000000"'] });
       expect(await failing('disk-full', yaml, { 'workspace-dir': small }))
-        .toMatch(/No space left on the file system of the build directory \(.*small-disk.*\): /);
+        .toMatch(/No space left on the file system holding the build directory \(.*small-disk.*\): \d.* free of /);
     } finally {
       execFileSync('umount', ['-l', small]);
     }

@@ -180,8 +180,10 @@ describe('a successful build with slow tasks, after the failed one', () => {
     const caches = rows(section(s, 'Caches restored'));
     expect(caches[0]![0]).toBe('downloads');
     expect(caches[1]!.slice(0, 3)).toEqual(['sstate', 'partial', `\`${r.main.outputs['sstate-cache-key']}\``]);
+    // The compressed archive, then the size on disk.
     expect(caches[1]![3]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
-    expect(caches[1]![4]).toMatch(/^\d+\.\d s$/);
+    expect(caches[1]![4]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(caches[1]![5]).toMatch(/^\d+\.\d s$/);
 
     const images = rows(section(s, 'Images'));
     const ext4 = images.find((i) => i[0] === '`smidr-image-qemux86-64.rootfs.ext4`')!;
@@ -199,7 +201,8 @@ describe('a successful build with slow tasks, after the failed one', () => {
     const [, sstate] = rows(section(r.post.summary, 'Caches saved'));
     expect(sstate![1]).toBe(`\`${/sstate cache: saved (\S+)/.exec(r.post.stdout)![1]}\``);
     expect(sstate![2]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
-    expect(sstate![4]).toMatch(/^(\d+ objects, .+ superseded|nothing)$/);
+    expect(sstate![3]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(sstate![5]).toMatch(/^(\d+ objects, .+ superseded|nothing)$/);
   });
 });
 

@@ -166,7 +166,7 @@ describe('summary markdown', () => {
       { name: 'meta-x', kind: 'path', url: 'https://github.com/o/r', dir: '/y', commit: 'fedcba9876543210fedc' },
     ],
     restored: {
-      downloads: { kind: 'exact', key: 'k-downloads', seconds: 1.25, bytes: 2 * GiB },
+      downloads: { kind: 'exact', key: 'k-downloads', seconds: 1.25, bytes: 2 * GiB, archiveBytes: 1.5 * GiB },
       sstate: { kind: 'miss', seconds: 0.5, bytes: 0 },
       hashserv: 'miss',
     },
@@ -193,8 +193,8 @@ describe('summary markdown', () => {
     expect(md).toContain('| core-image-minimal | qemux86-64 | poky | failure | 1h02m |');
     expect(md).toContain('| poky | [https://git.yoctoproject.org/poky](https://git.yoctoproject.org/poky) | `0123456789ab` (scarthgap) |');
     expect(md).toContain('| meta-x | this repository ([https://github.com/o/r](https://github.com/o/r)) | `fedcba987654` |');
-    expect(md).toContain('| downloads | exact | `k-downloads` | 2.0 GiB | 1.3 s |');
-    expect(md).toContain('| sstate | miss | – | 0 B | 0.5 s |');
+    expect(md).toContain('| downloads | exact | `k-downloads` | 1.5 GiB | 2.0 GiB | 1.3 s |');
+    expect(md).toContain('| sstate | miss | – | – | 0 B | 0.5 s |');
     expect(md).toContain('| 20 | 79 | 1 | 50 | 40 | 2 | 8 | 0 | 84% |');
     expect(md).toContain('2 BitBake warnings');
     expect(md).toContain('| `core-image-minimal-qemux86-64.rootfs.ext4` | 5.0 MiB |');
@@ -225,9 +225,9 @@ describe('summary markdown', () => {
     expect(renderSaveSummary(undefined, 'a pull_request build restores only')).toBe('### Caches saved\n\nNothing saved: a pull\\_request build restores only.\n');
     const md = renderSaveSummary({
       downloads: { skipped: 'no new downloads' },
-      sstate: { key: 'k-sstate', bytes: 3 * GiB, seconds: 40.04, pruned: { objects: 12, bytes: 1024, superseded: 10, overLimit: ['zlib:do_populate_sysroot', 'busybox:do_package'] } },
+      sstate: { key: 'k-sstate', bytes: 3 * GiB, archiveBytes: 2.5 * GiB, seconds: 40.04, pruned: { objects: 12, bytes: 1024, superseded: 10, overLimit: ['zlib:do_populate_sysroot', 'busybox:do_package'] } },
     });
     expect(md).toContain('| downloads | no new downloads | – | – | – |');
-    expect(md).toContain('| sstate + hash-equivalence DB | `k-sstate` | 3.0 GiB | 40.0 s | 12 objects, 1.0 KiB: 10 superseded, 2 over cache-size-limit (least recently used first: `zlib:do_populate_sysroot`, `busybox:do_package`) |');
+    expect(md).toContain('| sstate + hash-equivalence DB | `k-sstate` | 2.5 GiB | 3.0 GiB | 40.0 s | 12 objects, 1.0 KiB: 10 superseded, 2 over cache-size-limit (least recently used first: `zlib:do_populate_sysroot`, `busybox:do_package`) |');
   });
 });
