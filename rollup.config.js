@@ -14,4 +14,4 @@ const entry = (name, banner) => ({
   },
 });
 
-export default [entry('main'), entry('post'), entry('cli', '#!/usr/bin/env node')];
+export default [entry('main'), entry('post'), entry('cache-worker'), entry('cli', '#!/usr/bin/env node')];

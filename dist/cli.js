@@ -33,7 +33,7 @@ import require$$1$2 from 'node:zlib';
 import require$$5$1 from 'node:perf_hooks';
 import require$$8$1 from 'node:util/types';
 import require$$1$1 from 'node:worker_threads';
-import require$$1$3 from 'node:url';
+import require$$1$3, { fileURLToPath } from 'node:url';
 import require$$5$2 from 'node:async_hooks';
 import require$$1$4 from 'node:console';
 import require$$1$5 from 'node:dns';
@@ -8778,7 +8778,19 @@ var Inputs;
     Inputs["CacheSizeLimit"] = "cache-size-limit";
     Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
     Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
+    Inputs["StopAfter"] = "stop-after";
+    Inputs["CacheTimeout"] = "cache-timeout";
+    Inputs["Summary"] = "summary";
 })(Inputs || (Inputs = {}));
+/**
+ * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
+ * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
+ */
+var TestEnv;
+(function (TestEnv) {
+    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
+    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
+})(TestEnv || (TestEnv = {}));
 var Outputs;
 (function (Outputs) {
     Outputs["BuildDir"] = "build-dir";
@@ -39250,6 +39262,14 @@ function builderUser() {
     const gid = process.getgid?.() ?? 1000;
     return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
 }
+/**
+ * The build user's ~/.gitconfig. Git refuses to read a repository another user owns ("dubious
+ * ownership"), and a root runner's layer checkouts belong to root while BitBake runs as uid 1000:
+ * BitBake's build configuration showed every layer as `<unknown>:<unknown>`, and a git source
+ * inside a layer (`protocol=file`) failed to fetch. Nothing in the container is more trusted than
+ * the layers' recipes, which run as this user anyway, so every repository is trusted.
+ */
+const BUILD_USER_GITCONFIG = '# Written by smidr/build-action: the layer checkouts may belong to another user.\n[safe]\n\tdirectory = *\n';
 /** `--mount` takes CSV fields: a path with a comma or quote must be quoted CSV-style. */
 function mountArg(m) {
     const field = (f) => (/[",]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
@@ -39331,12 +39351,23 @@ const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit
 const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
 // Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
 const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
+const STARTED = /^NOTE: recipe (\S+): task (do_\S+): Started$/;
+const FINISHED = /^NOTE: recipe \S+: task do_\S+?(_setscene)?: (?:Succeeded|Failed)$/;
+// A shell task's backtrace (knotty may prefix log lines with "| ") and a python traceback frame.
+const METADATA_FRAME = /^(?:\| )?\s*#\d+: \S+, (.+), line (\d+)$/;
+const PYTHON_FRAME = /^(?:\| )?File: '(.+)', lineno: (\d+), function: \S+$/;
 const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
 const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 class BitbakeOutputParser {
-    summary = { tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [] };
-    /** Logfile lines precede the Task line they belong to. */
+    summary = {
+        tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [],
+        done: { setscene: 0, task: 0 }, recipeFiles: {},
+    };
+    /** Logfile and backtrace lines precede the Task line they belong to. */
     pendingLogFile;
+    pendingFrames = [];
+    inMetadataBacktrace = false;
+    lastRecipeFile;
     /** Feeds one line (without its newline); returns progress when the line reports some. */
     line(text) {
         const s = this.summary;
@@ -39351,10 +39382,38 @@ class BitbakeOutputParser {
         }
         if ((m = RUNNING.exec(text))) {
             s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4] };
+            this.lastRecipeFile = recipeFileOf(m[4]);
             return s.lastProgress;
         }
         if (NOEXEC.test(text)) {
             s.noexecTasks += 1;
+            s.done.task += 1;
+            return undefined;
+        }
+        if ((m = STARTED.exec(text))) {
+            if (this.lastRecipeFile && !m[2].endsWith('_setscene'))
+                s.recipeFiles[m[1]] ??= this.lastRecipeFile;
+            return undefined;
+        }
+        if ((m = FINISHED.exec(text))) {
+            s.done[m[1] ? 'setscene' : 'task'] += 1;
+            return undefined;
+        }
+        if (/Backtrace \(metadata-relative locations\):$/.test(text)) {
+            this.inMetadataBacktrace = true;
+            return undefined;
+        }
+        if (this.inMetadataBacktrace && (m = METADATA_FRAME.exec(text))) {
+            // The same backtrace may come twice: in the ERROR message and in "Log data follows".
+            const frame = { file: m[1], line: Number(m[2]) };
+            if (!this.pendingFrames.some((f) => f.file === frame.file && f.line === frame.line))
+                this.pendingFrames.push(frame);
+            return undefined;
+        }
+        this.inMetadataBacktrace = false;
+        if ((m = PYTHON_FRAME.exec(text))) {
+            // A python traceback runs outermost first.
+            this.pendingFrames.unshift({ file: m[1], line: Number(m[2]) });
             return undefined;
         }
         if ((m = TASKS_SUMMARY.exec(text))) {
@@ -39367,8 +39426,10 @@ class BitbakeOutputParser {
             this.pendingLogFile = m[1].trim();
         }
         else if ((m = TASK_FAILED.exec(text))) {
-            s.failures.push({ recipeFile: m[1], task: m[2], logFile: this.pendingLogFile });
+            // Frames of generated code ("exec_func_python() autogenerated") name no file.
+            s.failures.push({ recipeFile: m[1], task: m[2], logFile: this.pendingLogFile, frames: this.pendingFrames.filter((f) => f.file.startsWith('/')) });
             this.pendingLogFile = undefined;
+            this.pendingFrames = [];
         }
         else if ((m = PARSE_ERROR.exec(text))) {
             s.parseErrors.push({ file: m[1], line: Number(m[2]), message: m[3] });
@@ -39379,6 +39440,12 @@ class BitbakeOutputParser {
             s.warnings.push(m[1]);
         return undefined;
     }
+}
+/** `virtual:native:/x/zlib_1.3.1.bb:do_compile` → `/x/zlib_1.3.1.bb`. */
+function recipeFileOf(what) {
+    const file = what.replace(/:do_[^:]+$/, '');
+    const slash = file.indexOf('/');
+    return slash > 0 ? file.slice(slash) : file;
 }
 /** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
 function tasksRun(s) {
@@ -39425,6 +39492,9 @@ async function runBitbake(host, argv, opts) {
     const onSignal = (signal) => stopper.request(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const budget = opts.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
     // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
     const token = randomBytes(16).toString('hex');
     process.stdout.write(`::stop-commands::${token}\n`);
@@ -39446,11 +39516,13 @@ async function runBitbake(host, argv, opts) {
             });
         });
         const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
-        const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
-        return { exitCode, summary: parser.summary, oomKilled, interrupted: stopper.requested, durationMs: Date.now() - started };
+        // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
+        const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
+        return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
     }
     finally {
         clearInterval(timer);
+        clearTimeout(budget);
         process.stdout.write(`::${token}::\n`);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -39463,12 +39535,14 @@ async function runBitbake(host, argv, opts) {
  * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
  * (after the grace period, or a second signal to the action) stops it harder, and finally the
  * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
  */
 class Stopper {
     host;
     child;
     graceSeconds;
-    requested = false;
+    /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
+    reason;
     steps = 0;
     timer;
     constructor(host, child, graceSeconds) {
@@ -39476,24 +39550,24 @@ class Stopper {
         this.child = child;
         this.graceSeconds = graceSeconds;
     }
-    request(signal) {
-        this.requested = true;
-        if (signal === 'SIGTERM')
+    request(why) {
+        this.reason ??= why === 'budget' ? 'budget' : 'signal';
+        if (why === 'SIGTERM')
             this.steps = Math.max(this.steps, 2);
-        this.escalate();
+        this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
     }
-    escalate() {
+    escalate(why = 'it did not stop in time') {
         this.steps += 1;
         clearTimeout(this.timer);
         if (this.steps <= 2) {
             warning(this.steps === 1
-                ? 'Stopping BitBake: running tasks may finish (SIGINT).'
-                : 'Stopping BitBake harder (second SIGINT).');
+                ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+                : `Stopping BitBake harder (second SIGINT) because ${why}.`);
             this.interrupt();
             this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
         }
         else {
-            warning('BitBake did not stop in time: removing it.');
+            warning(`Removing BitBake and its container because ${why}.`);
             this.kill();
         }
     }
@@ -39522,14 +39596,19 @@ class Stopper {
 function signalNumber(signal) {
     return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal];
 }
+/**
+ * One progress line: tasks finished of the total in the current phase (setscene tasks unpack
+ * sstate, real tasks build), percent and elapsed time, and the task started last.
+ */
 function progressLine(s, started, now = Date.now()) {
     const elapsed = formatDuration(now - started);
     const p = s.lastProgress;
     if (!p)
         return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
-    const percent = Math.floor((p.current * 100) / Math.max(p.total, 1));
-    const phase = p.phase === 'setscene' ? 'setscene (reusing sstate)' : 'tasks';
-    return `[smidr] ${phase} ${p.current}/${p.total} (${percent}%), ${elapsed} elapsed, now: ${p.what}`;
+    const done = Math.min(s.done[p.phase], p.total);
+    const percent = Math.floor((done * 100) / Math.max(p.total, 1));
+    const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
+    return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
 }
 function formatDuration(ms) {
     const s = Math.round(ms / 1000);
@@ -39840,6 +39919,69 @@ function localDirs(d, workspaceDir) {
 }
 
 /**
+ * Restores and saves through @actions/cache in a worker process with a time limit. A cache
+ * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ */
+/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
+path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+
+/**
+ * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
+ * main step before BitBake, saved in the post step after pruning. The DB travels in the same
+ * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
+ * any kind is a warning: the build goes on cold.
+ */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/**
+ * Disk space: how full the filesystems holding the workspace and the caches are, a warning naming
+ * what takes the space when one is nearly full (a Yocto build fills a hosted runner's ~14 GB
+ * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
+ * space a failed build's message names.
+ */
+/** The filesystems holding the given directories, one entry per filesystem. */
+async function diskUsage(dirs) {
+    const byDevice = new Map();
+    for (const [name, dir] of Object.entries(dirs)) {
+        const existing = nearestExisting(dir);
+        const [st, fsStat] = await Promise.all([promises$1.stat(existing), promises$1.statfs(existing)]);
+        const known = byDevice.get(st.dev);
+        if (known) {
+            known.holds.push(name);
+            continue;
+        }
+        const used = (fsStat.blocks - fsStat.bfree) * fsStat.bsize;
+        const avail = fsStat.bavail * fsStat.bsize;
+        byDevice.set(st.dev, {
+            holds: [name],
+            totalBytes: fsStat.blocks * fsStat.bsize,
+            usedBytes: used,
+            freeBytes: avail,
+            percent: used + avail > 0 ? Math.ceil((used * 100) / (used + avail)) : 0,
+        });
+    }
+    return [...byDevice.values()];
+}
+function nearestExisting(dir) {
+    let d = path.resolve(dir);
+    while (!existsSync(d) && path.dirname(d) !== d)
+        d = path.dirname(d);
+    return d;
+}
+/** Below this a build cannot be expected to get through even one large task. */
+const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
+
+/**
  * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
  * run it; they differ only in where directories are and how results are shown.
  */
@@ -39863,6 +40005,8 @@ async function prepareBuild(config, dirs, env = process.env) {
         localConf: config.localConf,
     }));
     await promises$1.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
+    if (inContainer)
+        await promises$1.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
     await promises$1.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
     info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
     return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
@@ -39887,7 +40031,8 @@ function bitbakePaths(ws, layers, inContainer) {
         ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
         : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
-async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 120 }) {
+async function runPreparedBuild(b, options = {}) {
+    const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
     const { config, workspace } = b;
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -39903,21 +40048,40 @@ async function runPreparedBuild(b, opts = { progressInterval: 60, graceSeconds: 
     const deployDir = await findDeployDir(workspace.buildDir);
     const images = await listImages(path.join(deployDir, 'images', config.machine));
     const outcome = {
-        result: run.exitCode === 0 ? 'success' : run.interrupted ? 'cancelled' : 'failure',
+        result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
         run, deployDir, images,
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
-    if (outcome.result !== 'success')
-        outcome.failureMessage = failureMessage(b, run);
+    if (outcome.result !== 'success') {
+        outcome.failureMessage = failureMessage(b, run, options);
+        const full = await fullDisk(b, run);
+        if (full)
+            outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
+    }
     return outcome;
 }
-function failureMessage(b, run) {
+/** A build that failed for want of space says so first: the task errors are only its symptoms. */
+async function fullDisk(b, run) {
+    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+    const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+    const usage = await diskUsage(dirs).catch(() => []);
+    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
+    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
+        return undefined;
+    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
+    return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+        + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
+}
+function failureMessage(b, run, options) {
     const s = run.summary;
     if (run.oomKilled) {
-        return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+        const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
+        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
-    if (run.interrupted)
+    if (run.stoppedBy === 'budget')
+        return budgetMessage(run, options.budget.minutes);
+    if (run.stoppedBy)
         return 'BitBake was stopped because the job was cancelled';
     if (s.failures.length > 0) {
         return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
@@ -39927,6 +40091,16 @@ function failureMessage(b, run) {
     }
     const last = s.errors.at(-1);
     return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+function budgetMessage(run, minutes) {
+    const p = run.summary.lastProgress;
+    const where = !p
+        ? 'before any task ran'
+        : p.phase === 'setscene'
+            ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
+            : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
+    return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
+        + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
 }
 async function containerHost(b, argv) {
     const { config, workspace, tools } = b;

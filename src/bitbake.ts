@@ -38,16 +38,20 @@ export interface BitbakeRunResult {
   exitCode: number;
   summary: BitbakeSummary;
   oomKilled: boolean;
-  /** Stopped by a signal to the action (job cancelled) rather than finishing on its own. */
-  interrupted: boolean;
+  /** Why BitBake was stopped rather than finishing on its own: the job was cancelled, or the time budget ran out. */
+  stoppedBy?: StopReason;
   durationMs: number;
 }
+
+export type StopReason = 'signal' | 'budget';
 
 export interface RunOptions {
   /** Seconds between progress lines while BitBake runs. */
   progressInterval: number;
   /** Seconds BitBake gets to stop after SIGINT before it is stopped harder. */
   graceSeconds: number;
+  /** Epoch ms at which BitBake is stopped gracefully (the stop-after budget). */
+  deadlineMs?: number;
 }
 
 export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOptions): Promise<BitbakeRunResult> {
@@ -61,6 +65,9 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
   const onSignal = (signal: NodeJS.Signals) => stopper.request(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const budget = opts.deadlineMs === undefined
+    ? undefined
+    : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
 
   // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
   const token = randomBytes(16).toString('hex');
@@ -84,10 +91,12 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
       });
     });
     const [exitCode] = await Promise.all([exited, follow(child.stdout!), follow(child.stderr!)]);
-    const oomKilled = host.kind === 'container' && exitCode === 137 && (await wasOomKilled(host.spec.engine, host.spec.name));
-    return { exitCode, summary: parser.summary, oomKilled, interrupted: stopper.requested, durationMs: Date.now() - started };
+    // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
+    const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
+    return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
   } finally {
     clearInterval(timer);
+    clearTimeout(budget);
     process.stdout.write(`::${token}::\n`);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -100,9 +109,11 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
  * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
  * (after the grace period, or a second signal to the action) stops it harder, and finally the
  * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
  */
 class Stopper {
-  requested = false;
+  /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
+  reason?: StopReason;
   private steps = 0;
   private timer?: NodeJS.Timeout;
 
@@ -112,23 +123,23 @@ class Stopper {
     private readonly graceSeconds: number,
   ) {}
 
-  request(signal: NodeJS.Signals): void {
-    this.requested = true;
-    if (signal === 'SIGTERM') this.steps = Math.max(this.steps, 2);
-    this.escalate();
+  request(why: NodeJS.Signals | 'budget'): void {
+    this.reason ??= why === 'budget' ? 'budget' : 'signal';
+    if (why === 'SIGTERM') this.steps = Math.max(this.steps, 2);
+    this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
   }
 
-  private escalate(): void {
+  private escalate(why = 'it did not stop in time'): void {
     this.steps += 1;
     clearTimeout(this.timer);
     if (this.steps <= 2) {
       core.warning(this.steps === 1
-        ? 'Stopping BitBake: running tasks may finish (SIGINT).'
-        : 'Stopping BitBake harder (second SIGINT).');
+        ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+        : `Stopping BitBake harder (second SIGINT) because ${why}.`);
       this.interrupt();
       this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
     } else {
-      core.warning('BitBake did not stop in time: removing it.');
+      core.warning(`Removing BitBake and its container because ${why}.`);
       this.kill();
     }
   }
@@ -158,13 +169,18 @@ function signalNumber(signal: NodeJS.Signals): number | undefined {
   return ({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
 }
 
+/**
+ * One progress line: tasks finished of the total in the current phase (setscene tasks unpack
+ * sstate, real tasks build), percent and elapsed time, and the task started last.
+ */
 export function progressLine(s: BitbakeSummary, started: number, now = Date.now()): string {
   const elapsed = formatDuration(now - started);
   const p = s.lastProgress;
   if (!p) return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
-  const percent = Math.floor((p.current * 100) / Math.max(p.total, 1));
-  const phase = p.phase === 'setscene' ? 'setscene (reusing sstate)' : 'tasks';
-  return `[smidr] ${phase} ${p.current}/${p.total} (${percent}%), ${elapsed} elapsed, now: ${p.what}`;
+  const done = Math.min(s.done[p.phase], p.total);
+  const percent = Math.floor((done * 100) / Math.max(p.total, 1));
+  const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
+  return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
 }
 
 export function formatDuration(ms: number): string {

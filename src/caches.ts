@@ -6,13 +6,13 @@
  */
 import { lstatSync, promises as fs, readdirSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import * as cache from '@actions/cache';
 import * as core from '@actions/core';
+import { restoreWithin, saveWithin } from './cache-transfer.js';
 import { State } from './constants.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
 import { matchKind, type CacheKey, type CacheKeys } from './keys.js';
-import { applyPrune, listSstate, planPrune, removeUnarchivable, sstateNames } from './sstate.js';
+import { applyPrune, listSstate, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from './sstate.js';
 import type { CacheDirs } from './workspace.js';
 
 export type MatchKind = 'exact' | 'partial' | 'miss';
@@ -21,18 +21,34 @@ export interface RestoredCache {
   kind: MatchKind;
   key?: string;
   seconds: number;
+  /** On disk after the restore. */
   bytes: number;
+  /** The compressed archive downloaded. */
+  archiveBytes?: number;
   warning?: string;
 }
 
 export interface SavedCache {
   key?: string;
+  /** On disk before compression. */
   bytes?: number;
+  /** The compressed archive uploaded. */
+  archiveBytes?: number;
   seconds?: number;
   /** Why nothing was saved. */
   skipped?: string;
   warning?: string;
-  pruned?: { objects: number; bytes: number };
+  pruned?: PruneSummary;
+}
+
+/** What pruning dropped from the sstate entry, for the log and the summary. */
+export interface PruneSummary {
+  objects: number;
+  bytes: number;
+  /** Older objects for the same recipe, architecture and task that this build neither used nor made. */
+  superseded: number;
+  /** Least recently used objects dropped to stay under cache-size-limit, as `pn:task`, oldest first. */
+  overLimit: string[];
 }
 
 /** Everything the post step needs, kept in one state entry. */
@@ -50,6 +66,8 @@ export interface CacheState {
   saveReason: string;
   saveOnFailure: boolean;
   sizeLimitBytes?: number;
+  /** Longest one restore or save may take before the service is given up on. */
+  timeoutMs: number;
 }
 
 interface Inventory { sstate: string[]; downloads: string[] }
@@ -60,7 +78,7 @@ export function cachePaths(dirs: CacheDirs): CacheState['paths'] {
   return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
 }
 
-export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryFile: string): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
+export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryFile: string, timeoutMs: number): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
   const paths = cachePaths(dirs);
   core.startGroup('Cache configuration');
   for (const [part, value] of Object.entries(keys.parts)) core.info(`${part.padEnd(12)} ${value}`);
@@ -70,8 +88,8 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
 
   // Independent caches: restore them at the same time.
   const [downloads, sstate] = await Promise.all([
-    restoreOne('downloads', paths.downloads, keys.downloads),
-    restoreOne('sstate', paths.sstate, keys.sstate),
+    restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs),
+    restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs),
   ]);
   const db = path.join(dirs.hashserv, HASHSERV_DB);
   const hashserv: MatchKind = sstate.kind !== 'miss' && (await exists(db)) ? sstate.kind : 'miss';
@@ -82,12 +100,13 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
   return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
 }
 
-async function restoreOne(name: string, paths: string[], key: CacheKey): Promise<RestoredCache> {
+async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutMs: number): Promise<RestoredCache> {
   const started = Date.now();
   let restored: string | undefined;
+  let archiveBytes: number | undefined;
   let warning: string | undefined;
   try {
-    restored = await cache.restoreCache([...paths], key.key, [...key.restoreKeys]);
+    ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
   } catch (e) {
     warning = `${name} cache: restore failed, building without it: ${(e as Error).message}`;
     core.warning(warning);
@@ -97,8 +116,9 @@ async function restoreOne(name: string, paths: string[], key: CacheKey): Promise
     for (const p of paths) await emptyDir(p);
   }
   const kind = matchKind(key, restored);
-  const result: RestoredCache = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), warning };
-  core.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s`);
+  const result: RestoredCache = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), archiveBytes, warning };
+  const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
+  core.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
   return result;
 }
 
@@ -133,7 +153,7 @@ async function saveDownloads(s: CacheState, inventory: Inventory): Promise<Saved
   const before = new Set(inventory.downloads);
   const added = (await downloadNames(s.dirs.downloads)).filter((n) => !before.has(n));
   if (added.length === 0) return { skipped: 'no new downloads' };
-  return upload('downloads', s.paths.downloads, s.keys.downloads.key);
+  return upload('downloads', s.paths.downloads, s.keys.downloads.key, s.timeoutMs);
 }
 
 async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCache> {
@@ -143,31 +163,49 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
     const checkpoint = checkpointDb(db);
     if (!checkpoint.ok) {
       core.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
-      await fs.rm(db, { force: true });
+      for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) await fs.rm(f, { force: true });
     }
   }
-  for (const suffix of ['-wal', '-shm', '-journal']) await fs.rm(`${db}${suffix}`, { force: true });
   await removeUnarchivable(s.dirs.sstate);
+  const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
+  if (staleSiginfo.files.length > 0) core.info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
 
   const restored = new Set(inventory.sstate);
-  const plan = planPrune(await listSstate(s.dirs.sstate), { buildStartedMs: s.buildStartedMs, restored, budgetBytes: s.sizeLimitBytes });
+  const objects = await listSstate(s.dirs.sstate);
+  const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });
   const created = plan.keep.filter((o) => !restored.has(o.path)).length;
   const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
   if (created === 0 && !dbChanged) return { skipped: 'no new sstate objects and no new equivalences' };
   await applyPrune(s.dirs.sstate, plan);
-  const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes };
+  const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
+  const pruned: PruneSummary = { objects: plan.drop.length, bytes: plan.droppedBytes, superseded: plan.drop.length - overLimit.length, overLimit };
   if (pruned.objects > 0) {
-    const budget = plan.drop.filter((d) => d.reason === 'budget').length;
-    core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.objects - budget} superseded, ${budget} over the size limit`);
+    core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
   }
   core.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
-  return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key)), pruned };
+  return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
 
-async function upload(name: string, paths: string[], key: string): Promise<SavedCache> {
+/**
+ * cache-size-limit caps the archive, which also holds the DB and a tar header per file; objects
+ * are zstd already, so the archive is about as large as what goes in.
+ */
+async function sstateBudget(s: CacheState, objects: SstateObject[], db: string): Promise<number | undefined> {
+  if (s.sizeLimitBytes === undefined) return undefined;
+  const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
+  const dbBytes = await fs.stat(db).then((st) => st.size, () => 0);
+  return Math.max(0, s.sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
+}
+
+/** A header block per file plus padding to the next 512-byte block, at most. */
+const TAR_BYTES_PER_FILE = 1024;
+/** Directory entries and the end-of-archive blocks. */
+const TAR_BYTES_FIXED = 256 * 1024;
+
+async function upload(name: string, paths: string[], key: string, timeoutMs: number): Promise<SavedCache> {
   const started = Date.now();
   try {
-    const id = await cache.saveCache([...paths], key);
+    const { id, archiveBytes } = await saveWithin(timeoutMs, paths, key);
     const seconds = (Date.now() - started) / 1000;
     if (id === -1) {
       const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
@@ -175,8 +213,9 @@ async function upload(name: string, paths: string[], key: string): Promise<Saved
       return { warning, seconds };
     }
     const bytes = await dirBytes(paths);
-    core.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression) in ${seconds.toFixed(1)} s`);
-    return { key, bytes, seconds };
+    const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
+    core.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
+    return { key, bytes, archiveBytes, seconds };
   } catch (e) {
     const warning = `${name} cache: save failed: ${(e as Error).message}`;
     core.warning(warning);

@@ -46,6 +46,15 @@ export function builderUser(): { uid: number; gid: number } {
   return uid === 0 ? { uid: 1000, gid: 1000 } : { uid, gid };
 }
 
+/**
+ * The build user's ~/.gitconfig. Git refuses to read a repository another user owns ("dubious
+ * ownership"), and a root runner's layer checkouts belong to root while BitBake runs as uid 1000:
+ * BitBake's build configuration showed every layer as `<unknown>:<unknown>`, and a git source
+ * inside a layer (`protocol=file`) failed to fetch. Nothing in the container is more trusted than
+ * the layers' recipes, which run as this user anyway, so every repository is trusted.
+ */
+export const BUILD_USER_GITCONFIG = '# Written by smidr/build-action: the layer checkouts may belong to another user.\n[safe]\n\tdirectory = *\n';
+
 /** `--mount` takes CSV fields: a path with a comma or quote must be quoted CSV-style. */
 function mountArg(m: Mount): string {
   const field = (f: string) => (/[",]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);

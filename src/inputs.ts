@@ -1,7 +1,7 @@
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { CACHE_MODES, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
+import { CACHE_MODES, DEFAULT_CONFIG_FILE, DISK_WARN_PERCENT, Inputs, TestEnv, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
 import { ConfigError, type ConfigOverrides } from './config.js';
 
 export interface ActionInputs {
@@ -9,6 +9,16 @@ export interface ActionInputs {
   overrides: ConfigOverrides;
   workspaceDir?: string;
   cache: CacheInputs;
+  /** Minutes after the main step started at which BitBake is stopped gracefully. */
+  stopAfterMinutes?: number;
+  report: ReportInputs;
+}
+
+export interface ReportInputs {
+  /** Write the job summary. */
+  summary: boolean;
+  progressIntervalSeconds: number;
+  diskWarnPercent: number;
 }
 
 export interface CacheInputs {
@@ -21,6 +31,8 @@ export interface CacheInputs {
   saveReason: string;
   saveOnFailure: boolean;
   sizeLimitBytes?: number;
+  /** Longest one restore or save may take; a service slower than that counts as down. */
+  timeoutMs: number;
   sstateMaxAgeDays: number;
   workspaceMaxAgeDays: number;
 }
@@ -32,6 +44,7 @@ export function readInputs(env = process.env): ActionInputs {
   const bitbakeArgs = get(Inputs.BitbakeArgs);
   const localConf = core.getInput(Inputs.LocalConf);
   const workspaceDir = get(Inputs.WorkspaceDir);
+  const stopAfter = get(Inputs.StopAfter);
   return {
     configFile: path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
     overrides: {
@@ -45,7 +58,23 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
+    report: readReportInputs(env),
+    stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
   };
+}
+
+function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {
+  const summary = core.getInput(Inputs.Summary).trim();
+  return {
+    summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
+    progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
+    diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
+  };
+}
+
+function testEnv(env: NodeJS.ProcessEnv, name: TestEnv, unit: string, fallback: number): number {
+  const text = env[name]?.trim();
+  return text ? parsePositive(text, name, unit, fallback) : fallback;
 }
 
 function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {
@@ -70,6 +99,7 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
     saveReason,
     saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
     sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
+    timeoutMs: (get(Inputs.CacheTimeout) === '' ? 20 : parsePositive(get(Inputs.CacheTimeout), Inputs.CacheTimeout, 'minutes', 20)) * 60_000,
     sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
     workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
   };
@@ -97,9 +127,12 @@ export function parseSize(text: string, input: string): number {
 }
 
 function parseDays(text: string, input: string, fallback: number): number {
-  if (text === '') return fallback;
+  return text === '' ? fallback : parsePositive(text, input, 'days', fallback);
+}
+
+export function parsePositive(text: string, input: string, unit: string, example: number): number {
   if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
-    throw new ConfigError(`input '${input}': "${text}" is not a number of days; expected a positive number, e.g. ${fallback}`);
+    throw new ConfigError(`input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`);
   }
   return Number(text);
 }

@@ -6,10 +6,13 @@ import { restoreCaches, saveCacheState, cachePaths } from './caches.js';
 import { readInputs, type ActionInputs } from './inputs.js';
 import { cacheKeys } from './keys.js';
 import { prepareBuild, runPreparedBuild, type PipelineDirs, type PreparedBuild } from './pipeline.js';
-import { setCacheOutputs, setLayersOutput, setOutputs, writeSummary } from './report.js';
+import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report.js';
 import { saveBuildState, type BuildState } from './state.js';
 import { actionDirs, selfHostedDirs } from './workspace.js';
 import type { BuildConfig } from './config.js';
+
+// The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
+const mainStartedMs = Date.now();
 
 async function run(): Promise<void> {
   const inputs = readInputs();
@@ -17,21 +20,28 @@ async function run(): Promise<void> {
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
+  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
   const state: BuildState = {
     buildId: build.workspace.id, buildDir: build.workspace.buildDir, caches: build.workspace.caches,
     containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
     containerName: build.containerName,
     cacheMode: inputs.cache.mode,
+    summary: inputs.report.summary,
     housekeeping: inputs.cache.mode === 'local'
       ? { sstate: dirs.caches.sstate, buildsDir: dirs.workspaceRoot, sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays, workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays }
       : undefined,
   };
   saveBuildState(state);
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
-  const outcome = await runPreparedBuild(build);
+  const outcome = await runPreparedBuild(build, {
+    progressInterval: inputs.report.progressIntervalSeconds,
+    budget: inputs.stopAfterMinutes === undefined
+      ? undefined
+      : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+  });
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
-  await writeSummary(build, outcome, restored);
+  await reportBuild(build, outcome, { summary: inputs.report.summary, restored, diskAtStart, diskWarnPercent: inputs.report.diskWarnPercent });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
 
@@ -54,7 +64,7 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
-  const restored = await restoreCaches(keys, workspace.caches, inventoryFile);
+  const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
   saveCacheState({
     keys, paths: cachePaths(workspace.caches), dirs: workspace.caches,
@@ -63,7 +73,7 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
     buildStartedMs: Date.now(),
     save: inputs.cache.save, saveReason: inputs.cache.saveReason, saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes,
+    sizeLimitBytes: inputs.cache.sizeLimitBytes, timeoutMs: inputs.cache.timeoutMs,
   });
   return restored;
 }

@@ -10,12 +10,14 @@ import type { BuildConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { renderAutoConf, renderBblayersConf, type BitbakePaths } from './conf.js';
 import {
-  builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
+  BUILD_USER_GITCONFIG, builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
 } from './container.js';
 import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake.js';
 import { tasksRun, taskLabel } from './bitbake-output.js';
 import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './layers.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './workspace.js';
+import { diskUsage, NEARLY_FULL_BYTES, type FsUsage } from './disk.js';
+import { formatBytes } from './caches.js';
 
 export type { PipelineDirs };
 import { stringEnv } from './git.js';
@@ -30,8 +32,11 @@ export interface PreparedBuild {
   containerName?: string;
 }
 
+/** `stopped`: the stop-after budget ran out; what finished is in sstate and the next run goes on from there. */
+export type BuildResult = 'success' | 'failure' | 'cancelled' | 'stopped';
+
 export interface BuildOutcome {
-  result: 'success' | 'failure' | 'cancelled';
+  result: BuildResult;
   run: BitbakeRunResult;
   deployDir: string;
   images: string[];
@@ -63,6 +68,7 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
     localConf: config.localConf,
   }));
   await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
+  if (inContainer) await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
   core.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
@@ -90,7 +96,15 @@ function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boole
     : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
 
-export async function runPreparedBuild(b: PreparedBuild, opts = { progressInterval: 60, graceSeconds: 120 }): Promise<BuildOutcome> {
+export interface RunBuildOptions {
+  /** Seconds between progress lines (default 60). */
+  progressInterval?: number;
+  /** Epoch ms at which BitBake is stopped gracefully, and the stop-after minutes it came from. */
+  budget?: { deadlineMs: number; minutes: number };
+}
+
+export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOptions = {}): Promise<BuildOutcome> {
+  const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
   const { config, workspace } = b;
   const argv = [...config.bitbakeArgs, ...config.targets];
   const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -105,21 +119,39 @@ export async function runPreparedBuild(b: PreparedBuild, opts = { progressInterv
   const deployDir = await findDeployDir(workspace.buildDir);
   const images = await listImages(path.join(deployDir, 'images', config.machine));
   const outcome: BuildOutcome = {
-    result: run.exitCode === 0 ? 'success' : run.interrupted ? 'cancelled' : 'failure',
+    result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
     run, deployDir, images,
     tasksRun: tasksRun(run.summary),
     tasksReused: run.summary.tasksReused,
   };
-  if (outcome.result !== 'success') outcome.failureMessage = failureMessage(b, run);
+  if (outcome.result !== 'success') {
+    outcome.failureMessage = failureMessage(b, run, options);
+    const full = await fullDisk(b, run);
+    if (full) outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
+  }
   return outcome;
 }
 
-function failureMessage(b: PreparedBuild, run: BitbakeRunResult): string {
+/** A build that failed for want of space says so first: the task errors are only its symptoms. */
+async function fullDisk(b: PreparedBuild, run: BitbakeRunResult): Promise<string | undefined> {
+  const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+  const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+  const usage = await diskUsage(dirs).catch(() => []);
+  const fullest = usage.reduce<FsUsage | undefined>((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
+  if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES)) return undefined;
+  const where = fullest.holds.map((h) => `${h} (${dirs[h as keyof typeof dirs]})`).join(', ');
+  return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
+    + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
+}
+
+function failureMessage(b: PreparedBuild, run: BitbakeRunResult, options: RunBuildOptions): string {
   const s = run.summary;
   if (run.oomKilled) {
-    return `BitBake was killed by the out-of-memory killer (container memory limit ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+    const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
+    return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
   }
-  if (run.interrupted) return 'BitBake was stopped because the job was cancelled';
+  if (run.stoppedBy === 'budget') return budgetMessage(run, options.budget!.minutes);
+  if (run.stoppedBy) return 'BitBake was stopped because the job was cancelled';
   if (s.failures.length > 0) {
     return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
   }
@@ -128,6 +160,17 @@ function failureMessage(b: PreparedBuild, run: BitbakeRunResult): string {
   }
   const last = s.errors.at(-1);
   return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+
+function budgetMessage(run: BitbakeRunResult, minutes: number): string {
+  const p = run.summary.lastProgress;
+  const where = !p
+    ? 'before any task ran'
+    : p.phase === 'setscene'
+      ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
+      : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
+  return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
+    + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
 }
 
 async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeHost> {

@@ -4,7 +4,7 @@ import { waitForServerExit } from './bitbake.js';
 import { loadCacheState, saveCaches, saveDecision } from './caches.js';
 import { removeContainer } from './container.js';
 import { housekeep } from './housekeeping.js';
-import { writeSaveSummary } from './report.js';
+import { appendSummary, renderSaveSummary } from './summary.js';
 import { loadBuildState } from './state.js';
 
 async function run(): Promise<void> {
@@ -23,11 +23,11 @@ async function run(): Promise<void> {
     const why = saveDecision(caches, state.result);
     if (why) {
       core.info(`Not saving caches: ${why}.`);
-      await writeSaveSummary(caches, undefined, why);
+      if (state.summary) await appendSummary(renderSaveSummary(undefined, why));
       return;
     }
     const saved = await core.group('Save caches', () => saveCaches(caches));
-    await writeSaveSummary(caches, saved);
+    if (state.summary) await appendSummary(renderSaveSummary(saved));
   } else if (state.cacheMode === 'local' && state.housekeeping) {
     const h = state.housekeeping;
     const report = await core.group('Housekeeping of the shared cache directories', () => housekeep({

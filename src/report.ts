@@ -1,12 +1,19 @@
-/** Tells the workflow what happened: step outputs, and the job summary. */
+/**
+ * Tells the workflow what happened: step outputs, annotations, disk warnings and the job summary,
+ * gathered from the build and handed to the modules that render them.
+ */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
+import { buildAnnotations, emitAnnotations } from './annotations.js';
 import { Outputs } from './constants.js';
+import { buildDirSizes, diskUsage, diskWarning, type FsUsage } from './disk.js';
+import { describeFailures } from './failures.js';
 import { layersJson } from './layers.js';
-import { formatDuration } from './bitbake.js';
-import { taskLabel } from './bitbake-output.js';
+import { pathMapper } from './paths.js';
 import type { BuildOutcome, PreparedBuild } from './pipeline.js';
-import { formatBytes, type CacheState, type RestoredCache, type SavedCache, type MatchKind } from './caches.js';
+import type { RestoredCache, MatchKind } from './caches.js';
+import { appendSummary, renderSummary, type ImageFile } from './summary.js';
 
 type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
 
@@ -35,59 +42,75 @@ export function setLayersOutput(b: PreparedBuild): void {
   core.setOutput(Outputs.BuildDir, b.workspace.buildDir);
 }
 
-export async function writeSummary(b: PreparedBuild, o: BuildOutcome, restored?: Restored): Promise<void> {
-  const s = o.run.summary;
-  const icon = o.result === 'success' ? '✅' : o.result === 'cancelled' ? '⏹️' : '❌';
-  core.summary
-    .addHeading(`${icon} ${b.config.targets.join(', ')} for ${b.config.machine}`, 2)
-    .addTable([
-      [{ data: 'Machine', header: true }, { data: 'Distro', header: true }, { data: 'Result', header: true }, { data: 'Duration', header: true }],
-      [b.config.machine, b.distro, o.result, formatDuration(o.run.durationMs)],
-    ])
-    .addHeading('Layers', 3)
-    .addTable([
-      [{ data: 'Layer', header: true }, { data: 'Source', header: true }, { data: 'Revision', header: true }],
-      ...b.layers.map((l) => [l.name, l.url ?? l.dir, `<code>${l.commit.slice(0, 12)}</code>`]),
-    ]);
-  if (s.sstate || s.tasksAttempted !== undefined) {
-    core.summary.addHeading('BitBake', 3).addTable([
-      [{ data: 'Tasks run', header: true }, { data: 'Reused from sstate', header: true }, { data: 'Sstate wanted / local / mirrors / missed', header: true }, { data: 'Match', header: true }],
-      [String(o.tasksRun ?? '–'), String(o.tasksReused ?? '–'),
-        s.sstate ? `${s.sstate.wanted} / ${s.sstate.local} / ${s.sstate.mirrors} / ${s.sstate.missed}` : '–',
-        s.sstate ? `${s.sstate.matchPercent}%` : '–'],
-    ]);
-  }
-  if (restored) {
-    const row = (name: string, r: RestoredCache) => [name, r.kind, r.key ? `<code>${r.key}</code>` : '–', formatBytes(r.bytes), `${r.seconds.toFixed(1)} s`];
-    core.summary.addHeading('Caches restored', 3).addTable([
-      [{ data: 'Cache', header: true }, { data: 'Hit', header: true }, { data: 'Restored key', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }],
-      row('downloads', restored.downloads),
-      row('sstate + hash-equivalence DB', restored.sstate),
-    ]);
-  }
-  if (o.images.length > 0) core.summary.addHeading('Images', 3).addList(o.images.map((i) => `<code>${path.basename(i)}</code>`));
-  if (s.failures.length > 0) core.summary.addHeading('Failed tasks', 3).addList(s.failures.map((f) => `<code>${taskLabel(f)}</code>`));
-  await core.summary.write();
+export interface ReportOptions {
+  /** Write the job summary (the summary input). */
+  summary: boolean;
+  restored?: Restored;
+  diskAtStart: FsUsage[];
+  diskWarnPercent: number;
 }
 
-/** The post step's part of the summary: what was saved, or why not. */
-export async function writeSaveSummary(s: CacheState, saved?: { downloads: SavedCache; sstate: SavedCache }, why?: string): Promise<void> {
-  core.summary.addHeading('Caches saved', 3);
-  if (!saved) {
-    core.summary.addRaw(`Nothing saved: ${why}.`, true);
-  } else {
-    const row = (name: string, c: SavedCache) => [
-      name,
-      c.key ? `<code>${c.key}</code>` : (c.skipped ?? c.warning ?? 'not saved'),
-      c.bytes !== undefined ? formatBytes(c.bytes) : '–',
-      c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : '–',
-      c.pruned ? `${c.pruned.objects} objects, ${formatBytes(c.pruned.bytes)}` : '–',
-    ];
-    core.summary.addTable([
-      [{ data: 'Cache', header: true }, { data: 'Saved key, or why not', header: true }, { data: 'Size', header: true }, { data: 'Time', header: true }, { data: 'Pruned', header: true }],
-      row('downloads', saved.downloads),
-      row('sstate + hash-equivalence DB', saved.sstate),
-    ]);
+/** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
+export async function reportBuild(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): Promise<void> {
+  try {
+    await report(b, o, opts);
+  } catch (e) {
+    core.warning(`could not write the build report: ${(e as Error).message}`);
   }
-  await core.summary.write();
+}
+
+async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): Promise<void> {
+  const s = o.run.summary;
+  const paths = pathMapper({
+    layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches,
+    inContainer: b.containerName !== undefined, repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+  });
+  const failed = await describeFailures(s, paths);
+  emitAnnotations(buildAnnotations(s, failed, paths));
+  const diskAtEnd = await checkDisk(b, 'end', opts.diskWarnPercent, path.dirname(o.deployDir));
+  if (!opts.summary) return;
+  await appendSummary(renderSummary({
+    targets: b.config.targets, machine: b.config.machine, distro: b.distro, result: o.result,
+    durationMs: o.run.durationMs, failureMessage: o.failureMessage,
+    layers: b.layers, restored: opts.restored,
+    bitbake: {
+      tasksAttempted: s.tasksAttempted, tasksRun: o.tasksRun, tasksReused: o.tasksReused, tasksFailed: s.tasksFailed,
+      sstate: s.sstate, warnings: new Set(s.warnings).size,
+    },
+    images: await imageFiles(o.images),
+    failed, parseErrors: s.parseErrors.map((p) => ({ where: paths.toRepo(p.file) ?? p.file, line: p.line, message: p.message })),
+    disk: { start: opts.diskAtStart, end: diskAtEnd },
+  }));
+}
+
+/**
+ * How full the filesystems of the workspace and the caches are; a warning for each one over the
+ * threshold, with the sizes of TMPDIR, downloads and sstate.
+ */
+export async function checkDisk(b: PreparedBuild, when: 'start' | 'end', threshold: number, tmpdir = path.join(b.workspace.buildDir, 'tmp')): Promise<FsUsage[]> {
+  const { caches } = b.workspace;
+  let usage: FsUsage[];
+  try {
+    usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+  } catch (e) {
+    core.warning(`could not read disk usage: ${(e as Error).message}`);
+    return [];
+  }
+  if (usage.some((u) => u.percent > threshold)) {
+    const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
+    for (const u of usage) {
+      const warning = diskWarning(u, when, sizes, threshold);
+      if (warning) core.warning(warning, { title: 'Disk nearly full' });
+    }
+  }
+  return usage;
+}
+
+async function imageFiles(images: string[]): Promise<ImageFile[]> {
+  return Promise.all(images.map(async (file) => {
+    const st = await fs.lstat(file).catch(() => undefined);
+    const name = path.basename(file);
+    if (st?.isSymbolicLink()) return { name, bytes: 0, linkTo: await fs.readlink(file) };
+    return { name, bytes: st?.size ?? 0 };
+  }));
 }

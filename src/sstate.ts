@@ -293,6 +293,34 @@ function tryRmdir(p: string): boolean {
 }
 
 /**
+ * Signature files of tasks that have no archive (OE writes a `.siginfo` for every task that runs,
+ * do_compile included) last written before `sinceMs`: an earlier build's, which no restore ever
+ * needs. Without this they pile up in a rolling cache entry, one set per build. Returns what was
+ * removed, with its size.
+ */
+export async function removeStaleSiginfo(dir: string, sinceMs: number): Promise<{ files: string[]; bytes: number }> {
+  const files = walk(dir);
+  const present = new Set(files.map((f) => f.rel));
+  const orphans = files.map((f) => f.rel).filter((rel) => {
+    const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
+    return suffix !== undefined && parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined
+      && !present.has(rel.slice(0, -suffix.length));
+  });
+  const stats = orphans.map((rel) => lstatOrUndefined(path.join(dir, rel)));
+  const removed: string[] = [];
+  let bytes = 0;
+  for (const [i, rel] of orphans.entries()) {
+    const st = stats[i];
+    if (!st || st.mtimeMs >= sinceMs) continue;
+    await fs.rm(path.join(dir, rel), { force: true });
+    await removeEmptyUpwards(dir, path.posix.dirname(rel));
+    removed.push(rel);
+    bytes += st.size;
+  }
+  return { files: removed, bytes };
+}
+
+/**
  * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
  * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
  * from its archive.

@@ -1,6 +1,7 @@
 /** What the main step leaves for the post step, in one state entry. */
 import * as core from '@actions/core';
 import { State } from './constants.js';
+import type { BuildResult } from './pipeline.js';
 import type { CacheDirs } from './workspace.js';
 
 export interface BuildState {
@@ -9,8 +10,10 @@ export interface BuildState {
   caches: CacheDirs;
   containerEngine?: 'docker' | 'podman';
   containerName?: string;
-  result?: 'success' | 'failure' | 'cancelled';
+  result?: BuildResult;
   cacheMode: 'actions' | 'local' | 'off';
+  /** Whether the job summary is written (the post step appends to it). */
+  summary: boolean;
   /** Self-hosted mode: what the post step cleans up on the host. */
   housekeeping?: { sstate: string; buildsDir: string; sstateMaxAgeDays: number; workspaceMaxAgeDays: number };
 }

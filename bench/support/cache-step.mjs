@@ -24,6 +24,9 @@ const keys = cacheKeys({
   layers: [{ name: 'poky', commit: '0'.repeat(40) }], localConf: [], run: 'bench-1',
 });
 
+/** The action's default cache-timeout (20 minutes): never reached here, only passed on. */
+const TIMEOUT_MS = 20 * 60_000;
+
 async function operation() {
   switch (mode) {
     case 'action-save': {
@@ -31,12 +34,12 @@ async function operation() {
         keys, paths, dirs: req.dirs,
         restored: { downloads: { kind: 'miss', seconds: 0, bytes: 0 }, sstate: { kind: 'miss', seconds: 0, bytes: 0 }, hashserv: 'miss' },
         inventoryFile: req.inventory, dbFingerprint: undefined, buildStartedMs: req.buildStartedMs,
-        save: true, saveReason: '', saveOnFailure: true,
+        save: true, saveReason: '', saveOnFailure: true, timeoutMs: TIMEOUT_MS,
       });
       return { ok: r.sstate.key === keys.sstate.key, detail: r.sstate };
     }
     case 'action-restore': {
-      const r = await restoreCaches(keys, req.dirs, req.inventory);
+      const r = await restoreCaches(keys, req.dirs, req.inventory, TIMEOUT_MS);
       return { ok: r.sstate.kind === 'exact', detail: r.sstate };
     }
     case 'bare-save': {

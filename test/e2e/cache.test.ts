@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
+import { formatBytes } from '../../src/caches.js';
 import { git, type GitRemote } from '../support/git-remotes.js';
 import { runJob, type StepResult } from '../support/run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml, standinReport } from '../support/world.js';
@@ -71,6 +72,9 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
     expect(sstateEntries()).toHaveLength(1);
     expect(downloadEntries()).toHaveLength(1);
     expect(cold.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemux86-64-/);
+    // The archive size reported is the one the service holds.
+    expect(cold.post.stdout).toContain(`, a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive)`);
+    expect(cold.post.summary).toContain(`| ${formatBytes(sstateEntries()[0]!.sizeBytes)} |`);
   });
 
   it('the warm job restores all three and runs no real task', () => {
@@ -80,6 +84,7 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
     expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
     expect(warm.main.outputs['sstate-match']).toBe('100');
     expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
+    expect(warm.main.stdout).toContain(`from a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive`);
   });
 
   it('the warm job saves nothing, because nothing was added', () => {
@@ -162,6 +167,26 @@ describe('cache service trouble', () => {
   }, LONG);
 });
 
+describe('a cache service that stops answering', () => {
+  it('is given up on after cache-timeout: a warning, a cold build, and a post step that ends', async () => {
+    const ws = jobWorkspace(root, 'ws-hung', smidrYaml(poky.url, { localConf: ['HUNG = "1"'] }));
+    // Far longer than the limit: without one, main would wait the whole delay for every call.
+    await service.setFault({ delay: { ms: 120_000, target: 'api' } });
+    try {
+      const started = Date.now();
+      const r = await job({ workspace: ws, inputs: { 'cache-timeout': '0.05' } });
+      ok(r);
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+      expect(r.main.annotations.join('\n')).toContain('sstate cache: restore failed, building without it: the cache service did not answer the lookup within 3 s');
+      expect(r.post.annotations.join('\n')).toContain('sstate cache: save failed: the cache service did not finish the save within 3 s');
+      expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
+    } finally {
+      await service.setFault({});
+    }
+  }, LONG);
+});
+
 describe('damaged archives and a forbidding cache mode', () => {
   const cases: [string, Parameters<CacheService['setFault']>[0] | undefined, Record<string, string>][] = [
     ['a corrupted download', { corruptDownload: true }, {}],
@@ -220,7 +245,7 @@ describe('GHES (the v1 cache protocol)', () => {
       const warm = await job({ workspace: ws, env: { ...unset, ...v1.env } });
       ok(cold);
       ok(warm);
-      expect(v1.entries().map((e) => e.key.split('-')[2])).toEqual(['downloads', 'sstate']);
+      expect(v1.entries().map((e) => e.key.split('-')[2]).sort()).toEqual(['downloads', 'sstate']);
       expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
       expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
       expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
@@ -245,6 +270,18 @@ describe('matrix legs', () => {
 });
 
 describe('cache size', () => {
+  it('cache-size-limit caps the sstate entry, dropping least recently used objects, and the summary says which', async () => {
+    const limit = 600 * 1024;
+    const ws = jobWorkspace(root, 'ws-limit', smidrYaml(poky.url, { localConf: ['STANDIN_OUTPUT_BYTES = "150000"'] }));
+    const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'limited', 'cache-size-limit': String(limit) } });
+    ok(r);
+    const [entry] = sstateEntries().filter((e) => e.key.startsWith('smidr-v1-limited-sstate-'));
+    expect(entry, r.post.stdout).toBeDefined();
+    expect(entry!.sizeBytes).toBeLessThanOrEqual(limit);
+    expect(r.post.stdout).toMatch(/sstate: pruned \d+ objects \(.+\): \d+ superseded, [1-9]\d* over the size limit \(.*:do_\w+/);
+    expect(r.post.summary).toMatch(/[1-9]\d* over cache-size-limit \(least recently used first: `[\w.+-]+:do_\w+`/);
+  }, LONG);
+
   it('stays near one build\'s working set over five runs with changing revisions', async () => {
     const ws = jobWorkspace(root, 'ws-growth', smidrYaml(poky.url, { localConf: ['GROWTH = "1"', 'STANDIN_OUTPUT_BYTES = "200000"'] }));
     const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
@@ -254,6 +291,8 @@ describe('cache size', () => {
       if (run > 1) commitFile(ws, app, readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`));
       const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'growth' } });
       ok(r);
+      // Signatures of the earlier build's smidr-app tasks (do_compile, ...) came with the restore.
+      if (run > 1) expect(r.post.stdout).toMatch(/sstate: left out [1-9]\d* signature files of earlier builds' tasks that have no archive/);
       const entry = sstateEntries().filter((e) => e.key.includes('-qemux86-64-')).at(-1)!;
       sizes.push(entry.sizeBytes);
       if (run === 1) workingSet = entry.sizeBytes;

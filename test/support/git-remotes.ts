@@ -43,6 +43,19 @@ export class GitRemote {
     return r;
   }
 
+  /**
+   * Serves one branch of an existing checkout (BitBake, OE-core) as a remote, with its real
+   * history: a bare clone sharing the checkout's objects, so it costs no copy. It has no
+   * working clone, so `commit` is not for it.
+   */
+  static mirror(root: string, name: string, checkout: string, branch: string): GitRemote {
+    const r = new GitRemote(root, name, branch);
+    rmSync(r.bare, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    git(root, 'clone', '-q', '--bare', '--shared', '--single-branch', '--branch', branch, checkout, r.bare);
+    return r;
+  }
+
   /** Writes (or, with null, deletes) files, commits, pushes; returns the new commit. */
   commit(files: Record<string, string | null>, message = 'change'): string {
     for (const [file, content] of Object.entries(files)) {

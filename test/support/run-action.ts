@@ -123,6 +123,20 @@ export function startStep(r: RunnerEnv, step: 'main' | 'post', state: Record<str
   return { child, done };
 }
 
+/** Starts main and resolves once its output contains `text` (say, `NOTE: Running task 3 of`). */
+export async function startMainUntil(r: RunnerEnv, text: string): Promise<StartedStep> {
+  const started = startStep(r, 'main');
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    started.child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) resolve();
+    });
+    started.child.on('close', () => reject(new Error(`main ended before printing ${JSON.stringify(text)}:\n${seen}`)));
+  });
+  return started;
+}
+
 /** main, then post with main's state, as one job on a fresh machine (RUNNER_TEMP starts empty). */
 export async function runJob(r: RunnerEnv): Promise<{ main: StepResult; post: StepResult }> {
   if (r.runnerTemp) rmSync(r.runnerTemp, { recursive: true, force: true });

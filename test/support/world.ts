@@ -23,7 +23,7 @@ export function pokyRemote(root: string, name = 'poky'): GitRemote {
 }
 
 /** smidr.yaml for poky-standin plus the layer under test, as a path layer. */
-export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?: string[]; image?: string } = {}): string {
+export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?: string[]; image?: string; memory?: string } = {}): string {
   const lines = [
     'name: e2e',
     'yocto_series: scarthgap',
@@ -41,7 +41,7 @@ export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?
     ...['STANDIN_PROBE_WRITE = "1"', ...(extra.localConf ?? [])].map((l) => `    - '${l}'`),
     'container:',
     `  base_image: ${BUILDER_IMAGE}`,
-    '  memory: 2g',
+    `  memory: ${extra.memory ?? '2g'}`,
     '  cpu_count: 2',
   ];
   return `${lines.join('\n')}\n`;
@@ -76,10 +76,16 @@ export function standinReport(buildDir: string): StandinReport {
   return JSON.parse(readFileSync(path.join(buildDir, 'standin-report.json'), 'utf8')) as StandinReport;
 }
 
-/** Names of containers, running or not, that the action labelled as its own. */
-export function smidrContainers(): string[] {
+/**
+ * Names of containers, running or not, that the action labelled as its own; with step results,
+ * only those of these builds (other builds may run on the same Docker engine).
+ */
+export function smidrContainers(...of: { outputs: Record<string, string> }[]): string[] {
   const out = execFileSync('docker', ['ps', '-a', '--filter', 'label=org.smidr.build', '--format', '{{.Names}}'], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean);
+  const names = out.split('\n').filter(Boolean);
+  if (of.length === 0) return names;
+  const mine = new Set(of.map((r) => `smidr-${path.basename(r.outputs['build-dir'] ?? '')}`));
+  return names.filter((n) => mine.has(n));
 }
 
 export function dockerAvailable(): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { confLines, parseBoolean, parseSize, resolveCacheMode, splitList, splitWords } from '../../src/inputs.js';
+import { confLines, parseBoolean, parsePositive, parseSize, resolveCacheMode, splitList, splitWords } from '../../src/inputs.js';
 
 describe('splitWords', () => {
   it('splits like a shell without evaluating anything', () => {
@@ -35,6 +35,13 @@ describe('cache inputs', () => {
     expect(parseBoolean('True', 'save')).toBe(true);
     expect(parseBoolean('false', 'save')).toBe(false);
     expect(() => parseBoolean('yes', 'save')).toThrow(/input 'save': "yes" is not a boolean/);
+  });
+  it('reads a positive number of minutes or days, naming the input otherwise', () => {
+    expect(parsePositive('0.5', 'stop-after', 'minutes', 330)).toBe(0.5);
+    expect(parsePositive('330', 'stop-after', 'minutes', 330)).toBe(330);
+    for (const bad of ['0', '-5', '5m', '', '1e3']) {
+      expect(() => parsePositive(bad, 'stop-after', 'minutes', 330)).toThrow(`input 'stop-after': "${bad}" is not a number of minutes; expected a positive number, e.g. 330`);
+    }
   });
   it('uses the cache service on GitHub-hosted runners and the host on self-hosted ones', () => {
     expect(resolveCacheMode('auto', { RUNNER_ENVIRONMENT: 'github-hosted' })).toBe('actions');

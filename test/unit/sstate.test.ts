@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { applyPrune, listSstate, parseSstateName, planPrune, removeUnarchivable, sstateNames, type SstateObject } from '../../src/sstate.js';
+import { applyPrune, listSstate, parseSstateName, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from '../../src/sstate.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
 const H = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -235,6 +235,22 @@ print(rel, end="")`, dir, staging);
     const [o] = await listSstate(dir);
     expect(o).toMatchObject({ path: rel, pn: 'zlib-native', pkgarch: 'x86_64', task: 'populate_sysroot', companions: [`${rel}.siginfo`] });
     expect(await removeUnarchivable(dir)).toEqual([]);
+  });
+
+  it('drops signature files of earlier builds\' tasks that have no archive, keeping this build\'s and every archive\'s', async () => {
+    const dir = tmp();
+    const compile = (hash: string) => `${hash.slice(0, 2)}/${hash.slice(2, 4)}/sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${hash}_compile.tar.zst.siginfo`;
+    const old = H.replace('e3', 'a1');
+    const current = H.replace('e3', 'a2');
+    put(dir, inHashDir(archive), 'archive', 1);
+    put(dir, inHashDir(`${archive}.siginfo`), 'sig', 1);
+    put(dir, compile(old), 'old sig', 1);
+    put(dir, compile(current), 'new sig', 9);
+    const removed = await removeStaleSiginfo(dir, 5000);
+    expect(removed).toEqual({ files: [compile(old)], bytes: 7 });
+    expect(existsSync(path.join(dir, 'a1'))).toBe(false);
+    expect(existsSync(path.join(dir, compile(current)))).toBe(true);
+    expect(existsSync(path.join(dir, inHashDir(`${archive}.siginfo`)))).toBe(true);
   });
 
   it('removes locks, temporary objects of every OE series and the stand-in, and empty directories', async () => {

@@ -1,0 +1,82 @@
+/**
+ * Restores and saves through @actions/cache in a worker process with a time limit. A cache
+ * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type TransferRequest =
+  | { op: 'restore'; paths: string[]; key: string; restoreKeys: string[] }
+  | { op: 'save'; paths: string[]; key: string };
+
+type Done =
+  | { done: 'restored'; key?: string; archiveBytes?: number }
+  | { done: 'saved'; id: number; archiveBytes?: number }
+  | { done: 'error'; message: string };
+
+export type TransferReply = { phase: 'found'; key?: string } | Done;
+
+export class TransferTimeout extends Error {}
+
+/** How long the service may take to say whether an entry exists, at most. */
+const LOOKUP_LIMIT_MS = 120_000;
+
+/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+
+/** The key restored (undefined on a miss) and the compressed archive's size. */
+export async function restoreWithin(limitMs: number, paths: string[], key: string, restoreKeys: string[]): Promise<{ key?: string; archiveBytes?: number }> {
+  const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
+  return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
+}
+
+/** The cache id (-1 when the service refused) and the compressed archive's size. */
+export async function saveWithin(limitMs: number, paths: string[], key: string): Promise<{ id: number; archiveBytes?: number }> {
+  const reply = await transfer({ op: 'save', paths, key }, limitMs);
+  return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
+}
+
+function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
+  // Its own process group: killing it also kills the tar and zstd it runs.
+  const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: Error, reply?: Done) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) {
+        killGroup(worker.pid);
+        reject(error);
+      } else resolve(reply!);
+    };
+    const limit = (ms: number, what: string) => setTimeout(
+      () => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
+    let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
+    worker.on('message', (m: TransferReply) => {
+      if ('phase' in m) {
+        clearTimeout(timer);
+        timer = limit(limitMs, 'finish the restore');
+      } else if (m.done === 'error') finish(new Error(m.message));
+      else finish(undefined, m);
+    });
+    worker.on('error', (e) => finish(e));
+    worker.on('exit', (code, signal) => finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)));
+    worker.send(request);
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+function formatLimit(ms: number): string {
+  return ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,199 @@
+/**
+ * The job summary as GitHub-flavoured markdown: build, layers, caches, BitBake's figures, images,
+ * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
+ * main step writes its part and the post step appends what it saved.
+ */
+import * as core from '@actions/core';
+import type { SstateSummary } from './bitbake-output.js';
+import { formatDuration } from './bitbake.js';
+import { formatBytes, type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from './caches.js';
+import type { FsUsage } from './disk.js';
+import type { FailedTask } from './failures.js';
+import type { BuildResult } from './pipeline.js';
+
+export interface ImageFile {
+  name: string;
+  bytes: number;
+  /** Set for a symbolic link (BitBake links `<image>-<machine>.ext4` to the dated file). */
+  linkTo?: string;
+}
+
+export interface BuildReport {
+  targets: string[];
+  machine: string;
+  distro: string;
+  result: BuildResult;
+  durationMs: number;
+  failureMessage?: string;
+  layers: { name: string; kind: 'git' | 'path'; url?: string; dir: string; commit: string; branch?: string; tag?: string }[];
+  restored?: { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+  bitbake: {
+    tasksAttempted?: number;
+    tasksRun?: number;
+    tasksReused?: number;
+    tasksFailed: number;
+    sstate?: SstateSummary;
+    warnings: number;
+  };
+  images: ImageFile[];
+  failed: FailedTask[];
+  /** `where` is the repository's path when the file is the repository's, else BitBake's. */
+  parseErrors: { where: string; line: number; message: string }[];
+  disk: { start: FsUsage[]; end: FsUsage[] };
+}
+
+/**
+ * GitHub takes at most 1 MiB of summary per step: logs of the first failed tasks only, and no
+ * log line longer than a screen.
+ */
+const MAX_FAILURES_WITH_LOGS = 20;
+const MAX_LOG_LINE = 500;
+
+const ICON: Record<BuildResult, string> = { success: '✅', failure: '❌', cancelled: '⏹️', stopped: '⏹️' };
+
+export function renderSummary(r: BuildReport): string {
+  const out: string[] = [];
+  out.push(`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, '');
+  if (r.failureMessage) out.push(escapeText(r.failureMessage), '');
+  out.push(table(['Targets', 'Machine', 'Distro', 'Result', 'Duration'], [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]]));
+
+  // What failed comes first: it is what a reader of a failed build is looking for.
+  if (r.parseErrors.length > 0) {
+    out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
+  }
+  if (r.failed.length > 0) {
+    out.push('### Failed tasks', '');
+    for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
+      const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
+      out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
+      if (f.logFile) out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile!)}:`, '');
+      out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
+    }
+    const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+    if (rest.length > 0) out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
+  }
+
+  out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
+    l.name,
+    l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
+    `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
+  ])));
+
+  if (r.restored) {
+    const row = (name: string, c: RestoredCache) => [name, c.kind, c.key ? code(c.key) : '–', optionalBytes(c.archiveBytes), formatBytes(c.bytes), seconds(c.seconds)];
+    out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
+      row('downloads', r.restored.downloads),
+      row('sstate', r.restored.sstate),
+      ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
+    ]));
+  }
+
+  const b = r.bitbake;
+  out.push('### BitBake', '');
+  if (b.tasksAttempted === undefined && !b.sstate) {
+    out.push('BitBake did not get as far as running tasks.', '');
+  } else {
+    const s = b.sstate;
+    out.push(table(
+      ['Tasks run', 'Reused (sstate or current)', 'Failed', 'Sstate wanted', 'Local', 'Mirrors', 'Missed', 'Current', 'Match'],
+      [[num(b.tasksRun), num(b.tasksReused), String(b.tasksFailed), num(s?.wanted), num(s?.local), num(s?.mirrors), num(s?.missed), num(s?.current), s ? `${s.matchPercent}%` : '–']],
+    ));
+  }
+  if (b.warnings > 0) out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
+
+  if (r.images.length > 0) {
+    out.push('### Images', '', table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])));
+  }
+
+  out.push('### Disk', '', table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
+    const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
+    return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
+  })));
+  return out.join('\n');
+}
+
+/** The post step's part: what was saved, or why not. */
+export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: SavedCache }, why?: string): string {
+  if (!saved) return ['### Caches saved', '', `Nothing saved: ${escapeText(why ?? 'unknown reason')}.`, ''].join('\n');
+  const row = (name: string, c: SavedCache) => [
+    name,
+    c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
+    optionalBytes(c.archiveBytes),
+    optionalBytes(c.bytes),
+    c.seconds !== undefined ? seconds(c.seconds) : '–',
+    c.pruned ? prunedCell(c.pruned) : '–',
+  ];
+  return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [
+    row('downloads', saved.downloads),
+    row('sstate + hash-equivalence DB', saved.sstate),
+  ])].join('\n');
+}
+
+function optionalBytes(n: number | undefined): string {
+  return n !== undefined ? formatBytes(n) : '–';
+}
+
+/** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
+function prunedCell(p: PruneSummary): string {
+  if (p.objects === 0) return 'nothing';
+  const names = p.overLimit.slice(0, 10).map(code).join(', ') + (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
+  const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
+  return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
+}
+
+export async function appendSummary(markdown: string): Promise<void> {
+  await core.summary.addRaw(markdown, true).write();
+}
+
+function clip(line: string): string {
+  return line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)} […]` : line;
+}
+
+function usage(u: FsUsage): string {
+  return `${formatBytes(u.usedBytes)} (${u.percent}%)`;
+}
+
+function num(n: number | undefined): string {
+  return n === undefined ? '–' : String(n);
+}
+
+function seconds(s: number): string {
+  return `${s.toFixed(1)} s`;
+}
+
+/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
+export function table(header: string[], rows: string[][]): string {
+  const cell = (c: string) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
+}
+
+/** Inline code that survives backticks in the text. */
+export function code(text: string): string {
+  const longest = longestBacktickRun(text);
+  const ticks = '`'.repeat(longest + 1);
+  return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
+}
+
+/** A fenced block longer than any backtick run in the text, so a log cannot close it. */
+function fence(text: string): string {
+  const ticks = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
+  return `${ticks}text\n${text}\n${ticks}`;
+}
+
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+}
+
+function link(url: string): string {
+  return /^https?:\/\//.test(url) ? `[${escapeText(url)}](${url.replace(/[()\s]/g, encodeURIComponent)})` : code(url);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
+function escapeText(text: string): string {
+  return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
+}

@@ -1,0 +1,238 @@
+/**
+ * What people read: the job summary, the annotations and the progress lines, from dist/ as the
+ * runner runs it, with the BitBake stand-in in the builder container and the caches going through
+ * the loopback cache service.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCacheService, type CacheService } from '../support/cache-service/index.js';
+import { git, type GitRemote } from '../support/git-remotes.js';
+import { runJob, type StepResult } from '../support/run-action.js';
+import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml, standinReport } from '../support/world.js';
+
+const LONG = 900_000;
+const RECIPE = 'meta-smidr-test/recipes-test/smidr-app/smidr-app_1.0.bb';
+let root: string;
+let poky: GitRemote;
+let service: CacheService;
+let workspace: string;
+let jobs = 0;
+
+type Job = { main: StepResult; post: StepResult };
+
+async function job(ws: string, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<Job> {
+  jobs += 1;
+  return runJob({
+    workspace: ws,
+    jobDir: path.join(root, 'jobs', String(jobs)),
+    runnerTemp: path.join(root, 'runner-temp'),
+    runId: String(7000 + jobs),
+    inputs: { config: 'smidr.yaml', cache: 'actions', ...inputs },
+    env: { ...service.env, ...env },
+  });
+}
+
+/** The markdown between a `### heading` and the next heading. */
+function section(summary: string, heading: string): string {
+  const start = summary.indexOf(`### ${heading}\n`);
+  if (start < 0) throw new Error(`no section ${heading} in:\n${summary}`);
+  const next = summary.indexOf('\n### ', start + 4);
+  return summary.slice(start, next < 0 ? undefined : next);
+}
+
+/** Rows of the first table in a section, as cells. */
+function rows(markdown: string): string[][] {
+  return markdown.split('\n').filter((l) => l.startsWith('| ')).slice(2)
+    .map((l) => l.slice(2, -2).split(' | '));
+}
+
+beforeAll(async () => {
+  if (!dockerAvailable()) throw new Error(`Docker or ${BUILDER_IMAGE} is missing: run ./scripts/test.sh`);
+  root = scratch('report');
+  poky = pokyRemote(root);
+  service = await startCacheService({ protocol: 'v2' });
+  workspace = jobWorkspace(root, 'workspace', smidrYaml(poky.url));
+}, LONG);
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('a failed build', () => {
+  let r: Job;
+  beforeAll(async () => {
+    r = await job(workspace, {
+      'local-conf': 'STANDIN_FAIL_TASKS = "smidr-app:do_compile"\nSTANDIN_WARN:pn-zlib = "zlib: deprecated option"',
+    });
+  }, LONG);
+
+  it('annotates the failed task at the failing line of the recipe in the repository', () => {
+    expect(r.main.exitCode).toBe(1);
+    const errors = r.main.annotations.filter((a) => a.startsWith('::error'));
+    // Property values are escaped as the runner expects: ':' is %3A, a newline in the message %0A.
+    const task = errors.find((a) => a.includes('title=Task smidr-app_1.0%3Ado_compile failed'));
+    expect(task).toBeDefined();
+    // The shell backtrace's metadata-relative frame: the last line of do_compile's body.
+    expect(task).toMatch(new RegExp(
+      `^::error title=Task smidr-app_1\\.0%3Ado_compile failed,file=${RECIPE.replace(/\./g, '\\.')},line=8::` +
+      'Log: /smidr/build/tmp/work/core2-64-poky-linux/smidr-app/1\\.0/temp/log\\.do_compile\\.\\d+%0A%0A',
+    ));
+    expect(task).toContain("ERROR: Execution of '/smidr/build/tmp/work/core2-64-poky-linux/smidr-app/1.0/temp/run.do_compile.");
+    // And the step's own failure.
+    expect(errors.at(-1)).toBe('::error::BitBake failed: 1 task(s) failed: smidr-app_1.0:do_compile');
+  });
+
+  it('turns a warning from a layer outside the repository into a warning without a file', () => {
+    expect(r.main.annotations).toContain('::warning title=BitBake warning::zlib-1.3.1-r0 do_compile: zlib: deprecated option');
+  });
+
+  it('shows the failed task with the last 50 lines of its log in a collapsible block', () => {
+    const failed = section(r.main.summary, 'Failed tasks');
+    expect(failed).toContain(`<details><summary><b>smidr-app_1.0:do_compile</b> at <code>${RECIPE}:8</code></summary>`);
+    const log = /```text\n([\s\S]*?)\n```/.exec(failed)![1]!.split('\n');
+    expect(log).toHaveLength(50);
+    const hostLog = /Last 50 lines of `(\/smidr\/build\/[^`]+)`/.exec(failed)![1]!.replace('/smidr/build', r.main.outputs['build-dir']!);
+    expect(log).toEqual(readFileSync(hostLog, 'utf8').trimEnd().split('\n').slice(-50));
+    expect(log.at(-1)).toBe('\t#1: do_compile, /smidr/layers/meta-smidr-test/recipes-test/smidr-app/smidr-app_1.0.bb, line 8');
+    expect(failed).toContain('</details>');
+  });
+
+  it('heads the summary with the result, and counts the failed task', () => {
+    expect(r.main.summary).toMatch(/^## ❌ `smidr-image` for `qemux86-64`: failure\n/);
+    const [row] = rows(section(r.main.summary, 'BitBake'));
+    expect(row![2]).toBe('1');
+    expect(r.main.summary).toContain('1 BitBake warning: see the annotations');
+  });
+
+  it('still saves what was built, and says so in the summary', () => {
+    expect(r.post.exitCode).toBe(0);
+    const [downloads, sstate] = rows(section(r.post.summary, 'Caches saved'));
+    expect(downloads![1]).toMatch(/^`smidr-v1-downloads-/);
+    expect(sstate![1]).toMatch(/^`smidr-v1-sstate-/);
+  });
+});
+
+describe('a successful build with slow tasks, after the failed one', () => {
+  let r: Job;
+  let buildDir: string;
+  beforeAll(async () => {
+    r = await job(workspace, {
+      'local-conf': 'STANDIN_TASK_SECONDS = "2"\nSTANDIN_WARN:pn-smidr-app = "smidr-app: old API"',
+    }, { SMIDR_PROGRESS_INTERVAL_SECONDS: '1' });
+    buildDir = r.main.outputs['build-dir']!;
+  }, LONG);
+
+  it('succeeds', () => {
+    expect(r.main.exitCode, r.main.stdout).toBe(0);
+    expect(r.post.exitCode, r.post.stdout).toBe(0);
+  });
+
+  it('prints progress while BitBake is quiet, telling setscene and real tasks apart', () => {
+    const progress = r.main.stdout.split('\n').filter((l) => l.startsWith('[smidr] '));
+    const setscene = progress.filter((l) => l.startsWith('[smidr] setscene tasks (reusing sstate): '));
+    const tasks = progress.filter((l) => l.startsWith('[smidr] tasks: '));
+    expect(setscene.length).toBeGreaterThan(0);
+    expect(tasks.length).toBeGreaterThan(1);
+    for (const l of [...setscene, ...tasks]) {
+      const m = /: (\d+)\/(\d+) done \((\d+)%\), (\d+m\d\ds) elapsed, last started: \S+:do_\w+$/.exec(l);
+      expect(m, l).not.toBeNull();
+      expect(Number(m![3])).toBe(Math.floor((Number(m![1]) * 100) / Number(m![2])));
+    }
+    // While a task runs BitBake prints nothing, yet progress lines come.
+    const lines = r.main.stdout.split('\n');
+    const started = lines.findIndex((l) => l === 'NOTE: recipe smidr-app-1.0-r0: task do_compile: Started');
+    const finished = lines.indexOf('NOTE: recipe smidr-app-1.0-r0: task do_compile: Succeeded', started);
+    expect(started).toBeGreaterThan(0);
+    expect(lines.slice(started + 1, finished).some((l) => l.startsWith('[smidr] tasks: '))).toBe(true);
+    expect(lines.slice(started + 1, finished).every((l) => l.startsWith('[smidr] ') || l.startsWith('WARNING: '))).toBe(true);
+    // Done counts only go up within a phase.
+    const done = tasks.map((l) => Number(/: (\d+)\//.exec(l)![1]));
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+  });
+
+  it('annotates a warning of a recipe in the repository at that recipe', () => {
+    expect(r.main.annotations).toContain(`::warning title=BitBake warning,file=${RECIPE}::smidr-app-1.0-r0 do_compile: smidr-app: old API`);
+  });
+
+  it('writes every section with the build\'s figures', () => {
+    const s = r.main.summary;
+    expect(s).toMatch(/^## ✅ `smidr-image` for `qemux86-64`: success\n/);
+    expect(rows(s.slice(0, s.indexOf('### ')))).toEqual([['smidr-image', 'qemux86-64', 'poky', 'success', expect.stringMatching(/^\d+m\d\ds$/)]]);
+
+    const layers = rows(section(s, 'Layers'));
+    expect(layers.map((l) => l[0])).toEqual(['poky', 'meta-smidr-test']);
+    expect(layers[0]![1]).toBe(`\`${poky.url}\``);
+    expect(layers[0]![2]).toBe(`\`${poky.head().slice(0, 12)}\` (main)`);
+    expect(layers[1]![1]).toBe('this repository');
+    expect(layers[1]![2]).toBe(`\`${git(workspace, 'rev-parse', 'HEAD').slice(0, 12)}\``);
+
+    const report = standinReport(buildDir);
+    const ss = (report as unknown as { sstate_summary: Record<string, number> }).sstate_summary;
+    const [bb] = rows(section(s, 'BitBake'));
+    expect(bb).toEqual([
+      r.main.outputs['tasks-run'], r.main.outputs['tasks-reused'], '0',
+      String(ss.wanted), String(ss.local), String(ss.mirrors), String(ss.missed), String(ss.current), `${ss.match}%`,
+    ]);
+    expect(Number(r.main.outputs['tasks-run'])).toBe(report.tasks_run.length);
+    expect(Number(bb![3])).toBeGreaterThan(0);
+
+    const caches = rows(section(s, 'Caches restored'));
+    expect(caches[0]![0]).toBe('downloads');
+    expect(caches[1]!.slice(0, 3)).toEqual(['sstate', 'partial', `\`${r.main.outputs['sstate-cache-key']}\``]);
+    // The compressed archive, then the size on disk.
+    expect(caches[1]![3]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(caches[1]![4]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(caches[1]![5]).toMatch(/^\d+\.\d s$/);
+
+    const images = rows(section(s, 'Images'));
+    const ext4 = images.find((i) => i[0] === '`smidr-image-qemux86-64.rootfs.ext4`')!;
+    const file = path.join(r.main.outputs['deploy-dir']!, 'images', 'qemux86-64', 'smidr-image-qemux86-64.rootfs.ext4');
+    expect(ext4[1]).toBe(`${statSync(file).size} B`);
+    expect(images).toContainEqual(['`smidr-image-qemux86-64.ext4`', '→ `smidr-image-qemux86-64.rootfs.ext4`']);
+
+    const disk = rows(section(s, 'Disk'));
+    expect(disk.map((d) => d[0]).join(', ')).toContain('workspace');
+    for (const d of disk) expect(d[2]).toMatch(/^\d+(\.\d)? \w+ \(\d+%\)$/);
+    expect(s).not.toContain('### Failed tasks');
+  });
+
+  it('appends what the post step saved', () => {
+    const [, sstate] = rows(section(r.post.summary, 'Caches saved'));
+    expect(sstate![1]).toBe(`\`${/sstate cache: saved (\S+)/.exec(r.post.stdout)![1]}\``);
+    expect(sstate![2]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(sstate![3]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(sstate![5]).toMatch(/^(\d+ objects, .+ superseded|nothing)$/);
+  });
+});
+
+describe('a parse error in the repository', () => {
+  it('is annotated at its file and line, and listed in the summary', async () => {
+    const ws = jobWorkspace(root, 'ws-parse', smidrYaml(poky.url));
+    const recipe = path.join(ws, RECIPE);
+    const text = readFileSync(recipe, 'utf8').split('\n');
+    text.splice(2, 0, 'this is not bitbake');
+    writeFileSync(recipe, text.join('\n'));
+    git(ws, 'commit', '-q', '-am', 'break the recipe');
+    const r = await job(ws, { cache: 'off' });
+    expect(r.main.exitCode).toBe(1);
+    expect(r.main.annotations).toContain(`::error title=BitBake parse error,file=${RECIPE},line=3::unparsed line: 'this is not bitbake'`);
+    expect(section(r.main.summary, 'Parse errors')).toContain(`- \`${RECIPE}:3\`: unparsed line: 'this is not bitbake'`);
+    expect(r.main.summary).toContain('BitBake did not get as far as running tasks.');
+  }, LONG);
+});
+
+describe('the summary input and the disk warning', () => {
+  it('summary: false writes no summary; a nearly full disk is a warning naming the sizes', async () => {
+    const r = await job(workspace, { cache: 'off', summary: 'false' }, { SMIDR_DISK_WARN_PERCENT: '1' });
+    expect(r.main.exitCode, r.main.stdout).toBe(0);
+    expect(r.main.summary).toBe('');
+    expect(r.post.summary).toBe('');
+    const disk = r.main.annotations.filter((a) => a.startsWith('::warning title=Disk nearly full::'));
+    // Once at the start, once at the end (the test machine has one filesystem here).
+    expect(disk.some((a) => / at the start of the build /.test(a))).toBe(true);
+    const end = disk.find((a) => / at the end of the build /.test(a))!;
+    expect(end).toMatch(/The filesystem holding workspace, downloads, sstate is \d+%25 full/);
+    expect(end).toMatch(/TMPDIR \d+(\.\d)? \w+, downloads \d+(\.\d)? \w+, sstate \d+(\.\d)? \w+\./);
+  }, LONG);
+});
