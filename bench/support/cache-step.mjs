@@ -7,7 +7,7 @@
 // be counted as the action's.
 // The request: { dirs, prefix, inventory?, buildStartedMs?, out }. The result, written to `out`:
 // { seconds, maxRssKiB, ok, detail }.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as cache from '@actions/cache';
@@ -55,8 +55,31 @@ async function operation() {
   }
 }
 
+/**
+ * The action runs @actions/cache in a node worker process of its own (cache-worker.js): its peak
+ * counts as the action's too. Polled from /proc (VmHWM only grows, so the last reading is close to
+ * the peak); tar and zstd, the children's children, are not counted.
+ */
+const workerPeaks = new Map();
+function pollWorkers() {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (!new RegExp(`^PPid:\\s+${process.pid}$`, 'm').test(status)) continue;
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cache-worker')) continue;
+      const kib = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+      workerPeaks.set(pid, Math.max(workerPeaks.get(pid) ?? 0, kib));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+const poller = setInterval(pollWorkers, 50);
+
 const started = process.hrtime.bigint();
 const result = await operation();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-// getrusage(RUSAGE_SELF).ru_maxrss: this process's peak, not its tar and zstd children.
-writeFileSync(req.out, JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, ...result }));
+clearInterval(poller);
+// getrusage(RUSAGE_SELF).ru_maxrss: this process's own peak.
+const workerRssKiB = Math.max(0, ...workerPeaks.values());
+writeFileSync(req.out, JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, workerRssKiB, ...result }));
