@@ -29,8 +29,8 @@ function figures(label: string, j: Job): void {
   writeFileSync(path.join(logs, `${label.replace(/\W+/g, '-')}.log`), `${j.main.stdout}\n---- outputs ----\n${JSON.stringify(j.main.outputs, null, 1)}\n---- post ----\n${j.post.stdout}`);
   const summary = /Sstate summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Sstate summary)';
   const tasks = /NOTE: Tasks Summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Tasks Summary)';
-  // The job summary's table gives BitBake's own run time (whole seconds).
-  const bitbake = /<td>(\d+m\d+s)<\/td>/.exec(j.main.summary)?.[1] ?? '?';
+  // The job summary's build table gives BitBake's own run time (whole seconds).
+  const bitbake = /\| (\d+m\d+s) \|/.exec(j.main.summary)?.[1] ?? '?';
   console.log(`[real] ${label} (log: ${logs}): main ${j.seconds.main.toFixed(1)} s (BitBake ${bitbake}), post ${j.seconds.post.toFixed(1)} s; ${summary}; ${tasks}`);
 }
 
