@@ -40110,10 +40110,15 @@ async function containerHost(b, argv) {
         throw new Error(missing);
     await ensureImage(engine, config.container.image);
     const user = builderUser();
-    // A root runner builds as a regular user: the directories it writes must be that user's.
+    // A root runner builds as a regular user: the directories it writes must be that user's. Only
+    // what is not already: a shared sstate directory of a self-hosted host is mostly the build
+    // user's, and changing every file's owner (and ctime) on every build is needless work. Other
+    // builds may remove their temporary files meanwhile, so find's complaints about those are no
+    // failure; a file really left unwritable shows as BitBake's own permission error.
     if (process.getuid?.() === 0) {
         for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-            await exec('chown', ['-R', `${user.uid}:${user.gid}`, dir], { silent: true });
+            await exec('find', [dir, '(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')',
+                '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], { silent: true, ignoreReturnCode: true });
         }
     }
     const userns = userNamespaceOptions();

@@ -39872,6 +39872,8 @@ async function sstateNames(dir) {
  * any kind is a warning: the build goes on cold.
  */
 const HASHSERV_DB = 'hashserv.db';
+/** BitBake's persistent unihash cache, in PERSISTENT_DIR (the DB directory, before 2.18). */
+const UNIHASH_CACHE = 'bb_unihashes.dat';
 function cachePaths(dirs) {
     return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
 }
@@ -39889,7 +39891,9 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
         restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs),
     ]);
     const db = path$1.join(dirs.hashserv, HASHSERV_DB);
-    const hashserv = sstate.kind !== 'miss' && (await exists(db)) ? sstate.kind : 'miss';
+    // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
+    const equivalences = (await exists(db)) || (await exists(path$1.join(dirs.hashserv, UNIHASH_CACHE)));
+    const hashserv = sstate.kind !== 'miss' && equivalences ? sstate.kind : 'miss';
     const inventory = { sstate: await sstateNames(dirs.sstate), downloads: await downloadNames(dirs.downloads) };
     await promises$1.mkdir(path$1.dirname(inventoryFile), { recursive: true });
     await promises$1.writeFile(inventoryFile, JSON.stringify(inventory));
@@ -41225,10 +41229,15 @@ async function containerHost(b, argv) {
         throw new Error(missing);
     await ensureImage(engine, config.container.image);
     const user = builderUser();
-    // A root runner builds as a regular user: the directories it writes must be that user's.
+    // A root runner builds as a regular user: the directories it writes must be that user's. Only
+    // what is not already: a shared sstate directory of a self-hosted host is mostly the build
+    // user's, and changing every file's owner (and ctime) on every build is needless work. Other
+    // builds may remove their temporary files meanwhile, so find's complaints about those are no
+    // failure; a file really left unwritable shows as BitBake's own permission error.
     if (process.getuid?.() === 0) {
         for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-            await exec('chown', ['-R', `${user.uid}:${user.gid}`, dir], { silent: true });
+            await exec('find', [dir, '(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')',
+                '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], { silent: true, ignoreReturnCode: true });
         }
     }
     const userns = userNamespaceOptions();

@@ -73,6 +73,8 @@ export interface CacheState {
 interface Inventory { sstate: string[]; downloads: string[] }
 
 export const HASHSERV_DB = 'hashserv.db';
+/** BitBake's persistent unihash cache, in PERSISTENT_DIR (the DB directory, before 2.18). */
+const UNIHASH_CACHE = 'bb_unihashes.dat';
 
 export function cachePaths(dirs: CacheDirs): CacheState['paths'] {
   return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
@@ -92,7 +94,9 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
     restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs),
   ]);
   const db = path.join(dirs.hashserv, HASHSERV_DB);
-  const hashserv: MatchKind = sstate.kind !== 'miss' && (await exists(db)) ? sstate.kind : 'miss';
+  // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
+  const equivalences = (await exists(db)) || (await exists(path.join(dirs.hashserv, UNIHASH_CACHE)));
+  const hashserv: MatchKind = sstate.kind !== 'miss' && equivalences ? sstate.kind : 'miss';
   const inventory: Inventory = { sstate: await sstateNames(dirs.sstate), downloads: await downloadNames(dirs.downloads) };
   await fs.mkdir(path.dirname(inventoryFile), { recursive: true });
   await fs.writeFile(inventoryFile, JSON.stringify(inventory));

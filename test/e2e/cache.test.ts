@@ -4,7 +4,7 @@
  * in the builder container. Every job starts on a "fresh machine": an empty RUNNER_TEMP at the
  * same path, as on GitHub-hosted runners.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
@@ -221,9 +221,17 @@ describe('self-hosted: cache local', () => {
     const before = service.entries().length;
     const inputs = { cache: 'local', 'cache-dir': cacheDir };
     const first = await job({ workspace: ws, inputs });
+    // A file of the shared sstate dir that is already the build user's: no build changes it.
+    const sentinel = path.join(cacheDir, 'smidr', 'example', 'sstate-cache', 'sentinel');
+    writeFileSync(sentinel, 'x');
+    const buildUser = process.getuid!() === 0 ? 1000 : process.getuid!();
+    chownSync(sentinel, buildUser, buildUser);
+    const ctime = statSync(sentinel).ctimeMs;
     const second = await job({ workspace: ws, inputs });
     ok(first);
     ok(second);
+    // A root runner gives the build user only what is not already theirs (no tree-wide chown).
+    expect(statSync(sentinel).ctimeMs).toBe(ctime);
     expect(first.main.outputs['sstate-match']).toBe('0');
     expect(second.main.outputs['sstate-match']).toBe('100');
     expect(standinReport(second.main.outputs['build-dir']!).tasks_run).toEqual([]);
