@@ -10,28 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
 import { formatBytes } from '../../src/caches.js';
 import { git, type GitRemote } from '../support/git-remotes.js';
+import { cacheRunner, startCacheWorld, stopCacheWorld, type CacheJob, type CacheWorld } from '../support/cache-world.js';
 import { runJob, type StepResult } from '../support/run-action.js';
-import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml, standinReport } from '../support/world.js';
+import { jobWorkspace, smidrYaml, standinReport } from '../support/world.js';
 
 const LONG = 900_000;
+let world: CacheWorld;
 let root: string;
 let poky: GitRemote;
 let service: CacheService;
 let jobs = 0;
 
-interface JobOptions { workspace: string; inputs?: Record<string, string>; env?: Record<string, string>; eventName?: string }
-
-async function job(o: JobOptions): Promise<{ main: StepResult; post: StepResult }> {
+async function job(o: CacheJob): Promise<{ main: StepResult; post: StepResult }> {
   jobs += 1;
-  return runJob({
-    workspace: o.workspace,
-    jobDir: path.join(root, 'jobs', String(jobs)),
-    runnerTemp: path.join(root, 'runner-temp'),
-    runId: String(5000 + jobs),
-    eventName: o.eventName,
-    inputs: { config: 'smidr.yaml', cache: 'actions', ...o.inputs },
-    env: { ...service.env, ...o.env },
-  });
+  return runJob(cacheRunner(world, 5000 + jobs, o));
 }
 
 function ok(r: { main: StepResult; post: StepResult }): void {
@@ -43,16 +35,11 @@ const sstateEntries = () => service.entries().filter((e) => e.key.includes('-sst
 const downloadEntries = () => service.entries().filter((e) => e.key.includes('-downloads-'));
 
 beforeAll(async () => {
-  if (!dockerAvailable()) throw new Error(`Docker or ${BUILDER_IMAGE} is missing: run ./scripts/test.sh`);
-  root = scratch('cache');
-  poky = pokyRemote(root);
-  service = await startCacheService({ protocol: 'v2' });
+  world = await startCacheWorld('cache');
+  ({ root, poky, service } = world);
 }, LONG);
 
-afterAll(async () => {
-  expect(service.serverErrors()).toEqual([]);
-  await service.stop();
-});
+afterAll(() => stopCacheWorld(world));
 
 describe('a cold job, then a warm one in a fresh workspace', () => {
   let ws: string;

@@ -8,14 +8,14 @@ import { DatabaseSync } from 'node:sqlite';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockedInodes } from '../../src/housekeeping.js';
-import { startCacheService, type CacheService } from '../support/cache-service/index.js';
+import { type CacheService } from '../support/cache-service/index.js';
+import { cacheRunner, startCacheWorld, stopCacheWorld, type CacheWorld } from '../support/cache-world.js';
 import { type GitRemote } from '../support/git-remotes.js';
 import { runJob, startMainUntil, startStep, type RunnerEnv, type StepResult } from '../support/run-action.js';
-import {
-  BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrContainers, smidrYaml, standinReport,
-} from '../support/world.js';
+import { jobWorkspace, smidrContainers, smidrYaml, standinReport } from '../support/world.js';
 
 const LONG = 900_000;
+let world: CacheWorld;
 let root: string;
 let poky: GitRemote;
 let service: CacheService;
@@ -23,29 +23,17 @@ let jobs = 0;
 
 function runner(workspace: string, inputs: Record<string, string>, env: Record<string, string> = {}): RunnerEnv {
   jobs += 1;
-  return {
-    workspace,
-    jobDir: path.join(root, 'jobs', String(jobs)),
-    runnerTemp: path.join(root, 'runner-temp'),
-    runId: String(7000 + jobs),
-    inputs: { config: 'smidr.yaml', cache: 'actions', ...inputs },
-    env: { ...service.env, ...env },
-  };
+  return cacheRunner(world, 7000 + jobs, { workspace, inputs, env });
 }
 
 const entries = (prefix: string, cache: string) => service.entries().filter((e) => e.key.startsWith(`smidr-v1-${prefix}-${cache}-`));
 
 beforeAll(async () => {
-  if (!dockerAvailable()) throw new Error(`Docker or ${BUILDER_IMAGE} is missing: run ./scripts/test.sh`);
-  root = scratch('reliability');
-  poky = pokyRemote(root);
-  service = await startCacheService({ protocol: 'v2' });
+  world = await startCacheWorld('reliability');
+  ({ root, poky, service } = world);
 }, LONG);
 
-afterAll(async () => {
-  expect(service.serverErrors()).toEqual([]);
-  await service.stop();
-});
+afterAll(() => stopCacheWorld(world));
 
 describe('stop-after', () => {
   let first: { main: StepResult; post: StepResult };
