@@ -39923,8 +39923,12 @@ function localDirs(d, workspaceDir) {
  * service that hangs must not hang the build: when the limit passes, the worker and the tar and
  * zstd it started are killed, so nothing is written into the cache directories afterwards.
  */
-/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
-path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+/**
+ * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
+ * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
 
 /**
  * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the

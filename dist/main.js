@@ -39527,8 +39527,12 @@ class TransferTimeout extends Error {
 }
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
-/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
-const WORKER = path$1.join(path$1.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+/**
+ * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
+ * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ */
+const HERE = path$1.dirname(fileURLToPath(import.meta.url));
+const WORKER = path$1.join(path$1.basename(HERE) === 'cache' ? path$1.dirname(HERE) : HERE, 'cache-worker.js');
 /** The key restored (undefined on a miss) and the compressed archive's size. */
 async function restoreWithin(limitMs, paths, key, restoreKeys) {
     const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);

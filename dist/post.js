@@ -29392,8 +29392,12 @@ class TransferTimeout extends Error {
 }
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
-/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+/**
+ * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
+ * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
 /** The cache id (-1 when the service refused) and the compressed archive's size. */
 async function saveWithin(limitMs, paths, key) {
     const reply = await transfer({ op: 'save', paths, key }, limitMs);

@@ -5,7 +5,7 @@
  * Speaks to its parent over the IPC channel (see cache-transfer.ts).
  */
 import * as cache from '@actions/cache';
-import type { TransferReply, TransferRequest } from './cache-transfer.js';
+import type { TransferReply, TransferRequest } from './cache/transfer.js';
 
 /**
  * @actions/cache tells the archive's size only in its log: `Cache Size: ~N MB (B B)` when it

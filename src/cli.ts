@@ -4,13 +4,13 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError, type ConfigOverrides } from './config.js';
-import { DEFAULT_CONFIG_FILE } from './constants.js';
-import { confLines, splitList } from './inputs.js';
+import { loadConfig, ConfigError, type ConfigOverrides } from './config/config.js';
+import { DEFAULT_CONFIG_FILE } from './action/constants.js';
+import { confLines, splitList } from './action/inputs.js';
 import { prepareBuild, runPreparedBuild } from './pipeline.js';
-import { layersJson } from './layers.js';
-import { localDirs } from './workspace.js';
-import { formatDuration } from './bitbake.js';
+import { layersJson } from './bitbake/layers.js';
+import { localDirs } from './bitbake/workspace.js';
+import { formatDuration } from './bitbake/run.js';
 
 const USAGE = `usage: smidr build [options]
   -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})

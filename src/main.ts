@@ -1,15 +1,15 @@
 /** The main step: read config and inputs, restore caches, build, report. */
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { loadConfig } from './config.js';
-import { restoreCaches, saveCacheState, cachePaths } from './caches.js';
-import { readInputs, type ActionInputs } from './inputs.js';
-import { cacheKeys } from './keys.js';
+import { loadConfig } from './config/config.js';
+import { restoreCaches, saveCacheState, cachePaths } from './cache/caches.js';
+import { readInputs, type ActionInputs } from './action/inputs.js';
+import { cacheKeys } from './cache/keys.js';
 import { prepareBuild, runPreparedBuild, type PipelineDirs, type PreparedBuild } from './pipeline.js';
-import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report.js';
-import { saveBuildState, type BuildState } from './state.js';
-import { actionDirs, selfHostedDirs } from './workspace.js';
-import type { BuildConfig } from './config.js';
+import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
+import { saveBuildState, type BuildState } from './action/state.js';
+import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
+import type { BuildConfig } from './config/config.js';
 
 // The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
 const mainStartedMs = Date.now();

@@ -6,21 +6,21 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
-import type { BuildConfig } from './config.js';
-import { ConfigError } from './config.js';
-import { renderAutoConf, renderBblayersConf, type BitbakePaths } from './conf.js';
+import type { BuildConfig } from './config/config.js';
+import { ConfigError } from './config/config.js';
+import { renderAutoConf, renderBblayersConf, type BitbakePaths } from './bitbake/conf.js';
 import {
   BUILD_USER_GITCONFIG, builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
-} from './container.js';
-import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake.js';
-import { tasksRun, taskLabel } from './bitbake-output.js';
-import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './layers.js';
-import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './workspace.js';
-import { diskUsage, NEARLY_FULL_BYTES, type FsUsage } from './disk.js';
-import { formatBytes } from './caches.js';
+} from './bitbake/container.js';
+import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake/run.js';
+import { tasksRun, taskLabel } from './bitbake/output.js';
+import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './bitbake/layers.js';
+import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
+import { diskUsage, NEARLY_FULL_BYTES, type FsUsage } from './report/disk.js';
+import { formatBytes } from './cache/caches.js';
 
 export type { PipelineDirs };
-import { stringEnv } from './git.js';
+import { stringEnv } from './bitbake/git.js';
 
 export interface PreparedBuild {
   config: BuildConfig;

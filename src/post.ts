@@ -1,11 +1,11 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 import * as core from '@actions/core';
-import { waitForServerExit } from './bitbake.js';
-import { loadCacheState, saveCaches, saveDecision } from './caches.js';
-import { removeContainer } from './container.js';
-import { housekeep } from './housekeeping.js';
-import { appendSummary, renderSaveSummary } from './summary.js';
-import { loadBuildState } from './state.js';
+import { waitForServerExit } from './bitbake/run.js';
+import { loadCacheState, saveCaches, saveDecision } from './cache/caches.js';
+import { removeContainer } from './bitbake/container.js';
+import { housekeep } from './local/housekeeping.js';
+import { appendSummary, renderSaveSummary } from './report/summary.js';
+import { loadBuildState } from './action/state.js';
 
 async function run(): Promise<void> {
   const state = loadBuildState();

@@ -1,6 +1,6 @@
 // One cache operation in a process of its own, so its time and peak RSS are its own:
 //   node cache-step.mjs <action-save|action-restore|bare-save|bare-restore> <request.json>
-// "action" runs the action's own code (lib/caches.js, tsc's output of src/caches.ts: what
+// "action" runs the action's own code (lib/cache/caches.js, tsc's output of src/cache/caches.ts: what
 // rollup bundles into dist/) exactly as main.ts and post.ts call it; "bare" calls
 // @actions/cache's saveCache/restoreCache on the same paths: the floor for any action built on
 // it. Plain JavaScript on purpose: a .ts file would load Node's type stripper, whose memory would
@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import * as cache from '@actions/cache';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { cachePaths, restoreCaches, saveCaches } = await import(path.join(root, 'lib', 'caches.js'));
-const { cacheKeys } = await import(path.join(root, 'lib', 'keys.js'));
+const { cachePaths, restoreCaches, saveCaches } = await import(path.join(root, 'lib', 'cache', 'caches.js'));
+const { cacheKeys } = await import(path.join(root, 'lib', 'cache', 'keys.js'));
 
 const [mode, requestFile] = process.argv.slice(2);
 const req = JSON.parse(readFileSync(requestFile, 'utf8'));

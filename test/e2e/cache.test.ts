@@ -8,7 +8,7 @@ import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
-import { formatBytes } from '../../src/caches.js';
+import { formatBytes } from '../../src/cache/caches.js';
 import { git, type GitRemote } from '../support/git-remotes.js';
 import { cacheRunner, startCacheWorld, stopCacheWorld, type CacheJob, type CacheWorld } from '../support/cache-world.js';
 import { runJob, type StepResult } from '../support/run-action.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockedInodes } from '../../src/housekeeping.js';
+import { lockedInodes } from '../../src/local/housekeeping.js';
 import { type CacheService } from '../support/cache-service/index.js';
 import { cacheRunner, startCacheWorld, stopCacheWorld, type CacheWorld } from '../support/cache-world.js';
 import { type GitRemote } from '../support/git-remotes.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planTree } from '../../bench/support/sstate-tree.js';
-import { parseSstateName, planPrune, type SstateObject } from '../../src/sstate.js';
+import { parseSstateName, planPrune, type SstateObject } from '../../src/cache/sstate.js';
 
 const params = { totalBytes: 300 * 2 ** 20, objects: 1000, staleShare: 0.25, seed: 6 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BitbakeOutputParser, taskLabel, tasksRun } from '../../src/bitbake-output.js';
-import { formatDuration, progressLine } from '../../src/bitbake.js';
+import { BitbakeOutputParser, taskLabel, tasksRun } from '../../src/bitbake/output.js';
+import { formatDuration, progressLine } from '../../src/bitbake/run.js';
 
 function parse(text: string) {
   const p = new BitbakeOutputParser();

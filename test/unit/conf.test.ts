@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quote, renderAutoConf, renderBblayersConf, type AutoConfSettings } from '../../src/conf.js';
+import { quote, renderAutoConf, renderBblayersConf, type AutoConfSettings } from '../../src/bitbake/conf.js';
 
 const base: AutoConfSettings = {
   machine: 'qemux86-64',

@@ -6,9 +6,9 @@ import { parse as parseYaml } from 'yaml';
 import {
   CONFIG_KEYS, ConfigError, DEFAULT_DIRECTORIES, loadConfig, parseConfAssignment, parseConfig, POKY_GIT_URL,
   type BuildConfig, type ConfigOverrides, type ConfigSection,
-} from '../../src/config.js';
-import { DEFAULT_CONTAINER_IMAGE } from '../../src/constants.js';
-import * as names from '../../src/names.js';
+} from '../../src/config/config.js';
+import { DEFAULT_CONTAINER_IMAGE } from '../../src/action/constants.js';
+import * as names from '../../src/config/names.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures/configs');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runArgs, userNamespaceOptions, type ContainerSpec } from '../../src/container.js';
+import { runArgs, userNamespaceOptions, type ContainerSpec } from '../../src/bitbake/container.js';
 
 const spec: ContainerSpec = {
   engine: 'docker', image: 'smidr-builder:bookworm', name: 'smidr-1', user: { uid: 1000, gid: 1000 },

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFile
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { downloadNames, removeUnarchivableDownloads } from '../../src/downloads.js';
+import { downloadNames, removeUnarchivableDownloads } from '../../src/cache/downloads.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
 

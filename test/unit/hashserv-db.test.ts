@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkpointDb, dbFingerprint, quietSqliteWarning, rowCounts } from '../../src/hashserv-db.js';
+import { checkpointDb, dbFingerprint, quietSqliteWarning, rowCounts } from '../../src/cache/hashserv-db.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
 

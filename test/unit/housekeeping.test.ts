@@ -3,7 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bitbakeRunning, dbDirProblem, fsTypeProblem, housekeep, lockedInodes, privateCacheDirs, repositoryDirs } from '../../src/housekeeping.js';
+import { bitbakeRunning, dbDirProblem, fsTypeProblem, housekeep, lockedInodes, privateCacheDirs, repositoryDirs } from '../../src/local/housekeeping.js';
 
 const DAY = 86400_000;
 const NOW = Date.now();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { confLines, parseBoolean, parsePositive, parseSize, resolveCacheMode, splitList, splitWords } from '../../src/inputs.js';
+import { confLines, parseBoolean, parsePositive, parseSize, resolveCacheMode, splitList, splitWords } from '../../src/action/inputs.js';
 
 describe('splitWords', () => {
   it('splits like a shell without evaluating anything', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKeys, matchKind, type KeyInputs } from '../../src/keys.js';
+import { cacheKeys, matchKind, type KeyInputs } from '../../src/cache/keys.js';
 
 const base: KeyInputs = {
   userPrefix: '', series: 'scarthgap', distro: 'poky', machine: 'qemux86-64', targets: ['core-image-minimal'],

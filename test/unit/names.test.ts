@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BITBAKE_NAME, BITBAKE_TARGET, COMMIT, CONF_VARIABLE, CONTAINER_IMAGE, FULL_COMMIT, gitUrlProblem, isRepoSubdir,
   isValidRefName, LAYER_NAME, MEMORY, POKY_VERSION, YOCTO_SERIES,
-} from '../../src/names.js';
+} from '../../src/config/names.js';
 
 const INJECTIONS = ['$(id)', '`id`', '${@os.system("id")}', 'a b', 'a"b', "a'b", 'a\nb', 'a;b', 'a|b', '', ' a'];
 

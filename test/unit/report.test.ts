@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildAnnotations, MAX_ERRORS, MAX_WARNINGS } from '../../src/annotations.js';
-import { BitbakeOutputParser } from '../../src/bitbake-output.js';
-import { diskWarning, type FsUsage } from '../../src/disk.js';
-import { definitionLine, describeFailures, tail } from '../../src/failures.js';
-import { pathMapper } from '../../src/paths.js';
-import { code, renderSaveSummary, renderSummary, table, type BuildReport } from '../../src/summary.js';
+import { buildAnnotations, MAX_ERRORS, MAX_WARNINGS } from '../../src/report/annotations.js';
+import { BitbakeOutputParser } from '../../src/bitbake/output.js';
+import { diskWarning, type FsUsage } from '../../src/report/disk.js';
+import { definitionLine, describeFailures, tail } from '../../src/report/failures.js';
+import { pathMapper } from '../../src/report/paths.js';
+import { code, renderSaveSummary, renderSummary, table, type BuildReport } from '../../src/report/summary.js';
 
 const GiB = 1024 ** 3;
 const layers = [

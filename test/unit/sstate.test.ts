@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { applyPrune, listSstate, parseSstateName, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from '../../src/sstate.js';
+import { applyPrune, listSstate, parseSstateName, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from '../../src/cache/sstate.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
 const H = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -324,7 +324,7 @@ describe('memory while listing a large cache', () => {
       put(dir, archive, '');
       put(dir, `${archive}.siginfo`, '');
     }
-    const module = pathToFileURL(path.resolve(import.meta.dirname, '../../src/sstate.ts')).href;
+    const module = pathToFileURL(path.resolve(import.meta.dirname, '../../src/cache/sstate.ts')).href;
     const script = `const m = await import(${JSON.stringify(module)});
       await m.removeUnarchivable(process.argv[1]);
       console.log((await m.listSstate(process.argv[1])).length);`;

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as core from '@actions/core';
 import { CACHE_MODES, DEFAULT_CONFIG_FILE, DISK_WARN_PERCENT, Inputs, TestEnv, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
-import { ConfigError, type ConfigOverrides } from './config.js';
+import { ConfigError, type ConfigOverrides } from '../config/config.js';
 
 export interface ActionInputs {
   configFile: string;

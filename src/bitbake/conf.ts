@@ -3,8 +3,8 @@
  * escaped for BitBake's double-quoted strings; names were validated by config.ts, and are checked
  * again here because a conf file is where a bad value would turn into code.
  */
-import type { ConfAssignment } from './config.js';
-import { BITBAKE_NAME, CONF_VARIABLE } from './names.js';
+import type { ConfAssignment } from '../config/config.js';
+import { BITBAKE_NAME, CONF_VARIABLE } from '../config/names.js';
 
 /** Paths as BitBake sees them (container paths, or host paths when running without one). */
 export interface BitbakePaths {

@@ -4,7 +4,7 @@
  * diff); BitBake's warnings as warnings, deduplicated and capped.
  */
 import * as core from '@actions/core';
-import type { BitbakeSummary } from './bitbake-output.js';
+import type { BitbakeSummary } from '../bitbake/output.js';
 import type { FailedTask } from './failures.js';
 import type { PathMapper } from './paths.js';
 

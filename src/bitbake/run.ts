@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import * as core from '@actions/core';
-import { BitbakeOutputParser, type BitbakeSummary } from './bitbake-output.js';
+import { BitbakeOutputParser, type BitbakeSummary } from './output.js';
 import { removeContainer, runArgs, signalContainer, wasOomKilled, type ContainerSpec } from './container.js';
-import { bitbakeRunning } from './housekeeping.js';
+import { bitbakeRunning } from '../local/housekeeping.js';
 
 /**
  * The only shell code that runs BitBake. It is a constant: paths arrive as environment

@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import type { LayerConfig } from './config.js';
-import { ConfigError } from './config.js';
-import { FULL_COMMIT } from './names.js';
+import type { LayerConfig } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import { FULL_COMMIT } from '../config/names.js';
 import { git, gitOk, GitError } from './git.js';
 
 export interface ResolvedLayer {

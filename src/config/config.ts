@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
-import { CONTAINER_ENGINES, DEFAULT_CONTAINER_IMAGE, Inputs, type ContainerEngine } from './constants.js';
+import { CONTAINER_ENGINES, DEFAULT_CONTAINER_IMAGE, Inputs, type ContainerEngine } from '../action/constants.js';
 import {
   BITBAKE_NAME, BITBAKE_TARGET, COMMIT, CONF_VARIABLE, CONTAINER_IMAGE, gitUrlProblem, isRepoSubdir,
   isValidRefName, LAYER_NAME, MEMORY, POKY_VERSION, YOCTO_SERIES,

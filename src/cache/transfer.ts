@@ -23,8 +23,12 @@ export class TransferTimeout extends Error {}
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
 
-/** The worker sits next to the bundle that imports this module (dist/ on a runner). */
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cache-worker.js');
+/**
+ * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
+ * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
 
 /** The key restored (undefined on a miss) and the compressed archive's size. */
 export async function restoreWithin(limitMs: number, paths: string[], key: string, restoreKeys: string[]): Promise<{ key?: string; archiveBytes?: number }> {

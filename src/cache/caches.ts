@@ -7,13 +7,13 @@
 import { lstatSync, promises as fs, readdirSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { restoreWithin, saveWithin } from './cache-transfer.js';
-import { State } from './constants.js';
+import { restoreWithin, saveWithin } from './transfer.js';
+import { State } from '../action/constants.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
 import { matchKind, type CacheKey, type CacheKeys } from './keys.js';
 import { applyPrune, listSstate, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from './sstate.js';
-import type { CacheDirs } from './workspace.js';
+import type { CacheDirs } from '../bitbake/workspace.js';
 
 export type MatchKind = 'exact' | 'partial' | 'miss';
 

@@ -4,8 +4,8 @@
  * paths relative to the repository under test (to annotate a file on the pull request's diff).
  */
 import * as path from 'node:path';
-import { IN_CONTAINER } from './container.js';
-import type { ResolvedLayer } from './layers.js';
+import { IN_CONTAINER } from '../bitbake/container.js';
+import type { ResolvedLayer } from '../bitbake/layers.js';
 
 export interface PathMapper {
   /** The host path of a path BitBake printed. */

@@ -1,8 +1,8 @@
 /** What the main step leaves for the post step, in one state entry. */
 import * as core from '@actions/core';
 import { State } from './constants.js';
-import type { BuildResult } from './pipeline.js';
-import type { CacheDirs } from './workspace.js';
+import type { BuildResult } from '../pipeline.js';
+import type { CacheDirs } from '../bitbake/workspace.js';
 
 export interface BuildState {
   buildId: string;

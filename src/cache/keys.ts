@@ -5,7 +5,7 @@
  * saves under a new key, because an entry can never be overwritten.
  */
 import { createHash } from 'node:crypto';
-import type { ConfAssignment } from './config.js';
+import type { ConfAssignment } from '../config/config.js';
 
 export interface KeyInputs {
   /** The user's prefix (the cache-key-prefix input): change it to start over. */

@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { dirBytes, formatBytes } from './caches.js';
-import { DISK_WARN_PERCENT } from './constants.js';
+import { dirBytes, formatBytes } from '../cache/caches.js';
+import { DISK_WARN_PERCENT } from '../action/constants.js';
 
 export interface FsUsage {
   /** What lives there: `workspace`, `downloads`, `sstate`. */

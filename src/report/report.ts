@@ -6,13 +6,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
 import { buildAnnotations, emitAnnotations } from './annotations.js';
-import { Outputs } from './constants.js';
+import { Outputs } from '../action/constants.js';
 import { buildDirSizes, diskUsage, diskWarning, type FsUsage } from './disk.js';
 import { describeFailures } from './failures.js';
-import { layersJson } from './layers.js';
+import { layersJson } from '../bitbake/layers.js';
 import { pathMapper } from './paths.js';
-import type { BuildOutcome, PreparedBuild } from './pipeline.js';
-import type { RestoredCache, MatchKind } from './caches.js';
+import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
+import type { RestoredCache, MatchKind } from '../cache/caches.js';
 import { appendSummary, renderSummary, type ImageFile } from './summary.js';
 
 type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };

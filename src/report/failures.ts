@@ -3,7 +3,7 @@
  * path of the log BitBake printed) and where in the repository under test it failed.
  */
 import { promises as fs } from 'node:fs';
-import { taskLabel, type BitbakeSummary, type TaskFailure } from './bitbake-output.js';
+import { taskLabel, type BitbakeSummary, type TaskFailure } from '../bitbake/output.js';
 import type { PathMapper } from './paths.js';
 
 export const LOG_TAIL_LINES = 50;

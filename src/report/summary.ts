@@ -4,12 +4,12 @@
  * main step writes its part and the post step appends what it saved.
  */
 import * as core from '@actions/core';
-import type { SstateSummary } from './bitbake-output.js';
-import { formatDuration } from './bitbake.js';
-import { formatBytes, type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from './caches.js';
+import type { SstateSummary } from '../bitbake/output.js';
+import { formatDuration } from '../bitbake/run.js';
+import { formatBytes, type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from '../cache/caches.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
-import type { BuildResult } from './pipeline.js';
+import type { BuildResult } from '../pipeline.js';
 
 export interface ImageFile {
   name: string;

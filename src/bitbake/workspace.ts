@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { ConfigError } from './config.js';
-import { dbDirProblem, privateCacheDirs } from './housekeeping.js';
+import { ConfigError } from '../config/config.js';
+import { dbDirProblem, privateCacheDirs } from '../local/housekeeping.js';
 
 export interface CacheDirs {
   downloads: string;
