@@ -7,15 +7,26 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+
 import * as cache from '@actions/cache';
-import { applyClientEnv, captureOutput, startCacheService, type CacheService } from '../test/support/cache-service/index.js';
+
+import {
+  applyClientEnv,
+  type CacheService,
+  captureOutput,
+  startCacheService,
+} from '../test/support/cache-service/index.js';
 import { git } from '../test/support/git-remotes.js';
 import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, smidrYaml } from '../test/support/world.js';
 import { describeMachine } from './support/doc.js';
 import { timedJob } from './support/jobs.js';
 import { mib, table } from './support/stats.js';
 
-export interface GrowthOptions { root: string; runs: number; log: (m: string) => void }
+export interface GrowthOptions {
+  root: string;
+  runs: number;
+  log: (m: string) => void;
+}
 
 const OUTPUT_BYTES = 1_000_000;
 
@@ -39,11 +50,17 @@ export async function cacheGrowth(o: GrowthOptions): Promise<string> {
     for (let run = 1; run <= o.runs; run++) {
       let change = 'first build';
       if (run > 1) {
-        writeFileSync(app, readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`));
+        writeFileSync(
+          app,
+          readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`),
+        );
         git(ws, 'commit', '-q', '-am', `smidr-app for run ${run}`);
         change = 'meta-smidr-test (smidr-app)';
         if (run % 2 === 1) {
-          const bb = readFileSync(path.join(poky.work, busybox), 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "busybox for run ${run}"`);
+          const bb = readFileSync(path.join(poky.work, busybox), 'utf8').replace(
+            /STANDIN_OUTPUT = ".*"/,
+            `STANDIN_OUTPUT = "busybox for run ${run}"`,
+          );
           poky.commit({ [busybox]: bb }, `busybox for run ${run}`);
           change += ', poky (busybox)';
         }
@@ -52,21 +69,38 @@ export async function cacheGrowth(o: GrowthOptions): Promise<string> {
         jobs++;
         o.log(`run ${run}/${o.runs}: ${variant}`);
         const naive = variant === 'naive';
-        const r = await timedJob({
-          workspace: ws,
-          jobDir: path.join(root, 'jobs', String(jobs)),
-          runnerTemp,
-          runId: String(9000 + jobs),
-          inputs: naive ? { config: 'smidr.yaml', cache: 'off' } : { config: 'smidr.yaml', cache: 'actions', 'cache-key-prefix': 'growth' },
-          env: { ...service.env },
-        }, naive ? {
-          beforeMain: () => naiveCache(service, root, ws, () => cache.restoreCache([sstateDir], `naive-sstate-${run}`, ['naive-sstate-'])),
-          afterPost: () => naiveCache(service, root, ws, () => cache.saveCache([sstateDir], `naive-sstate-${run}`)),
-        } : {});
-        if (r.main.exitCode !== 0 || r.post.exitCode !== 0) throw new Error(`${variant} run ${run} failed:\n${r.main.stdout.slice(-3000)}\n${r.post.stdout.slice(-2000)}`);
+        const r = await timedJob(
+          {
+            workspace: ws,
+            jobDir: path.join(root, 'jobs', String(jobs)),
+            runnerTemp,
+            runId: String(9000 + jobs),
+            inputs: naive
+              ? { config: 'smidr.yaml', cache: 'off' }
+              : { config: 'smidr.yaml', cache: 'actions', 'cache-key-prefix': 'growth' },
+            env: { ...service.env },
+          },
+          naive
+            ? {
+                beforeMain: () =>
+                  naiveCache(service, root, ws, () =>
+                    cache.restoreCache([sstateDir], `naive-sstate-${run}`, ['naive-sstate-']),
+                  ),
+                afterPost: () =>
+                  naiveCache(service, root, ws, () => cache.saveCache([sstateDir], `naive-sstate-${run}`)),
+              }
+            : {},
+        );
+        if (r.main.exitCode !== 0 || r.post.exitCode !== 0)
+          throw new Error(
+            `${variant} run ${run} failed:\n${r.main.stdout.slice(-3000)}\n${r.post.stdout.slice(-2000)}`,
+          );
         rmSync(path.join(root, 'jobs', String(jobs)), { recursive: true, force: true });
         // The entry the next run would restore: the newest.
-        const entry = service.entries().filter((e) => (naive ? e.key.startsWith('naive-sstate-') : e.key.startsWith('smidr-v1-growth-sstate-'))).at(-1);
+        const entry = service
+          .entries()
+          .filter((e) => (naive ? e.key.startsWith('naive-sstate-') : e.key.startsWith('smidr-v1-growth-sstate-')))
+          .at(-1);
         if (!entry) throw new Error(`${variant} run ${run}: no sstate entry saved`);
         return { archive: entry.sizeBytes, ...sstateInArchive(await service.readArchive(entry.id)) };
       };
@@ -76,7 +110,8 @@ export async function cacheGrowth(o: GrowthOptions): Promise<string> {
       const b = await job(second);
       rows.push({ change, action: first === 'action' ? a : b, naive: first === 'naive' ? a : b });
     }
-    if (service.serverErrors().length > 0) throw new Error(`cache service errors: ${service.serverErrors().join('; ')}`);
+    if (service.serverErrors().length > 0)
+      throw new Error(`cache service errors: ${service.serverErrors().join('; ')}`);
   } finally {
     await service.stop();
     rmSync(root, { recursive: true, force: true });
@@ -86,7 +121,14 @@ export async function cacheGrowth(o: GrowthOptions): Promise<string> {
   const maxAction = Math.max(...rows.map((r) => r.action.bytes)) / workingSet;
   const lastNaive = rows.at(-1)!.naive.bytes / workingSet;
   const cell = (e: EntrySize) => `${e.objects} objects, ${mib(e.bytes)} (archive ${mib(e.archive)})`;
-  const body = rows.map((r, i) => [String(i + 1), r.change, cell(r.action), `${(r.action.bytes / workingSet).toFixed(2)}x`, cell(r.naive), `${(r.naive.bytes / workingSet).toFixed(2)}x`]);
+  const body = rows.map((r, i) => [
+    String(i + 1),
+    r.change,
+    cell(r.action),
+    `${(r.action.bytes / workingSet).toFixed(2)}x`,
+    cell(r.naive),
+    `${(r.naive.bytes / workingSet).toFixed(2)}x`,
+  ]);
   return `## Cache growth
 
 ${date}. ${machine}.
@@ -111,11 +153,20 @@ ${table([['run', 'layer change before it', 'this action', '/ working set', 'naiv
 `;
 }
 
-interface EntrySize { archive: number; objects: number; bytes: number }
+interface EntrySize {
+  archive: number;
+  objects: number;
+  bytes: number;
+}
 
 /** Sstate archives (not their .siginfo) listed in a cache archive, and their bytes. */
 function sstateInArchive(archive: Buffer): { objects: number; bytes: number } {
-  const listing = execFileSync('bash', ['-c', 'zstd -q -d -c | tar -tvf -'], { input: archive, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, stdio: ['pipe', 'pipe', 'ignore'] });
+  const listing = execFileSync('bash', ['-c', 'zstd -q -d -c | tar -tvf -'], {
+    input: archive,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   let objects = 0;
   let bytes = 0;
   for (const line of listing.split('\n')) {
@@ -130,11 +181,17 @@ function sstateInArchive(archive: Buffer): { objects: number; bytes: number } {
 }
 
 /** Runs one bare @actions/cache call in this process, as the naive workflow's actions/cache step would. */
-async function naiveCache(service: CacheService, root: string, ws: string, call: () => Promise<unknown>): Promise<void> {
+async function naiveCache(
+  service: CacheService,
+  root: string,
+  ws: string,
+  call: () => Promise<unknown>,
+): Promise<void> {
   const undo = applyClientEnv(service, { RUNNER_TEMP: path.join(root, 'client-temp'), GITHUB_WORKSPACE: ws });
   try {
     const { value, warnings } = await captureOutput(call);
-    if (warnings.length > 0 || value === -1) throw new Error(`naive workflow's cache step failed: ${warnings.join('; ') || String(value)}`);
+    if (warnings.length > 0 || value === -1)
+      throw new Error(`naive workflow's cache step failed: ${warnings.join('; ') || String(value)}`);
   } finally {
     undo();
   }

@@ -9,7 +9,8 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { startCacheService, type CacheService } from '../test/support/cache-service/index.js';
+
+import { type CacheService, startCacheService } from '../test/support/cache-service/index.js';
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { describeMachine } from './support/doc.js';
 import { census, ensureTree, type Tree } from './support/sstate-tree.js';
@@ -33,7 +34,16 @@ const LABEL: Record<Variant, string> = {
   'action-prune': "the action's cache path, superseded objects pruned",
 };
 
-interface Measure { save: number; restore: number; archive: number; moved: number; saveRss?: number; restoreRss?: number; saveWorkerRss?: number; restoreWorkerRss?: number }
+interface Measure {
+  save: number;
+  restore: number;
+  archive: number;
+  moved: number;
+  saveRss?: number;
+  restoreRss?: number;
+  saveWorkerRss?: number;
+  restoreWorkerRss?: number;
+}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,21 +53,30 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: strin
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stderr.on('data', (d: Buffer) => chunks.push(d));
     child.on('error', reject);
-    child.on('close', async (code) => {
+    child.on('close', (code) => {
       const wall = Number(process.hrtime.bigint() - started) / 1e9;
-      await fs.appendFile(logFile, Buffer.concat(chunks));
-      if (code === 0) resolve(wall);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}; see ${logFile}`));
+      fs.appendFile(logFile, Buffer.concat(chunks)).then(() => {
+        if (code === 0) resolve(wall);
+        else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}; see ${logFile}`));
+      }, reject);
     });
   });
 }
 
 export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
-  const tree = await ensureTree(path.join(o.root, 'trees'), { totalBytes: o.totalBytes, objects: o.objects, staleShare: 0.25, seed: 6 }, o.log);
+  const tree = await ensureTree(
+    path.join(o.root, 'trees'),
+    { totalBytes: o.totalBytes, objects: o.objects, staleShare: 0.25, seed: 6 },
+    o.log,
+  );
   const work = path.join(o.root, 'roundtrip');
   await fs.rm(work, { recursive: true, force: true });
   const cacheRoot = path.join(work, 'cache');
-  const dirs = { downloads: path.join(cacheRoot, 'downloads'), sstate: path.join(cacheRoot, 'sstate-cache'), hashserv: path.join(cacheRoot, 'hashserv') };
+  const dirs = {
+    downloads: path.join(cacheRoot, 'downloads'),
+    sstate: path.join(cacheRoot, 'sstate-cache'),
+    hashserv: path.join(cacheRoot, 'hashserv'),
+  };
   const temp = path.join(work, 'runner-temp');
   const logFile = path.join(work, 'log.txt');
   await fs.mkdir(temp, { recursive: true });
@@ -65,7 +84,13 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
   const service = await startCacheService({ protocol: 'v2' });
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: temp, GITHUB_WORKSPACE: work, ...service.env };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RUNNER_TEMP: temp,
+    GITHUB_WORKSPACE: work,
+    ...service.env,
+  };
   const prunedAway = tree.objects.filter((x) => x.stale);
   const results: Record<Variant, Measure[]> = { 'tar-zstd': [], bare: [], action: [], 'action-prune': [] };
   try {
@@ -77,28 +102,63 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
         results[v].push(await measure(v, `r${round}-${v}`, tree, dirs, cacheRoot, work, env, service, logFile));
       }
     }
-    if (service.serverErrors().length > 0) throw new Error(`cache service errors: ${service.serverErrors().join('; ')}`);
+    if (service.serverErrors().length > 0)
+      throw new Error(`cache service errors: ${service.serverErrors().join('; ')}`);
   } finally {
     await service.stop();
     await fs.rm(work, { recursive: true, force: true });
   }
 
-  const med = (v: Variant, f: (m: Measure) => number | undefined) => median(results[v].map(f).filter((x): x is number => x !== undefined));
+  const med = (v: Variant, f: (m: Measure) => number | undefined) =>
+    median(results[v].map(f).filter((x): x is number => x !== undefined));
   const bare = { save: med('bare', (m) => m.save), restore: med('bare', (m) => m.restore) };
   const disk = { save: med('tar-zstd', (m) => m.save), restore: med('tar-zstd', (m) => m.restore) };
-  const rows = [['', 'save', 'restore', 'save throughput', 'restore throughput', 'archive', 'save / bare', 'restore / bare', 'save / tar+zstd', 'restore / tar+zstd', 'peak RSS save / restore']];
+  const rows = [
+    [
+      '',
+      'save',
+      'restore',
+      'save throughput',
+      'restore throughput',
+      'archive',
+      'save / bare',
+      'restore / bare',
+      'save / tar+zstd',
+      'restore / tar+zstd',
+      'peak RSS save / restore',
+    ],
+  ];
   for (const v of VARIANTS) {
     const save = med(v, (m) => m.save);
     const restore = med(v, (m) => m.restore);
     const moved = med(v, (m) => m.moved);
-    const worker = (k: 'saveWorkerRss' | 'restoreWorkerRss') => (v === 'bare' ? '' : ` (worker ${mib(med(v, (m) => m[k]) * 1024)})`);
-    const rss = v === 'tar-zstd' ? '–' : `${mib(med(v, (m) => m.saveRss) * 1024)}${worker('saveWorkerRss')} / ${mib(med(v, (m) => m.restoreRss) * 1024)}${worker('restoreWorkerRss')}`;
-    rows.push([LABEL[v], seconds(save), seconds(restore), throughput(moved, save), throughput(moved, restore), mib(med(v, (m) => m.archive)),
-      ratio(save, bare.save), ratio(restore, bare.restore), ratio(save, disk.save), ratio(restore, disk.restore), rss]);
+    const worker = (k: 'saveWorkerRss' | 'restoreWorkerRss') =>
+      v === 'bare' ? '' : ` (worker ${mib(med(v, (m) => m[k]) * 1024)})`;
+    const rss =
+      v === 'tar-zstd'
+        ? '–'
+        : `${mib(med(v, (m) => m.saveRss) * 1024)}${worker('saveWorkerRss')} / ${mib(med(v, (m) => m.restoreRss) * 1024)}${worker('restoreWorkerRss')}`;
+    rows.push([
+      LABEL[v],
+      seconds(save),
+      seconds(restore),
+      throughput(moved, save),
+      throughput(moved, restore),
+      mib(med(v, (m) => m.archive)),
+      ratio(save, bare.save),
+      ratio(restore, bare.restore),
+      ratio(save, disk.save),
+      ratio(restore, disk.restore),
+      rss,
+    ]);
   }
   const actionSave = med('action', (m) => m.save) / bare.save;
   const actionRestore = med('action', (m) => m.restore) / bare.restore;
-  const peakOf = (f: (m: Measure) => (number | undefined)[]) => 1024 * Math.max(...(['action', 'action-prune'] as const).flatMap((v) => results[v].flatMap((m) => f(m).map((x) => x ?? 0))));
+  const peakOf = (f: (m: Measure) => (number | undefined)[]) =>
+    1024 *
+    Math.max(
+      ...(['action', 'action-prune'] as const).flatMap((v) => results[v].flatMap((m) => f(m).map((x) => x ?? 0))),
+    );
   const peakBytes = peakOf((m) => [m.saveRss, m.restoreRss]);
   const workerPeakBytes = peakOf((m) => [m.saveWorkerRss, m.restoreWorkerRss]);
   const all = (v: Variant, f: (m: Measure) => number) => results[v].map((m) => f(m).toFixed(1)).join(', ');
@@ -124,10 +184,22 @@ polled); tar and zstd are not counted.
 
 ${table(rows)}
 
-- The action's cache path against bare \`@actions/cache\`: save ${ratio(med('action', (m) => m.save), bare.save)}, restore
-  ${ratio(med('action', (m) => m.restore), bare.restore)} (target: within 1.1x: ${actionSave <= 1.1 && actionRestore <= 1.1 ? 'met' : 'missed'});
-  with superseded objects pruned, save ${ratio(med('action-prune', (m) => m.save), bare.save)} and restore
-  ${ratio(med('action-prune', (m) => m.restore), bare.restore)} of bare on the whole tree.
+- The action's cache path against bare \`@actions/cache\`: save ${ratio(
+    med('action', (m) => m.save),
+    bare.save,
+  )}, restore
+  ${ratio(
+    med('action', (m) => m.restore),
+    bare.restore,
+  )} (target: within 1.1x: ${actionSave <= 1.1 && actionRestore <= 1.1 ? 'met' : 'missed'});
+  with superseded objects pruned, save ${ratio(
+    med('action-prune', (m) => m.save),
+    bare.save,
+  )} and restore
+  ${ratio(
+    med('action-prune', (m) => m.restore),
+    bare.restore,
+  )} of bare on the whole tree.
 - Peak RSS of the action's node processes, highest of all their runs: the step's own ${mib(peakBytes)}, the cache worker
   process it starts for @actions/cache ${mib(workerPeakBytes)} (target: under 200 MB: ${Math.max(peakBytes, workerPeakBytes) < 200e6 ? 'met' : 'missed'}).
 - Every run, in seconds (save): tar+zstd ${all('tar-zstd', (m) => m.save)}; bare ${all('bare', (m) => m.save)}; action
@@ -137,7 +209,11 @@ ${table(rows)}
 `;
 }
 
-async function fresh(cacheRoot: string, tree: Tree | undefined, dirs: { downloads: string; sstate: string; hashserv: string }): Promise<void> {
+async function fresh(
+  cacheRoot: string,
+  tree: Tree | undefined,
+  dirs: { downloads: string; sstate: string; hashserv: string },
+): Promise<void> {
   await fs.rm(cacheRoot, { recursive: true, force: true });
   await fs.mkdir(cacheRoot, { recursive: true });
   // Hard links: a copy in no time that the action may prune without touching the tree.
@@ -154,20 +230,39 @@ function runQuiet(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-async function measure(v: Variant, prefix: string, tree: Tree, dirs: { downloads: string; sstate: string; hashserv: string }, cacheRoot: string,
-  work: string, env: NodeJS.ProcessEnv, service: CacheService, logFile: string): Promise<Measure> {
+async function measure(
+  v: Variant,
+  prefix: string,
+  tree: Tree,
+  dirs: { downloads: string; sstate: string; hashserv: string },
+  cacheRoot: string,
+  work: string,
+  env: NodeJS.ProcessEnv,
+  service: CacheService,
+  logFile: string,
+): Promise<Measure> {
   await fresh(cacheRoot, tree, dirs);
   const expected = await census(cacheRoot);
   let m: Measure;
   if (v === 'tar-zstd') {
     const archive = path.join(work, 'archive.tar.zst');
     // The shape of @actions/cache's own command (tar piped through zstd with all cores), without the service.
-    const save = await run('bash', ['-c', 'tar -cf - -C "$1" sstate-cache hashserv | zstd -q -T0 -o "$2"', 'save', cacheRoot, archive], env, logFile);
+    const save = await run(
+      'bash',
+      ['-c', 'tar -cf - -C "$1" sstate-cache hashserv | zstd -q -T0 -o "$2"', 'save', cacheRoot, archive],
+      env,
+      logFile,
+    );
     const archiveBytes = (await fs.stat(archive)).size;
     await fresh(cacheRoot, undefined, dirs);
     await fs.rm(dirs.sstate, { recursive: true });
     await fs.rm(dirs.hashserv, { recursive: true });
-    const restore = await run('bash', ['-c', 'zstd -q -d -c "$2" | tar -xf - -C "$1"', 'restore', cacheRoot, archive], env, logFile);
+    const restore = await run(
+      'bash',
+      ['-c', 'zstd -q -d -c "$2" | tar -xf - -C "$1"', 'restore', cacheRoot, archive],
+      env,
+      logFile,
+    );
     await fs.rm(archive);
     m = { save, restore, archive: archiveBytes, moved: expected.bytes };
   } else {
@@ -177,32 +272,75 @@ async function measure(v: Variant, prefix: string, tree: Tree, dirs: { downloads
     // A cold build's save: every object is new. The pruning one: a warm build that restored the
     // tree, used the current objects (newer mtime) and created one in fifty of them, so the
     // superseded ones go.
-    const restored = prune ? tree.objects.filter((x, i) => x.stale || i % 50 !== 0).map((x) => x.path).sort() : [];
+    const restored = prune
+      ? tree.objects
+          .filter((x, i) => x.stale || i % 50 !== 0)
+          .map((x) => x.path)
+          .sort()
+      : [];
     await fs.writeFile(inventory, JSON.stringify({ sstate: restored, downloads: [] }));
     const buildStartedMs = prune ? tree.currentMtimeMs - 3_600_000 : 0;
-    const save = await step(action ? 'action-save' : 'bare-save', { dirs, prefix, inventory, buildStartedMs }, env, work, logFile);
+    const save = await step(
+      action ? 'action-save' : 'bare-save',
+      { dirs, prefix, inventory, buildStartedMs },
+      env,
+      work,
+      logFile,
+    );
     const left = await census(cacheRoot);
     const entry = service.entries().find((e) => e.key.includes(`-${prefix}-`));
     if (!entry) throw new Error(`${v}: no entry was saved; see ${logFile}`);
     await fresh(cacheRoot, undefined, dirs);
-    const restore = await step(action ? 'action-restore' : 'bare-restore', { dirs, prefix, inventory }, env, work, logFile);
+    const restore = await step(
+      action ? 'action-restore' : 'bare-restore',
+      { dirs, prefix, inventory },
+      env,
+      work,
+      logFile,
+    );
     const got = await census(cacheRoot);
-    if (got.files !== left.files || got.bytes !== left.bytes) throw new Error(`${v}: restored ${got.files} files, ${got.bytes} bytes; saved ${left.files}, ${left.bytes}`);
+    if (got.files !== left.files || got.bytes !== left.bytes)
+      throw new Error(`${v}: restored ${got.files} files, ${got.bytes} bytes; saved ${left.files}, ${left.bytes}`);
     await service.deleteEntries((e) => e.id === entry.id);
-    m = { save: save.seconds, restore: restore.seconds, archive: entry.sizeBytes, moved: left.bytes, saveRss: save.maxRssKiB, restoreRss: restore.maxRssKiB,
-      saveWorkerRss: save.workerRssKiB, restoreWorkerRss: restore.workerRssKiB };
+    m = {
+      save: save.seconds,
+      restore: restore.seconds,
+      archive: entry.sizeBytes,
+      moved: left.bytes,
+      saveRss: save.maxRssKiB,
+      restoreRss: restore.maxRssKiB,
+      saveWorkerRss: save.workerRssKiB,
+      restoreWorkerRss: restore.workerRssKiB,
+    };
   }
   await fs.rm(cacheRoot, { recursive: true, force: true });
   return m;
 }
 
-async function step(mode: string, request: object, env: NodeJS.ProcessEnv, work: string, logFile: string): Promise<{ seconds: number; maxRssKiB: number; workerRssKiB: number }> {
+async function step(
+  mode: string,
+  request: object,
+  env: NodeJS.ProcessEnv,
+  work: string,
+  logFile: string,
+): Promise<{ seconds: number; maxRssKiB: number; workerRssKiB: number }> {
   const requestFile = path.join(work, 'request.json');
   const out = path.join(work, 'result.json');
   await fs.rm(out, { force: true });
   await fs.writeFile(requestFile, JSON.stringify({ ...request, out }));
-  await run(process.execPath, [path.join(REPO_ROOT, 'bench', 'support', 'cache-step.mjs'), mode, requestFile], env, logFile);
-  const r = JSON.parse(await fs.readFile(out, 'utf8')) as { seconds: number; maxRssKiB: number; workerRssKiB: number; ok: boolean; detail: unknown };
+  await run(
+    process.execPath,
+    [path.join(REPO_ROOT, 'bench', 'support', 'cache-step.mjs'), mode, requestFile],
+    env,
+    logFile,
+  );
+  const r = JSON.parse(await fs.readFile(out, 'utf8')) as {
+    seconds: number;
+    maxRssKiB: number;
+    workerRssKiB: number;
+    ok: boolean;
+    detail: unknown;
+  };
   if (!r.ok) throw new Error(`${mode} did not succeed: ${JSON.stringify(r.detail)}; see ${logFile}`);
   return r;
 }

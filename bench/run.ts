@@ -7,6 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
+
 import { cacheGrowth } from './cache-growth.js';
 import { cacheRoundTrip } from './cache-roundtrip.js';
 import { writeSection } from './support/doc.js';
@@ -15,10 +16,15 @@ import { warmRebuild } from './warm-rebuild.js';
 
 const ORDER = ['roundtrip', 'warm', 'growth'];
 const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const flags = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => {
-  const [k, ...v] = a.slice(2).split('=');
-  return [k!, v.join('=')];
-}));
+const flags = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [k, ...v] = a.slice(2).split('=');
+      return [k!, v.join('=')];
+    }),
+);
 /** A usage error: the message alone, no stack. */
 function usage(message: string): never {
   console.error(`bench: ${message}`);
@@ -26,7 +32,8 @@ function usage(message: string): never {
 }
 for (const n of names) if (!ORDER.includes(n)) usage(`unknown benchmark '${n}': choose from ${ORDER.join(', ')}`);
 const known = ['size', 'objects', 'rounds', 'warm-cycles', 'task-seconds', 'growth-runs', 'note'];
-for (const k of Object.keys(flags)) if (!known.includes(k)) usage(`unknown option --${k}: choose from ${known.map((x) => `--${x}`).join(', ')}`);
+for (const k of Object.keys(flags))
+  if (!known.includes(k)) usage(`unknown option --${k}: choose from ${known.map((x) => `--${x}`).join(', ')}`);
 const int = (k: string, d: number) => {
   const v = flags[k] === undefined ? d : Number(flags[k]);
   if (!Number.isInteger(v) || v < 1) usage(`--${k} must be a whole number of at least 1, not '${flags[k]}'`);

@@ -5,6 +5,7 @@
  * Speaks to its parent over the IPC channel (see cache-transfer.ts).
  */
 import * as cache from '@actions/cache';
+
 import type { TransferReply, TransferRequest } from './cache/transfer.js';
 
 /**
@@ -29,7 +30,9 @@ async function run(request: TransferRequest): Promise<TransferReply> {
     return { done: 'saved', id, archiveBytes };
   }
   // Look up first, so a service that never answers is told apart from a long download.
-  const found = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], { lookupOnly: true });
+  const found = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], {
+    lookupOnly: true,
+  });
   await reply({ phase: 'found', key: found });
   if (!found) return { done: 'restored' };
   const key = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys]);
@@ -40,7 +43,7 @@ async function run(request: TransferRequest): Promise<TransferReply> {
 process.once('disconnect', () => process.exit(0));
 
 process.once('message', (request: TransferRequest) => {
-  run(request)
+  void run(request)
     .catch((e: unknown) => ({ done: 'error', message: e instanceof Error ? e.message : String(e) }) as TransferReply)
     .then(reply)
     .finally(() => process.disconnect());

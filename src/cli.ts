@@ -4,13 +4,14 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError, type ConfigOverrides } from './config/config.js';
+
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
 import { confLines, splitList } from './action/inputs.js';
-import { prepareBuild, runPreparedBuild } from './pipeline.js';
 import { layersJson } from './bitbake/layers.js';
-import { localDirs } from './bitbake/workspace.js';
 import { formatDuration } from './bitbake/run.js';
+import { localDirs } from './bitbake/workspace.js';
+import { ConfigError, type ConfigOverrides, loadConfig } from './config/config.js';
+import { prepareBuild, runPreparedBuild } from './pipeline.js';
 
 const USAGE = `usage: smidr build [options]
   -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})
@@ -30,20 +31,27 @@ function plainTerminalLog(): void {
   let stopToken: string | undefined;
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    const out = text.split('\n').map((line) => {
-      if (stopToken) {
-        if (line === `::${stopToken}::`) stopToken = undefined;
-        return stopToken === undefined ? null : line;
-      }
-      const m = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
-      if (!m) return line;
-      const [, cmd, msg] = m;
-      if (cmd === 'stop-commands') { stopToken = msg; return null; }
-      if (cmd === 'group') return `\n=== ${msg}`;
-      if (cmd === 'endgroup') return null;
-      if (cmd === 'warning' || cmd === 'error' || cmd === 'notice') return `${cmd}: ${msg}`;
-      return null;
-    }).filter((l) => l !== null).join('\n');
+    const out = text
+      .split('\n')
+      .map((line) => {
+        if (stopToken) {
+          if (line === `::${stopToken}::`) stopToken = undefined;
+          return stopToken === undefined ? null : line;
+        }
+        const m = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
+        if (!m) return line;
+        const [, cmd, msg] = m;
+        if (cmd === 'stop-commands') {
+          stopToken = msg;
+          return null;
+        }
+        if (cmd === 'group') return `\n=== ${msg}`;
+        if (cmd === 'endgroup') return null;
+        if (cmd === 'warning' || cmd === 'error' || cmd === 'notice') return `${cmd}: ${msg}`;
+        return null;
+      })
+      .filter((l) => l !== null)
+      .join('\n');
     return write(out, ...rest);
   }) as typeof process.stdout.write;
 }
@@ -83,10 +91,15 @@ async function main(argv: string[]): Promise<number> {
   const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
   const outcome = await runPreparedBuild(build);
   const s = outcome.run.summary;
-  console.log(`\n${outcome.result}: ${config.targets.join(' ')} for ${config.machine} in ${formatDuration(outcome.run.durationMs)}`);
+  console.log(
+    `\n${outcome.result}: ${config.targets.join(' ')} for ${config.machine} in ${formatDuration(outcome.run.durationMs)}`,
+  );
   console.log(`  build dir:    ${build.workspace.buildDir}`);
   console.log(`  tasks run:    ${outcome.tasksRun ?? '-'}, reused from sstate: ${outcome.tasksReused ?? '-'}`);
-  if (s.sstate) console.log(`  sstate match: ${s.sstate.matchPercent}% (wanted ${s.sstate.wanted}, local ${s.sstate.local}, mirrors ${s.sstate.mirrors}, missed ${s.sstate.missed})`);
+  if (s.sstate)
+    console.log(
+      `  sstate match: ${s.sstate.matchPercent}% (wanted ${s.sstate.wanted}, local ${s.sstate.local}, mirrors ${s.sstate.mirrors}, missed ${s.sstate.missed})`,
+    );
   for (const image of outcome.images) console.log(`  image:        ${image}`);
   console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
   if (outcome.failureMessage) console.error(`error: ${outcome.failureMessage}`);

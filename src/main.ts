@@ -1,15 +1,16 @@
 /** The main step: read config and inputs, restore caches, build, report. */
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
-import { loadConfig } from './config/config.js';
-import { restoreCaches, saveCacheState, cachePaths } from './cache/caches.js';
-import { readInputs, type ActionInputs } from './action/inputs.js';
-import { cacheKeys } from './cache/keys.js';
-import { prepareBuild, runPreparedBuild, type PipelineDirs, type PreparedBuild } from './pipeline.js';
-import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
-import { saveBuildState, type BuildState } from './action/state.js';
+
+import { type ActionInputs, readInputs } from './action/inputs.js';
+import { type BuildState, saveBuildState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
-import type { BuildConfig } from './config/config.js';
+import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
+import { cacheKeys } from './cache/keys.js';
+import { type BuildConfig, loadConfig } from './config/config.js';
+import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
+import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
 
 // The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
 const mainStartedMs = Date.now();
@@ -22,33 +23,53 @@ async function run(): Promise<void> {
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
   const state: BuildState = {
-    buildId: build.workspace.id, buildDir: build.workspace.buildDir, caches: build.workspace.caches,
+    buildId: build.workspace.id,
+    buildDir: build.workspace.buildDir,
+    caches: build.workspace.caches,
     containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
     containerName: build.containerName,
     cacheMode: inputs.cache.mode,
     summary: inputs.report.summary,
-    housekeeping: inputs.cache.mode === 'local'
-      ? { sstate: dirs.caches.sstate, buildsDir: dirs.workspaceRoot, sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays, workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays }
-      : undefined,
+    housekeeping:
+      inputs.cache.mode === 'local'
+        ? {
+            sstate: dirs.caches.sstate,
+            buildsDir: dirs.workspaceRoot,
+            sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
+            workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
+          }
+        : undefined,
   };
   saveBuildState(state);
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
   const outcome = await runPreparedBuild(build, {
     progressInterval: inputs.report.progressIntervalSeconds,
-    budget: inputs.stopAfterMinutes === undefined
-      ? undefined
-      : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+    budget:
+      inputs.stopAfterMinutes === undefined
+        ? undefined
+        : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
   });
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
-  await reportBuild(build, outcome, { summary: inputs.report.summary, restored, diskAtStart, diskWarnPercent: inputs.report.diskWarnPercent });
+  await reportBuild(build, outcome, {
+    summary: inputs.report.summary,
+    restored,
+    diskAtStart,
+    diskWarnPercent: inputs.report.diskWarnPercent,
+  });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
 
 async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<PipelineDirs> {
   const base = actionDirs(process.env, inputs.workspaceDir);
   if (inputs.cache.mode !== 'local') return base;
-  return selfHostedDirs(base, inputs.cache.dir, config.directories, process.env.GITHUB_REPOSITORY ?? 'local/repository', inputs.workspaceDir);
+  return selfHostedDirs(
+    base,
+    inputs.cache.dir,
+    config.directories,
+    process.env.GITHUB_REPOSITORY ?? 'local/repository',
+    inputs.workspaceDir,
+  );
 }
 
 async function restore(inputs: ActionInputs, build: PreparedBuild) {
@@ -67,13 +88,19 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
   const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
   saveCacheState({
-    keys, paths: cachePaths(workspace.caches), dirs: workspace.caches,
+    keys,
+    paths: cachePaths(workspace.caches),
+    dirs: workspace.caches,
     restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-    inventoryFile, dbFingerprint: restored.dbFingerprint,
+    inventoryFile,
+    dbFingerprint: restored.dbFingerprint,
     // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
     buildStartedMs: Date.now(),
-    save: inputs.cache.save, saveReason: inputs.cache.saveReason, saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes, timeoutMs: inputs.cache.timeoutMs,
+    save: inputs.cache.save,
+    saveReason: inputs.cache.saveReason,
+    saveOnFailure: inputs.cache.saveOnFailure,
+    sizeLimitBytes: inputs.cache.sizeLimitBytes,
+    timeoutMs: inputs.cache.timeoutMs,
   });
   return restored;
 }

@@ -4,20 +4,34 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
-import type { BuildConfig } from './config/config.js';
-import { ConfigError } from './config/config.js';
-import { renderAutoConf, renderBblayersConf, type BitbakePaths } from './bitbake/conf.js';
+
+import { type BitbakePaths, renderAutoConf, renderBblayersConf } from './bitbake/conf.js';
 import {
-  BUILD_USER_GITCONFIG, builderUser, engineAvailable, ensureImage, IN_CONTAINER, userNamespaceOptions, type ContainerSpec, type Mount,
+  BUILD_USER_GITCONFIG,
+  builderUser,
+  type ContainerSpec,
+  engineAvailable,
+  ensureImage,
+  IN_CONTAINER,
+  type Mount,
+  userNamespaceOptions,
 } from './bitbake/container.js';
-import { RUN_BITBAKE_SH, runBitbake, type BitbakeHost, type BitbakeRunResult } from './bitbake/run.js';
-import { tasksRun, taskLabel } from './bitbake/output.js';
-import { checkoutLayers, findBuildTools, versionAtLeast, type BuildTools, type ResolvedLayer } from './bitbake/layers.js';
+import {
+  type BuildTools,
+  checkoutLayers,
+  findBuildTools,
+  type ResolvedLayer,
+  versionAtLeast,
+} from './bitbake/layers.js';
+import { taskLabel, tasksRun } from './bitbake/output.js';
+import { type BitbakeHost, type BitbakeRunResult, RUN_BITBAKE_SH, runBitbake } from './bitbake/run.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
-import { diskUsage, NEARLY_FULL_BYTES, type FsUsage } from './report/disk.js';
 import { formatBytes } from './cache/caches.js';
+import { type BuildConfig, ConfigError } from './config/config.js';
+import { diskUsage, type FsUsage, NEARLY_FULL_BYTES } from './report/disk.js';
 
 export type { PipelineDirs };
 import { stringEnv } from './bitbake/git.js';
@@ -52,23 +66,32 @@ const HASHSERVE_DB_DIR_SINCE = '2.18';
 export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
   const layers = await core.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
-  const distro = config.distro ?? (layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
+  const distro =
+    config.distro ??
+    (layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
 
   const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
   const seen = bitbakePaths(workspace, layers, inContainer);
   const hasPoky = layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
-  await fs.writeFile(path.join(workspace.buildDir, 'conf', 'bblayers.conf'), renderBblayersConf(seen.layers, hasPoky ? '2' : undefined));
-  await fs.writeFile(path.join(workspace.buildDir, 'conf', 'auto.conf'), renderAutoConf({
-    machine: config.machine,
-    distro,
-    paths: seen,
-    hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-    ...parallelism(config),
-    localConf: config.localConf,
-  }));
+  await fs.writeFile(
+    path.join(workspace.buildDir, 'conf', 'bblayers.conf'),
+    renderBblayersConf(seen.layers, hasPoky ? '2' : undefined),
+  );
+  await fs.writeFile(
+    path.join(workspace.buildDir, 'conf', 'auto.conf'),
+    renderAutoConf({
+      machine: config.machine,
+      distro,
+      paths: seen,
+      hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
+      ...parallelism(config),
+      localConf: config.localConf,
+    }),
+  );
   await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
-  if (inContainer) await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
+  if (inContainer)
+    await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
   core.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
@@ -79,7 +102,10 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
  * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
  */
 export function parallelism(config: BuildConfig): { bbNumberThreads?: number; parallelMake?: string } {
-  const cpus = config.container.engine !== 'none' && config.container.cpuCount ? Math.max(1, Math.ceil(config.container.cpuCount)) : undefined;
+  const cpus =
+    config.container.engine !== 'none' && config.container.cpuCount
+      ? Math.max(1, Math.ceil(config.container.cpuCount))
+      : undefined;
   return {
     bbNumberThreads: config.bbNumberThreads ?? cpus,
     parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
@@ -92,7 +118,13 @@ function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boole
   const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
   const layerDirs = layers.flatMap((l) => l.sublayers.map((s) => sub(layerRoot(l), s)));
   return inContainer
-    ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
+    ? {
+        topdir: IN_CONTAINER.build,
+        downloads: IN_CONTAINER.downloads,
+        sstate: IN_CONTAINER.sstate,
+        hashserv: IN_CONTAINER.hashserv,
+        layers: layerDirs,
+      }
     : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
 
@@ -104,7 +136,11 @@ export interface RunBuildOptions {
 }
 
 export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOptions = {}): Promise<BuildOutcome> {
-  const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
+  const opts = {
+    progressInterval: options.progressInterval ?? 60,
+    graceSeconds: 120,
+    deadlineMs: options.budget?.deadlineMs,
+  };
   const { config, workspace } = b;
   const argv = [...config.bitbakeArgs, ...config.targets];
   const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -119,8 +155,11 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
   const deployDir = await findDeployDir(workspace.buildDir);
   const images = await listImages(path.join(deployDir, 'images', config.machine));
   const outcome: BuildOutcome = {
-    result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
-    run, deployDir, images,
+    result:
+      run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
+    run,
+    deployDir,
+    images,
     tasksRun: tasksRun(run.summary),
     tasksReused: run.summary.tasksReused,
   };
@@ -135,19 +174,26 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
 async function fullDisk(b: PreparedBuild, run: BitbakeRunResult): Promise<string | undefined> {
   const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-  const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+  const dirs = {
+    'the build directory': b.workspace.buildDir,
+    DL_DIR: b.workspace.caches.downloads,
+    SSTATE_DIR: b.workspace.caches.sstate,
+  };
   const usage = await diskUsage(dirs).catch(() => []);
   const fullest = usage.reduce<FsUsage | undefined>((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
   if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES)) return undefined;
   const where = fullest.holds.map((h) => `${h} (${dirs[h as keyof typeof dirs]})`).join(', ');
-  return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
-    + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
+  return (
+    `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
+    'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR'
+  );
 }
 
 function failureMessage(b: PreparedBuild, run: BitbakeRunResult, options: RunBuildOptions): string {
   const s = run.summary;
   if (run.oomKilled) {
-    const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
+    const victims =
+      s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
     return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
   }
   if (run.stoppedBy === 'budget') return budgetMessage(run, options.budget!.minutes);
@@ -169,8 +215,10 @@ function budgetMessage(run: BitbakeRunResult, minutes: number): string {
     : p.phase === 'setscene'
       ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
       : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
-  return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
-    + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
+  return (
+    `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. ` +
+    'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here'
+  );
 }
 
 async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeHost> {
@@ -187,8 +235,28 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
   // failure; a file really left unwritable shows as BitBake's own permission error.
   if (process.getuid?.() === 0) {
     for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-      await exec.exec('find', [dir, '(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')',
-        '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], { silent: true, ignoreReturnCode: true });
+      await exec.exec(
+        'find',
+        [
+          dir,
+          '(',
+          '!',
+          '-uid',
+          String(user.uid),
+          '-o',
+          '!',
+          '-gid',
+          String(user.gid),
+          ')',
+          '-exec',
+          'chown',
+          '-h',
+          `${user.uid}:${user.gid}`,
+          '{}',
+          '+',
+        ],
+        { silent: true, ignoreReturnCode: true },
+      );
     }
   }
   const userns = userNamespaceOptions();
@@ -227,14 +295,23 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
 
 function directHost(b: PreparedBuild): BitbakeHost {
   if (process.getuid?.() === 0) {
-    throw new ConfigError('container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner');
+    throw new ConfigError(
+      'container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner',
+    );
   }
   const { workspace, tools, layers } = b;
   const dir = (name: string) => layers.find((l) => l.name === name)!.dir;
   const env = stringEnv(process.env);
   // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets.
   for (const k of Object.keys(env)) {
-    if (k === 'TMPDIR' || k === 'BBSERVER' || k.startsWith('ACTIONS_') || k.startsWith('INPUT_') || k.startsWith('GITHUB_TOKEN')) delete env[k];
+    if (
+      k === 'TMPDIR' ||
+      k === 'BBSERVER' ||
+      k.startsWith('ACTIONS_') ||
+      k.startsWith('INPUT_') ||
+      k.startsWith('GITHUB_TOKEN')
+    )
+      delete env[k];
   }
   Object.assign(env, {
     ...localeEnv(),
@@ -242,7 +319,12 @@ function directHost(b: PreparedBuild): BitbakeHost {
     SMIDR_INIT_ENV: path.join(dir(tools.initEnv.layer), tools.initEnv.file),
     SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, dir(tools.bitbake.layer)),
   });
-  return { kind: 'direct', script: path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), env, cwd: workspace.buildDir };
+  return {
+    kind: 'direct',
+    script: path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'),
+    env,
+    cwd: workspace.buildDir,
+  };
 }
 
 /** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
@@ -258,11 +340,16 @@ function localeEnv(): Record<string, string> {
 /** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
 async function findDeployDir(buildDir: string): Promise<string> {
   const entries = await fs.readdir(buildDir).catch(() => [] as string[]);
-  const candidates = entries.filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e)).map((e) => path.join(buildDir, e, 'deploy'));
+  const candidates = entries
+    .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e))
+    .map((e) => path.join(buildDir, e, 'deploy'));
   return candidates.find((c) => existsSync(c)) ?? path.join(buildDir, 'tmp', 'deploy');
 }
 
 async function listImages(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => !e.isDirectory()).map((e) => path.join(dir, e.name)).sort();
+  return entries
+    .filter((e) => !e.isDirectory())
+    .map((e) => path.join(dir, e.name))
+    .sort();
 }

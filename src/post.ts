@@ -1,11 +1,12 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 import * as core from '@actions/core';
+
+import { loadBuildState } from './action/state.js';
+import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
 import { loadCacheState, saveCaches, saveDecision } from './cache/caches.js';
-import { removeContainer } from './bitbake/container.js';
 import { housekeep } from './local/housekeeping.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
-import { loadBuildState } from './action/state.js';
 
 async function run(): Promise<void> {
   const state = loadBuildState();
@@ -15,7 +16,8 @@ async function run(): Promise<void> {
   }
   // The main step removes its container; a main step killed outright could not.
   if (state.containerEngine && state.containerName) removeContainer(state.containerEngine, state.containerName);
-  else if (!(await waitForServerExit(state.buildDir))) core.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
+  else if (!(await waitForServerExit(state.buildDir)))
+    core.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
 
   if (state.cacheMode === 'actions') {
     const caches = loadCacheState();
@@ -30,11 +32,18 @@ async function run(): Promise<void> {
     if (state.summary) await appendSummary(renderSaveSummary(saved));
   } else if (state.cacheMode === 'local' && state.housekeeping) {
     const h = state.housekeeping;
-    const report = await core.group('Housekeeping of the shared cache directories', () => housekeep({
-      sstate: h.sstate, buildsDir: h.buildsDir, sstateMaxAgeDays: h.sstateMaxAgeDays, workspaceMaxAgeDays: h.workspaceMaxAgeDays,
-    }));
+    const report = await core.group('Housekeeping of the shared cache directories', () =>
+      housekeep({
+        sstate: h.sstate,
+        buildsDir: h.buildsDir,
+        sstateMaxAgeDays: h.sstateMaxAgeDays,
+        workspaceMaxAgeDays: h.workspaceMaxAgeDays,
+      }),
+    );
     for (const problem of report.problems) core.warning(`housekeeping: ${problem}`);
-    core.info(`Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
+    core.info(
+      `Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`,
+    );
   }
 }
 

@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import * as cache from '@actions/cache';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -20,8 +21,14 @@ const [mode, requestFile] = process.argv.slice(2);
 const req = JSON.parse(readFileSync(requestFile, 'utf8'));
 const paths = cachePaths(req.dirs);
 const keys = cacheKeys({
-  userPrefix: req.prefix, series: 'scarthgap', distro: 'poky', machine: 'qemux86-64', targets: ['core-image-minimal'],
-  layers: [{ name: 'poky', commit: '0'.repeat(40) }], localConf: [], run: 'bench-1',
+  userPrefix: req.prefix,
+  series: 'scarthgap',
+  distro: 'poky',
+  machine: 'qemux86-64',
+  targets: ['core-image-minimal'],
+  layers: [{ name: 'poky', commit: '0'.repeat(40) }],
+  localConf: [],
+  run: 'bench-1',
 });
 
 /** The action's default cache-timeout (20 minutes): never reached here, only passed on. */
@@ -31,10 +38,21 @@ async function operation() {
   switch (mode) {
     case 'action-save': {
       const r = await saveCaches({
-        keys, paths, dirs: req.dirs,
-        restored: { downloads: { kind: 'miss', seconds: 0, bytes: 0 }, sstate: { kind: 'miss', seconds: 0, bytes: 0 }, hashserv: 'miss' },
-        inventoryFile: req.inventory, dbFingerprint: undefined, buildStartedMs: req.buildStartedMs,
-        save: true, saveReason: '', saveOnFailure: true, timeoutMs: TIMEOUT_MS,
+        keys,
+        paths,
+        dirs: req.dirs,
+        restored: {
+          downloads: { kind: 'miss', seconds: 0, bytes: 0 },
+          sstate: { kind: 'miss', seconds: 0, bytes: 0 },
+          hashserv: 'miss',
+        },
+        inventoryFile: req.inventory,
+        dbFingerprint: undefined,
+        buildStartedMs: req.buildStartedMs,
+        save: true,
+        saveReason: '',
+        saveOnFailure: true,
+        timeoutMs: TIMEOUT_MS,
       });
       return { ok: r.sstate.key === keys.sstate.key, detail: r.sstate };
     }

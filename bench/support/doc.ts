@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
 import { REPO_ROOT } from '../../test/support/run-action.js';
 
 export const DOC = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
@@ -26,7 +27,7 @@ is kept, so sections measured otherwise (real BitBake, say) go after the last ma
 /** Cores, memory, the disk under \`dir\`, Node, kernel, and the load when measured. */
 export function describeMachine(dir: string): string {
   const cpus = os.cpus();
-  let disk = '';
+  let disk: string;
   try {
     const [, line] = execFileSync('df', ['-hT', dir], { encoding: 'utf8' }).trim().split('\n');
     const [dev, fs, size, , avail] = line!.split(/\s+/);
@@ -37,7 +38,10 @@ export function describeMachine(dir: string): string {
   } catch {
     disk = 'unknown';
   }
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   return [
     `${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM`,
     `disk ${disk}`,
@@ -64,8 +68,15 @@ export function writeSection(s: Section, order: string[]): void {
     text = text.slice(0, at) + block + text.slice(text.indexOf(end, at) + end.length);
   } else {
     // Keep the sections in `order`: after the one before it, else before the one after it, else last.
-    const before = order.slice(0, order.indexOf(s.id)).reverse().map((id) => `<!-- bench:${id}:end -->`).find((m) => text.includes(m));
-    const after = order.slice(order.indexOf(s.id) + 1).map((id) => `<!-- bench:${id}:start -->`).find((m) => text.includes(m));
+    const before = order
+      .slice(0, order.indexOf(s.id))
+      .reverse()
+      .map((id) => `<!-- bench:${id}:end -->`)
+      .find((m) => text.includes(m));
+    const after = order
+      .slice(order.indexOf(s.id) + 1)
+      .map((id) => `<!-- bench:${id}:start -->`)
+      .find((m) => text.includes(m));
     const pos = before ? text.indexOf(before) + before.length : after ? text.indexOf(after) : text.length;
     text = `${text.slice(0, pos).trimEnd()}\n\n${block}\n\n${text.slice(pos).trimStart()}`;
   }

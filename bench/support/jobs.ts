@@ -3,7 +3,8 @@
  * on every line the steps print: where the time goes between restore, BitBake and save.
  */
 import { rmSync } from 'node:fs';
-import { startStep, type RunnerEnv, type StepResult } from '../../test/support/run-action.js';
+
+import { type RunnerEnv, startStep, type StepResult } from '../../test/support/run-action.js';
 
 export interface Timeline {
   /** Seconds, each from the start of its own step. */
@@ -19,11 +20,22 @@ export interface Timeline {
   save?: number;
 }
 
-export interface TimedJob { main: StepResult; post: StepResult; time: Timeline }
+export interface TimedJob {
+  main: StepResult;
+  post: StepResult;
+  time: Timeline;
+}
 
-interface Stamped { at: number; line: string }
+interface Stamped {
+  at: number;
+  line: string;
+}
 
-async function timedStep(r: RunnerEnv, step: 'main' | 'post', state?: Record<string, string>): Promise<{ result: StepResult; lines: Stamped[]; seconds: number }> {
+async function timedStep(
+  r: RunnerEnv,
+  step: 'main' | 'post',
+  state?: Record<string, string>,
+): Promise<{ result: StepResult; lines: Stamped[]; seconds: number }> {
   const started = performance.now();
   const s = startStep(r, step, state);
   const lines: Stamped[] = [];
@@ -47,7 +59,10 @@ function span(lines: Stamped[], from: RegExp, to: RegExp): { start: number; seco
 }
 
 /** main then post, on a fresh machine (RUNNER_TEMP emptied first); hooks run around them. */
-export async function timedJob(r: RunnerEnv, hooks: { beforeMain?: () => Promise<void>; afterPost?: () => Promise<void> } = {}): Promise<TimedJob> {
+export async function timedJob(
+  r: RunnerEnv,
+  hooks: { beforeMain?: () => Promise<void>; afterPost?: () => Promise<void> } = {},
+): Promise<TimedJob> {
   if (r.runnerTemp) rmSync(r.runnerTemp, { recursive: true, force: true });
   await hooks.beforeMain?.();
   const main = await timedStep(r, 'main');
@@ -55,7 +70,9 @@ export async function timedJob(r: RunnerEnv, hooks: { beforeMain?: () => Promise
   await hooks.afterPost?.();
   const bitbake = span(main.lines, /^::group::bitbake /, /^::endgroup::/);
   // BitBake's first line (knotty's, real or stand-in), after the container started and oe-init-build-env ran.
-  const bitbakeFirst = bitbake ? main.lines.find((l) => l.at >= bitbake.start && /^Loading cache/.test(l.line)) : undefined;
+  const bitbakeFirst = bitbake
+    ? main.lines.find((l) => l.at >= bitbake.start && /^Loading cache/.test(l.line))
+    : undefined;
   return {
     main: main.result,
     post: post.result,

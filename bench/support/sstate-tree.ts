@@ -66,15 +66,61 @@ function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
-const STEMS = ['gcc', 'glibc', 'binutils', 'linux-yocto', 'python3', 'perl', 'openssl', 'zlib', 'busybox', 'systemd', 'util-linux',
-  'ncurses', 'bash', 'coreutils', 'qemu', 'llvm', 'rust', 'cmake', 'ninja', 'meson', 'glib-2.0', 'dbus', 'openssh', 'curl',
-  'libxml2', 'sqlite3', 'xz', 'zstd', 'bzip2', 'e2fsprogs', 'kmod', 'shadow', 'base-files', 'init-ifupdown', 'opkg', 'rpm'];
-const TARGET_TASKS = ['populate_sysroot', 'package', 'packagedata', 'package_write_ipk', 'package_qa', 'populate_lic', 'deploy'];
+const STEMS = [
+  'gcc',
+  'glibc',
+  'binutils',
+  'linux-yocto',
+  'python3',
+  'perl',
+  'openssl',
+  'zlib',
+  'busybox',
+  'systemd',
+  'util-linux',
+  'ncurses',
+  'bash',
+  'coreutils',
+  'qemu',
+  'llvm',
+  'rust',
+  'cmake',
+  'ninja',
+  'meson',
+  'glib-2.0',
+  'dbus',
+  'openssh',
+  'curl',
+  'libxml2',
+  'sqlite3',
+  'xz',
+  'zstd',
+  'bzip2',
+  'e2fsprogs',
+  'kmod',
+  'shadow',
+  'base-files',
+  'init-ifupdown',
+  'opkg',
+  'rpm',
+];
+const TARGET_TASKS = [
+  'populate_sysroot',
+  'package',
+  'packagedata',
+  'package_write_ipk',
+  'package_qa',
+  'populate_lic',
+  'deploy',
+];
 const NATIVE_TASKS = ['populate_sysroot', 'populate_lic'];
 
 function hex(r: () => number, n: number): string {
   let s = '';
-  while (s.length < n) s += Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
+  while (s.length < n)
+    s += Math.floor(r() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n);
 }
 
@@ -91,7 +137,9 @@ export function planTree(p: TreeParams): TreeObject[] {
     const pr = `r${Math.floor(r() * 3)}`;
     const [arch, pkgarch, prefix] = native
       ? ['x86_64-linux', 'x86_64', 'universal/']
-      : kind < 0.35 ? ['all-poky-linux', 'allarch', ''] : ['core2-64-poky-linux', 'core2-64', ''];
+      : kind < 0.35
+        ? ['all-poky-linux', 'allarch', '']
+        : ['core2-64-poky-linux', 'core2-64', ''];
     for (const task of native ? NATIVE_TASKS : TARGET_TASKS) {
       if (objects.length >= current) break;
       const name = native ? `${pn}-native` : pn;
@@ -109,7 +157,8 @@ export function planTree(p: TreeParams): TreeObject[] {
   const plan: { path: string; stale: boolean }[] = objects.map((o) => ({ path: named(o), stale: false }));
   // Stale objects: an older build of an existing group (populate_lic is never superseded, skip it).
   const supersedable = objects.filter((o) => o.task !== 'populate_lic');
-  for (let i = 0; plan.length < p.objects; i++) plan.push({ path: named(supersedable[Math.floor(r() * supersedable.length)]!), stale: true });
+  for (let i = 0; plan.length < p.objects; i++)
+    plan.push({ path: named(supersedable[Math.floor(r() * supersedable.length)]!), stale: true });
 
   const raw = plan.map(() => Math.exp(normal(r) * 2.5));
   const scale = p.totalBytes / raw.reduce((a, b) => a + b, 0);
@@ -142,7 +191,9 @@ export async function ensureTree(root: string, p: TreeParams, log: (m: string) =
   await fs.rm(dir, { recursive: true, force: true });
   const sstate = path.join(dir, 'sstate-cache');
   const objects = planTree(p);
-  log(`generating a synthetic sstate tree: ${objects.length} objects, ${(p.totalBytes / 2 ** 30).toFixed(2)} GiB, in ${dir}`);
+  log(
+    `generating a synthetic sstate tree: ${objects.length} objects, ${(p.totalBytes / 2 ** 30).toFixed(2)} GiB, in ${dir}`,
+  );
   const currentMtimeMs = Math.floor(Date.now() / 1000) * 1000 - DAY;
   const staleMtimeMs = currentMtimeMs - 10 * DAY;
   const r = rng(p.seed ^ 0x5eed);
@@ -160,7 +211,16 @@ export async function ensureTree(root: string, p: TreeParams, log: (m: string) =
     totalBytes += o.bytes + siginfo;
     if (o.stale) staleBytes += o.bytes + siginfo;
   }
-  const tree = { sstate, params: p, objects, currentMtimeMs, staleMtimeMs, totalBytes, staleBytes, files: objects.length * 2 };
+  const tree = {
+    sstate,
+    params: p,
+    objects,
+    currentMtimeMs,
+    staleMtimeMs,
+    totalBytes,
+    staleBytes,
+    files: objects.length * 2,
+  };
   await fs.writeFile(manifest, JSON.stringify(tree));
   return { dir, ...tree };
 }

@@ -1,8 +1,18 @@
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
-import { CACHE_MODES, DEFAULT_CONFIG_FILE, DISK_WARN_PERCENT, Inputs, TestEnv, UNTRUSTED_EVENTS, type CacheModeInput } from './constants.js';
+
 import { ConfigError, type ConfigOverrides } from '../config/config.js';
+import {
+  CACHE_MODES,
+  type CacheModeInput,
+  DEFAULT_CONFIG_FILE,
+  DISK_WARN_PERCENT,
+  Inputs,
+  TestEnv,
+  UNTRUSTED_EVENTS,
+} from './constants.js';
 
 export interface ActionInputs {
   configFile: string;
@@ -81,14 +91,19 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
   const get = (name: Inputs) => core.getInput(name).trim();
   const mode = get(Inputs.Cache) || 'auto';
   if (!(CACHE_MODES as readonly string[]).includes(mode)) {
-    throw new ConfigError(`input '${Inputs.Cache}': "${mode}" is not a cache mode; expected one of ${CACHE_MODES.join(', ')}`);
+    throw new ConfigError(
+      `input '${Inputs.Cache}': "${mode}" is not a cache mode; expected one of ${CACHE_MODES.join(', ')}`,
+    );
   }
   const event = env.GITHUB_EVENT_NAME ?? '';
   const saveInput = get(Inputs.Save);
   const save = saveInput === '' ? !UNTRUSTED_EVENTS.includes(event) : parseBoolean(saveInput, Inputs.Save);
-  const saveReason = saveInput !== ''
-    ? `the save input is ${saveInput}`
-    : save ? `a ${event || 'non-pull-request'} build saves by default` : `a ${event} build restores only (its code is untrusted); set save: true to save`;
+  const saveReason =
+    saveInput !== ''
+      ? `the save input is ${saveInput}`
+      : save
+        ? `a ${event || 'non-pull-request'} build saves by default`
+        : `a ${event} build restores only (its code is untrusted); set save: true to save`;
   const dir = get(Inputs.CacheDir);
   const limit = get(Inputs.CacheSizeLimit);
   return {
@@ -97,9 +112,13 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
     keyPrefix: get(Inputs.CacheKeyPrefix),
     save,
     saveReason,
-    saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
+    saveOnFailure:
+      get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
     sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
-    timeoutMs: (get(Inputs.CacheTimeout) === '' ? 20 : parsePositive(get(Inputs.CacheTimeout), Inputs.CacheTimeout, 'minutes', 20)) * 60_000,
+    timeoutMs:
+      (get(Inputs.CacheTimeout) === ''
+        ? 20
+        : parsePositive(get(Inputs.CacheTimeout), Inputs.CacheTimeout, 'minutes', 20)) * 60_000,
     sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
     workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
   };
@@ -121,7 +140,8 @@ export function parseBoolean(text: string, input: string): boolean {
 /** `8G`, `500M`, `10GB`, `1.5g` or a number of bytes; binary units, as du and docker use them. */
 export function parseSize(text: string, input: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!m) throw new ConfigError(`input '${input}': "${text}" is not a size; expected a number with K, M, G or T, e.g. 8G`);
+  if (!m)
+    throw new ConfigError(`input '${input}': "${text}" is not a size; expected a number with K, M, G or T, e.g. 8G`);
   const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
   return Math.floor(Number(m[1]) * 1024 ** power);
 }
@@ -132,7 +152,9 @@ function parseDays(text: string, input: string, fallback: number): number {
 
 export function parsePositive(text: string, input: string, unit: string, example: number): number {
   if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
-    throw new ConfigError(`input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`);
+    throw new ConfigError(
+      `input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`,
+    );
   }
   return Number(text);
 }
@@ -144,7 +166,10 @@ export function splitList(text: string): string[] {
 
 /** local-conf: one assignment per line; blank lines and `#` comments are skipped. */
 export function confLines(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /**

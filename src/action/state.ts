@@ -1,8 +1,9 @@
 /** What the main step leaves for the post step, in one state entry. */
 import * as core from '@actions/core';
-import { State } from './constants.js';
-import type { BuildResult } from '../pipeline.js';
+
 import type { CacheDirs } from '../bitbake/workspace.js';
+import type { BuildResult } from '../pipeline.js';
+import { State } from './constants.js';
 
 export interface BuildState {
   buildId: string;

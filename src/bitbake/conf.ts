@@ -40,7 +40,9 @@ export function quote(value: string): string {
   const count = (c: string) => value.split(c).length - 1;
   if (count('"') !== 1) return `"${value}"`;
   if (count("'") !== 1) return `'${value}'`;
-  throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
+  throw new Error(
+    `conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`,
+  );
 }
 
 function assign(variable: string, operator: string, value: string): string {
@@ -61,7 +63,8 @@ export function renderBblayersConf(layers: string[], pokyBblayersVersion?: strin
   lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
   for (const layer of layers) {
     // One path per continued line: a quote, blank or backslash in it would end the value early.
-    if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer)) throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
+    if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
+      throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
     lines.push(`    ${layer} \\`);
   }
   lines.push('"', '');

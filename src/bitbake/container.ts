@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+
 import * as exec from '@actions/exec';
 
 export type Engine = 'docker' | 'podman';
@@ -53,17 +54,33 @@ export function builderUser(): { uid: number; gid: number } {
  * inside a layer (`protocol=file`) failed to fetch. Nothing in the container is more trusted than
  * the layers' recipes, which run as this user anyway, so every repository is trusted.
  */
-export const BUILD_USER_GITCONFIG = '# Written by smidr/build-action: the layer checkouts may belong to another user.\n[safe]\n\tdirectory = *\n';
+export const BUILD_USER_GITCONFIG =
+  '# Written by smidr/build-action: the layer checkouts may belong to another user.\n[safe]\n\tdirectory = *\n';
 
 /** `--mount` takes CSV fields: a path with a comma or quote must be quoted CSV-style. */
 function mountArg(m: Mount): string {
   const field = (f: string) => (/[",]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
-  return [`type=bind`, field(`source=${m.source}`), field(`target=${m.target}`), ...(m.readonly ? ['readonly'] : [])].join(',');
+  return [
+    `type=bind`,
+    field(`source=${m.source}`),
+    field(`target=${m.target}`),
+    ...(m.readonly ? ['readonly'] : []),
+  ].join(',');
 }
 
 export function runArgs(spec: ContainerSpec): string[] {
-  const args = ['run', '--name', spec.name, '--init', '--user', `${spec.user.uid}:${spec.user.gid}`,
-    '--workdir', spec.workdir, '--entrypoint', spec.command[0]!];
+  const args = [
+    'run',
+    '--name',
+    spec.name,
+    '--init',
+    '--user',
+    `${spec.user.uid}:${spec.user.gid}`,
+    '--workdir',
+    spec.workdir,
+    '--entrypoint',
+    spec.command[0]!,
+  ];
   for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
   // podman maps the caller's uid into the container only when asked; docker needs no mapping.
   if (spec.engine === 'podman' && spec.user.uid !== 0 && process.getuid?.() !== 0) args.push('--userns=keep-id');
@@ -89,16 +106,20 @@ export function userNamespaceOptions(
   if (existsSync(profileFile)) return { options: ['apparmor=rootlesskit'] };
   return {
     options: [],
-    warning: 'AppArmor restricts unprivileged user namespaces and no rootlesskit profile is installed; ' +
+    warning:
+      'AppArmor restricts unprivileged user namespaces and no rootlesskit profile is installed; ' +
       'BitBake may fail with "User namespaces are not usable". Fix: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
   };
 }
 
 export async function engineAvailable(engine: Engine): Promise<string | undefined> {
-  const out = await exec.getExecOutput(engine, ['version', '--format', '{{.Server.Version}}'], { silent: true, ignoreReturnCode: true })
+  const out = await exec
+    .getExecOutput(engine, ['version', '--format', '{{.Server.Version}}'], { silent: true, ignoreReturnCode: true })
     .catch(() => undefined);
-  if (!out) return `${engine} is not installed; install it (e.g. apt-get install docker.io) or set container-engine: none`;
-  if (out.exitCode !== 0) return `${engine} is installed but its daemon does not answer (${out.stderr.trim().split('\n').pop()}); start it (sudo systemctl start ${engine}) and make sure the runner user may use it`;
+  if (!out)
+    return `${engine} is not installed; install it (e.g. apt-get install docker.io) or set container-engine: none`;
+  if (out.exitCode !== 0)
+    return `${engine} is installed but its daemon does not answer (${out.stderr.trim().split('\n').pop()}); start it (sudo systemctl start ${engine}) and make sure the runner user may use it`;
   return undefined;
 }
 
@@ -107,12 +128,17 @@ export async function ensureImage(engine: Engine, image: string): Promise<void> 
   if (present === 0) return;
   const pulled = await exec.getExecOutput(engine, ['pull', image], { ignoreReturnCode: true });
   if (pulled.exitCode !== 0) {
-    throw new Error(`container image ${image} is not present and could not be pulled (${pulled.stderr.trim().split('\n').pop()}); check container.base_image / the container-image input, or load the image on the runner`);
+    throw new Error(
+      `container image ${image} is not present and could not be pulled (${pulled.stderr.trim().split('\n').pop()}); check container.base_image / the container-image input, or load the image on the runner`,
+    );
   }
 }
 
 export async function wasOomKilled(engine: Engine, name: string): Promise<boolean> {
-  const out = await exec.getExecOutput(engine, ['inspect', '--format', '{{.State.OOMKilled}}', name], { silent: true, ignoreReturnCode: true });
+  const out = await exec.getExecOutput(engine, ['inspect', '--format', '{{.State.OOMKilled}}', name], {
+    silent: true,
+    ignoreReturnCode: true,
+  });
   return out.stdout.trim() === 'true';
 }
 

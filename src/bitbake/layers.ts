@@ -6,11 +6,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
-import type { LayerConfig } from '../config/config.js';
-import { ConfigError } from '../config/config.js';
+
+import { ConfigError, type LayerConfig } from '../config/config.js';
 import { FULL_COMMIT } from '../config/names.js';
-import { git, gitOk, GitError } from './git.js';
+import { git, type GitError, gitOk } from './git.js';
 
 export interface ResolvedLayer {
   name: string;
@@ -30,28 +31,40 @@ export interface ResolvedLayer {
 /** The marker written last into a checkout: without it the directory is an interrupted clone. */
 const COMPLETE = '.smidr-complete';
 
-export async function checkoutLayers(layers: LayerConfig[], store: string, configDir: string): Promise<ResolvedLayer[]> {
+export async function checkoutLayers(
+  layers: LayerConfig[],
+  store: string,
+  configDir: string,
+): Promise<ResolvedLayer[]> {
   const resolved: ResolvedLayer[] = [];
   for (const layer of layers) {
-    const r = layer.source.kind === 'path'
-      ? await usePathLayer(layer, path.resolve(configDir, layer.source.path))
-      : await checkoutGitLayer(layer, store);
+    const r =
+      layer.source.kind === 'path'
+        ? await usePathLayer(layer, path.resolve(configDir, layer.source.path))
+        : await checkoutGitLayer(layer, store);
     r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
-    core.info(`${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
-      `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
-      ` layers: ${r.sublayers.join(', ') || '(none)'}`);
+    core.info(
+      `${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
+        `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
+        ` layers: ${r.sublayers.join(', ') || '(none)'}`,
+    );
     resolved.push(r);
   }
   return resolved;
 }
 
 async function usePathLayer(layer: LayerConfig, dir: string): Promise<ResolvedLayer> {
-  if (!existsSync(dir)) throw new ConfigError(`layer '${layer.name}': path ${dir} does not exist; check out the repository first (actions/checkout) or fix 'path'`);
+  if (!existsSync(dir))
+    throw new ConfigError(
+      `layer '${layer.name}': path ${dir} does not exist; check out the repository first (actions/checkout) or fix 'path'`,
+    );
   let commit: string;
   try {
     commit = await git(['rev-parse', '--verify', 'HEAD^{commit}'], dir);
   } catch {
-    throw new ConfigError(`layer '${layer.name}': path ${dir} is not inside a git checkout with a commit; the path layer is built at the repository's current commit`);
+    throw new ConfigError(
+      `layer '${layer.name}': path ${dir} is not inside a git checkout with a commit; the path layer is built at the repository's current commit`,
+    );
   }
   const url = await git(['remote', 'get-url', 'origin'], dir).catch(() => undefined);
   return { name: layer.name, kind: 'path', url, commit, dir, sublayers: [] };
@@ -107,41 +120,65 @@ async function remoteHead(name: string, url: string, branch?: string, tag?: stri
   try {
     out = await git(['ls-remote', '--', url, ref, ...(tag ? [`${ref}^{}`] : [])]);
   } catch (e) {
-    throw new ConfigError(`layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`);
+    throw new ConfigError(
+      `layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`,
+    );
   }
-  const refs = new Map(out.split('\n').filter(Boolean).map((l) => {
-    const [sha, r] = l.split('\t');
-    return [r!, sha!] as const;
-  }));
+  const refs = new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [sha, r] = l.split('\t');
+        return [r!, sha!] as const;
+      }),
+  );
   const sha = refs.get(`${ref}^{}`) ?? refs.get(ref);
   if (!sha) {
     const what = branch ? `branch '${branch}'` : tag ? `tag '${tag}'` : 'a default branch (HEAD)';
-    throw new ConfigError(`layer '${name}': ${url} has no ${what}; check the layer's ${branch ? 'branch' : tag ? 'tag' : 'revision'} in the config`);
+    throw new ConfigError(
+      `layer '${name}': ${url} has no ${what}; check the layer's ${branch ? 'branch' : tag ? 'tag' : 'revision'} in the config`,
+    );
   }
   return sha;
 }
 
-interface Revision { branch?: string; tag?: string; pinned?: string; head?: string }
+interface Revision {
+  branch?: string;
+  tag?: string;
+  pinned?: string;
+  head?: string;
+}
 
 /** Fetches as little history as the remote allows and returns the full commit id. */
 async function fetchRevision(name: string, repo: string, url: string, rev: Revision): Promise<string> {
   const want = rev.pinned ?? rev.head!;
-  const revLabel = rev.pinned ? `commit ${rev.pinned}` : rev.branch ? `branch ${rev.branch} (${want})` : rev.tag ? `tag ${rev.tag}` : `HEAD (${want})`;
+  const revLabel = rev.pinned
+    ? `commit ${rev.pinned}`
+    : rev.branch
+      ? `branch ${rev.branch} (${want})`
+      : rev.tag
+        ? `tag ${rev.tag}`
+        : `HEAD (${want})`;
   core.info(`${name}: fetching ${revLabel} from ${url}`);
-  const shallow = FULL_COMMIT.test(want) && await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo);
+  const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
   if (!shallow) {
     // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
     try {
       await git(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
     } catch (e) {
-      throw new ConfigError(`layer '${name}': cannot fetch from ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}`);
+      throw new ConfigError(
+        `layer '${name}': cannot fetch from ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}`,
+      );
     }
   }
   let commit: string;
   try {
     commit = await git(['rev-parse', '--verify', '--end-of-options', `${want}^{commit}`], repo);
   } catch {
-    throw new ConfigError(`layer '${name}': revision ${want} does not exist in ${url}; check the layer's commit (git ls-remote ${url})`);
+    throw new ConfigError(
+      `layer '${name}': revision ${want} does not exist in ${url}; check the layer's commit (git ls-remote ${url})`,
+    );
   }
   if (rev.pinned && rev.branch) await assertOnBranch(name, repo, url, commit, rev.branch);
   return commit;
@@ -151,11 +188,14 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
 async function assertOnBranch(name: string, repo: string, url: string, commit: string, branch: string): Promise<void> {
   const since = Number(await git(['log', '-1', '--format=%ct', commit], repo)) - 86400;
   const ref = `refs/remotes/origin/${branch}`;
-  const fetched = await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)
-    || await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo);
+  const fetched =
+    (await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
+    (await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
   if (!fetched) throw new ConfigError(`layer '${name}': ${url} has no branch '${branch}'; fix the layer's branch`);
   if (!(await gitOk(['merge-base', '--is-ancestor', commit, ref], repo))) {
-    throw new ConfigError(`layer '${name}': commit ${commit} is not on branch '${branch}' of ${url}; pin a commit from that branch or drop 'branch'`);
+    throw new ConfigError(
+      `layer '${name}': commit ${commit} is not on branch '${branch}' of ${url}; pin a commit from that branch or drop 'branch'`,
+    );
   }
 }
 
@@ -169,7 +209,9 @@ async function resolveSublayers(layer: LayerConfig, dir: string, commit: string)
     for (const sub of layer.sublayers) {
       if (!existsSync(path.join(dir, sub, 'conf', 'layer.conf'))) {
         const found = await discoverLayers(dir);
-        throw new ConfigError(`layer '${layer.name}'${layer.line ? ` (line ${layer.line})` : ''}: sublayer '${sub}' has no conf/layer.conf at ${commit.slice(0, 12)}; the repository provides: ${found.join(', ') || 'none'}`);
+        throw new ConfigError(
+          `layer '${layer.name}'${layer.line ? ` (line ${layer.line})` : ''}: sublayer '${sub}' has no conf/layer.conf at ${commit.slice(0, 12)}; the repository provides: ${found.join(', ') || 'none'}`,
+        );
       }
     }
     return layer.sublayers;
@@ -217,14 +259,20 @@ export interface BuildTools {
 
 export async function findBuildTools(layers: ResolvedLayer[]): Promise<BuildTools> {
   const init = layers.find((l) => existsSync(path.join(l.dir, 'oe-init-build-env')));
-  if (!init) throw new ConfigError('no layer provides oe-init-build-env; add poky, or openembedded-core with bitbake (the split layout)');
+  if (!init)
+    throw new ConfigError(
+      'no layer provides oe-init-build-env; add poky, or openembedded-core with bitbake (the split layout)',
+    );
   const bitbake = existsSync(path.join(init.dir, 'bitbake', 'bin', 'bitbake'))
     ? { layer: init.name, dir: 'bitbake' }
     : (() => {
         const l = layers.find((x) => existsSync(path.join(x.dir, 'bin', 'bitbake')));
         return l ? { layer: l.name, dir: '.' } : undefined;
       })();
-  if (!bitbake) throw new ConfigError(`no layer provides BitBake: ${init.name} has no bitbake/ directory; add a layer for the bitbake repository (the split layout)`);
+  if (!bitbake)
+    throw new ConfigError(
+      `no layer provides BitBake: ${init.name} has no bitbake/ directory; add a layer for the bitbake repository (the split layout)`,
+    );
   const owner = layers.find((l) => l.name === bitbake.layer)!;
   const version = await bitbakeVersion(path.join(owner.dir, bitbake.dir));
   return { initEnv: { layer: init.name, file: 'oe-init-build-env' }, bitbake, version };
@@ -248,6 +296,11 @@ export function versionAtLeast(version: string, wanted: string): boolean {
 /** What the `layers` output and the summary show. */
 export function layersJson(layers: ResolvedLayer[]): object[] {
   return layers.map((l) => ({
-    name: l.name, url: l.url, branch: l.branch, tag: l.tag, commit: l.commit, sublayers: l.sublayers,
+    name: l.name,
+    url: l.url,
+    branch: l.branch,
+    tag: l.tag,
+    commit: l.commit,
+    sublayers: l.sublayers,
   }));
 }

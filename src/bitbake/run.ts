@@ -3,13 +3,15 @@
  * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
  * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+
 import * as core from '@actions/core';
-import { BitbakeOutputParser, type BitbakeSummary } from './output.js';
-import { removeContainer, runArgs, signalContainer, wasOomKilled, type ContainerSpec } from './container.js';
+
 import { bitbakeRunning } from '../local/housekeeping.js';
+import { type ContainerSpec, removeContainer, runArgs, signalContainer, wasOomKilled } from './container.js';
+import { BitbakeOutputParser, type BitbakeSummary } from './output.js';
 
 /**
  * The only shell code that runs BitBake. It is a constant: paths arrive as environment
@@ -57,17 +59,24 @@ export interface RunOptions {
 export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOptions): Promise<BitbakeRunResult> {
   const parser = new BitbakeOutputParser();
   const started = Date.now();
-  const child = host.kind === 'container'
-    ? spawn(host.spec.engine, runArgs(host.spec), { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('bash', [host.script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: host.env, cwd: host.cwd, detached: true });
+  const child =
+    host.kind === 'container'
+      ? spawn(host.spec.engine, runArgs(host.spec), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', [host.script, ...argv], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: host.env,
+          cwd: host.cwd,
+          detached: true,
+        });
 
   const stopper = new Stopper(host, child, opts.graceSeconds);
   const onSignal = (signal: NodeJS.Signals) => stopper.request(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const budget = opts.deadlineMs === undefined
-    ? undefined
-    : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
+  const budget =
+    opts.deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
 
   // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
   const token = randomBytes(16).toString('hex');
@@ -92,8 +101,15 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
     });
     const [exitCode] = await Promise.all([exited, follow(child.stdout!), follow(child.stderr!)]);
     // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
-    const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
-    return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
+    const oomKilled =
+      host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
+    return {
+      exitCode,
+      summary: parser.summary,
+      oomKilled,
+      stoppedBy: stopper.reason,
+      durationMs: Date.now() - started,
+    };
   } finally {
     clearInterval(timer);
     clearTimeout(budget);
@@ -133,9 +149,11 @@ class Stopper {
     this.steps += 1;
     clearTimeout(this.timer);
     if (this.steps <= 2) {
-      core.warning(this.steps === 1
-        ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
-        : `Stopping BitBake harder (second SIGINT) because ${why}.`);
+      core.warning(
+        this.steps === 1
+          ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+          : `Stopping BitBake harder (second SIGINT) because ${why}.`,
+      );
       this.interrupt();
       this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
     } else {

@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
+
 import { ConfigError } from '../config/config.js';
 import { dbDirProblem, privateCacheDirs } from '../local/housekeeping.js';
 
@@ -38,7 +40,10 @@ export function buildId(env: NodeJS.ProcessEnv, machine: string): string {
   const parts = env.GITHUB_RUN_ID
     ? [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT ?? '1', env.GITHUB_JOB ?? 'job', machine]
     : ['local', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''), machine];
-  const readable = parts.map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-')).join('-').slice(0, 80);
+  const readable = parts
+    .map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-'))
+    .join('-')
+    .slice(0, 80);
   return `${readable}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -54,7 +59,11 @@ export async function createWorkspace(root: string, id: string, caches: CacheDir
 
 /** The cache directories under one root, as the action lays them out. */
 export function cacheDirsUnder(root: string): CacheDirs {
-  return { downloads: path.join(root, 'downloads'), sstate: path.join(root, 'sstate-cache'), hashserv: path.join(root, 'hashserv') };
+  return {
+    downloads: path.join(root, 'downloads'),
+    sstate: path.join(root, 'sstate-cache'),
+    hashserv: path.join(root, 'hashserv'),
+  };
 }
 
 /** Where the action keeps things on a runner: all under RUNNER_TEMP unless told otherwise. */
@@ -70,7 +79,10 @@ export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): Pipel
 }
 
 /** Where the CLI keeps things: the config's persistent directories. */
-export function localDirs(d: { downloads: string; sstate: string; layers: string }, workspaceDir?: string): PipelineDirs {
+export function localDirs(
+  d: { downloads: string; sstate: string; layers: string },
+  workspaceDir?: string,
+): PipelineDirs {
   const root = path.dirname(d.sstate);
   return {
     layerStore: d.layers,
@@ -94,7 +106,11 @@ export async function selfHostedDirs(
   if (cacheDir) {
     const p = await privateCacheDirs(cacheDir, repository);
     for (const t of p.tightened) core.notice(`Made ${t} private to the runner user`);
-    dirs = { layerStore: base.layerStore, workspaceRoot: workspaceDir ?? p.builds, caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv } };
+    dirs = {
+      layerStore: base.layerStore,
+      workspaceRoot: workspaceDir ?? p.builds,
+      caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv },
+    };
   } else {
     dirs = { ...localDirs(directories, workspaceDir), layerStore: base.layerStore };
   }

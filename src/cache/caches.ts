@@ -6,14 +6,24 @@
  */
 import { lstatSync, promises as fs, readdirSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
-import { restoreWithin, saveWithin } from './transfer.js';
+
 import { State } from '../action/constants.js';
+import type { CacheDirs } from '../bitbake/workspace.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
-import { matchKind, type CacheKey, type CacheKeys } from './keys.js';
-import { applyPrune, listSstate, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from './sstate.js';
-import type { CacheDirs } from '../bitbake/workspace.js';
+import { type CacheKey, type CacheKeys, matchKind } from './keys.js';
+import {
+  applyPrune,
+  listSstate,
+  planPrune,
+  removeStaleSiginfo,
+  removeUnarchivable,
+  sstateNames,
+  type SstateObject,
+} from './sstate.js';
+import { restoreWithin, saveWithin } from './transfer.js';
 
 export type MatchKind = 'exact' | 'partial' | 'miss';
 
@@ -70,7 +80,10 @@ export interface CacheState {
   timeoutMs: number;
 }
 
-interface Inventory { sstate: string[]; downloads: string[] }
+interface Inventory {
+  sstate: string[];
+  downloads: string[];
+}
 
 export const HASHSERV_DB = 'hashserv.db';
 /** BitBake's persistent unihash cache, in PERSISTENT_DIR (the DB directory, before 2.18). */
@@ -80,11 +93,18 @@ export function cachePaths(dirs: CacheDirs): CacheState['paths'] {
   return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
 }
 
-export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryFile: string, timeoutMs: number): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
+export async function restoreCaches(
+  keys: CacheKeys,
+  dirs: CacheDirs,
+  inventoryFile: string,
+  timeoutMs: number,
+): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
   const paths = cachePaths(dirs);
   core.startGroup('Cache configuration');
   for (const [part, value] of Object.entries(keys.parts)) core.info(`${part.padEnd(12)} ${value}`);
-  core.info(`downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`);
+  core.info(
+    `downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`,
+  );
   core.info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
   core.endGroup();
 
@@ -97,10 +117,15 @@ export async function restoreCaches(keys: CacheKeys, dirs: CacheDirs, inventoryF
   // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
   const equivalences = (await exists(db)) || (await exists(path.join(dirs.hashserv, UNIHASH_CACHE)));
   const hashserv: MatchKind = sstate.kind !== 'miss' && equivalences ? sstate.kind : 'miss';
-  const inventory: Inventory = { sstate: await sstateNames(dirs.sstate), downloads: await downloadNames(dirs.downloads) };
+  const inventory: Inventory = {
+    sstate: await sstateNames(dirs.sstate),
+    downloads: await downloadNames(dirs.downloads),
+  };
   await fs.mkdir(path.dirname(inventoryFile), { recursive: true });
   await fs.writeFile(inventoryFile, JSON.stringify(inventory));
-  core.info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
+  core.info(
+    `Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`,
+  );
   return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
 }
 
@@ -120,9 +145,18 @@ async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutM
     for (const p of paths) await emptyDir(p);
   }
   const kind = matchKind(key, restored);
-  const result: RestoredCache = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), archiveBytes, warning };
+  const result: RestoredCache = {
+    kind,
+    key: restored,
+    seconds: (Date.now() - started) / 1000,
+    bytes: await dirBytes(paths),
+    archiveBytes,
+    warning,
+  };
   const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
-  core.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
+  core.info(
+    `${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`,
+  );
   return result;
 }
 
@@ -172,21 +206,37 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
   }
   await removeUnarchivable(s.dirs.sstate);
   const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
-  if (staleSiginfo.files.length > 0) core.info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
+  if (staleSiginfo.files.length > 0)
+    core.info(
+      `sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`,
+    );
 
   const restored = new Set(inventory.sstate);
   const objects = await listSstate(s.dirs.sstate);
-  const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });
+  const plan = planPrune(objects, {
+    buildStartedMs: s.buildStartedMs,
+    restored,
+    budgetBytes: await sstateBudget(s, objects, db),
+  });
   const created = plan.keep.filter((o) => !restored.has(o.path)).length;
   const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
   if (created === 0 && !dbChanged) return { skipped: 'no new sstate objects and no new equivalences' };
   await applyPrune(s.dirs.sstate, plan);
   const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
-  const pruned: PruneSummary = { objects: plan.drop.length, bytes: plan.droppedBytes, superseded: plan.drop.length - overLimit.length, overLimit };
+  const pruned: PruneSummary = {
+    objects: plan.drop.length,
+    bytes: plan.droppedBytes,
+    superseded: plan.drop.length - overLimit.length,
+    overLimit,
+  };
   if (pruned.objects > 0) {
-    core.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
+    core.info(
+      `sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`,
+    );
   }
-  core.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
+  core.info(
+    `sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`,
+  );
   return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
 
@@ -197,7 +247,10 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
 async function sstateBudget(s: CacheState, objects: SstateObject[], db: string): Promise<number | undefined> {
   if (s.sizeLimitBytes === undefined) return undefined;
   const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
-  const dbBytes = await fs.stat(db).then((st) => st.size, () => 0);
+  const dbBytes = await fs.stat(db).then(
+    (st) => st.size,
+    () => 0,
+  );
   return Math.max(0, s.sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
 }
 
@@ -218,7 +271,9 @@ async function upload(name: string, paths: string[], key: string, timeoutMs: num
     }
     const bytes = await dirBytes(paths);
     const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
-    core.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
+    core.info(
+      `${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`,
+    );
     return { key, bytes, archiveBytes, seconds };
   } catch (e) {
     const warning = `${name} cache: save failed: ${(e as Error).message}`;
@@ -228,7 +283,10 @@ async function upload(name: string, paths: string[], key: string, timeoutMs: num
 }
 
 async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(() => true, () => false);
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function emptyDir(dir: string): Promise<void> {

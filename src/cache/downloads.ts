@@ -7,7 +7,7 @@
  * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
  * npm2/'s `.resolved` files) and have no stamp per file.
  */
-import { promises as fs, type Dirent } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 /** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */

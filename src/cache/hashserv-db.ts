@@ -6,9 +6,10 @@
  * hashserv.db-wal. Fold the WAL in before archiving the main file.
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
+import type * as SqliteModule from 'node:sqlite';
 import type { DatabaseSync } from 'node:sqlite';
 
-type Sqlite = typeof import('node:sqlite');
+type Sqlite = typeof SqliteModule;
 let sqlite: Sqlite | undefined;
 
 /**
@@ -30,7 +31,10 @@ export function quietSqliteWarning<T>(fn: () => T): T {
   const emitWarning = process.emitWarning;
   process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
     const first = rest[0];
-    const type = typeof first === 'string' ? first : (first as { type?: string } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined);
+    const type =
+      typeof first === 'string'
+        ? first
+        : ((first as { type?: string } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined));
     const message = typeof warning === 'string' ? warning : warning.message;
     if (type === 'ExperimentalWarning' && message.startsWith('SQLite ')) return;
     return (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
@@ -70,16 +74,22 @@ export function checkpointDb(file: string): { ok: true } | { ok: false; error: s
   let db: DatabaseSync | undefined;
   try {
     db = open(file, false);
-    const cp = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number; checkpointed: number } | undefined;
-    if (cp && Number(cp.busy) !== 0) return { ok: false, error: 'checkpoint blocked: another process still has the DB open' };
-    const problems = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check);
-    if (problems.length !== 1 || problems[0] !== 'ok') return { ok: false, error: `integrity check: ${problems.slice(0, 3).join('; ') || 'no answer'}` };
+    const cp = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as
+      { busy: number; log: number; checkpointed: number } | undefined;
+    if (cp && Number(cp.busy) !== 0)
+      return { ok: false, error: 'checkpoint blocked: another process still has the DB open' };
+    const problems = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map(
+      (r) => r.integrity_check,
+    );
+    if (problems.length !== 1 || problems[0] !== 'ok')
+      return { ok: false, error: `integrity check: ${problems.slice(0, 3).join('; ') || 'no answer'}` };
     db.close();
     db = undefined;
     // The last connection's close deletes both; a WAL that still has content would hold rows
     // the main file lacks, so it is never removed here.
     const wal = `${file}-wal`;
-    if (existsSync(wal) && statSync(wal).size > 0) return { ok: false, error: `${wal} still holds content after the checkpoint` };
+    if (existsSync(wal) && statSync(wal).size > 0)
+      return { ok: false, error: `${wal} still holds content after the checkpoint` };
     rmSync(wal, { force: true });
     rmSync(`${file}-shm`, { force: true });
     return { ok: true };
@@ -90,7 +100,10 @@ export function checkpointDb(file: string): { ok: true } | { ok: false; error: s
   }
 }
 
-interface TableStats { rows: number; maxRowid?: number }
+interface TableStats {
+  rows: number;
+  maxRowid?: number;
+}
 
 /** Per table (sqlite_master, so any BitBake version's tables): rows, and the largest rowid. */
 function tableStats(file: string): Record<string, TableStats> | undefined {
@@ -99,7 +112,11 @@ function tableStats(file: string): Record<string, TableStats> | undefined {
   try {
     // Read-only readers still see the rows in the WAL.
     db = open(file, true);
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as { name: string }[];
+    const tables = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+      )
+      .all() as { name: string }[];
     const out: Record<string, TableStats> = {};
     for (const { name } of tables) {
       const rows = Number((db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number | bigint }).n);

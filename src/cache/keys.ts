@@ -5,6 +5,7 @@
  * saves under a new key, because an entry can never be overwritten.
  */
 import { createHash } from 'node:crypto';
+
 import type { ConfAssignment } from '../config/config.js';
 
 export interface KeyInputs {
@@ -43,8 +44,17 @@ const LAYOUT_VERSION = 'v1';
  * of the key lets a tuning change keep its cache.
  */
 const NOT_IN_SIGNATURES = new Set([
-  'BB_NUMBER_THREADS', 'PARALLEL_MAKE', 'BB_DISKMON_DIRS', 'BB_GENERATE_MIRROR_TARBALLS', 'BB_NO_NETWORK',
-  'SSTATE_MIRRORS', 'PREMIRRORS', 'MIRRORS', 'BB_HASHSERVE_UPSTREAM', 'CONNECTIVITY_CHECK_URIS', 'BB_SERVER_TIMEOUT',
+  'BB_NUMBER_THREADS',
+  'PARALLEL_MAKE',
+  'BB_DISKMON_DIRS',
+  'BB_GENERATE_MIRROR_TARBALLS',
+  'BB_NO_NETWORK',
+  'SSTATE_MIRRORS',
+  'PREMIRRORS',
+  'MIRRORS',
+  'BB_HASHSERVE_UPSTREAM',
+  'CONNECTIVITY_CHECK_URIS',
+  'BB_SERVER_TIMEOUT',
 ]);
 
 function hash(text: string): string {
@@ -52,7 +62,12 @@ function hash(text: string): string {
 }
 
 export function layersHash(layers: { name: string; commit: string }[]): string {
-  return hash(layers.map((l) => `${l.name} ${l.commit}`).sort().join('\n'));
+  return hash(
+    layers
+      .map((l) => `${l.name} ${l.commit}`)
+      .sort()
+      .join('\n'),
+  );
 }
 
 export function confHash(localConf: ConfAssignment[], targets: string[]): string {
@@ -88,7 +103,10 @@ export function cacheKeys(k: KeyInputs): CacheKeys {
     downloads: { key: `${dl[0]}${machine}-${run}`, restoreKeys: dl },
     sstate: { key: `${ss[0]}${run}`, restoreKeys: ss },
     parts: {
-      prefix, series, distro, machine,
+      prefix,
+      series,
+      distro,
+      machine,
       'layers hash': `${lh} (${k.layers.map((l) => `${l.name}@${l.commit.slice(0, 12)}`).join(', ')})`,
       'config hash': `${ch} (targets and local_conf lines that change task hashes)`,
       run,

@@ -8,7 +8,16 @@
  * plus `.siginfo` (task signature), `.sig` (SSTATE_SIG_KEY signing) and, for objects fetched from
  * SSTATE_MIRRORS, the fetcher's `.done` stamps beside them.
  */
-import { existsSync, lstatSync, promises as fs, readdirSync, rmdirSync, rmSync, type Dirent, type Stats } from 'node:fs';
+import {
+  type Dirent,
+  existsSync,
+  lstatSync,
+  promises as fs,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+} from 'node:fs';
 import * as path from 'node:path';
 
 export interface SstateObject {
@@ -69,7 +78,10 @@ export function parseSstateName(fileName: string): SstateName | undefined {
   };
 }
 
-interface Entry { rel: string; dirent: Dirent }
+interface Entry {
+  rel: string;
+  dirent: Dirent;
+}
 
 /*
  * Listing is synchronous and goes one directory at a time on purpose. A cache holds tens of
@@ -141,7 +153,10 @@ export async function listSstate(dir: string): Promise<SstateObject[]> {
 
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 export async function sstateNames(dir: string): Promise<string[]> {
-  return walk(dir).map((f) => f.rel).filter((r) => parseSstateName(path.posix.basename(r))).sort();
+  return walk(dir)
+    .map((f) => f.rel)
+    .filter((r) => parseSstateName(path.posix.basename(r)))
+    .sort();
 }
 
 export interface PruneDecision {
@@ -186,7 +201,10 @@ function neverSuperseded(o: SstateObject): boolean {
  * exists; an unused object without a newer sibling may still be the valid one for an unchanged
  * dependency. A budget then removes least recently used objects, this build's last.
  */
-export function planPrune(objects: SstateObject[], o: { buildStartedMs: number; restored: ReadonlySet<string>; budgetBytes?: number }): PrunePlan {
+export function planPrune(
+  objects: SstateObject[],
+  o: { buildStartedMs: number; restored: ReadonlySet<string>; budgetBytes?: number },
+): PrunePlan {
   const working = (x: SstateObject) => x.mtimeMs >= o.buildStartedMs || !o.restored.has(x.path);
   const newest = new Map<string, number>();
   for (const x of objects) newest.set(groupOf(x), Math.max(newest.get(groupOf(x)) ?? -Infinity, x.mtimeMs));
@@ -194,7 +212,8 @@ export function planPrune(objects: SstateObject[], o: { buildStartedMs: number; 
   const drop: PruneDecision[] = [];
   let keep: SstateObject[] = [];
   for (const x of objects) {
-    if (!working(x) && !neverSuperseded(x) && newest.get(groupOf(x))! > x.mtimeMs) drop.push({ object: x, reason: 'superseded' });
+    if (!working(x) && !neverSuperseded(x) && newest.get(groupOf(x))! > x.mtimeMs)
+      drop.push({ object: x, reason: 'superseded' });
     else keep.push(x);
   }
 
@@ -203,7 +222,9 @@ export function planPrune(objects: SstateObject[], o: { buildStartedMs: number; 
   const workingSetBytes = sum(keep.filter(working));
   let overBudgetWithWorkingSet = false;
   if (o.budgetBytes !== undefined && keptBytes > o.budgetBytes) {
-    const order = [...keep].sort((a, b) => Number(working(a)) - Number(working(b)) || a.mtimeMs - b.mtimeMs || a.path.localeCompare(b.path));
+    const order = [...keep].sort(
+      (a, b) => Number(working(a)) - Number(working(b)) || a.mtimeMs - b.mtimeMs || a.path.localeCompare(b.path),
+    );
     const dropped = new Set<SstateObject>();
     for (const x of order) {
       if (keptBytes <= o.budgetBytes) break;
@@ -214,7 +235,14 @@ export function planPrune(objects: SstateObject[], o: { buildStartedMs: number; 
     }
     keep = keep.filter((x) => !dropped.has(x));
   }
-  return { keep, drop, keptBytes, droppedBytes: sum(drop.map((d) => d.object)), workingSetBytes, overBudgetWithWorkingSet };
+  return {
+    keep,
+    drop,
+    keptBytes,
+    droppedBytes: sum(drop.map((d) => d.object)),
+    workingSetBytes,
+    overBudgetWithWorkingSet,
+  };
 }
 
 /** Removes the dropped objects with their companions, and the hash directories they leave empty. */
@@ -230,7 +258,13 @@ export async function applyPrune(dir: string, plan: PrunePlan): Promise<void> {
 async function removeEmptyUpwards(dir: string, rel: string): Promise<void> {
   for (let r = rel; r !== '.' && r !== ''; r = path.posix.dirname(r)) {
     // rmdir refuses a non-empty directory: that is the test.
-    if (!(await fs.rmdir(path.join(dir, r)).then(() => true, () => false))) return;
+    if (
+      !(await fs.rmdir(path.join(dir, r)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
   }
 }
 
@@ -270,8 +304,10 @@ export async function removeUnarchivable(dir: string): Promise<string[]> {
       }
       if (!dirent.isFile() && !dirent.isSymbolicLink()) continue;
       const name = dirent.name;
-      let leftover = name.endsWith('.lock') || name.startsWith('sigtask.')
-        || (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
+      let leftover =
+        name.endsWith('.lock') ||
+        name.startsWith('sigtask.') ||
+        (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
       if (!leftover && dirent.isSymbolicLink()) leftover = !existsSync(full);
       if (leftover) {
         rmSync(full, { force: true });
@@ -301,11 +337,16 @@ function tryRmdir(p: string): boolean {
 export async function removeStaleSiginfo(dir: string, sinceMs: number): Promise<{ files: string[]; bytes: number }> {
   const files = walk(dir);
   const present = new Set(files.map((f) => f.rel));
-  const orphans = files.map((f) => f.rel).filter((rel) => {
-    const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
-    return suffix !== undefined && parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined
-      && !present.has(rel.slice(0, -suffix.length));
-  });
+  const orphans = files
+    .map((f) => f.rel)
+    .filter((rel) => {
+      const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
+      return (
+        suffix !== undefined &&
+        parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined &&
+        !present.has(rel.slice(0, -suffix.length))
+      );
+    });
   const stats = orphans.map((rel) => lstatOrUndefined(path.join(dir, rel)));
   const removed: string[] = [];
   let bytes = 0;

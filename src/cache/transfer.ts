@@ -8,8 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type TransferRequest =
-  | { op: 'restore'; paths: string[]; key: string; restoreKeys: string[] }
-  | { op: 'save'; paths: string[]; key: string };
+  { op: 'restore'; paths: string[]; key: string; restoreKeys: string[] } | { op: 'save'; paths: string[]; key: string };
 
 type Done =
   | { done: 'restored'; key?: string; archiveBytes?: number }
@@ -31,13 +30,22 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
 
 /** The key restored (undefined on a miss) and the compressed archive's size. */
-export async function restoreWithin(limitMs: number, paths: string[], key: string, restoreKeys: string[]): Promise<{ key?: string; archiveBytes?: number }> {
+export async function restoreWithin(
+  limitMs: number,
+  paths: string[],
+  key: string,
+  restoreKeys: string[],
+): Promise<{ key?: string; archiveBytes?: number }> {
   const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
   return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
 
 /** The cache id (-1 when the service refused) and the compressed archive's size. */
-export async function saveWithin(limitMs: number, paths: string[], key: string): Promise<{ id: number; archiveBytes?: number }> {
+export async function saveWithin(
+  limitMs: number,
+  paths: string[],
+  key: string,
+): Promise<{ id: number; archiveBytes?: number }> {
   const reply = await transfer({ op: 'save', paths, key }, limitMs);
   return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
@@ -56,9 +64,12 @@ function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
         reject(error);
       } else resolve(reply!);
     };
-    const limit = (ms: number, what: string) => setTimeout(
-      () => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
-    let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
+    const limit = (ms: number, what: string) =>
+      setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
+    let timer = limit(
+      request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs,
+      request.op === 'restore' ? 'answer the lookup' : 'finish the save',
+    );
     worker.on('message', (m: TransferReply) => {
       if ('phase' in m) {
         clearTimeout(timer);
@@ -67,7 +78,9 @@ function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
       else finish(undefined, m);
     });
     worker.on('error', (e) => finish(e));
-    worker.on('exit', (code, signal) => finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)));
+    worker.on('exit', (code, signal) =>
+      finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)),
+    );
     worker.send(request);
   });
 }

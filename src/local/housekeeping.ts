@@ -4,7 +4,7 @@
  * used for a while — all while other builds on the host keep running.
  */
 import { execFile } from 'node:child_process';
-import { promises as fs, type Dirent, type Stats } from 'node:fs';
+import { type Dirent, promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
 // ---------------------------------------------------------------------------------------------
@@ -31,11 +31,13 @@ export function fsTypeProblem(type: number, dir: string): string | undefined {
   // f_type is a signed long: a 32-bit platform reports the SMB magics as negative numbers.
   const name = NETWORK_FS.get(type >>> 0);
   if (!name) return undefined;
-  return `The hash-equivalence database directory ${dir} is on ${name}. ` +
+  return (
+    `The hash-equivalence database directory ${dir} is on ${name}. ` +
     (name === 'NFS' ? 'BitBake refuses it there: ' : 'It cannot live there: ') +
     'SQLite locking is unreliable on network file systems and the database would be corrupted. ' +
     'Put the cache directories (the cache-dir input, or directories: in smidr.yaml) on a local disk; ' +
-    'to share hash equivalences between hosts, run a hash-equivalence server and set BB_HASHSERVE_UPSTREAM instead.';
+    'to share hash equivalences between hosts, run a hash-equivalence server and set BB_HASHSERVE_UPSTREAM instead.'
+  );
 }
 
 /** Refuses a network file system for the hash-equivalence DB before BitBake does, with the fix. */
@@ -64,8 +66,19 @@ export function repositoryDirs(repository: string): { owner: string; name: strin
   const parts = repository.split('/');
   const [owner, name] = parts;
   // The owner may not start with a dot (GitHub owners never do); a repository may (.github).
-  if (parts.length !== 2 || !owner || !name || !NAME_PART.test(owner) || !NAME_PART.test(name) || owner.startsWith('.') || name === '.' || name === '..') {
-    throw new Error(`repository "${repository}" is not of the form owner/name (letters, digits, '_', '.', '-'); refusing to use it as a cache directory name`);
+  if (
+    parts.length !== 2 ||
+    !owner ||
+    !name ||
+    !NAME_PART.test(owner) ||
+    !NAME_PART.test(name) ||
+    owner.startsWith('.') ||
+    name === '.' ||
+    name === '..'
+  ) {
+    throw new Error(
+      `repository "${repository}" is not of the form owner/name (letters, digits, '_', '.', '-'); refusing to use it as a cache directory name`,
+    );
   }
   // GitHub names are case-insensitive: one repository must not get two caches.
   return { owner: owner.toLowerCase(), name: name.toLowerCase() };
@@ -77,7 +90,10 @@ export function repositoryDirs(repository: string): { owner: string; name: strin
  * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
  * Broader existing modes are tightened and returned in `tightened`.
  */
-export async function privateCacheDirs(root: string, repository: string): Promise<{ downloads: string; sstate: string; hashserv: string; builds: string; tightened: string[] }> {
+export async function privateCacheDirs(
+  root: string,
+  repository: string,
+): Promise<{ downloads: string; sstate: string; hashserv: string; builds: string; tightened: string[] }> {
   const { owner, name } = repositoryDirs(repository);
   const tightened: string[] = [];
   await fs.mkdir(root, { recursive: true });
@@ -104,10 +120,13 @@ async function privateDir(dir: string, tightened: string[]): Promise<void> {
   }
   const st = await fs.lstat(dir);
   // A symlink or a directory of another user would let that user read or replace the caches.
-  if (!st.isDirectory()) throw new Error(`${dir} exists but is not a directory (a symlink?); remove it or choose another cache-dir`);
+  if (!st.isDirectory())
+    throw new Error(`${dir} exists but is not a directory (a symlink?); remove it or choose another cache-dir`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
-    throw new Error(`${dir} belongs to uid ${st.uid}, not to the runner user (uid ${uid}); another user could read or plant cache objects there. Remove it or choose another cache-dir`);
+    throw new Error(
+      `${dir} belongs to uid ${st.uid}, not to the runner user (uid ${uid}); another user could read or plant cache objects there. Remove it or choose another cache-dir`,
+    );
   }
   if (process.platform !== 'win32' && (st.mode & 0o7077) !== 0) {
     await fs.chmod(dir, st.mode & 0o700);
@@ -147,9 +166,21 @@ const TRASH_PREFIX = '.smidr-trash-';
  * `workspaceMaxAgeDays`, safely while other builds run on the host. Never follows a symlink out
  * of the given directories.
  */
-export async function housekeep(o: { sstate: string; buildsDir: string; sstateMaxAgeDays: number; workspaceMaxAgeDays: number; now?: number }): Promise<HousekeepingReport> {
+export async function housekeep(o: {
+  sstate: string;
+  buildsDir: string;
+  sstateMaxAgeDays: number;
+  workspaceMaxAgeDays: number;
+  now?: number;
+}): Promise<HousekeepingReport> {
   const now = o.now ?? Date.now();
-  const report: HousekeepingReport = { sstateRemoved: 0, sstateBytes: 0, workspacesRemoved: [], skippedInUse: [], problems: [] };
+  const report: HousekeepingReport = {
+    sstateRemoved: 0,
+    sstateBytes: 0,
+    workspacesRemoved: [],
+    skippedInUse: [],
+    problems: [],
+  };
   await pruneSstate(o.sstate, cutoff(now, o.sstateMaxAgeDays), report);
   await pruneWorkspaces(o.buildsDir, cutoff(now, o.workspaceMaxAgeDays), report);
   return report;
@@ -183,7 +214,8 @@ async function pruneSstate(root: string, before: number, report: HousekeepingRep
     if (HEX2.test(top.name)) {
       await pruneHexDir(at, before, report);
     } else {
-      for (const e of await tolerant(() => dirents(at), [], report)) if (e.isDirectory() && HEX2.test(e.name)) await pruneHexDir(path.join(at, e.name), before, report);
+      for (const e of await tolerant(() => dirents(at), [], report))
+        if (e.isDirectory() && HEX2.test(e.name)) await pruneHexDir(path.join(at, e.name), before, report);
     }
   }
 }
@@ -192,7 +224,12 @@ async function pruneHexDir(dir: string, before: number, report: HousekeepingRepo
   const list = await tolerant(() => dirents(dir), [], report);
   let emptied = 0;
   for (const e of list) {
-    if (e.isDirectory() && HEX2.test(e.name) && (await tolerant(() => pruneObjectDir(path.join(dir, e.name), before, report), false, report))) emptied++;
+    if (
+      e.isDirectory() &&
+      HEX2.test(e.name) &&
+      (await tolerant(() => pruneObjectDir(path.join(dir, e.name), before, report), false, report))
+    )
+      emptied++;
   }
   if (emptied > 0 && emptied === list.length) await rmdirIfEmpty(dir);
 }
@@ -224,7 +261,12 @@ async function pruneObjectDir(dir: string, before: number, report: HousekeepingR
  * build that touches it in the few microseconds between loses only that object's setscene task,
  * which BitBake then runs for real.
  */
-async function removeStaleGroup(dir: string, names: string[], before: number, report: HousekeepingReport): Promise<{ gone: number; unlinked: number; bytes: number }> {
+async function removeStaleGroup(
+  dir: string,
+  names: string[],
+  before: number,
+  report: HousekeepingReport,
+): Promise<{ gone: number; unlinked: number; bytes: number }> {
   const result = { gone: 0, unlinked: 0, bytes: 0 };
   const stats = await Promise.all(names.map((n) => fs.lstat(path.join(dir, n)).catch(() => undefined)));
   if (stats.some((s) => s !== undefined && s.mtimeMs >= before)) return result;
@@ -237,7 +279,8 @@ async function removeStaleGroup(dir: string, names: string[], before: number, re
       result.bytes += s?.size ?? 0;
       result.gone++;
     } catch (e) {
-      if (errno(e) === 'ENOENT') result.gone++; // another housekeeper was faster
+      if (errno(e) === 'ENOENT')
+        result.gone++; // another housekeeper was faster
       else report.problems.push(`could not remove ${path.join(dir, n)}: ${message(e)}`);
     }
   }
@@ -263,7 +306,8 @@ async function pruneWorkspaces(buildsDir: string, before: number, report: Housek
     if (!e.isDirectory()) continue;
     const dir = path.join(buildsDir, e.name);
     if (e.name.startsWith(TRASH_PREFIX)) {
-      if (WORKSPACE_NAME.test(e.name.slice(TRASH_PREFIX.length))) await removeTrash(dir, path.join(buildsDir, e.name.slice(TRASH_PREFIX.length)), report);
+      if (WORKSPACE_NAME.test(e.name.slice(TRASH_PREFIX.length)))
+        await removeTrash(dir, path.join(buildsDir, e.name.slice(TRASH_PREFIX.length)), report);
       continue;
     }
     // workspace-dir may be a directory holding other things: only what looks like a build
@@ -273,7 +317,12 @@ async function pruneWorkspaces(buildsDir: string, before: number, report: Housek
   }
 }
 
-async function pruneWorkspace(dir: string, before: number, engines: EngineProbe, report: HousekeepingReport): Promise<void> {
+async function pruneWorkspace(
+  dir: string,
+  before: number,
+  engines: EngineProbe,
+  report: HousekeepingReport,
+): Promise<void> {
   if (!(await isRealDir(path.join(dir, 'conf'))) || (await newestMtime(dir)) >= before) return;
   if ((await bitbakeRunning(dir)) || (await engines.running(path.basename(dir)))) {
     report.skippedInUse.push(dir);
@@ -297,7 +346,9 @@ async function newestMtime(dir: string): Promise<number> {
     const st = await fs.lstat(at).catch(() => undefined);
     if (!st?.isDirectory()) continue;
     newest = Math.max(newest, st.mtimeMs);
-    const children = await Promise.all((await dirents(at)).map((c) => fs.lstat(path.join(at, c.name)).catch(() => undefined)));
+    const children = await Promise.all(
+      (await dirents(at)).map((c) => fs.lstat(path.join(at, c.name)).catch(() => undefined)),
+    );
     for (const c of children) if (c) newest = Math.max(newest, c.mtimeMs);
   }
   return newest;
@@ -338,7 +389,10 @@ async function makeWritable(dir: string): Promise<void> {
  * always belongs to some live process, so a crashed container build would be kept forever.
  * Elsewhere the pid decides.
  */
-export async function bitbakeRunning(buildDir: string, procLocks: () => Promise<string | undefined> = readProcLocks): Promise<boolean> {
+export async function bitbakeRunning(
+  buildDir: string,
+  procLocks: () => Promise<string | undefined> = readProcLocks,
+): Promise<boolean> {
   const lock = path.join(buildDir, 'bitbake.lock');
   const st = await fs.lstat(lock).catch(() => undefined);
   if (!st?.isFile()) return false;
@@ -385,13 +439,18 @@ class EngineProbe {
     for (const engine of ['docker', 'podman']) {
       if (this.missing.has(engine)) continue;
       const answer = await new Promise<'yes' | 'no' | 'missing' | 'unknown'>((resolve) => {
-        execFile(engine, ['ps', '--filter', `label=org.smidr.build=${name}`, '--quiet'], { timeout: 30_000 }, (err, stdout) => {
-          if (!err) resolve(stdout.trim() ? 'yes' : 'no');
-          else if (errno(err) === 'ENOENT') resolve('missing');
-          // An engine that answers with an error cannot be running this user's containers; one
-          // that does not answer at all might be.
-          else resolve(err.killed ? 'unknown' : 'no');
-        });
+        execFile(
+          engine,
+          ['ps', '--filter', `label=org.smidr.build=${name}`, '--quiet'],
+          { timeout: 30_000 },
+          (err, stdout) => {
+            if (!err) resolve(stdout.trim() ? 'yes' : 'no');
+            else if (errno(err) === 'ENOENT') resolve('missing');
+            // An engine that answers with an error cannot be running this user's containers; one
+            // that does not answer at all might be.
+            else resolve(err.killed ? 'unknown' : 'no');
+          },
+        );
       });
       if (answer === 'missing') this.missing.add(engine);
       if (answer === 'yes' || answer === 'unknown') return true;

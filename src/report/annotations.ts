@@ -4,6 +4,7 @@
  * diff); BitBake's warnings as warnings, deduplicated and capped.
  */
 import * as core from '@actions/core';
+
 import type { BitbakeSummary } from '../bitbake/output.js';
 import type { FailedTask } from './failures.js';
 import type { PathMapper } from './paths.js';
@@ -48,7 +49,12 @@ export function buildAnnotations(s: BitbakeSummary, failed: FailedTask[], paths:
         : { level: 'error', title: 'BitBake parse error', message: `${p.file}:${p.line}: ${p.message}` };
     }),
   ];
-  const warnings = [...new Set(s.warnings)].map((w): Annotation => ({ level: 'warning', title: 'BitBake warning', message: w, ...warningLocation(w, s, paths) }));
+  const warnings = [...new Set(s.warnings)].map((w): Annotation => ({
+    level: 'warning',
+    title: 'BitBake warning',
+    message: w,
+    ...warningLocation(w, s, paths),
+  }));
   return [...capped(errors, MAX_ERRORS, 'errors'), ...capped(warnings, MAX_WARNINGS, 'warnings')];
 }
 
@@ -68,7 +74,14 @@ function capped(list: Annotation[], max: number, what: string): Annotation[] {
   if (list.length <= max) return list;
   const shown = list.slice(0, max - 1);
   const rest = list.length - shown.length;
-  return [...shown, { level: list[0]!.level, title: `${rest} more BitBake ${what}`, message: `${rest} more BitBake ${what} are not shown as annotations; see the build log and the job summary.` }];
+  return [
+    ...shown,
+    {
+      level: list[0]!.level,
+      title: `${rest} more BitBake ${what}`,
+      message: `${rest} more BitBake ${what} are not shown as annotations; see the build log and the job summary.`,
+    },
+  ];
 }
 
 export function emitAnnotations(list: Annotation[]): void {

@@ -8,8 +8,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { dirBytes, formatBytes } from '../cache/caches.js';
+
 import { DISK_WARN_PERCENT } from '../action/constants.js';
+import { dirBytes, formatBytes } from '../cache/caches.js';
 
 export interface FsUsage {
   /** What lives there: `workspace`, `downloads`, `sstate`. */
@@ -58,7 +59,11 @@ export interface BuildDirSizes {
 }
 
 /** Bytes on disk under each directory; `du` is much faster than walking millions of files in JS. */
-export async function buildDirSizes(dirs: { tmpdir: string; downloads: string; sstate: string }): Promise<BuildDirSizes> {
+export async function buildDirSizes(dirs: {
+  tmpdir: string;
+  downloads: string;
+  sstate: string;
+}): Promise<BuildDirSizes> {
   const size = async (dir: string): Promise<number> => {
     if (!existsSync(dir)) return 0;
     try {
@@ -73,7 +78,12 @@ export async function buildDirSizes(dirs: { tmpdir: string; downloads: string; s
 }
 
 /** The warning for a filesystem over the threshold, or undefined. */
-export function diskWarning(u: FsUsage, when: 'start' | 'end', sizes: BuildDirSizes, threshold = DISK_WARN_PERCENT): string | undefined {
+export function diskWarning(
+  u: FsUsage,
+  when: 'start' | 'end',
+  sizes: BuildDirSizes,
+  threshold = DISK_WARN_PERCENT,
+): string | undefined {
   if (u.percent <= threshold) return undefined;
   const parts = [
     `The filesystem holding ${u.holds.join(', ')} is ${u.percent}% full at the ${when} of the build ` +
@@ -82,7 +92,9 @@ export function diskWarning(u: FsUsage, when: 'start' | 'end', sizes: BuildDirSi
   ];
   const total = sizes.tmpdir + sizes.downloads + sizes.sstate;
   if (total > 0 && sizes.tmpdir * 2 >= total) {
-    parts.push('TMPDIR takes most of it: add INHERIT += "rm_work" to build.local_conf (or the local-conf input) to delete each recipe\'s work files once it is built.');
+    parts.push(
+      'TMPDIR takes most of it: add INHERIT += "rm_work" to build.local_conf (or the local-conf input) to delete each recipe\'s work files once it is built.',
+    );
   } else if (when === 'start') {
     parts.push('Free space on the runner before the build (remove unused tool caches), or lower cache-size-limit.');
   } else {

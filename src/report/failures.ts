@@ -3,7 +3,8 @@
  * path of the log BitBake printed) and where in the repository under test it failed.
  */
 import { promises as fs } from 'node:fs';
-import { taskLabel, type BitbakeSummary, type TaskFailure } from '../bitbake/output.js';
+
+import { type BitbakeSummary, type TaskFailure, taskLabel } from '../bitbake/output.js';
 import type { PathMapper } from './paths.js';
 
 export const LOG_TAIL_LINES = 50;
@@ -28,16 +29,18 @@ export interface FailedTask {
 }
 
 export async function describeFailures(s: BitbakeSummary, paths: PathMapper): Promise<FailedTask[]> {
-  return Promise.all(s.failures.map(async (f) => {
-    const logFile = f.logFile ? paths.toHost(f.logFile) : undefined;
-    return {
-      label: taskLabel(f),
-      failure: f,
-      logFile,
-      logTail: logFile ? await tail(logFile, LOG_TAIL_LINES) : undefined,
-      location: await locate(f, paths),
-    };
-  }));
+  return Promise.all(
+    s.failures.map(async (f) => {
+      const logFile = f.logFile ? paths.toHost(f.logFile) : undefined;
+      return {
+        label: taskLabel(f),
+        failure: f,
+        logFile,
+        logTail: logFile ? await tail(logFile, LOG_TAIL_LINES) : undefined,
+        location: await locate(f, paths),
+      };
+    }),
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
  * paths relative to the repository under test (to annotate a file on the pull request's diff).
  */
 import * as path from 'node:path';
+
 import { IN_CONTAINER } from '../bitbake/container.js';
 import type { ResolvedLayer } from '../bitbake/layers.js';
 
@@ -26,13 +27,15 @@ export interface PathMapInput {
 export function pathMapper(m: PathMapInput): PathMapper {
   // Longest prefix first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
   const mounts: [string, string][] = m.inContainer
-    ? ([
-      ...m.layers.map((l): [string, string] => [`${IN_CONTAINER.layers}/${l.name}`, l.dir]),
-      [IN_CONTAINER.build, m.buildDir],
-      [IN_CONTAINER.downloads, m.caches.downloads],
-      [IN_CONTAINER.sstate, m.caches.sstate],
-      [IN_CONTAINER.hashserv, m.caches.hashserv],
-    ] as [string, string][]).sort((a, b) => b[0].length - a[0].length)
+    ? (
+        [
+          ...m.layers.map((l): [string, string] => [`${IN_CONTAINER.layers}/${l.name}`, l.dir]),
+          [IN_CONTAINER.build, m.buildDir],
+          [IN_CONTAINER.downloads, m.caches.downloads],
+          [IN_CONTAINER.sstate, m.caches.sstate],
+          [IN_CONTAINER.hashserv, m.caches.hashserv],
+        ] as [string, string][]
+      ).sort((a, b) => b[0].length - a[0].length)
     : [];
   const toHost = (printed: string): string => {
     const p = path.posix.normalize(printed);

@@ -4,16 +4,18 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+
 import * as core from '@actions/core';
-import { buildAnnotations, emitAnnotations } from './annotations.js';
+
 import { Outputs } from '../action/constants.js';
+import { layersJson } from '../bitbake/layers.js';
+import type { MatchKind, RestoredCache } from '../cache/caches.js';
+import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
+import { buildAnnotations, emitAnnotations } from './annotations.js';
 import { buildDirSizes, diskUsage, diskWarning, type FsUsage } from './disk.js';
 import { describeFailures } from './failures.js';
-import { layersJson } from '../bitbake/layers.js';
 import { pathMapper } from './paths.js';
-import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
-import type { RestoredCache, MatchKind } from '../cache/caches.js';
-import { appendSummary, renderSummary, type ImageFile } from './summary.js';
+import { appendSummary, type ImageFile, renderSummary } from './summary.js';
 
 type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
 
@@ -62,32 +64,56 @@ export async function reportBuild(b: PreparedBuild, o: BuildOutcome, opts: Repor
 async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): Promise<void> {
   const s = o.run.summary;
   const paths = pathMapper({
-    layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches,
-    inContainer: b.containerName !== undefined, repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    layers: b.layers,
+    buildDir: b.workspace.buildDir,
+    caches: b.workspace.caches,
+    inContainer: b.containerName !== undefined,
+    repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
   });
   const failed = await describeFailures(s, paths);
   emitAnnotations(buildAnnotations(s, failed, paths));
   const diskAtEnd = await checkDisk(b, 'end', opts.diskWarnPercent, path.dirname(o.deployDir));
   if (!opts.summary) return;
-  await appendSummary(renderSummary({
-    targets: b.config.targets, machine: b.config.machine, distro: b.distro, result: o.result,
-    durationMs: o.run.durationMs, failureMessage: o.failureMessage,
-    layers: b.layers, restored: opts.restored,
-    bitbake: {
-      tasksAttempted: s.tasksAttempted, tasksRun: o.tasksRun, tasksReused: o.tasksReused, tasksFailed: s.tasksFailed,
-      sstate: s.sstate, warnings: new Set(s.warnings).size,
-    },
-    images: await imageFiles(o.images),
-    failed, parseErrors: s.parseErrors.map((p) => ({ where: paths.toRepo(p.file) ?? p.file, line: p.line, message: p.message })),
-    disk: { start: opts.diskAtStart, end: diskAtEnd },
-  }));
+  await appendSummary(
+    renderSummary({
+      targets: b.config.targets,
+      machine: b.config.machine,
+      distro: b.distro,
+      result: o.result,
+      durationMs: o.run.durationMs,
+      failureMessage: o.failureMessage,
+      layers: b.layers,
+      restored: opts.restored,
+      bitbake: {
+        tasksAttempted: s.tasksAttempted,
+        tasksRun: o.tasksRun,
+        tasksReused: o.tasksReused,
+        tasksFailed: s.tasksFailed,
+        sstate: s.sstate,
+        warnings: new Set(s.warnings).size,
+      },
+      images: await imageFiles(o.images),
+      failed,
+      parseErrors: s.parseErrors.map((p) => ({
+        where: paths.toRepo(p.file) ?? p.file,
+        line: p.line,
+        message: p.message,
+      })),
+      disk: { start: opts.diskAtStart, end: diskAtEnd },
+    }),
+  );
 }
 
 /**
  * How full the filesystems of the workspace and the caches are; a warning for each one over the
  * threshold, with the sizes of TMPDIR, downloads and sstate.
  */
-export async function checkDisk(b: PreparedBuild, when: 'start' | 'end', threshold: number, tmpdir = path.join(b.workspace.buildDir, 'tmp')): Promise<FsUsage[]> {
+export async function checkDisk(
+  b: PreparedBuild,
+  when: 'start' | 'end',
+  threshold: number,
+  tmpdir = path.join(b.workspace.buildDir, 'tmp'),
+): Promise<FsUsage[]> {
   const { caches } = b.workspace;
   let usage: FsUsage[];
   try {
@@ -107,10 +133,12 @@ export async function checkDisk(b: PreparedBuild, when: 'start' | 'end', thresho
 }
 
 async function imageFiles(images: string[]): Promise<ImageFile[]> {
-  return Promise.all(images.map(async (file) => {
-    const st = await fs.lstat(file).catch(() => undefined);
-    const name = path.basename(file);
-    if (st?.isSymbolicLink()) return { name, bytes: 0, linkTo: await fs.readlink(file) };
-    return { name, bytes: st?.size ?? 0 };
-  }));
+  return Promise.all(
+    images.map(async (file) => {
+      const st = await fs.lstat(file).catch(() => undefined);
+      const name = path.basename(file);
+      if (st?.isSymbolicLink()) return { name, bytes: 0, linkTo: await fs.readlink(file) };
+      return { name, bytes: st?.size ?? 0 };
+    }),
+  );
 }

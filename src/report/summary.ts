@@ -4,12 +4,19 @@
  * main step writes its part and the post step appends what it saved.
  */
 import * as core from '@actions/core';
+
 import type { SstateSummary } from '../bitbake/output.js';
 import { formatDuration } from '../bitbake/run.js';
-import { formatBytes, type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from '../cache/caches.js';
+import {
+  formatBytes,
+  type MatchKind,
+  type PruneSummary,
+  type RestoredCache,
+  type SavedCache,
+} from '../cache/caches.js';
+import type { BuildResult } from '../pipeline.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
-import type { BuildResult } from '../pipeline.js';
 
 export interface ImageFile {
   name: string;
@@ -25,7 +32,15 @@ export interface BuildReport {
   result: BuildResult;
   durationMs: number;
   failureMessage?: string;
-  layers: { name: string; kind: 'git' | 'path'; url?: string; dir: string; commit: string; branch?: string; tag?: string }[];
+  layers: {
+    name: string;
+    kind: 'git' | 'path';
+    url?: string;
+    dir: string;
+    commit: string;
+    branch?: string;
+    tag?: string;
+  }[];
   restored?: { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
   bitbake: {
     tasksAttempted?: number;
@@ -55,37 +70,76 @@ export function renderSummary(r: BuildReport): string {
   const out: string[] = [];
   out.push(`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, '');
   if (r.failureMessage) out.push(escapeText(r.failureMessage), '');
-  out.push(table(['Targets', 'Machine', 'Distro', 'Result', 'Duration'], [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]]));
+  out.push(
+    table(
+      ['Targets', 'Machine', 'Distro', 'Result', 'Duration'],
+      [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]],
+    ),
+  );
 
   // What failed comes first: it is what a reader of a failed build is looking for.
   if (r.parseErrors.length > 0) {
-    out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
+    out.push(
+      '### Parse errors',
+      '',
+      ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`),
+      '',
+    );
   }
   if (r.failed.length > 0) {
     out.push('### Failed tasks', '');
     for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
       const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
-      out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
+      out.push(
+        `<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`,
+        '',
+      );
       if (f.logFile) out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile!)}:`, '');
-      out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
+      out.push(
+        f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.',
+        '',
+        '</details>',
+        '',
+      );
     }
     const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
     if (rest.length > 0) out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
   }
 
-  out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
-    l.name,
-    l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
-    `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
-  ])));
+  out.push(
+    '### Layers',
+    '',
+    table(
+      ['Layer', 'Source', 'Revision'],
+      r.layers.map((l) => [
+        l.name,
+        l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
+        `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
+      ]),
+    ),
+  );
 
   if (r.restored) {
-    const row = (name: string, c: RestoredCache) => [name, c.kind, c.key ? code(c.key) : '–', optionalBytes(c.archiveBytes), formatBytes(c.bytes), seconds(c.seconds)];
-    out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
-      row('downloads', r.restored.downloads),
-      row('sstate', r.restored.sstate),
-      ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
-    ]));
+    const row = (name: string, c: RestoredCache) => [
+      name,
+      c.kind,
+      c.key ? code(c.key) : '–',
+      optionalBytes(c.archiveBytes),
+      formatBytes(c.bytes),
+      seconds(c.seconds),
+    ];
+    out.push(
+      '### Caches restored',
+      '',
+      table(
+        ['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'],
+        [
+          row('downloads', r.restored.downloads),
+          row('sstate', r.restored.sstate),
+          ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
+        ],
+      ),
+    );
   }
 
   const b = r.bitbake;
@@ -94,21 +148,60 @@ export function renderSummary(r: BuildReport): string {
     out.push('BitBake did not get as far as running tasks.', '');
   } else {
     const s = b.sstate;
-    out.push(table(
-      ['Tasks run', 'Reused (sstate or current)', 'Failed', 'Sstate wanted', 'Local', 'Mirrors', 'Missed', 'Current', 'Match'],
-      [[num(b.tasksRun), num(b.tasksReused), String(b.tasksFailed), num(s?.wanted), num(s?.local), num(s?.mirrors), num(s?.missed), num(s?.current), s ? `${s.matchPercent}%` : '–']],
-    ));
+    out.push(
+      table(
+        [
+          'Tasks run',
+          'Reused (sstate or current)',
+          'Failed',
+          'Sstate wanted',
+          'Local',
+          'Mirrors',
+          'Missed',
+          'Current',
+          'Match',
+        ],
+        [
+          [
+            num(b.tasksRun),
+            num(b.tasksReused),
+            String(b.tasksFailed),
+            num(s?.wanted),
+            num(s?.local),
+            num(s?.mirrors),
+            num(s?.missed),
+            num(s?.current),
+            s ? `${s.matchPercent}%` : '–',
+          ],
+        ],
+      ),
+    );
   }
-  if (b.warnings > 0) out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
+  if (b.warnings > 0)
+    out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
 
   if (r.images.length > 0) {
-    out.push('### Images', '', table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])));
+    out.push(
+      '### Images',
+      '',
+      table(
+        ['File', 'Size'],
+        r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)]),
+      ),
+    );
   }
 
-  out.push('### Disk', '', table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
-    const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
-    return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
-  })));
+  out.push(
+    '### Disk',
+    '',
+    table(
+      ['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'],
+      r.disk.end.map((e) => {
+        const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
+        return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
+      }),
+    ),
+  );
   return out.join('\n');
 }
 
@@ -123,10 +216,14 @@ export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: Saved
     c.seconds !== undefined ? seconds(c.seconds) : '–',
     c.pruned ? prunedCell(c.pruned) : '–',
   ];
-  return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [
-    row('downloads', saved.downloads),
-    row('sstate + hash-equivalence DB', saved.sstate),
-  ])].join('\n');
+  return [
+    '### Caches saved',
+    '',
+    table(
+      ['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'],
+      [row('downloads', saved.downloads), row('sstate + hash-equivalence DB', saved.sstate)],
+    ),
+  ].join('\n');
 }
 
 function optionalBytes(n: number | undefined): string {
@@ -136,8 +233,13 @@ function optionalBytes(n: number | undefined): string {
 /** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
 function prunedCell(p: PruneSummary): string {
   if (p.objects === 0) return 'nothing';
-  const names = p.overLimit.slice(0, 10).map(code).join(', ') + (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
-  const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
+  const names =
+    p.overLimit.slice(0, 10).map(code).join(', ') +
+    (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
+  const limit =
+    p.overLimit.length === 0
+      ? ''
+      : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
   return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
 }
 

@@ -7,24 +7,26 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+
 import * as cache from '@actions/cache';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
 import {
   accelerateTimers,
   applyClientEnv,
+  type CacheService,
+  type CapturedRun,
   captureOutput,
   pullRequestScopes,
   pushScopes,
   runtimeToken,
   startCacheService,
-  type CacheService,
-  type CapturedRun,
 } from '../support/cache-service/index.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -54,7 +56,12 @@ async function digestTree(dir: string): Promise<Record<string, string> | undefin
 
 /** A job: its own workspace (GITHUB_WORKSPACE), RUNNER_TEMP and the directory it caches. */
 class Job {
-  private constructor(readonly root: string, readonly workspace: string, readonly runnerTemp: string, readonly data: string) {}
+  private constructor(
+    readonly root: string,
+    readonly workspace: string,
+    readonly runnerTemp: string,
+    readonly data: string,
+  ) {}
 
   static async create(): Promise<Job> {
     const root = await mkdtemp(path.join(os.tmpdir(), 'cache-job-'));
@@ -88,7 +95,12 @@ class Job {
     return captureOutput(() => cache.saveCache(paths, key));
   }
 
-  restore(key: string, restoreKeys: string[] = [], paths = [this.data], options?: cache.DownloadOptions): Promise<CapturedRun<string | undefined>> {
+  restore(
+    key: string,
+    restoreKeys: string[] = [],
+    paths = [this.data],
+    options?: cache.DownloadOptions,
+  ): Promise<CapturedRun<string | undefined>> {
     return captureOutput(() => cache.restoreCache(paths, key, restoreKeys, options));
   }
 
@@ -138,7 +150,7 @@ async function largeRoundTrip(service: CacheService, j: Job, key: string): Promi
 
   const saved = await j.save(key);
   expect(saved.value).toBeGreaterThan(0);
-  const entry = service.entries().find(e => e.key === key);
+  const entry = service.entries().find((e) => e.key === key);
   expect(entry?.sizeBytes).toBeGreaterThan(128 * MiB);
   expect(service.callCount('blob.PutBlob')).toBe(0);
   expect(service.callCount('blob.PutBlock')).toBe(Math.ceil((entry?.sizeBytes ?? 0) / (64 * MiB)));
@@ -168,7 +180,11 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
   const job = useJob(() => service);
 
   it('selects v2 from the environment it hands out', () => {
-    expect(service.env).toMatchObject({ ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_RESULTS_URL: service.url, GITHUB_SERVER_URL: 'https://github.com' });
+    expect(service.env).toMatchObject({
+      ACTIONS_CACHE_SERVICE_V2: 'True',
+      ACTIONS_RESULTS_URL: service.url,
+      GITHUB_SERVER_URL: 'https://github.com',
+    });
     expect(cache.isFeatureAvailable()).toBe(true);
   });
 
@@ -179,11 +195,15 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
     const saved = await j.save('small-v2');
     expect(saved.value).toBeGreaterThan(0);
     expect(saved.warnings).toEqual([]);
-    const entry = service.entries().find(e => e.key === 'small-v2');
+    const entry = service.entries().find((e) => e.key === 'small-v2');
     expect(entry).toMatchObject({ id: saved.value, scope: 'refs/heads/main', committed: true });
     expect(entry?.sizeBytes).toBeGreaterThan(0);
     expect(entry?.version).toMatch(/^[0-9a-f]{64}$/);
-    expect(service.calls()).toMatchObject({ 'twirp.CreateCacheEntry': 1, 'blob.PutBlob': 1, 'twirp.FinalizeCacheEntryUpload': 1 });
+    expect(service.calls()).toMatchObject({
+      'twirp.CreateCacheEntry': 1,
+      'blob.PutBlob': 1,
+      'twirp.FinalizeCacheEntryUpload': 1,
+    });
     expect(service.callCount('blob.PutBlock', 'blob.PutBlockList')).toBe(0);
 
     await j.clear();
@@ -243,7 +263,7 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
     const second = await j.save('immutable-key');
     expect(second.value).toBe(-1);
     expect(second.output).toContain('Failed to save: Unable to reserve cache with key immutable-key');
-    expect(service.entries().filter(e => e.key === 'immutable-key')).toHaveLength(1);
+    expect(service.entries().filter((e) => e.key === 'immutable-key')).toHaveLength(1);
     await j.clear();
     await j.restore('immutable-key');
     expect(await j.label()).toBe('first');
@@ -259,7 +279,7 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
     expect((await j.restore('branch-key-pr7', ['branch-key-'])).value).toBe('branch-key-main');
     await j.fill('pr7');
     expect((await j.save('branch-key-pr7')).value).toBeGreaterThan(0);
-    expect(service.entries().find(e => e.key === 'branch-key-pr7')?.scope).toBe('refs/pull/7/merge');
+    expect(service.entries().find((e) => e.key === 'branch-key-pr7')?.scope).toBe('refs/pull/7/merge');
     // The PR's own entry comes first for the PR ...
     expect((await j.restore('branch-key-x', ['branch-key-'])).value).toBe('branch-key-pr7');
 
@@ -293,7 +313,12 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
     const j = job();
     await j.fill('x');
     await expect(j.save('a,b')).rejects.toThrow(/cannot contain commas/);
-    await expect(j.restore('k', Array.from({ length: 10 }, (_, i) => `k${i}`))).rejects.toThrow(/limited to a maximum of 10/);
+    await expect(
+      j.restore(
+        'k',
+        Array.from({ length: 10 }, (_, i) => `k${i}`),
+      ),
+    ).rejects.toThrow(/limited to a maximum of 10/);
   });
 
   describe('faults: the client returns undefined / -1 and never throws', () => {
@@ -333,7 +358,7 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
       const fast = accelerateTimers();
       try {
         expect((await j.restore('html-key')).value).toBeUndefined();
-        expect(service.entries().some(e => e.key === 'html-key')).toBe(false);
+        expect(service.entries().some((e) => e.key === 'html-key')).toBe(false);
       } finally {
         fast();
       }
@@ -418,7 +443,7 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
       // 6.3.0 turns the UsageError into a ReserveCacheError: only an info line, the quota text is debug-only.
       expect(s.output).toContain('Failed to save: Unable to reserve cache with key quota-key');
       expect(s.warnings).toEqual([]);
-      expect(service.entries({ includePending: true }).some(e => e.key === 'quota-key')).toBe(false);
+      expect(service.entries({ includePending: true }).some((e) => e.key === 'quota-key')).toBe(false);
     });
 
     it('read denied by the token: undefined with a warning', async () => {
@@ -441,10 +466,14 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
     });
   });
 
-  it.skipIf(SKIP_LARGE)('round-trips a ~140 MiB incompressible archive: Put Block + Put Block List, one GET', { timeout: 240_000 }, async () => {
-    await largeRoundTrip(service, job(), 'large-key');
-    expect(service.callCount('blob.GetBlob')).toBe(1);
-  });
+  it.skipIf(SKIP_LARGE)(
+    'round-trips a ~140 MiB incompressible archive: Put Block + Put Block List, one GET',
+    { timeout: 240_000 },
+    async () => {
+      await largeRoundTrip(service, job(), 'large-key');
+      expect(service.callCount('blob.GetBlob')).toBe(1);
+    },
+  );
 });
 
 describe('cache service v2 with Azure-style blob hosts (Azure SDK download path)', { timeout: 60_000 }, () => {
@@ -469,10 +498,14 @@ describe('cache service v2 with Azure-style blob hosts (Azure SDK download path)
     expect(service.callCount('blob.GetBlobProperties')).toBeGreaterThanOrEqual(1);
   });
 
-  it.skipIf(SKIP_LARGE)('round-trips a ~140 MiB archive through the SDK (two 128 MiB segments of 4 MiB ranges)', { timeout: 240_000 }, async () => {
-    await largeRoundTrip(service, job(), 'sdk-large-key');
-    expect(service.callCount('blob.GetBlob')).toBeGreaterThan(30);
-  });
+  it.skipIf(SKIP_LARGE)(
+    'round-trips a ~140 MiB archive through the SDK (two 128 MiB segments of 4 MiB ranges)',
+    { timeout: 240_000 },
+    async () => {
+      await largeRoundTrip(service, job(), 'sdk-large-key');
+      expect(service.callCount('blob.GetBlob')).toBeGreaterThan(30);
+    },
+  );
 
   it('corrupted archive through the SDK: undefined', async () => {
     const j = job();
@@ -541,7 +574,11 @@ describe('cache service v1 (GHES: _apis/artifactcache)', { timeout: 60_000 }, ()
     expect(saved.value).toBeGreaterThan(0);
     expect(saved.warnings).toEqual([]);
     expect(service.calls()).toMatchObject({ 'v1.reserveCache': 1, 'v1.uploadChunk': 1, 'v1.commitCache': 1 });
-    expect(service.entries().find(e => e.key === 'small-v1')).toMatchObject({ id: saved.value, committed: true, scope: 'refs/heads/main' });
+    expect(service.entries().find((e) => e.key === 'small-v1')).toMatchObject({
+      id: saved.value,
+      committed: true,
+      scope: 'refs/heads/main',
+    });
     await j.clear();
     expect((await j.restore('small-v1')).value).toBe('small-v1');
     expect(await digestTree(j.data)).toEqual(digest);

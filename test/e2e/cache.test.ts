@@ -6,11 +6,24 @@
  */
 import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCacheService, pullRequestScopes, runtimeToken, type CacheService } from '../support/cache-service/index.js';
+
 import { formatBytes } from '../../src/cache/caches.js';
+import {
+  type CacheService,
+  pullRequestScopes,
+  runtimeToken,
+  startCacheService,
+} from '../support/cache-service/index.js';
+import {
+  type CacheJob,
+  cacheRunner,
+  type CacheWorld,
+  startCacheWorld,
+  stopCacheWorld,
+} from '../support/cache-world.js';
 import { git, type GitRemote } from '../support/git-remotes.js';
-import { cacheRunner, startCacheWorld, stopCacheWorld, type CacheJob, type CacheWorld } from '../support/cache-world.js';
 import { runJob, type StepResult } from '../support/run-action.js';
 import { jobWorkspace, smidrYaml, standinReport } from '../support/world.js';
 
@@ -88,90 +101,136 @@ describe('changes to one recipe', () => {
     ws = jobWorkspace(root, 'ws-change', smidrYaml(poky.url));
   });
 
-  it('a new output reruns only that recipe and its dependents, from the older entry', async () => {
-    await job({ workspace: ws });
-    const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
-    const text = readFileSync(app, 'utf8').replace('STANDIN_OUTPUT = "smidr-app 1.0"', 'STANDIN_OUTPUT = "smidr-app 1.0 fixed"');
-    commitFile(ws, app, text);
-    const r = await job({ workspace: ws });
-    ok(r);
-    expect(r.main.outputs['sstate-cache-hit']).toBe('partial');
-    const ran = new Set(standinReport(r.main.outputs['build-dir']!).tasks_run.map((t) => t.split(':')[0]));
-    expect([...ran].sort()).toEqual(['smidr-app', 'smidr-image']);
-  }, LONG);
+  it(
+    'a new output reruns only that recipe and its dependents, from the older entry',
+    async () => {
+      await job({ workspace: ws });
+      const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
+      const text = readFileSync(app, 'utf8').replace(
+        'STANDIN_OUTPUT = "smidr-app 1.0"',
+        'STANDIN_OUTPUT = "smidr-app 1.0 fixed"',
+      );
+      commitFile(ws, app, text);
+      const r = await job({ workspace: ws });
+      ok(r);
+      expect(r.main.outputs['sstate-cache-hit']).toBe('partial');
+      const ran = new Set(standinReport(r.main.outputs['build-dir']!).tasks_run.map((t) => t.split(':')[0]));
+      expect([...ran].sort()).toEqual(['smidr-app', 'smidr-image']);
+    },
+    LONG,
+  );
 
-  it('a task hash change with the same output is matched through the restored DB in the next job', async () => {
-    const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
-    commitFile(ws, app, readFileSync(app, 'utf8').replace('SUMMARY = "The application the tests build"', 'SUMMARY = "The application the tests build, reworded"'));
-    const first = await job({ workspace: ws });
-    ok(first);
-    const r1 = standinReport(first.main.outputs['build-dir']!);
-    // The recipe itself reruns, its output is known: the image comes from sstate.
-    expect(new Set(r1.tasks_run.map((t) => t.split(':')[0]))).toEqual(new Set(['smidr-app']));
-    expect(r1.equivalences.length).toBeGreaterThan(0);
-    expect(first.post.stdout).toContain('hash-equivalence DB changed');
+  it(
+    'a task hash change with the same output is matched through the restored DB in the next job',
+    async () => {
+      const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
+      commitFile(
+        ws,
+        app,
+        readFileSync(app, 'utf8').replace(
+          'SUMMARY = "The application the tests build"',
+          'SUMMARY = "The application the tests build, reworded"',
+        ),
+      );
+      const first = await job({ workspace: ws });
+      ok(first);
+      const r1 = standinReport(first.main.outputs['build-dir']!);
+      // The recipe itself reruns, its output is known: the image comes from sstate.
+      expect(new Set(r1.tasks_run.map((t) => t.split(':')[0]))).toEqual(new Set(['smidr-app']));
+      expect(r1.equivalences.length).toBeGreaterThan(0);
+      expect(first.post.stdout).toContain('hash-equivalence DB changed');
 
-    const next = await job({ workspace: ws });
-    ok(next);
-    expect(next.main.outputs['hashserv-cache-hit']).toBe('exact');
-    expect(standinReport(next.main.outputs['build-dir']!).tasks_run).toEqual([]);
-  }, LONG);
+      const next = await job({ workspace: ws });
+      ok(next);
+      expect(next.main.outputs['hashserv-cache-hit']).toBe('exact');
+      expect(standinReport(next.main.outputs['build-dir']!).tasks_run).toEqual([]);
+    },
+    LONG,
+  );
 });
 
 describe('who saves', () => {
-  it('a pull_request job restores but does not save', async () => {
-    const ws = jobWorkspace(root, 'ws-pr', smidrYaml(poky.url, { localConf: ['PR_ONLY = "1"'] }));
-    const before = service.entries().length;
-    const r = await job({ workspace: ws, eventName: 'pull_request', env: { ACTIONS_RUNTIME_TOKEN: runtimeToken(pullRequestScopes(7, 'main')) } });
-    ok(r);
-    expect(r.main.outputs['sstate-cache-hit']).not.toBe('miss');
-    expect(r.post.stdout).toContain('restores only');
-    expect(service.entries().length).toBe(before);
-  }, LONG);
+  it(
+    'a pull_request job restores but does not save',
+    async () => {
+      const ws = jobWorkspace(root, 'ws-pr', smidrYaml(poky.url, { localConf: ['PR_ONLY = "1"'] }));
+      const before = service.entries().length;
+      const r = await job({
+        workspace: ws,
+        eventName: 'pull_request',
+        env: { ACTIONS_RUNTIME_TOKEN: runtimeToken(pullRequestScopes(7, 'main')) },
+      });
+      ok(r);
+      expect(r.main.outputs['sstate-cache-hit']).not.toBe('miss');
+      expect(r.post.stdout).toContain('restores only');
+      expect(service.entries().length).toBe(before);
+    },
+    LONG,
+  );
 
-  it('a failed build still saves what it built', async () => {
-    const ws = jobWorkspace(root, 'ws-fail', smidrYaml(poky.url, { localConf: ['STANDIN_FAIL_TASKS = "smidr-app:do_compile"'] }));
-    // A prefix of its own starts cold: everything before the failing task is new.
-    const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'failing' } });
-    expect(r.main.exitCode).toBe(1);
-    expect(r.post.exitCode).toBe(0);
-    expect(sstateEntries().filter((e) => e.key.startsWith('smidr-v1-failing-sstate-'))).toHaveLength(1);
-  }, LONG);
+  it(
+    'a failed build still saves what it built',
+    async () => {
+      const ws = jobWorkspace(
+        root,
+        'ws-fail',
+        smidrYaml(poky.url, { localConf: ['STANDIN_FAIL_TASKS = "smidr-app:do_compile"'] }),
+      );
+      // A prefix of its own starts cold: everything before the failing task is new.
+      const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'failing' } });
+      expect(r.main.exitCode).toBe(1);
+      expect(r.post.exitCode).toBe(0);
+      expect(sstateEntries().filter((e) => e.key.startsWith('smidr-v1-failing-sstate-'))).toHaveLength(1);
+    },
+    LONG,
+  );
 });
 
 describe('cache service trouble', () => {
-  it('down or failing: a warning, and the build succeeds cold', async () => {
-    const ws = jobWorkspace(root, 'ws-down', smidrYaml(poky.url, { localConf: ['DOWN = "1"'] }));
-    await service.setFault({ serverError: true });
-    try {
-      const r = await job({ workspace: ws, env: { SMIDR_TEST: 'fault' } });
-      ok(r);
-      expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
-      expect(r.main.annotations.some((a) => a.startsWith('::warning'))).toBe(true);
-    } finally {
-      await service.setFault({});
-    }
-  }, LONG);
+  it(
+    'down or failing: a warning, and the build succeeds cold',
+    async () => {
+      const ws = jobWorkspace(root, 'ws-down', smidrYaml(poky.url, { localConf: ['DOWN = "1"'] }));
+      await service.setFault({ serverError: true });
+      try {
+        const r = await job({ workspace: ws, env: { SMIDR_TEST: 'fault' } });
+        ok(r);
+        expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+        expect(r.main.annotations.some((a) => a.startsWith('::warning'))).toBe(true);
+      } finally {
+        await service.setFault({});
+      }
+    },
+    LONG,
+  );
 });
 
 describe('a cache service that stops answering', () => {
-  it('is given up on after cache-timeout: a warning, a cold build, and a post step that ends', async () => {
-    const ws = jobWorkspace(root, 'ws-hung', smidrYaml(poky.url, { localConf: ['HUNG = "1"'] }));
-    // Far longer than the limit: without one, main would wait the whole delay for every call.
-    await service.setFault({ delay: { ms: 120_000, target: 'api' } });
-    try {
-      const started = Date.now();
-      const r = await job({ workspace: ws, inputs: { 'cache-timeout': '0.05' } });
-      ok(r);
-      expect(Date.now() - started).toBeLessThan(120_000);
-      expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
-      expect(r.main.annotations.join('\n')).toContain('sstate cache: restore failed, building without it: the cache service did not answer the lookup within 3 s');
-      expect(r.post.annotations.join('\n')).toContain('sstate cache: save failed: the cache service did not finish the save within 3 s');
-      expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
-    } finally {
-      await service.setFault({});
-    }
-  }, LONG);
+  it(
+    'is given up on after cache-timeout: a warning, a cold build, and a post step that ends',
+    async () => {
+      const ws = jobWorkspace(root, 'ws-hung', smidrYaml(poky.url, { localConf: ['HUNG = "1"'] }));
+      // Far longer than the limit: without one, main would wait the whole delay for every call.
+      await service.setFault({ delay: { ms: 120_000, target: 'api' } });
+      try {
+        const started = Date.now();
+        const r = await job({ workspace: ws, inputs: { 'cache-timeout': '0.05' } });
+        ok(r);
+        expect(Date.now() - started).toBeLessThan(120_000);
+        expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+        expect(r.main.annotations.join('\n')).toContain(
+          'sstate cache: restore failed, building without it: the cache service did not answer the lookup within 3 s',
+        );
+        expect(r.post.annotations.join('\n')).toContain(
+          'sstate cache: save failed: the cache service did not finish the save within 3 s',
+        );
+        expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
+      } finally {
+        await service.setFault({});
+      }
+    },
+    LONG,
+  );
 });
 
 describe('damaged archives and a forbidding cache mode', () => {
@@ -182,118 +241,170 @@ describe('damaged archives and a forbidding cache mode', () => {
     ['ACTIONS_CACHE_MODE=none', undefined, { ACTIONS_CACHE_MODE: 'none' }],
   ];
   for (const [what, fault, env] of cases) {
-    it(`${what}: the build succeeds, cold where it must be`, async () => {
-      const ws = jobWorkspace(root, `ws-fault-${what.replace(/\W+/g, '-')}`, smidrYaml(poky.url));
-      if (fault) await service.setFault(fault);
-      try {
-        const r = await job({ workspace: ws, env });
-        ok(r);
-        expect(r.main.outputs.result).toBe('success');
-        if (fault?.corruptDownload || fault?.truncateDownload) {
-          // A failed extraction is a miss, and nothing half-restored is left for BitBake.
-          expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
-          expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
+    it(
+      `${what}: the build succeeds, cold where it must be`,
+      async () => {
+        const ws = jobWorkspace(root, `ws-fault-${what.replace(/\W+/g, '-')}`, smidrYaml(poky.url));
+        if (fault) await service.setFault(fault);
+        try {
+          const r = await job({ workspace: ws, env });
+          ok(r);
+          expect(r.main.outputs.result).toBe('success');
+          if (fault?.corruptDownload || fault?.truncateDownload) {
+            // A failed extraction is a miss, and nothing half-restored is left for BitBake.
+            expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+            expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
+          }
+        } finally {
+          await service.setFault({});
         }
-      } finally {
-        await service.setFault({});
-      }
-    }, LONG);
+      },
+      LONG,
+    );
   }
 });
 
 describe('self-hosted: cache local', () => {
-  it('shares persistent directories between jobs, uploads nothing, and keeps them private', async () => {
-    const cacheDir = path.join(root, 'host-cache');
-    const ws = jobWorkspace(root, 'ws-local', smidrYaml(poky.url, { localConf: ['LOCAL_MODE = "1"'] }));
-    const before = service.entries().length;
-    const inputs = { cache: 'local', 'cache-dir': cacheDir };
-    const first = await job({ workspace: ws, inputs });
-    // A file of the shared sstate dir that is already the build user's: no build changes it.
-    const sentinel = path.join(cacheDir, 'smidr', 'example', 'sstate-cache', 'sentinel');
-    writeFileSync(sentinel, 'x');
-    const buildUser = process.getuid!() === 0 ? 1000 : process.getuid!();
-    chownSync(sentinel, buildUser, buildUser);
-    const ctime = statSync(sentinel).ctimeMs;
-    const second = await job({ workspace: ws, inputs });
-    ok(first);
-    ok(second);
-    // A root runner gives the build user only what is not already theirs (no tree-wide chown).
-    expect(statSync(sentinel).ctimeMs).toBe(ctime);
-    expect(first.main.outputs['sstate-match']).toBe('0');
-    expect(second.main.outputs['sstate-match']).toBe('100');
-    expect(standinReport(second.main.outputs['build-dir']!).tasks_run).toEqual([]);
-    expect(service.entries().length).toBe(before);
-    const repoDir = path.join(cacheDir, 'smidr', 'example');
-    expect(statSync(repoDir).mode & 0o777).toBe(0o700);
-    expect(existsSync(path.join(repoDir, 'hashserv', 'hashserv.db'))).toBe(true);
-    expect(second.post.stdout).toMatch(/Removed \d+ sstate objects unused for 30 days/);
-  }, LONG);
+  it(
+    'shares persistent directories between jobs, uploads nothing, and keeps them private',
+    async () => {
+      const cacheDir = path.join(root, 'host-cache');
+      const ws = jobWorkspace(root, 'ws-local', smidrYaml(poky.url, { localConf: ['LOCAL_MODE = "1"'] }));
+      const before = service.entries().length;
+      const inputs = { cache: 'local', 'cache-dir': cacheDir };
+      const first = await job({ workspace: ws, inputs });
+      // A file of the shared sstate dir that is already the build user's: no build changes it.
+      const sentinel = path.join(cacheDir, 'smidr', 'example', 'sstate-cache', 'sentinel');
+      writeFileSync(sentinel, 'x');
+      const buildUser = process.getuid!() === 0 ? 1000 : process.getuid!();
+      chownSync(sentinel, buildUser, buildUser);
+      const ctime = statSync(sentinel).ctimeMs;
+      const second = await job({ workspace: ws, inputs });
+      ok(first);
+      ok(second);
+      // A root runner gives the build user only what is not already theirs (no tree-wide chown).
+      expect(statSync(sentinel).ctimeMs).toBe(ctime);
+      expect(first.main.outputs['sstate-match']).toBe('0');
+      expect(second.main.outputs['sstate-match']).toBe('100');
+      expect(standinReport(second.main.outputs['build-dir']!).tasks_run).toEqual([]);
+      expect(service.entries().length).toBe(before);
+      const repoDir = path.join(cacheDir, 'smidr', 'example');
+      expect(statSync(repoDir).mode & 0o777).toBe(0o700);
+      expect(existsSync(path.join(repoDir, 'hashserv', 'hashserv.db'))).toBe(true);
+      expect(second.post.stdout).toMatch(/Removed \d+ sstate objects unused for 30 days/);
+    },
+    LONG,
+  );
 });
 
 describe('GHES (the v1 cache protocol)', () => {
-  it('a cold job saves and a warm one restores everything', async () => {
-    const v1 = await startCacheService({ protocol: 'v1' });
-    try {
-      const ws = jobWorkspace(root, 'ws-v1', smidrYaml(poky.url));
-      const unset = Object.fromEntries(v1.unsetEnv.map((k) => [k, '']));
-      const cold = await job({ workspace: ws, env: { ...unset, ...v1.env } });
-      const warm = await job({ workspace: ws, env: { ...unset, ...v1.env } });
-      ok(cold);
-      ok(warm);
-      expect(v1.entries().map((e) => e.key.split('-')[2]).sort()).toEqual(['downloads', 'sstate']);
-      expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
-      expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
-      expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
-      expect(v1.serverErrors()).toEqual([]);
-    } finally {
-      await v1.stop();
-    }
-  }, LONG);
+  it(
+    'a cold job saves and a warm one restores everything',
+    async () => {
+      const v1 = await startCacheService({ protocol: 'v1' });
+      try {
+        const ws = jobWorkspace(root, 'ws-v1', smidrYaml(poky.url));
+        const unset = Object.fromEntries(v1.unsetEnv.map((k) => [k, '']));
+        const cold = await job({ workspace: ws, env: { ...unset, ...v1.env } });
+        const warm = await job({ workspace: ws, env: { ...unset, ...v1.env } });
+        ok(cold);
+        ok(warm);
+        expect(
+          v1
+            .entries()
+            .map((e) => e.key.split('-')[2])
+            .sort(),
+        ).toEqual(['downloads', 'sstate']);
+        expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
+        expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
+        expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
+        expect(v1.serverErrors()).toEqual([]);
+      } finally {
+        await v1.stop();
+      }
+    },
+    LONG,
+  );
 });
 
 describe('matrix legs', () => {
-  it('two machines save their own sstate and share downloads', async () => {
-    const ws = jobWorkspace(root, 'ws-matrix', smidrYaml(poky.url, { localConf: ['MATRIX = "1"'] }));
-    const a = await job({ workspace: ws, inputs: { machine: 'qemux86-64' } });
-    const b = await job({ workspace: ws, inputs: { machine: 'qemuarm64' } });
-    ok(a);
-    ok(b);
-    expect(a.main.outputs['sstate-cache-key'] ?? '').not.toContain('qemuarm64');
-    expect(b.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemuarm64-/);
-    expect(b.main.outputs['downloads-cache-hit']).not.toBe('miss');
-  }, LONG);
+  it(
+    'two machines save their own sstate and share downloads',
+    async () => {
+      const ws = jobWorkspace(root, 'ws-matrix', smidrYaml(poky.url, { localConf: ['MATRIX = "1"'] }));
+      const a = await job({ workspace: ws, inputs: { machine: 'qemux86-64' } });
+      const b = await job({ workspace: ws, inputs: { machine: 'qemuarm64' } });
+      ok(a);
+      ok(b);
+      expect(a.main.outputs['sstate-cache-key'] ?? '').not.toContain('qemuarm64');
+      expect(b.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemuarm64-/);
+      expect(b.main.outputs['downloads-cache-hit']).not.toBe('miss');
+    },
+    LONG,
+  );
 });
 
 describe('cache size', () => {
-  it('cache-size-limit caps the sstate entry, dropping least recently used objects, and the summary says which', async () => {
-    const limit = 600 * 1024;
-    const ws = jobWorkspace(root, 'ws-limit', smidrYaml(poky.url, { localConf: ['STANDIN_OUTPUT_BYTES = "150000"'] }));
-    const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'limited', 'cache-size-limit': String(limit) } });
-    ok(r);
-    const [entry] = sstateEntries().filter((e) => e.key.startsWith('smidr-v1-limited-sstate-'));
-    expect(entry, r.post.stdout).toBeDefined();
-    expect(entry!.sizeBytes).toBeLessThanOrEqual(limit);
-    expect(r.post.stdout).toMatch(/sstate: pruned \d+ objects \(.+\): \d+ superseded, [1-9]\d* over the size limit \(.*:do_\w+/);
-    expect(r.post.summary).toMatch(/[1-9]\d* over cache-size-limit \(least recently used first: `[\w.+-]+:do_\w+`/);
-  }, LONG);
-
-  it('stays near one build\'s working set over five runs with changing revisions', async () => {
-    const ws = jobWorkspace(root, 'ws-growth', smidrYaml(poky.url, { localConf: ['GROWTH = "1"', 'STANDIN_OUTPUT_BYTES = "200000"'] }));
-    const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
-    const sizes: number[] = [];
-    let workingSet = 0;
-    for (let run = 1; run <= 5; run++) {
-      if (run > 1) commitFile(ws, app, readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`));
-      const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'growth' } });
+  it(
+    'cache-size-limit caps the sstate entry, dropping least recently used objects, and the summary says which',
+    async () => {
+      const limit = 600 * 1024;
+      const ws = jobWorkspace(
+        root,
+        'ws-limit',
+        smidrYaml(poky.url, { localConf: ['STANDIN_OUTPUT_BYTES = "150000"'] }),
+      );
+      const r = await job({
+        workspace: ws,
+        inputs: { 'cache-key-prefix': 'limited', 'cache-size-limit': String(limit) },
+      });
       ok(r);
-      // Signatures of the earlier build's smidr-app tasks (do_compile, ...) came with the restore.
-      if (run > 1) expect(r.post.stdout).toMatch(/sstate: left out [1-9]\d* signature files of earlier builds' tasks that have no archive/);
-      const entry = sstateEntries().filter((e) => e.key.includes('-qemux86-64-')).at(-1)!;
-      sizes.push(entry.sizeBytes);
-      if (run === 1) workingSet = entry.sizeBytes;
-    }
-    expect(Math.max(...sizes) / workingSet).toBeLessThanOrEqual(1.2);
-  }, LONG);
+      const [entry] = sstateEntries().filter((e) => e.key.startsWith('smidr-v1-limited-sstate-'));
+      expect(entry, r.post.stdout).toBeDefined();
+      expect(entry!.sizeBytes).toBeLessThanOrEqual(limit);
+      expect(r.post.stdout).toMatch(
+        /sstate: pruned \d+ objects \(.+\): \d+ superseded, [1-9]\d* over the size limit \(.*:do_\w+/,
+      );
+      expect(r.post.summary).toMatch(/[1-9]\d* over cache-size-limit \(least recently used first: `[\w.+-]+:do_\w+`/);
+    },
+    LONG,
+  );
+
+  it(
+    "stays near one build's working set over five runs with changing revisions",
+    async () => {
+      const ws = jobWorkspace(
+        root,
+        'ws-growth',
+        smidrYaml(poky.url, { localConf: ['GROWTH = "1"', 'STANDIN_OUTPUT_BYTES = "200000"'] }),
+      );
+      const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');
+      const sizes: number[] = [];
+      let workingSet = 0;
+      for (let run = 1; run <= 5; run++) {
+        if (run > 1)
+          commitFile(
+            ws,
+            app,
+            readFileSync(app, 'utf8').replace(/STANDIN_OUTPUT = ".*"/, `STANDIN_OUTPUT = "smidr-app run ${run}"`),
+          );
+        const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'growth' } });
+        ok(r);
+        // Signatures of the earlier build's smidr-app tasks (do_compile, ...) came with the restore.
+        if (run > 1)
+          expect(r.post.stdout).toMatch(
+            /sstate: left out [1-9]\d* signature files of earlier builds' tasks that have no archive/,
+          );
+        const entry = sstateEntries()
+          .filter((e) => e.key.includes('-qemux86-64-'))
+          .at(-1)!;
+        sizes.push(entry.sizeBytes);
+        if (run === 1) workingSet = entry.sizeBytes;
+      }
+      expect(Math.max(...sizes) / workingSet).toBeLessThanOrEqual(1.2);
+    },
+    LONG,
+  );
 });
 
 function commitFile(ws: string, file: string, text: string): void {

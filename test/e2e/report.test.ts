@@ -5,11 +5,21 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCacheService, type CacheService } from '../support/cache-service/index.js';
+
+import { type CacheService, startCacheService } from '../support/cache-service/index.js';
 import { git, type GitRemote } from '../support/git-remotes.js';
 import { runJob, type StepResult } from '../support/run-action.js';
-import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml, standinReport } from '../support/world.js';
+import {
+  BUILDER_IMAGE,
+  dockerAvailable,
+  jobWorkspace,
+  pokyRemote,
+  scratch,
+  smidrYaml,
+  standinReport,
+} from '../support/world.js';
 
 const LONG = 900_000;
 const RECIPE = 'meta-smidr-test/recipes-test/smidr-app/smidr-app_1.0.bb';
@@ -43,7 +53,10 @@ function section(summary: string, heading: string): string {
 
 /** Rows of the first table in a section, as cells. */
 function rows(markdown: string): string[][] {
-  return markdown.split('\n').filter((l) => l.startsWith('| ')).slice(2)
+  return markdown
+    .split('\n')
+    .filter((l) => l.startsWith('| '))
+    .slice(2)
     .map((l) => l.slice(2, -2).split(' | '));
 }
 
@@ -74,17 +87,23 @@ describe('a failed build', () => {
     const task = errors.find((a) => a.includes('title=Task smidr-app_1.0%3Ado_compile failed'));
     expect(task).toBeDefined();
     // The shell backtrace's metadata-relative frame: the last line of do_compile's body.
-    expect(task).toMatch(new RegExp(
-      `^::error title=Task smidr-app_1\\.0%3Ado_compile failed,file=${RECIPE.replace(/\./g, '\\.')},line=8::` +
-      'Log: /smidr/build/tmp/work/core2-64-poky-linux/smidr-app/1\\.0/temp/log\\.do_compile\\.\\d+%0A%0A',
-    ));
-    expect(task).toContain("ERROR: Execution of '/smidr/build/tmp/work/core2-64-poky-linux/smidr-app/1.0/temp/run.do_compile.");
+    expect(task).toMatch(
+      new RegExp(
+        `^::error title=Task smidr-app_1\\.0%3Ado_compile failed,file=${RECIPE.replace(/\./g, '\\.')},line=8::` +
+          'Log: /smidr/build/tmp/work/core2-64-poky-linux/smidr-app/1\\.0/temp/log\\.do_compile\\.\\d+%0A%0A',
+      ),
+    );
+    expect(task).toContain(
+      "ERROR: Execution of '/smidr/build/tmp/work/core2-64-poky-linux/smidr-app/1.0/temp/run.do_compile.",
+    );
     // And the step's own failure.
     expect(errors.at(-1)).toBe('::error::BitBake failed: 1 task(s) failed: smidr-app_1.0:do_compile');
   });
 
   it('turns a warning from a layer outside the repository into a warning without a file', () => {
-    expect(r.main.annotations).toContain('::warning title=BitBake warning::zlib-1.3.1-r0 do_compile: zlib: deprecated option');
+    expect(r.main.annotations).toContain(
+      '::warning title=BitBake warning::zlib-1.3.1-r0 do_compile: zlib: deprecated option',
+    );
   });
 
   it('shows the failed task with the last 50 lines of its log in a collapsible block', () => {
@@ -92,9 +111,13 @@ describe('a failed build', () => {
     expect(failed).toContain(`<details><summary><b>smidr-app_1.0:do_compile</b> at <code>${RECIPE}:8</code></summary>`);
     const log = /```text\n([\s\S]*?)\n```/.exec(failed)![1]!.split('\n');
     expect(log).toHaveLength(50);
-    const hostLog = /Last 50 lines of `(\/smidr\/build\/[^`]+)`/.exec(failed)![1]!.replace('/smidr/build', r.main.outputs['build-dir']!);
+    const hostLog = /Last 50 lines of `(\/smidr\/build\/[^`]+)`/
+      .exec(failed)![1]!
+      .replace('/smidr/build', r.main.outputs['build-dir']!);
     expect(log).toEqual(readFileSync(hostLog, 'utf8').trimEnd().split('\n').slice(-50));
-    expect(log.at(-1)).toBe('\t#1: do_compile, /smidr/layers/meta-smidr-test/recipes-test/smidr-app/smidr-app_1.0.bb, line 8');
+    expect(log.at(-1)).toBe(
+      '\t#1: do_compile, /smidr/layers/meta-smidr-test/recipes-test/smidr-app/smidr-app_1.0.bb, line 8',
+    );
     expect(failed).toContain('</details>');
   });
 
@@ -117,9 +140,13 @@ describe('a successful build with slow tasks, after the failed one', () => {
   let r: Job;
   let buildDir: string;
   beforeAll(async () => {
-    r = await job(workspace, {
-      'local-conf': 'STANDIN_TASK_SECONDS = "2"\nSTANDIN_WARN:pn-smidr-app = "smidr-app: old API"',
-    }, { SMIDR_PROGRESS_INTERVAL_SECONDS: '1' });
+    r = await job(
+      workspace,
+      {
+        'local-conf': 'STANDIN_TASK_SECONDS = "2"\nSTANDIN_WARN:pn-smidr-app = "smidr-app: old API"',
+      },
+      { SMIDR_PROGRESS_INTERVAL_SECONDS: '1' },
+    );
     buildDir = r.main.outputs['build-dir']!;
   }, LONG);
 
@@ -145,20 +172,26 @@ describe('a successful build with slow tasks, after the failed one', () => {
     const finished = lines.indexOf('NOTE: recipe smidr-app-1.0-r0: task do_compile: Succeeded', started);
     expect(started).toBeGreaterThan(0);
     expect(lines.slice(started + 1, finished).some((l) => l.startsWith('[smidr] tasks: '))).toBe(true);
-    expect(lines.slice(started + 1, finished).every((l) => l.startsWith('[smidr] ') || l.startsWith('WARNING: '))).toBe(true);
+    expect(lines.slice(started + 1, finished).every((l) => l.startsWith('[smidr] ') || l.startsWith('WARNING: '))).toBe(
+      true,
+    );
     // Done counts only go up within a phase.
     const done = tasks.map((l) => Number(/: (\d+)\//.exec(l)![1]));
     expect(done).toEqual([...done].sort((a, b) => a - b));
   });
 
   it('annotates a warning of a recipe in the repository at that recipe', () => {
-    expect(r.main.annotations).toContain(`::warning title=BitBake warning,file=${RECIPE}::smidr-app-1.0-r0 do_compile: smidr-app: old API`);
+    expect(r.main.annotations).toContain(
+      `::warning title=BitBake warning,file=${RECIPE}::smidr-app-1.0-r0 do_compile: smidr-app: old API`,
+    );
   });
 
-  it('writes every section with the build\'s figures', () => {
+  it("writes every section with the build's figures", () => {
     const s = r.main.summary;
     expect(s).toMatch(/^## ✅ `smidr-image` for `qemux86-64`: success\n/);
-    expect(rows(s.slice(0, s.indexOf('### ')))).toEqual([['smidr-image', 'qemux86-64', 'poky', 'success', expect.stringMatching(/^\d+m\d\ds$/)]]);
+    expect(rows(s.slice(0, s.indexOf('### ')))).toEqual([
+      ['smidr-image', 'qemux86-64', 'poky', 'success', expect.stringMatching(/^\d+m\d\ds$/)],
+    ]);
 
     const layers = rows(section(s, 'Layers'));
     expect(layers.map((l) => l[0])).toEqual(['poky', 'meta-smidr-test']);
@@ -171,8 +204,15 @@ describe('a successful build with slow tasks, after the failed one', () => {
     const ss = (report as unknown as { sstate_summary: Record<string, number> }).sstate_summary;
     const [bb] = rows(section(s, 'BitBake'));
     expect(bb).toEqual([
-      r.main.outputs['tasks-run'], r.main.outputs['tasks-reused'], '0',
-      String(ss.wanted), String(ss.local), String(ss.mirrors), String(ss.missed), String(ss.current), `${ss.match}%`,
+      r.main.outputs['tasks-run'],
+      r.main.outputs['tasks-reused'],
+      '0',
+      String(ss.wanted),
+      String(ss.local),
+      String(ss.mirrors),
+      String(ss.missed),
+      String(ss.current),
+      `${ss.match}%`,
     ]);
     expect(Number(r.main.outputs['tasks-run'])).toBe(report.tasks_run.length);
     expect(Number(bb![3])).toBeGreaterThan(0);
@@ -207,32 +247,44 @@ describe('a successful build with slow tasks, after the failed one', () => {
 });
 
 describe('a parse error in the repository', () => {
-  it('is annotated at its file and line, and listed in the summary', async () => {
-    const ws = jobWorkspace(root, 'ws-parse', smidrYaml(poky.url));
-    const recipe = path.join(ws, RECIPE);
-    const text = readFileSync(recipe, 'utf8').split('\n');
-    text.splice(2, 0, 'this is not bitbake');
-    writeFileSync(recipe, text.join('\n'));
-    git(ws, 'commit', '-q', '-am', 'break the recipe');
-    const r = await job(ws, { cache: 'off' });
-    expect(r.main.exitCode).toBe(1);
-    expect(r.main.annotations).toContain(`::error title=BitBake parse error,file=${RECIPE},line=3::unparsed line: 'this is not bitbake'`);
-    expect(section(r.main.summary, 'Parse errors')).toContain(`- \`${RECIPE}:3\`: unparsed line: 'this is not bitbake'`);
-    expect(r.main.summary).toContain('BitBake did not get as far as running tasks.');
-  }, LONG);
+  it(
+    'is annotated at its file and line, and listed in the summary',
+    async () => {
+      const ws = jobWorkspace(root, 'ws-parse', smidrYaml(poky.url));
+      const recipe = path.join(ws, RECIPE);
+      const text = readFileSync(recipe, 'utf8').split('\n');
+      text.splice(2, 0, 'this is not bitbake');
+      writeFileSync(recipe, text.join('\n'));
+      git(ws, 'commit', '-q', '-am', 'break the recipe');
+      const r = await job(ws, { cache: 'off' });
+      expect(r.main.exitCode).toBe(1);
+      expect(r.main.annotations).toContain(
+        `::error title=BitBake parse error,file=${RECIPE},line=3::unparsed line: 'this is not bitbake'`,
+      );
+      expect(section(r.main.summary, 'Parse errors')).toContain(
+        `- \`${RECIPE}:3\`: unparsed line: 'this is not bitbake'`,
+      );
+      expect(r.main.summary).toContain('BitBake did not get as far as running tasks.');
+    },
+    LONG,
+  );
 });
 
 describe('the summary input and the disk warning', () => {
-  it('summary: false writes no summary; a nearly full disk is a warning naming the sizes', async () => {
-    const r = await job(workspace, { cache: 'off', summary: 'false' }, { SMIDR_DISK_WARN_PERCENT: '1' });
-    expect(r.main.exitCode, r.main.stdout).toBe(0);
-    expect(r.main.summary).toBe('');
-    expect(r.post.summary).toBe('');
-    const disk = r.main.annotations.filter((a) => a.startsWith('::warning title=Disk nearly full::'));
-    // Once at the start, once at the end (the test machine has one filesystem here).
-    expect(disk.some((a) => / at the start of the build /.test(a))).toBe(true);
-    const end = disk.find((a) => / at the end of the build /.test(a))!;
-    expect(end).toMatch(/The filesystem holding workspace, downloads, sstate is \d+%25 full/);
-    expect(end).toMatch(/TMPDIR \d+(\.\d)? \w+, downloads \d+(\.\d)? \w+, sstate \d+(\.\d)? \w+\./);
-  }, LONG);
+  it(
+    'summary: false writes no summary; a nearly full disk is a warning naming the sizes',
+    async () => {
+      const r = await job(workspace, { cache: 'off', summary: 'false' }, { SMIDR_DISK_WARN_PERCENT: '1' });
+      expect(r.main.exitCode, r.main.stdout).toBe(0);
+      expect(r.main.summary).toBe('');
+      expect(r.post.summary).toBe('');
+      const disk = r.main.annotations.filter((a) => a.startsWith('::warning title=Disk nearly full::'));
+      // Once at the start, once at the end (the test machine has one filesystem here).
+      expect(disk.some((a) => / at the start of the build /.test(a))).toBe(true);
+      const end = disk.find((a) => / at the end of the build /.test(a))!;
+      expect(end).toMatch(/The filesystem holding workspace, downloads, sstate is \d+%25 full/);
+      expect(end).toMatch(/TMPDIR \d+(\.\d)? \w+, downloads \d+(\.\d)? \w+, sstate \d+(\.\d)? \w+\./);
+    },
+    LONG,
+  );
 });

@@ -11,13 +11,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+
 import * as cache from '@actions/cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyClientEnv, captureOutput, startCacheService, type CacheService } from '../support/cache-service/index.js';
+
+import { applyClientEnv, type CacheService, captureOutput, startCacheService } from '../support/cache-service/index.js';
 import { GitRemote, makeWorkspaceRepo } from '../support/git-remotes.js';
-import { startStep, type RunnerEnv, type StepResult } from '../support/run-action.js';
+import { type RunnerEnv, startStep, type StepResult } from '../support/run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, FIXTURES, scratch } from '../support/world.js';
-import { SERIES, seriesSkipReason, type RealSeries } from './series.js';
+import { type RealSeries, SERIES, seriesSkipReason } from './series.js';
 
 const LONG = 1_800_000;
 type Job = { main: StepResult; post: StepResult; seconds: { main: number; post: number }; workspace: string };
@@ -26,21 +28,30 @@ type Job = { main: StepResult; post: StepResult; seconds: { main: number; post: 
 function figures(label: string, j: Job): void {
   const logs = path.join(path.dirname(j.workspace), '..', 'logs');
   mkdirSync(logs, { recursive: true });
-  writeFileSync(path.join(logs, `${label.replace(/\W+/g, '-')}.log`), `${j.main.stdout}\n---- outputs ----\n${JSON.stringify(j.main.outputs, null, 1)}\n---- post ----\n${j.post.stdout}`);
+  writeFileSync(
+    path.join(logs, `${label.replace(/\W+/g, '-')}.log`),
+    `${j.main.stdout}\n---- outputs ----\n${JSON.stringify(j.main.outputs, null, 1)}\n---- post ----\n${j.post.stdout}`,
+  );
   const summary = /Sstate summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Sstate summary)';
   const tasks = /NOTE: Tasks Summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Tasks Summary)';
   // The job summary's build table gives BitBake's own run time (whole seconds).
   const bitbake = /\| (\d+m\d+s) \|/.exec(j.main.summary)?.[1] ?? '?';
-  console.log(`[real] ${label} (log: ${logs}): main ${j.seconds.main.toFixed(1)} s (BitBake ${bitbake}), post ${j.seconds.post.toFixed(1)} s; ${summary}; ${tasks}`);
+  console.log(
+    `[real] ${label} (log: ${logs}): main ${j.seconds.main.toFixed(1)} s (BitBake ${bitbake}), post ${j.seconds.post.toFixed(1)} s; ${summary}; ${tasks}`,
+  );
 }
 
 /** Tasks BitBake really ran (not setscene), as `<recipe file name>:do_<task>`. */
 function tasksRun(stdout: string): string[] {
-  return [...stdout.matchAll(/^NOTE: Running (?:noexec )?task \d+ of \d+ \((?:.*\/)?([^/]+\.bb):(do_\w+)\)$/gm)].map((m) => `${m[1]}:${m[2]}`);
+  return [...stdout.matchAll(/^NOTE: Running (?:noexec )?task \d+ of \d+ \((?:.*\/)?([^/]+\.bb):(do_\w+)\)$/gm)].map(
+    (m) => `${m[1]}:${m[2]}`,
+  );
 }
 
 function setsceneRun(stdout: string): string[] {
-  return [...stdout.matchAll(/^NOTE: Running setscene task \d+ of \d+ \((?:.*\/)?([^/]+\.bb):(do_\w+)\)$/gm)].map((m) => `${m[1]}:${m[2]}`);
+  return [...stdout.matchAll(/^NOTE: Running setscene task \d+ of \d+ \((?:.*\/)?([^/]+\.bb):(do_\w+)\)$/gm)].map(
+    (m) => `${m[1]}:${m[2]}`,
+  );
 }
 
 function ok(j: Job): void {
@@ -61,7 +72,9 @@ async function archiveFiles(service: CacheService, key: string): Promise<string[
   const entry = service.entries().find((e) => e.key === key);
   if (!entry) throw new Error(`no cache entry ${key}`);
   const bytes = await service.readArchive(entry.id);
-  return execFileSync('sh', ['-c', 'zstd -dc | tar -t'], { input: bytes, encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+  return execFileSync('sh', ['-c', 'zstd -dc | tar -t'], { input: bytes, encoding: 'utf8', maxBuffer: 64 << 20 })
+    .split('\n')
+    .filter(Boolean);
 }
 
 /**
@@ -71,10 +84,16 @@ async function archiveFiles(service: CacheService, key: string): Promise<string[
  */
 function addSourceRepo(layer: GitRemote): void {
   const env = {
-    ...process.env, GIT_AUTHOR_NAME: 'Smidr Test', GIT_AUTHOR_EMAIL: 'test@smidr.invalid', GIT_COMMITTER_NAME: 'Smidr Test',
-    GIT_COMMITTER_EMAIL: 'test@smidr.invalid', GIT_AUTHOR_DATE: '2025-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2025-01-01T00:00:00Z',
+    ...process.env,
+    GIT_AUTHOR_NAME: 'Smidr Test',
+    GIT_AUTHOR_EMAIL: 'test@smidr.invalid',
+    GIT_COMMITTER_NAME: 'Smidr Test',
+    GIT_COMMITTER_EMAIL: 'test@smidr.invalid',
+    GIT_AUTHOR_DATE: '2025-01-01T00:00:00Z',
+    GIT_COMMITTER_DATE: '2025-01-01T00:00:00Z',
   };
-  const run = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (cwd: string, ...args: string[]) =>
+    execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const work = path.join(layer.work, '..', 'smidr-real-src.work');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -203,11 +222,17 @@ for (const s of SERIES) {
         expect(cold.main.outputs['sstate-cache-hit']).toBe('miss');
         expect(cold.main.outputs['sstate-match']).toBe('0');
         // The action's reading of knotty's real output: every task ran, the noexec do_build aside.
-        expect(Number(cold.main.outputs['tasks-run'])).toBe(tasksRun(cold.main.stdout).filter((t) => !t.endsWith(':do_build')).length);
-        expect(tasksRun(cold.main.stdout)).toEqual(expect.arrayContaining(['smidr-real-base_1.0.bb:do_deploy', 'smidr-real-app_1.0.bb:do_deploy']));
+        expect(Number(cold.main.outputs['tasks-run'])).toBe(
+          tasksRun(cold.main.stdout).filter((t) => !t.endsWith(':do_build')).length,
+        );
+        expect(tasksRun(cold.main.stdout)).toEqual(
+          expect.arrayContaining(['smidr-real-base_1.0.bb:do_deploy', 'smidr-real-app_1.0.bb:do_deploy']),
+        );
         // BitBake read every layer's revision, though the checkouts belong to another user.
         expect(cold.main.stdout).not.toContain('<unknown>');
-        expect(cold.main.stdout).toMatch(new RegExp(`^meta-smidr-real +="HEAD:${remotes.layer.head()}"`.replace('="', '= "'), 'm'));
+        expect(cold.main.stdout).toMatch(
+          new RegExp(`^meta-smidr-real +="HEAD:${remotes.layer.head()}"`.replace('="', '= "'), 'm'),
+        );
         const key = /sstate cache: saved (\S+)/.exec(cold.post.stdout)?.[1];
         expect(key, cold.post.stdout).toBeDefined();
         const archived = await archiveFiles(service, key!);
@@ -218,7 +243,10 @@ for (const s of SERIES) {
         const dlKey = /downloads cache: saved (\S+)/.exec(cold.post.stdout)?.[1];
         expect(dlKey, cold.post.stdout).toBeDefined();
         const downloads = await archiveFiles(service, dlKey!);
-        expect(downloads.some((f) => /\/downloads\/git2\/[^/]*smidr-real-src\.git\.done$/.test(f)), downloads.join('\n')).toBe(true);
+        expect(
+          downloads.some((f) => /\/downloads\/git2\/[^/]*smidr-real-src\.git\.done$/.test(f)),
+          downloads.join('\n'),
+        ).toBe(true);
         // The build directory (TOPDIR) and the workspace hold neither sstate nor a DB.
         for (const dir of [cold.main.outputs['build-dir']!, cold.workspace]) {
           const stray = files(dir).filter((f) => /(^|\/)sstate:|(^|\/)hashserv\.db/.test(f));
@@ -246,7 +274,10 @@ for (const s of SERIES) {
       beforeAll(async () => {
         // A new task hash for smidr-real-base:do_deploy, the same output (mode 644 is 0644).
         const text = readFileSync(path.join(remotes.layer.work, BASE_RECIPE), 'utf8');
-        remotes.layer.commit({ [BASE_RECIPE]: text.replace('install -m 0644', 'install -m 644') }, 'same output, new task hash');
+        remotes.layer.commit(
+          { [BASE_RECIPE]: text.replace('install -m 0644', 'install -m 644') },
+          'same output, new task hash',
+        );
         changed = await job();
         figures(`${s.id} changed recipe`, changed);
         again = await job();
@@ -261,11 +292,17 @@ for (const s of SERIES) {
        * directory emptied, using the same client and paths as the action.
        */
       async function resaveWithoutDb(from: Job): Promise<void> {
-        const state = JSON.parse(from.main.state.caches!) as { paths: { sstate: string[] }; dirs: { hashserv: string } };
+        const state = JSON.parse(from.main.state.caches!) as {
+          paths: { sstate: string[] };
+          dirs: { hashserv: string };
+        };
         const key = /sstate cache: saved (\S+)/.exec(from.post.stdout)?.[1];
         expect(key, from.post.stdout).toBeDefined();
         // The client archives paths relative to GITHUB_WORKSPACE: use the job's, as the action did.
-        const undo = applyClientEnv(service, { RUNNER_TEMP: path.join(root, 'control-temp'), GITHUB_WORKSPACE: from.workspace });
+        const undo = applyClientEnv(service, {
+          RUNNER_TEMP: path.join(root, 'control-temp'),
+          GITHUB_WORKSPACE: from.workspace,
+        });
         try {
           for (const p of state.paths.sstate) rmSync(p, { recursive: true, force: true });
           const restored = await captureOutput(() => cache.restoreCache([...state.paths.sstate], key!));
@@ -274,7 +311,9 @@ for (const s of SERIES) {
           // The whole directory: BitBake 2.8's unihash cache there (bb_unihashes.dat) alone
           // carries the equivalence into the next job (measured), so it is part of "the DB".
           rmSync(state.dirs.hashserv, { recursive: true, force: true });
-          const saved = await captureOutput(() => cache.saveCache([...state.paths.sstate], `${key!.replace(/-\d+-\d+$/, '')}-99999-1`));
+          const saved = await captureOutput(() =>
+            cache.saveCache([...state.paths.sstate], `${key!.replace(/-\d+-\d+$/, '')}-99999-1`),
+          );
           expect(saved.value, saved.output).toBeGreaterThan(0);
         } finally {
           undo();
@@ -309,21 +348,27 @@ for (const s of SERIES) {
     });
 
     describe('self-hosted: cache local', () => {
-      it('two concurrent jobs on one host sharing the cache directories both succeed', async () => {
-        const cacheDir = path.join(root, 'host-cache');
-        const inputs = { cache: 'local', 'cache-dir': cacheDir };
-        const [a, b] = await Promise.all([
-          job(inputs, path.join(root, 'runner-temp-a')),
-          job(inputs, path.join(root, 'runner-temp-b')),
-        ]);
-        figures(`${s.id} concurrent A`, a);
-        figures(`${s.id} concurrent B`, b);
-        ok(a);
-        ok(b);
-        const repoDir = path.join(cacheDir, 'smidr', 'example');
-        expect(existsSync(path.join(repoDir, 'hashserv', 'hashserv.db'))).toBe(true);
-        expect(files(path.join(repoDir, 'sstate-cache')).some((f) => /sstate:smidr-real-app:.*_deploy\.tar\.zst$/.test(f))).toBe(true);
-      }, LONG);
+      it(
+        'two concurrent jobs on one host sharing the cache directories both succeed',
+        async () => {
+          const cacheDir = path.join(root, 'host-cache');
+          const inputs = { cache: 'local', 'cache-dir': cacheDir };
+          const [a, b] = await Promise.all([
+            job(inputs, path.join(root, 'runner-temp-a')),
+            job(inputs, path.join(root, 'runner-temp-b')),
+          ]);
+          figures(`${s.id} concurrent A`, a);
+          figures(`${s.id} concurrent B`, b);
+          ok(a);
+          ok(b);
+          const repoDir = path.join(cacheDir, 'smidr', 'example');
+          expect(existsSync(path.join(repoDir, 'hashserv', 'hashserv.db'))).toBe(true);
+          expect(
+            files(path.join(repoDir, 'sstate-cache')).some((f) => /sstate:smidr-real-app:.*_deploy\.tar\.zst$/.test(f)),
+          ).toBe(true);
+        },
+        LONG,
+      );
     });
   });
 }

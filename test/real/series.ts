@@ -42,8 +42,12 @@ export const SERIES: RealSeries[] = [
 /** Why a series cannot run here, or undefined when it can. */
 export function seriesSkipReason(s: RealSeries, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const unset = [s.bitbakeVar, s.oecoreVar].filter((v) => !env[v]);
-  if (unset.length > 0) return `set ${unset.join(' and ')} to a BitBake ${s.bitbakeBranch} and an OE-core ${s.oecoreBranch} checkout`;
-  for (const [v, branch] of [[s.bitbakeVar, s.bitbakeBranch], [s.oecoreVar, s.oecoreBranch]] as const) {
+  if (unset.length > 0)
+    return `set ${unset.join(' and ')} to a BitBake ${s.bitbakeBranch} and an OE-core ${s.oecoreBranch} checkout`;
+  for (const [v, branch] of [
+    [s.bitbakeVar, s.bitbakeBranch],
+    [s.oecoreVar, s.oecoreBranch],
+  ] as const) {
     try {
       execFileSync('git', ['-C', env[v]!, 'rev-parse', '--verify', '-q', `refs/heads/${branch}`], { stdio: 'ignore' });
     } catch {

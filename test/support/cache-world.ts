@@ -3,8 +3,10 @@
  * remote, and a v2 cache service on loopback; and runner settings for jobs that share caches.
  */
 import * as path from 'node:path';
+
 import { expect } from 'vitest';
-import { startCacheService, type CacheService } from './cache-service/index.js';
+
+import { type CacheService, startCacheService } from './cache-service/index.js';
 import type { GitRemote } from './git-remotes.js';
 import type { RunnerEnv } from './run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, pokyRemote, scratch } from './world.js';
@@ -27,7 +29,12 @@ export async function stopCacheWorld(w: CacheWorld): Promise<void> {
   await w.service.stop();
 }
 
-export interface CacheJob { workspace: string; inputs?: Record<string, string>; env?: Record<string, string>; eventName?: string }
+export interface CacheJob {
+  workspace: string;
+  inputs?: Record<string, string>;
+  env?: Record<string, string>;
+  eventName?: string;
+}
 
 /**
  * Job `runId` on a fresh machine, using the cache service. All jobs of a world share RUNNER_TEMP's

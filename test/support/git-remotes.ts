@@ -5,8 +5,10 @@ import * as path from 'node:path';
 
 const GIT_ENV = {
   ...process.env,
-  GIT_AUTHOR_NAME: 'Smidr Test', GIT_AUTHOR_EMAIL: 'test@smidr.invalid',
-  GIT_COMMITTER_NAME: 'Smidr Test', GIT_COMMITTER_EMAIL: 'test@smidr.invalid',
+  GIT_AUTHOR_NAME: 'Smidr Test',
+  GIT_AUTHOR_EMAIL: 'test@smidr.invalid',
+  GIT_COMMITTER_NAME: 'Smidr Test',
+  GIT_COMMITTER_EMAIL: 'test@smidr.invalid',
 };
 
 export function git(cwd: string, ...args: string[]): string {
@@ -19,7 +21,11 @@ export class GitRemote {
   /** A working clone the test edits and pushes from. */
   readonly work: string;
 
-  constructor(root: string, readonly name: string, readonly branch = 'main') {
+  constructor(
+    root: string,
+    readonly name: string,
+    readonly branch = 'main',
+  ) {
     this.bare = path.join(root, `${name}.git`);
     this.work = path.join(root, `${name}.work`);
   }
@@ -83,7 +89,11 @@ export class GitRemote {
 }
 
 /** A repository that is its own working tree: the GITHUB_WORKSPACE of a job. */
-export function makeWorkspaceRepo(dir: string, files: Record<string, string>, fixtures: Record<string, string> = {}): string {
+export function makeWorkspaceRepo(
+  dir: string,
+  files: Record<string, string>,
+  fixtures: Record<string, string> = {},
+): string {
   mkdirSync(dir, { recursive: true });
   for (const [target, source] of Object.entries(fixtures)) cpSync(source, path.join(dir, target), { recursive: true });
   for (const [file, content] of Object.entries(files)) {

@@ -3,7 +3,7 @@
  * runner's files (GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY), then `node dist/post.js` with
  * the saved state replayed as STATE_* variables.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,11 @@ export interface StartedStep {
 
 export function startStep(r: RunnerEnv, step: 'main' | 'post', state: Record<string, string> = {}): StartedStep {
   const env = runnerEnv(r, step, state);
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', `${step}.js`)], { env, cwd: r.workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', `${step}.js`)], {
+    env,
+    cwd: r.workspace,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+
 import { GitRemote, makeWorkspaceRepo } from './git-remotes.js';
 import { REPO_ROOT } from './run-action.js';
 
@@ -23,7 +24,10 @@ export function pokyRemote(root: string, name = 'poky'): GitRemote {
 }
 
 /** smidr.yaml for poky-standin plus the layer under test, as a path layer. */
-export function smidrYaml(pokyUrl: string, extra: { pokyPin?: string; localConf?: string[]; image?: string; memory?: string } = {}): string {
+export function smidrYaml(
+  pokyUrl: string,
+  extra: { pokyPin?: string; localConf?: string[]; image?: string; memory?: string } = {},
+): string {
   const lines = [
     'name: e2e',
     'yocto_series: scarthgap',
@@ -81,7 +85,9 @@ export function standinReport(buildDir: string): StandinReport {
  * only those of these builds (other builds may run on the same Docker engine).
  */
 export function smidrContainers(...of: { outputs: Record<string, string> }[]): string[] {
-  const out = execFileSync('docker', ['ps', '-a', '--filter', 'label=org.smidr.build', '--format', '{{.Names}}'], { encoding: 'utf8' });
+  const out = execFileSync('docker', ['ps', '-a', '--filter', 'label=org.smidr.build', '--format', '{{.Names}}'], {
+    encoding: 'utf8',
+  });
   const names = out.split('\n').filter(Boolean);
   if (of.length === 0) return names;
   const mine = new Set(of.map((r) => `smidr-${path.basename(r.outputs['build-dir'] ?? '')}`));

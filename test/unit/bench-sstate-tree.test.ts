@@ -4,6 +4,7 @@
  * plan (names and sizes) is tested here; no file is written and no benchmark runs.
  */
 import { describe, expect, it } from 'vitest';
+
 import { planTree } from '../../bench/support/sstate-tree.js';
 import { parseSstateName, planPrune, type SstateObject } from '../../src/cache/sstate.js';
 
@@ -23,7 +24,9 @@ describe('the benchmark sstate tree', () => {
     for (const o of plan) {
       const parsed = parseSstateName(o.path.split('/').at(-1)!);
       expect(parsed, o.path).toBeDefined();
-      expect(o.path.replace(/^universal\//, '').slice(0, 5)).toBe(`${parsed!.unihash.slice(0, 2)}/${parsed!.unihash.slice(2, 4)}`);
+      expect(o.path.replace(/^universal\//, '').slice(0, 5)).toBe(
+        `${parsed!.unihash.slice(0, 2)}/${parsed!.unihash.slice(2, 4)}`,
+      );
     }
     expect(plan.some((o) => o.path.startsWith('universal/') && o.path.includes('-native:x86_64-linux:'))).toBe(true);
   });
@@ -44,6 +47,11 @@ describe('the benchmark sstate tree', () => {
       return { ...name, path: o.path, bytes: o.bytes, companions: [], mtimeMs: o.stale ? 1_000_000 : used };
     });
     const pruned = planPrune(objects, { buildStartedMs: used, restored: new Set(plan.map((o) => o.path)) });
-    expect(pruned.drop.map((d) => d.object.path).sort()).toEqual(plan.filter((o) => o.stale).map((o) => o.path).sort());
+    expect(pruned.drop.map((d) => d.object.path).sort()).toEqual(
+      plan
+        .filter((o) => o.stale)
+        .map((o) => o.path)
+        .sort(),
+    );
   });
 });

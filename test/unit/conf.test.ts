@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { quote, renderAutoConf, renderBblayersConf, type AutoConfSettings } from '../../src/bitbake/conf.js';
+
+import { type AutoConfSettings, quote, renderAutoConf, renderBblayersConf } from '../../src/bitbake/conf.js';
 
 const base: AutoConfSettings = {
   machine: 'qemux86-64',
   distro: 'poky',
-  paths: { topdir: '/smidr/build', downloads: '/smidr/downloads', sstate: '/smidr/sstate', hashserv: '/smidr/hashserv', layers: [] },
+  paths: {
+    topdir: '/smidr/build',
+    downloads: '/smidr/downloads',
+    sstate: '/smidr/sstate',
+    hashserv: '/smidr/hashserv',
+    layers: [],
+  },
   hashservDbDirSupported: true,
   localConf: [],
 };
@@ -46,8 +53,13 @@ describe('renderAutoConf', () => {
   });
   it('writes parallelism and the user lines last, escaped', () => {
     const text = renderAutoConf({
-      ...base, bbNumberThreads: 8, parallelMake: '-j 8',
-      localConf: [{ variable: 'INHERIT', operator: '+=', value: 'rm_work' }, { variable: 'X', operator: '=', value: 'say "hi"' }],
+      ...base,
+      bbNumberThreads: 8,
+      parallelMake: '-j 8',
+      localConf: [
+        { variable: 'INHERIT', operator: '+=', value: 'rm_work' },
+        { variable: 'X', operator: '=', value: 'say "hi"' },
+      ],
     });
     expect(text).toContain('BB_NUMBER_THREADS = "8"');
     expect(text).toContain('PARALLEL_MAKE = "-j 8"');
@@ -58,7 +70,9 @@ describe('renderAutoConf', () => {
     expect(() => renderAutoConf({ ...base, machine: 'x"\nINHERIT += "evil' })).toThrow(/MACHINE/);
   });
   it('refuses a variable name that is not one', () => {
-    expect(() => renderAutoConf({ ...base, localConf: [{ variable: 'A = "b"\nC', operator: '=', value: '' }] })).toThrow(/variable/);
+    expect(() =>
+      renderAutoConf({ ...base, localConf: [{ variable: 'A = "b"\nC', operator: '=', value: '' }] }),
+    ).toThrow(/variable/);
   });
 });
 
@@ -67,6 +81,8 @@ describe('renderBblayersConf', () => {
     const text = renderBblayersConf(['/smidr/layers/poky/meta', '/smidr/layers/poky/meta-poky'], '2');
     expect(text).toContain('POKY_BBLAYERS_CONF_VERSION = "2"');
     expect(text).toContain('BBPATH = "${TOPDIR}"');
-    expect(text).toMatch(/BBLAYERS \?= " \\\n {4}\/smidr\/layers\/poky\/meta \\\n {4}\/smidr\/layers\/poky\/meta-poky \\\n"/);
+    expect(text).toMatch(
+      /BBLAYERS \?= " \\\n {4}\/smidr\/layers\/poky\/meta \\\n {4}\/smidr\/layers\/poky\/meta-poky \\\n"/,
+    );
   });
 });

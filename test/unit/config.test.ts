@@ -1,13 +1,23 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import {
-  CONFIG_KEYS, ConfigError, DEFAULT_DIRECTORIES, loadConfig, parseConfAssignment, parseConfig, POKY_GIT_URL,
-  type BuildConfig, type ConfigOverrides, type ConfigSection,
-} from '../../src/config/config.js';
+
 import { DEFAULT_CONTAINER_IMAGE } from '../../src/action/constants.js';
+import {
+  type BuildConfig,
+  CONFIG_KEYS,
+  ConfigError,
+  type ConfigOverrides,
+  type ConfigSection,
+  DEFAULT_DIRECTORIES,
+  loadConfig,
+  parseConfAssignment,
+  parseConfig,
+  POKY_GIT_URL,
+} from '../../src/config/config.js';
 import * as names from '../../src/config/names.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,7 +53,8 @@ const withBuild = (build: string) => MIN.replace(/^build: .*$/m, build);
 /** MIN with extra lines appended. */
 const plus = (lines: string) => MIN + lines;
 /** MIN whose only layer is replaced by the given layer lines (starting on line 3). */
-const withLayer = (lines: string) => `name: t\nlayers:\n${lines}\nbuild: { image: core-image-minimal, machine: qemux86-64 }\n`;
+const withLayer = (lines: string) =>
+  `name: t\nlayers:\n${lines}\nbuild: { image: core-image-minimal, machine: qemux86-64 }\n`;
 
 describe('the seed config', () => {
   it('loads exactly as written in the brief', () => {
@@ -58,7 +69,13 @@ describe('the seed config', () => {
       machine: 'qemux86-64',
       distro: 'poky',
       targets: ['core-image-minimal'],
-      layers: [{ name: 'poky', source: { kind: 'git', url: 'https://git.yoctoproject.org/poky', branch: 'kirkstone' }, line: 10 }],
+      layers: [
+        {
+          name: 'poky',
+          source: { kind: 'git', url: 'https://git.yoctoproject.org/poky', branch: 'kirkstone' },
+          line: 10,
+        },
+      ],
       localConf: [],
       bitbakeArgs: [],
       parallelMake: '-j 8',
@@ -82,10 +99,17 @@ describe('defaults', () => {
   it('fills directories, container and lists', () => {
     const c = parse(MIN);
     expect(c.directories).toEqual({
-      downloads: `${HOME}/.smidr/downloads`, sstate: `${HOME}/.smidr/sstate-cache`, layers: `${HOME}/.smidr/layers`,
+      downloads: `${HOME}/.smidr/downloads`,
+      sstate: `${HOME}/.smidr/sstate-cache`,
+      layers: `${HOME}/.smidr/layers`,
     });
     expect(DEFAULT_DIRECTORIES.sstate).toBe('~/.smidr/sstate-cache');
-    expect(c.container).toEqual({ engine: 'docker', image: DEFAULT_CONTAINER_IMAGE, memory: undefined, cpuCount: undefined });
+    expect(c.container).toEqual({
+      engine: 'docker',
+      image: DEFAULT_CONTAINER_IMAGE,
+      memory: undefined,
+      cpuCount: undefined,
+    });
     expect(c.distro).toBeUndefined();
     expect(c.localConf).toEqual([]);
     expect(c.bitbakeArgs).toEqual([]);
@@ -110,7 +134,8 @@ describe('defaults', () => {
 
 describe('layers', () => {
   it('pins a commit, a tag, or a commit on a branch, and names sublayers', () => {
-    const c = parse(withLayer(`  - name: poky
+    const c = parse(
+      withLayer(`  - name: poky
     git: https://git.yoctoproject.org/poky
     tag: yocto-4.0.20
     sublayers: [meta, meta-poky, ./meta-yocto-bsp/]
@@ -123,20 +148,44 @@ describe('layers', () => {
     git: https://example.com/meta-pinned.git
     commit: "${'a'.repeat(40)}"
   - name: meta-head
-    git: https://example.com/meta-head.git`));
+    git: https://example.com/meta-head.git`),
+    );
     expect(c.layers).toEqual([
-      { name: 'poky', source: { kind: 'git', url: POKY_GIT_URL, tag: 'yocto-4.0.20' }, sublayers: ['meta', 'meta-poky', 'meta-yocto-bsp'], line: 3 },
-      { name: 'meta-openembedded', source: { kind: 'git', url: 'https://git.openembedded.org/meta-openembedded', branch: 'kirkstone', commit: '0123abcd' }, sublayers: ['meta-oe', 'meta-python'], line: 7 },
-      { name: 'meta-pinned', source: { kind: 'git', url: 'https://example.com/meta-pinned.git', commit: 'a'.repeat(40) }, line: 12 },
+      {
+        name: 'poky',
+        source: { kind: 'git', url: POKY_GIT_URL, tag: 'yocto-4.0.20' },
+        sublayers: ['meta', 'meta-poky', 'meta-yocto-bsp'],
+        line: 3,
+      },
+      {
+        name: 'meta-openembedded',
+        source: {
+          kind: 'git',
+          url: 'https://git.openembedded.org/meta-openembedded',
+          branch: 'kirkstone',
+          commit: '0123abcd',
+        },
+        sublayers: ['meta-oe', 'meta-python'],
+        line: 7,
+      },
+      {
+        name: 'meta-pinned',
+        source: { kind: 'git', url: 'https://example.com/meta-pinned.git', commit: 'a'.repeat(40) },
+        line: 12,
+      },
       { name: 'meta-head', source: { kind: 'git', url: 'https://example.com/meta-head.git' }, line: 15 },
     ]);
   });
 
   it('takes the checked-out repository as a path layer, normalised and relative to the config file', () => {
-    const c = parse(withLayer(`  - { name: poky, git: https://git.yoctoproject.org/poky, branch: kirkstone }
+    const c = parse(
+      withLayer(`  - { name: poky, git: https://git.yoctoproject.org/poky, branch: kirkstone }
   - { name: self, path: . }
   - { name: sub, path: ./layers/meta-sub/ }
-  - { name: inner, path: "a/../meta-inner", sublayers: [.] }`), {}, '/work/repo/ci/smidr.yaml');
+  - { name: inner, path: "a/../meta-inner", sublayers: [.] }`),
+      {},
+      '/work/repo/ci/smidr.yaml',
+    );
     expect(c.layers.slice(1).map((l) => [l.source, l.sublayers])).toEqual([
       [{ kind: 'path', path: '.' }, undefined],
       [{ kind: 'path', path: 'layers/meta-sub' }, undefined],
@@ -170,7 +219,11 @@ describe('layers', () => {
   it('loads the layer CI fixture with every extension', () => {
     const c = loadConfig(path.join(FIXTURES, 'layer-ci.yaml'), {}, { home: HOME });
     expect(c.layers.map((l) => l.name)).toEqual(['poky', 'meta-openembedded', 'meta-example']);
-    expect(c.layers[0]).toEqual({ name: 'poky', source: { kind: 'git', url: POKY_GIT_URL, tag: 'yocto-5.0.8' }, line: 5 });
+    expect(c.layers[0]).toEqual({
+      name: 'poky',
+      source: { kind: 'git', url: POKY_GIT_URL, tag: 'yocto-5.0.8' },
+      line: 5,
+    });
     expect(c.layers[2]!.source).toEqual({ kind: 'path', path: '.' });
     expect(c.targets).toEqual(['core-image-minimal', 'core-image-base', 'core-image-minimal:do_populate_sdk']);
     expect(c.parallelMake).toBe('-j 4');
@@ -182,8 +235,17 @@ describe('layers', () => {
       { variable: 'SKIP_RECIPE[foo]', operator: '=', value: 'not "here" today' },
     ]);
     expect(c.bitbakeArgs).toEqual(['-k']);
-    expect(c.directories).toEqual({ downloads: '/srv/yocto/downloads', sstate: path.join(FIXTURES, 'cache/sstate'), layers: `${HOME}/layers` });
-    expect(c.container).toEqual({ engine: 'podman', image: 'ghcr.io/siemens/kas/kas:4.7', memory: '12G', cpuCount: 1.5 });
+    expect(c.directories).toEqual({
+      downloads: '/srv/yocto/downloads',
+      sstate: path.join(FIXTURES, 'cache/sstate'),
+      layers: `${HOME}/layers`,
+    });
+    expect(c.container).toEqual({
+      engine: 'podman',
+      image: 'ghcr.io/siemens/kas/kas:4.7',
+      memory: '12G',
+      cpuCount: 1.5,
+    });
     expect(c.machine).toBe('qemux86-64');
     expect(c.distro).toBeUndefined();
   });
@@ -201,39 +263,63 @@ build: { image: core-image-minimal, machine: *m }
 });
 
 describe('base.provider: poky', () => {
-  const base = (b: string, layers = '', series = '') => `name: t\n${series}base: ${b}\n${layers}build: { image: core-image-minimal }\n`;
+  const base = (b: string, layers = '', series = '') =>
+    `name: t\n${series}base: ${b}\n${layers}build: { image: core-image-minimal }\n`;
 
   it('adds a poky layer at the release tag of base.version', () => {
-    const c = parse(base('{ provider: poky, machine: qemux86-64, version: "4.0.20" }', '', 'yocto_series: kirkstone\n'));
-    expect(c.layers).toEqual([{ name: 'poky', source: { kind: 'git', url: POKY_GIT_URL, tag: 'yocto-4.0.20' }, line: 3 }]);
+    const c = parse(
+      base('{ provider: poky, machine: qemux86-64, version: "4.0.20" }', '', 'yocto_series: kirkstone\n'),
+    );
+    expect(c.layers).toEqual([
+      { name: 'poky', source: { kind: 'git', url: POKY_GIT_URL, tag: 'yocto-4.0.20' }, line: 3 },
+    ]);
   });
 
   it('adds a poky layer following the yocto_series branch without a version', () => {
     const c = parse(base('{ provider: poky, machine: qemux86-64 }', '', 'yocto_series: scarthgap\n'));
-    expect(c.layers).toEqual([{ name: 'poky', source: { kind: 'git', url: POKY_GIT_URL, branch: 'scarthgap' }, line: 3 }]);
+    expect(c.layers).toEqual([
+      { name: 'poky', source: { kind: 'git', url: POKY_GIT_URL, branch: 'scarthgap' }, line: 3 },
+    ]);
   });
 
   it('puts the implicit poky layer first', () => {
-    const c = parse(base('{ provider: poky, machine: qemux86-64, version: "5.0.8" }', 'layers:\n  - { name: meta-x, path: . }\n'));
+    const c = parse(
+      base('{ provider: poky, machine: qemux86-64, version: "5.0.8" }', 'layers:\n  - { name: meta-x, path: . }\n'),
+    );
     expect(c.layers.map((l) => l.name)).toEqual(['poky', 'meta-x']);
   });
 
   it('treats base.version as informational when a poky layer is listed', () => {
-    const c = parse(base('{ provider: poky, machine: qemux86-64, version: "4.0.20" }', 'layers:\n  - { name: poky, git: https://example.com/poky.git, commit: abcdef0 }\n'));
-    expect(c.layers).toEqual([{ name: 'poky', source: { kind: 'git', url: 'https://example.com/poky.git', commit: 'abcdef0' }, line: 4 }]);
+    const c = parse(
+      base(
+        '{ provider: poky, machine: qemux86-64, version: "4.0.20" }',
+        'layers:\n  - { name: poky, git: https://example.com/poky.git, commit: abcdef0 }\n',
+      ),
+    );
+    expect(c.layers).toEqual([
+      { name: 'poky', source: { kind: 'git', url: 'https://example.com/poky.git', commit: 'abcdef0' }, line: 4 },
+    ]);
   });
 
   it('adds nothing with provider none or without base', () => {
-    expect(parse(MIN.replace('name: t', 'name: t\nbase: { provider: none }')).layers.map((l) => l.name)).toEqual(['poky']);
+    expect(parse(MIN.replace('name: t', 'name: t\nbase: { provider: none }')).layers.map((l) => l.name)).toEqual([
+      'poky',
+    ]);
     expect(parse(MIN).layers).toHaveLength(1);
   });
 });
 
 describe('precedence', () => {
-  const cfg = (build: string, base: string) => withBuild(`build: { image: core-image-minimal${build} }`).replace('name: t', `name: t\nbase: { provider: none${base} }`);
+  const cfg = (build: string, base: string) =>
+    withBuild(`build: { image: core-image-minimal${build} }`).replace(
+      'name: t',
+      `name: t\nbase: { provider: none${base} }`,
+    );
 
   it('MACHINE: the input, else build.machine, else base.machine', () => {
-    expect(parse(cfg(', machine: qemuarm', ', machine: qemux86-64'), { machine: 'qemuriscv64' }).machine).toBe('qemuriscv64');
+    expect(parse(cfg(', machine: qemuarm', ', machine: qemux86-64'), { machine: 'qemuriscv64' }).machine).toBe(
+      'qemuriscv64',
+    );
     expect(parse(cfg(', machine: qemuarm', ', machine: qemux86-64')).machine).toBe('qemuarm');
     expect(parse(cfg('', ', machine: qemux86-64')).machine).toBe('qemux86-64');
     expect(parse(cfg('', ''), { machine: 'qemuarm64' }).machine).toBe('qemuarm64');
@@ -248,10 +334,16 @@ describe('precedence', () => {
   });
 
   it('targets: build.image first, then build.targets, without duplicates; the input replaces them', () => {
-    const c = withBuild('build: { machine: qemux86-64, image: core-image-minimal, targets: [core-image-base, core-image-minimal, "core-image-minimal:do_populate_sdk"] }');
+    const c = withBuild(
+      'build: { machine: qemux86-64, image: core-image-minimal, targets: [core-image-base, core-image-minimal, "core-image-minimal:do_populate_sdk"] }',
+    );
     expect(parse(c).targets).toEqual(['core-image-minimal', 'core-image-base', 'core-image-minimal:do_populate_sdk']);
     expect(parse(c, { targets: ['meta-toolchain', 'meta-toolchain'] }).targets).toEqual(['meta-toolchain']);
-    expect(parse(c, { targets: [] }).targets).toEqual(['core-image-minimal', 'core-image-base', 'core-image-minimal:do_populate_sdk']);
+    expect(parse(c, { targets: [] }).targets).toEqual([
+      'core-image-minimal',
+      'core-image-base',
+      'core-image-minimal:do_populate_sdk',
+    ]);
     expect(parse(withBuild('build: { machine: qemux86-64, targets: [a, b] }')).targets).toEqual(['a', 'b']);
   });
 
@@ -269,9 +361,19 @@ describe('precedence', () => {
   });
 
   it('container image and engine: the inputs replace the file', () => {
-    const c = parse(plus('container: { engine: podman, base_image: crops/poky:debian-12 }'), { containerImage: 'ghcr.io/x/builder:1', containerEngine: 'none' });
-    expect(c.container).toEqual({ engine: 'none', image: 'ghcr.io/x/builder:1', memory: undefined, cpuCount: undefined });
-    expect(parse(plus('container: { engine: podman, base_image: crops/poky:debian-12 }')).container.image).toBe('crops/poky:debian-12');
+    const c = parse(plus('container: { engine: podman, base_image: crops/poky:debian-12 }'), {
+      containerImage: 'ghcr.io/x/builder:1',
+      containerEngine: 'none',
+    });
+    expect(c.container).toEqual({
+      engine: 'none',
+      image: 'ghcr.io/x/builder:1',
+      memory: undefined,
+      cpuCount: undefined,
+    });
+    expect(parse(plus('container: { engine: podman, base_image: crops/poky:debian-12 }')).container.image).toBe(
+      'crops/poky:debian-12',
+    );
   });
 });
 
@@ -288,7 +390,14 @@ describe('values', () => {
   });
 
   it('memory in docker format and fractional cpu_count', () => {
-    for (const [m, want] of [['8g', '8g'], ['512M', '512M'], ['1073741824', '1073741824'], ['"2048m"', '2048m'], ['100b', '100b'], ['64k', '64k']] as const) {
+    for (const [m, want] of [
+      ['8g', '8g'],
+      ['512M', '512M'],
+      ['1073741824', '1073741824'],
+      ['"2048m"', '2048m'],
+      ['100b', '100b'],
+      ['64k', '64k'],
+    ] as const) {
       expect(parse(plus(`container: { memory: ${m} }`)).container.memory).toBe(want);
     }
     expect(parse(plus('container: { cpu_count: 1.5 }')).container.cpuCount).toBe(1.5);
@@ -296,13 +405,29 @@ describe('values', () => {
   });
 
   it('directories: ~ is the home directory, relative paths are relative to the config file', () => {
-    const c = parse(plus('directories: { downloads: "~", sstate: ../shared/sstate, layers: /abs/layers }'), {}, '/work/repo/smidr.yaml');
+    const c = parse(
+      plus('directories: { downloads: "~", sstate: ../shared/sstate, layers: /abs/layers }'),
+      {},
+      '/work/repo/smidr.yaml',
+    );
     expect(c.directories).toEqual({ downloads: HOME, sstate: '/work/shared/sstate', layers: '/abs/layers' });
   });
 
   it('accepts local_conf lines of every operator, overrides, flags, and both quote styles', () => {
-    const lines = ['A = "1"', 'B ?= "2"', 'C ??= "3"', 'D := "${TOPDIR}/x"', 'E += "4"', 'F =+ "5"', 'G .= "6"', 'H =. "7"',
-      "RDEPENDS:${PN}:append = ' x'", 'do_fetch[network] = "1"', 'I.=  "8"', 'J="9"'];
+    const lines = [
+      'A = "1"',
+      'B ?= "2"',
+      'C ??= "3"',
+      'D := "${TOPDIR}/x"',
+      'E += "4"',
+      'F =+ "5"',
+      'G .= "6"',
+      'H =. "7"',
+      "RDEPENDS:${PN}:append = ' x'",
+      'do_fetch[network] = "1"',
+      'I.=  "8"',
+      'J="9"',
+    ];
     expect(lines.map((l) => parseConfAssignment(l, 'x'))).toEqual([
       { variable: 'A', operator: '=', value: '1' },
       { variable: 'B', operator: '?=', value: '2' },
@@ -320,7 +445,11 @@ describe('values', () => {
   });
 
   it('takes the value verbatim between the quotes, as BitBake does (no escapes)', () => {
-    expect(parseConfAssignment(String.raw`  X = "say "hi" to C:\dir"  `, 'x')).toEqual({ variable: 'X', operator: '=', value: String.raw`say "hi" to C:\dir` });
+    expect(parseConfAssignment(String.raw`  X = "say "hi" to C:\dir"  `, 'x')).toEqual({
+      variable: 'X',
+      operator: '=',
+      value: String.raw`say "hi" to C:\dir`,
+    });
     expect(parseConfAssignment(`X = 'say "hi'`, 'x').value).toBe('say "hi');
     expect(parseConfAssignment(`X = ''`, 'x').value).toBe('');
   });
@@ -328,161 +457,406 @@ describe('values', () => {
 
 describe('bad configs: every message names file, line, field and what is expected', () => {
   const cases: Array<[string, string, string | RegExp, ConfigOverrides?]> = [
-    ['unknown key with a suggestion', withBuild('build: { image: x, machine: y,\n  bb_number_thread: 8 }'),
-      'smidr.yaml:7: build.bb_number_thread: unknown key (did you mean bb_number_threads?); expected one of the keys of build: image, targets, machine, distro, parallel_make, bb_number_threads, local_conf, bitbake_args'],
-    ['a key in the wrong section', plus('machine: qemux86-64'),
-      /^smidr\.yaml:7: machine: unknown key \(machine belongs under base: or build:\); expected one of the keys of the top level: name, /],
-    ['unknown layer key', withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    brnach: kirkstone'),
-      /^smidr\.yaml:5: layers\[0\]\.brnach: unknown key \(did you mean branch\?\); expected one of the keys of a layer: name, git, path, /],
-    ['layers is a mapping', 'name: t\nlayers: { poky: x }\nbuild: { image: x, machine: y }\n',
-      /^smidr\.yaml:2: layers: is a mapping; expected a list of layers, each a mapping with name and git or path/],
-    ['targets is a string', withBuild('build: { machine: y, targets: core-image-minimal }'),
-      /^smidr\.yaml:6: build\.targets: "core-image-minimal" is a string; expected a list of targets, e\.g\. \[core-image-minimal, core-image-base\]/],
-    ['name is a number', MIN.replace('name: t', 'name: 42'),
-      'smidr.yaml:1: name: 42 is a number, not a string; expected a project name, e.g. name: my-project; write it in quotes: "42"'],
-    ['all-digit commit left unquoted', withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    commit: 1234567'),
-      'smidr.yaml:5: layers[0].commit: 1234567 is a number, not a string; expected 7 to 40 lowercase hex digits (git rev-parse HEAD); write it in quotes: "1234567"'],
-    ['base.version left unquoted', 'name: t\nbase: { provider: poky, machine: m, version: 5.0 }\nbuild: { image: x }\n',
-      'smidr.yaml:2: base.version: 5.0 is a number, not a string; expected a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20); write it in quotes: "5.0"'],
-    ['layer with neither git nor path', withLayer('  - name: meta-x\n    branch: kirkstone'),
-      'smidr.yaml:3: layers[0]: the layer has neither git nor path; expected git: <repository URL> for a repository to fetch, or path: <dir> for the checked-out repository (e.g. path: .)'],
-    ['layer with git and path', withLayer('  - name: meta-x\n    git: https://example.com/x\n    path: .'),
-      'smidr.yaml:5: layers[0].path: a layer has both git and path; expected exactly one of them: git for a repository to fetch, path for the checked-out repository'],
-    ['tag with branch', withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    branch: kirkstone\n    tag: yocto-4.0.20'),
-      'smidr.yaml:6: layers[0].tag: tag cannot be combined with branch; expected either tag alone, or branch and/or commit'],
-    ['tag with commit', withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky, tag: yocto-4.0.20, commit: abcdef0 }'),
-      'smidr.yaml:3: layers[0].tag: tag cannot be combined with commit; expected either tag alone, or branch and/or commit'],
-    ['path with commit', withLayer('  - name: self\n    path: .\n    commit: abcdef0'),
-      'smidr.yaml:5: layers[0].commit: a path layer takes no commit (it is built at the commit that is checked out); expected path alone, or git with branch, tag or commit'],
-    ['bad commit', withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    commit: xyz'),
-      'smidr.yaml:5: layers[0].commit: "xyz" is not a commit id; expected 7 to 40 lowercase hex digits (git rev-parse HEAD)'],
-    ['uppercase commit', withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky, commit: ABCDEF0 }'),
-      /^smidr\.yaml:3: layers\[0\]\.commit: "ABCDEF0" is not a commit id; expected 7 to 40 lowercase hex digits/],
-    ['bad branch name', withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky, branch: "a..b" }'),
-      /^smidr\.yaml:3: layers\[0\]\.branch: "a\.\.b" is not a valid branch name; expected a git branch or tag name/],
-    ['machine with a space', withBuild('build: { image: x, machine: "qemu x86" }'),
-      'smidr.yaml:6: build.machine: "qemu x86" is not a valid MACHINE name; expected letters, digits and . _ + - (starting with a letter or digit), e.g. qemux86-64'],
-    ['machine with a quote', withBuild(`build: { image: x, machine: 'qemu"x' }`),
-      /^smidr\.yaml:6: build\.machine: "qemu\\"x" is not a valid MACHINE name; expected letters, digits/],
-    ['machine with a line break', withBuild('build: { image: x, machine: "qemu\\nx" }'),
-      /^smidr\.yaml:6: build\.machine: "qemu\\nx" is not a valid MACHINE name;/],
-    ['distro with $()', withBuild('build: { image: x, machine: y, distro: "$(id)" }'),
-      /^smidr\.yaml:6: build\.distro: "\$\(id\)" is not a valid DISTRO name; expected letters, digits and \. _ \+ - \(starting with a letter or digit\), e\.g\. poky$/],
-    ['base.machine with a space', 'name: t\nbase: { machine: "a b" }\nlayers: [{ name: p, path: . }]\nbuild: { image: x }\n',
-      /^smidr\.yaml:2: base\.machine: "a b" is not a valid MACHINE name;/],
-    ['target with inline python', withBuild('build: { machine: y, targets: [ok, "${@os.system(1)}"] }'),
-      /^smidr\.yaml:6: build\.targets\[1\]: "\$\{@os\.system\(1\)\}" is not a valid target; expected a recipe or image name/],
-    ['image with a space', withBuild('build: { machine: y, image: "core image" }'),
-      /^smidr\.yaml:6: build\.image: "core image" is not a valid target;/],
-    ['duplicate layer names', withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky }\n  - { name: Poky, path: . }'),
-      'smidr.yaml:4: layers[1].name: layer name "Poky" is already used by layers[0]; expected a unique name for each layer (it names the layer\'s checkout directory)'],
-    ['layer name that is a path', withLayer('  - { name: ../x, git: https://example.com/x }'),
-      'smidr.yaml:3: layers[0].name: "../x" is not a valid layer name; expected letters, digits and . _ - (starting with a letter or digit); it names the layer\'s directory'],
-    ['layer without a name', withLayer('  - { git: https://example.com/x }'),
-      'smidr.yaml:3: layers[0].name: is missing; expected a layer name, e.g. name: meta-oe'],
-    ['layer that is a string', withLayer('  - meta-oe'),
-      /^smidr\.yaml:3: layers\[0\]: "meta-oe" is a string; expected a mapping with name and git or path/],
-    ['path escaping the repository', withLayer('  - { name: x, path: ../.. }'),
-      'smidr.yaml:3: layers[0].path: "../.." leaves the config file\'s directory; expected a directory relative to the config file, inside its directory, e.g. . or meta-mylayer'],
-    ['path escaping after normalisation', withLayer('  - { name: x, path: a/../../b }'),
-      /^smidr\.yaml:3: layers\[0\]\.path: "a\/\.\.\/\.\.\/b" leaves the config file's directory;/],
-    ['absolute path', withLayer('  - { name: x, path: /src/meta-x }'),
-      /^smidr\.yaml:3: layers\[0\]\.path: "\/src\/meta-x" is absolute; expected a directory relative to the config file/],
-    ['sublayer with ..', withLayer('  - { name: x, path: ., sublayers: [meta, ../meta-y] }'),
-      /^smidr\.yaml:3: layers\[0\]\.sublayers\[1\]: "\.\.\/meta-y" contains \.\.; expected directories inside the repository/],
-    ['absolute sublayer', withLayer('  - { name: x, path: ., sublayers: [/meta] }'),
-      /^smidr\.yaml:3: layers\[0\]\.sublayers\[0\]: "\/meta" is absolute;/],
-    ['sublayer with a space', withLayer('  - { name: x, path: ., sublayers: ["meta x"] }'),
-      /^smidr\.yaml:3: layers\[0\]\.sublayers\[0\]: "meta x" is not a plain relative directory;/],
-    ['empty sublayers', withLayer('  - { name: x, path: ., sublayers: [] }'),
-      /^smidr\.yaml:3: layers\[0\]\.sublayers: is an empty list; expected .*or no sublayers key to use every directory holding conf\/layer\.conf$/],
-    ['git URL starting with -', withLayer('  - { name: x, git: "--upload-pack=touch /tmp/x" }'),
-      /^smidr\.yaml:3: layers\[0\]\.git: "--upload-pack=touch \/tmp\/x" contains whitespace or a control character; expected a repository URL/],
-    ['git option without spaces', withLayer('  - { name: x, git: "-oProxyCommand=x" }'),
-      'smidr.yaml:3: layers[0].git: "-oProxyCommand=x" starts with "-", which git would read as an option; expected a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path'],
-    ['ext:: transport', withLayer('  - { name: x, git: "ext::sh -c touch% /tmp/pwned" }'),
-      /^smidr\.yaml:3: layers\[0\]\.git: "ext::sh -c touch% \/tmp\/pwned" contains whitespace/],
-    ['ext:: transport without spaces', withLayer('  - { name: x, git: "ext::evil" }'),
-      'smidr.yaml:3: layers[0].git: "ext::evil" uses the ext:: transport, which makes git run a command; expected a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path'],
-    ['git URL with a newline', withLayer('  - { name: x, git: "https://example.com/x\\n" }'),
-      /^smidr\.yaml:3: layers\[0\]\.git: "https:\/\/example\.com\/x\\n" contains whitespace or a control character;/],
-    ['local_conf with a line break', withBuild(`build:\n  image: x\n  machine: y\n  local_conf:\n    - "A = \\"1\\"\\nB = \\"2\\""`),
-      'smidr.yaml:10: build.local_conf[0]: "A = \\"1\\"\\nB = \\"2\\"" contains a line break; expected a single line: one assignment VAR op "value", e.g. INHERIT += "rm_work" (op is one of = ?= ??= := += =+ .= =.)'],
-    ['local_conf with inline python', withBuild(`build:\n  image: x\n  machine: y\n  local_conf: ['X = "\${@bb.utils.contains(1)}"']`),
-      /^smidr\.yaml:9: build\.local_conf\[0\]: .* contains inline Python \(\$\{@…\}\), which is refused: these lines come from the config and workflow inputs, and BitBake would run the code; expected a plain value; put Python in a \.bbappend or a conf file in one of your layers$/],
-    ['local_conf without quotes', withBuild(`build: { image: x, machine: y, local_conf: ['BB_NUMBER_THREADS = 4'] }`),
-      'smidr.yaml:6: build.local_conf[0]: "BB_NUMBER_THREADS = 4": the value is not in quotes; expected BB_NUMBER_THREADS = "4"'],
-    ['local_conf require', withBuild(`build: { image: x, machine: y, local_conf: [require conf/x.conf] }`),
-      'smidr.yaml:6: build.local_conf[0]: "require conf/x.conf" is a require directive, which is not an assignment; expected assignments only (VAR op "value"); keep includes in a conf file in one of your layers'],
-    ['local_conf inherit', withBuild(`build: { image: x, machine: y, local_conf: [inherit rm_work] }`),
-      'smidr.yaml:6: build.local_conf[0]: "inherit rm_work" is an inherit directive, which is not an assignment; expected INHERIT += "rm_work" instead'],
-    ['local_conf with a comment after the value', withBuild(`build: { image: x, machine: y, local_conf: ['A = "1" # one'] }`),
-      /^smidr\.yaml:6: build\.local_conf\[0\]: .*: the value must end with its closing " \(BitBake takes no comment after a value\); expected one assignment/],
-    ['local_conf that is a number', withBuild(`build: { image: x, machine: y, local_conf: [1] }`),
-      /^smidr\.yaml:6: build\.local_conf\[0\]: 1 is a number, not a string; expected one assignment VAR op "value"/],
-    ['bad memory', plus('container: { memory: 8gb }'),
-      'smidr.yaml:7: container.memory: "8gb" is not a memory size; expected a memory limit: a number of bytes, or a number with b, k, m or g, e.g. 8g'],
-    ['zero memory', plus('container: { memory: 0g }'),
-      /^smidr\.yaml:7: container\.memory: "0g" is zero; expected a memory limit/],
-    ['negative cpu_count', plus('container: { cpu_count: -2 }'),
-      'smidr.yaml:7: container.cpu_count: -2 is not a positive number; expected a positive number of CPUs, e.g. 4 or 1.5'],
-    ['cpu_count that is not a number', plus('container: { cpu_count: many }'),
-      'smidr.yaml:7: container.cpu_count: "many" is not a number; expected a positive number of CPUs, e.g. 4 or 1.5'],
-    ['bad container engine', plus('container: { engine: lxc }'),
-      'smidr.yaml:7: container.engine: "lxc" is not a container engine; expected docker, podman, none'],
-    ['image starting with -', plus('container: { base_image: "--privileged" }'),
-      /^smidr\.yaml:7: container\.base_image: "--privileged" is not an image reference;/],
-    ['zero bb_number_threads', withBuild('build: { image: x, machine: y, bb_number_threads: 0 }'),
-      'smidr.yaml:6: build.bb_number_threads: 0 is not a positive whole number; expected a positive whole number of BitBake tasks run at once, e.g. 8'],
-    ['fractional bb_number_threads', withBuild('build: { image: x, machine: y, bb_number_threads: 2.5 }'),
-      /^smidr\.yaml:6: build\.bb_number_threads: 2\.5 is not a positive whole number;/],
-    ['bb_number_threads as words', withBuild('build: { image: x, machine: y, bb_number_threads: eight }'),
-      /^smidr\.yaml:6: build\.bb_number_threads: "eight" is not a number;/],
-    ['bad parallel_make', withBuild('build: { image: x, machine: y, parallel_make: "-j 8 -l 8" }'),
-      'smidr.yaml:6: build.parallel_make: "-j 8 -l 8" is not a job count; expected a job count: -j8, "-j 8" or 8'],
-    ['directory with an environment variable', plus('directories: { sstate: $HOME/sstate }'),
-      'smidr.yaml:7: directories.sstate: "$HOME/sstate": environment variables are not expanded; expected an absolute path, ~/… or a path relative to the config file'],
-    ['bare ~ as a directory', plus('directories: { downloads: ~ }'),
-      'smidr.yaml:7: directories.downloads: ~ alone is YAML for "no value"; expected an absolute path, ~/… or a path relative to the config file; for the home directory write "~" in quotes'],
-    ['directory of another user', plus('directories: { layers: ~bob/layers }'),
-      /^smidr\.yaml:7: directories\.layers: "~bob\/layers": only ~ \(your home\) is expanded, not ~user;/],
-    ['YAML syntax error', 'name: t\nlayers:\n  - name: poky\n   git: x\n',
-      /^smidr\.yaml:4: invalid YAML: .+; expected valid YAML; check the indentation and quoting on that line$/],
-    ['duplicate YAML key', 'name: t\nname: u\n',
-      'smidr.yaml:2: invalid YAML: Map keys must be unique; expected valid YAML; check the indentation and quoting on that line'],
-    ['empty file', '',
-      'smidr.yaml:1: the file is empty; expected a mapping with at least name and layers (see docs/config.md)'],
-    ['file of comments only', '# name: t\n\n',
-      /^smidr\.yaml:1: the file is empty;/],
-    ['top level is a list', '- name: t\n',
-      'smidr.yaml:1: the top level is a list; expected a mapping of keys: name, description, yocto_series, base, directories, layers, build, container'],
-    ['no name', MIN.replace('name: t\n', ''),
-      'smidr.yaml:1: name: is missing; expected a project name, e.g. name: my-project'],
-    ['unsupported base.provider', MIN.replace('name: t', 'name: t\nbase: { provider: kas }'),
-      'smidr.yaml:2: base.provider: "kas" is not a supported provider; expected one of poky, none (for other layer sets, set provider: none and list the layers under layers)'],
-    ['poky without a version, a series or a layer', 'name: t\nbase: { provider: poky, machine: m }\nbuild: { image: x }\n',
-      'smidr.yaml:2: base.provider: poky is not listed in layers, and neither base.version nor yocto_series says which poky to use; expected a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)'],
-    ['poky provider beside the split layout', 'name: t\nbase: { provider: poky, machine: m, version: "5.0" }\nlayers: [{ name: openembedded-core, git: https://git.openembedded.org/openembedded-core }]\nbuild: { image: x }\n',
-      /^smidr\.yaml:2: base\.provider: poky would add a poky layer beside the listed layer openembedded-core \(the split layout\); expected provider: none/],
-    ['base.version without poky', MIN.replace('name: t', 'name: t\nbase: { version: "4.0.20" }'),
-      'smidr.yaml:2: base.version: is only used with provider: poky; expected provider: poky, or no base.version'],
-    ['bad yocto_series', MIN.replace('name: t', 'name: t\nyocto_series: Kirkstone'),
-      /^smidr\.yaml:2: yocto_series: "Kirkstone" is not a Yocto series name; expected a release codename in lowercase/],
-    ['no machine anywhere', withBuild('build: { image: core-image-minimal }'),
-      "smidr.yaml: build.machine: no MACHINE is set; expected build.machine, base.machine or the 'machine' input"],
-    ['no target', withBuild('build: { machine: qemux86-64 }'),
-      "smidr.yaml:6: build.targets: nothing to build; expected build.image, build.targets or the 'target' input"],
-    ['no layers', 'name: t\nbuild: { image: x, machine: y }\n',
-      /^smidr\.yaml:1: layers: no layers; expected at least one layer under layers, or base: \{ provider: poky, version: … \}$/],
-    ['bad machine input', MIN, `input 'machine': "qemu x86 \\"\\n" is not a valid MACHINE name; expected letters, digits and . _ + - (starting with a letter or digit), e.g. qemux86-64`,
-      { machine: 'qemu x86 "\n' }],
+    [
+      'unknown key with a suggestion',
+      withBuild('build: { image: x, machine: y,\n  bb_number_thread: 8 }'),
+      'smidr.yaml:7: build.bb_number_thread: unknown key (did you mean bb_number_threads?); expected one of the keys of build: image, targets, machine, distro, parallel_make, bb_number_threads, local_conf, bitbake_args',
+    ],
+    [
+      'a key in the wrong section',
+      plus('machine: qemux86-64'),
+      /^smidr\.yaml:7: machine: unknown key \(machine belongs under base: or build:\); expected one of the keys of the top level: name, /,
+    ],
+    [
+      'unknown layer key',
+      withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    brnach: kirkstone'),
+      /^smidr\.yaml:5: layers\[0\]\.brnach: unknown key \(did you mean branch\?\); expected one of the keys of a layer: name, git, path, /,
+    ],
+    [
+      'layers is a mapping',
+      'name: t\nlayers: { poky: x }\nbuild: { image: x, machine: y }\n',
+      /^smidr\.yaml:2: layers: is a mapping; expected a list of layers, each a mapping with name and git or path/,
+    ],
+    [
+      'targets is a string',
+      withBuild('build: { machine: y, targets: core-image-minimal }'),
+      /^smidr\.yaml:6: build\.targets: "core-image-minimal" is a string; expected a list of targets, e\.g\. \[core-image-minimal, core-image-base\]/,
+    ],
+    [
+      'name is a number',
+      MIN.replace('name: t', 'name: 42'),
+      'smidr.yaml:1: name: 42 is a number, not a string; expected a project name, e.g. name: my-project; write it in quotes: "42"',
+    ],
+    [
+      'all-digit commit left unquoted',
+      withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    commit: 1234567'),
+      'smidr.yaml:5: layers[0].commit: 1234567 is a number, not a string; expected 7 to 40 lowercase hex digits (git rev-parse HEAD); write it in quotes: "1234567"',
+    ],
+    [
+      'base.version left unquoted',
+      'name: t\nbase: { provider: poky, machine: m, version: 5.0 }\nbuild: { image: x }\n',
+      'smidr.yaml:2: base.version: 5.0 is a number, not a string; expected a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20); write it in quotes: "5.0"',
+    ],
+    [
+      'layer with neither git nor path',
+      withLayer('  - name: meta-x\n    branch: kirkstone'),
+      'smidr.yaml:3: layers[0]: the layer has neither git nor path; expected git: <repository URL> for a repository to fetch, or path: <dir> for the checked-out repository (e.g. path: .)',
+    ],
+    [
+      'layer with git and path',
+      withLayer('  - name: meta-x\n    git: https://example.com/x\n    path: .'),
+      'smidr.yaml:5: layers[0].path: a layer has both git and path; expected exactly one of them: git for a repository to fetch, path for the checked-out repository',
+    ],
+    [
+      'tag with branch',
+      withLayer(
+        '  - name: poky\n    git: https://git.yoctoproject.org/poky\n    branch: kirkstone\n    tag: yocto-4.0.20',
+      ),
+      'smidr.yaml:6: layers[0].tag: tag cannot be combined with branch; expected either tag alone, or branch and/or commit',
+    ],
+    [
+      'tag with commit',
+      withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky, tag: yocto-4.0.20, commit: abcdef0 }'),
+      'smidr.yaml:3: layers[0].tag: tag cannot be combined with commit; expected either tag alone, or branch and/or commit',
+    ],
+    [
+      'path with commit',
+      withLayer('  - name: self\n    path: .\n    commit: abcdef0'),
+      'smidr.yaml:5: layers[0].commit: a path layer takes no commit (it is built at the commit that is checked out); expected path alone, or git with branch, tag or commit',
+    ],
+    [
+      'bad commit',
+      withLayer('  - name: poky\n    git: https://git.yoctoproject.org/poky\n    commit: xyz'),
+      'smidr.yaml:5: layers[0].commit: "xyz" is not a commit id; expected 7 to 40 lowercase hex digits (git rev-parse HEAD)',
+    ],
+    [
+      'uppercase commit',
+      withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky, commit: ABCDEF0 }'),
+      /^smidr\.yaml:3: layers\[0\]\.commit: "ABCDEF0" is not a commit id; expected 7 to 40 lowercase hex digits/,
+    ],
+    [
+      'bad branch name',
+      withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky, branch: "a..b" }'),
+      /^smidr\.yaml:3: layers\[0\]\.branch: "a\.\.b" is not a valid branch name; expected a git branch or tag name/,
+    ],
+    [
+      'machine with a space',
+      withBuild('build: { image: x, machine: "qemu x86" }'),
+      'smidr.yaml:6: build.machine: "qemu x86" is not a valid MACHINE name; expected letters, digits and . _ + - (starting with a letter or digit), e.g. qemux86-64',
+    ],
+    [
+      'machine with a quote',
+      withBuild(`build: { image: x, machine: 'qemu"x' }`),
+      /^smidr\.yaml:6: build\.machine: "qemu\\"x" is not a valid MACHINE name; expected letters, digits/,
+    ],
+    [
+      'machine with a line break',
+      withBuild('build: { image: x, machine: "qemu\\nx" }'),
+      /^smidr\.yaml:6: build\.machine: "qemu\\nx" is not a valid MACHINE name;/,
+    ],
+    [
+      'distro with $()',
+      withBuild('build: { image: x, machine: y, distro: "$(id)" }'),
+      /^smidr\.yaml:6: build\.distro: "\$\(id\)" is not a valid DISTRO name; expected letters, digits and \. _ \+ - \(starting with a letter or digit\), e\.g\. poky$/,
+    ],
+    [
+      'base.machine with a space',
+      'name: t\nbase: { machine: "a b" }\nlayers: [{ name: p, path: . }]\nbuild: { image: x }\n',
+      /^smidr\.yaml:2: base\.machine: "a b" is not a valid MACHINE name;/,
+    ],
+    [
+      'target with inline python',
+      withBuild('build: { machine: y, targets: [ok, "${@os.system(1)}"] }'),
+      /^smidr\.yaml:6: build\.targets\[1\]: "\$\{@os\.system\(1\)\}" is not a valid target; expected a recipe or image name/,
+    ],
+    [
+      'image with a space',
+      withBuild('build: { machine: y, image: "core image" }'),
+      /^smidr\.yaml:6: build\.image: "core image" is not a valid target;/,
+    ],
+    [
+      'duplicate layer names',
+      withLayer('  - { name: poky, git: https://git.yoctoproject.org/poky }\n  - { name: Poky, path: . }'),
+      'smidr.yaml:4: layers[1].name: layer name "Poky" is already used by layers[0]; expected a unique name for each layer (it names the layer\'s checkout directory)',
+    ],
+    [
+      'layer name that is a path',
+      withLayer('  - { name: ../x, git: https://example.com/x }'),
+      'smidr.yaml:3: layers[0].name: "../x" is not a valid layer name; expected letters, digits and . _ - (starting with a letter or digit); it names the layer\'s directory',
+    ],
+    [
+      'layer without a name',
+      withLayer('  - { git: https://example.com/x }'),
+      'smidr.yaml:3: layers[0].name: is missing; expected a layer name, e.g. name: meta-oe',
+    ],
+    [
+      'layer that is a string',
+      withLayer('  - meta-oe'),
+      /^smidr\.yaml:3: layers\[0\]: "meta-oe" is a string; expected a mapping with name and git or path/,
+    ],
+    [
+      'path escaping the repository',
+      withLayer('  - { name: x, path: ../.. }'),
+      'smidr.yaml:3: layers[0].path: "../.." leaves the config file\'s directory; expected a directory relative to the config file, inside its directory, e.g. . or meta-mylayer',
+    ],
+    [
+      'path escaping after normalisation',
+      withLayer('  - { name: x, path: a/../../b }'),
+      /^smidr\.yaml:3: layers\[0\]\.path: "a\/\.\.\/\.\.\/b" leaves the config file's directory;/,
+    ],
+    [
+      'absolute path',
+      withLayer('  - { name: x, path: /src/meta-x }'),
+      /^smidr\.yaml:3: layers\[0\]\.path: "\/src\/meta-x" is absolute; expected a directory relative to the config file/,
+    ],
+    [
+      'sublayer with ..',
+      withLayer('  - { name: x, path: ., sublayers: [meta, ../meta-y] }'),
+      /^smidr\.yaml:3: layers\[0\]\.sublayers\[1\]: "\.\.\/meta-y" contains \.\.; expected directories inside the repository/,
+    ],
+    [
+      'absolute sublayer',
+      withLayer('  - { name: x, path: ., sublayers: [/meta] }'),
+      /^smidr\.yaml:3: layers\[0\]\.sublayers\[0\]: "\/meta" is absolute;/,
+    ],
+    [
+      'sublayer with a space',
+      withLayer('  - { name: x, path: ., sublayers: ["meta x"] }'),
+      /^smidr\.yaml:3: layers\[0\]\.sublayers\[0\]: "meta x" is not a plain relative directory;/,
+    ],
+    [
+      'empty sublayers',
+      withLayer('  - { name: x, path: ., sublayers: [] }'),
+      /^smidr\.yaml:3: layers\[0\]\.sublayers: is an empty list; expected .*or no sublayers key to use every directory holding conf\/layer\.conf$/,
+    ],
+    [
+      'git URL starting with -',
+      withLayer('  - { name: x, git: "--upload-pack=touch /tmp/x" }'),
+      /^smidr\.yaml:3: layers\[0\]\.git: "--upload-pack=touch \/tmp\/x" contains whitespace or a control character; expected a repository URL/,
+    ],
+    [
+      'git option without spaces',
+      withLayer('  - { name: x, git: "-oProxyCommand=x" }'),
+      'smidr.yaml:3: layers[0].git: "-oProxyCommand=x" starts with "-", which git would read as an option; expected a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path',
+    ],
+    [
+      'ext:: transport',
+      withLayer('  - { name: x, git: "ext::sh -c touch% /tmp/pwned" }'),
+      /^smidr\.yaml:3: layers\[0\]\.git: "ext::sh -c touch% \/tmp\/pwned" contains whitespace/,
+    ],
+    [
+      'ext:: transport without spaces',
+      withLayer('  - { name: x, git: "ext::evil" }'),
+      'smidr.yaml:3: layers[0].git: "ext::evil" uses the ext:: transport, which makes git run a command; expected a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path',
+    ],
+    [
+      'git URL with a newline',
+      withLayer('  - { name: x, git: "https://example.com/x\\n" }'),
+      /^smidr\.yaml:3: layers\[0\]\.git: "https:\/\/example\.com\/x\\n" contains whitespace or a control character;/,
+    ],
+    [
+      'local_conf with a line break',
+      withBuild(`build:\n  image: x\n  machine: y\n  local_conf:\n    - "A = \\"1\\"\\nB = \\"2\\""`),
+      'smidr.yaml:10: build.local_conf[0]: "A = \\"1\\"\\nB = \\"2\\"" contains a line break; expected a single line: one assignment VAR op "value", e.g. INHERIT += "rm_work" (op is one of = ?= ??= := += =+ .= =.)',
+    ],
+    [
+      'local_conf with inline python',
+      withBuild(`build:\n  image: x\n  machine: y\n  local_conf: ['X = "\${@bb.utils.contains(1)}"']`),
+      /^smidr\.yaml:9: build\.local_conf\[0\]: .* contains inline Python \(\$\{@…\}\), which is refused: these lines come from the config and workflow inputs, and BitBake would run the code; expected a plain value; put Python in a \.bbappend or a conf file in one of your layers$/,
+    ],
+    [
+      'local_conf without quotes',
+      withBuild(`build: { image: x, machine: y, local_conf: ['BB_NUMBER_THREADS = 4'] }`),
+      'smidr.yaml:6: build.local_conf[0]: "BB_NUMBER_THREADS = 4": the value is not in quotes; expected BB_NUMBER_THREADS = "4"',
+    ],
+    [
+      'local_conf require',
+      withBuild(`build: { image: x, machine: y, local_conf: [require conf/x.conf] }`),
+      'smidr.yaml:6: build.local_conf[0]: "require conf/x.conf" is a require directive, which is not an assignment; expected assignments only (VAR op "value"); keep includes in a conf file in one of your layers',
+    ],
+    [
+      'local_conf inherit',
+      withBuild(`build: { image: x, machine: y, local_conf: [inherit rm_work] }`),
+      'smidr.yaml:6: build.local_conf[0]: "inherit rm_work" is an inherit directive, which is not an assignment; expected INHERIT += "rm_work" instead',
+    ],
+    [
+      'local_conf with a comment after the value',
+      withBuild(`build: { image: x, machine: y, local_conf: ['A = "1" # one'] }`),
+      /^smidr\.yaml:6: build\.local_conf\[0\]: .*: the value must end with its closing " \(BitBake takes no comment after a value\); expected one assignment/,
+    ],
+    [
+      'local_conf that is a number',
+      withBuild(`build: { image: x, machine: y, local_conf: [1] }`),
+      /^smidr\.yaml:6: build\.local_conf\[0\]: 1 is a number, not a string; expected one assignment VAR op "value"/,
+    ],
+    [
+      'bad memory',
+      plus('container: { memory: 8gb }'),
+      'smidr.yaml:7: container.memory: "8gb" is not a memory size; expected a memory limit: a number of bytes, or a number with b, k, m or g, e.g. 8g',
+    ],
+    [
+      'zero memory',
+      plus('container: { memory: 0g }'),
+      /^smidr\.yaml:7: container\.memory: "0g" is zero; expected a memory limit/,
+    ],
+    [
+      'negative cpu_count',
+      plus('container: { cpu_count: -2 }'),
+      'smidr.yaml:7: container.cpu_count: -2 is not a positive number; expected a positive number of CPUs, e.g. 4 or 1.5',
+    ],
+    [
+      'cpu_count that is not a number',
+      plus('container: { cpu_count: many }'),
+      'smidr.yaml:7: container.cpu_count: "many" is not a number; expected a positive number of CPUs, e.g. 4 or 1.5',
+    ],
+    [
+      'bad container engine',
+      plus('container: { engine: lxc }'),
+      'smidr.yaml:7: container.engine: "lxc" is not a container engine; expected docker, podman, none',
+    ],
+    [
+      'image starting with -',
+      plus('container: { base_image: "--privileged" }'),
+      /^smidr\.yaml:7: container\.base_image: "--privileged" is not an image reference;/,
+    ],
+    [
+      'zero bb_number_threads',
+      withBuild('build: { image: x, machine: y, bb_number_threads: 0 }'),
+      'smidr.yaml:6: build.bb_number_threads: 0 is not a positive whole number; expected a positive whole number of BitBake tasks run at once, e.g. 8',
+    ],
+    [
+      'fractional bb_number_threads',
+      withBuild('build: { image: x, machine: y, bb_number_threads: 2.5 }'),
+      /^smidr\.yaml:6: build\.bb_number_threads: 2\.5 is not a positive whole number;/,
+    ],
+    [
+      'bb_number_threads as words',
+      withBuild('build: { image: x, machine: y, bb_number_threads: eight }'),
+      /^smidr\.yaml:6: build\.bb_number_threads: "eight" is not a number;/,
+    ],
+    [
+      'bad parallel_make',
+      withBuild('build: { image: x, machine: y, parallel_make: "-j 8 -l 8" }'),
+      'smidr.yaml:6: build.parallel_make: "-j 8 -l 8" is not a job count; expected a job count: -j8, "-j 8" or 8',
+    ],
+    [
+      'directory with an environment variable',
+      plus('directories: { sstate: $HOME/sstate }'),
+      'smidr.yaml:7: directories.sstate: "$HOME/sstate": environment variables are not expanded; expected an absolute path, ~/… or a path relative to the config file',
+    ],
+    [
+      'bare ~ as a directory',
+      plus('directories: { downloads: ~ }'),
+      'smidr.yaml:7: directories.downloads: ~ alone is YAML for "no value"; expected an absolute path, ~/… or a path relative to the config file; for the home directory write "~" in quotes',
+    ],
+    [
+      'directory of another user',
+      plus('directories: { layers: ~bob/layers }'),
+      /^smidr\.yaml:7: directories\.layers: "~bob\/layers": only ~ \(your home\) is expanded, not ~user;/,
+    ],
+    [
+      'YAML syntax error',
+      'name: t\nlayers:\n  - name: poky\n   git: x\n',
+      /^smidr\.yaml:4: invalid YAML: .+; expected valid YAML; check the indentation and quoting on that line$/,
+    ],
+    [
+      'duplicate YAML key',
+      'name: t\nname: u\n',
+      'smidr.yaml:2: invalid YAML: Map keys must be unique; expected valid YAML; check the indentation and quoting on that line',
+    ],
+    [
+      'empty file',
+      '',
+      'smidr.yaml:1: the file is empty; expected a mapping with at least name and layers (see docs/config.md)',
+    ],
+    ['file of comments only', '# name: t\n\n', /^smidr\.yaml:1: the file is empty;/],
+    [
+      'top level is a list',
+      '- name: t\n',
+      'smidr.yaml:1: the top level is a list; expected a mapping of keys: name, description, yocto_series, base, directories, layers, build, container',
+    ],
+    [
+      'no name',
+      MIN.replace('name: t\n', ''),
+      'smidr.yaml:1: name: is missing; expected a project name, e.g. name: my-project',
+    ],
+    [
+      'unsupported base.provider',
+      MIN.replace('name: t', 'name: t\nbase: { provider: kas }'),
+      'smidr.yaml:2: base.provider: "kas" is not a supported provider; expected one of poky, none (for other layer sets, set provider: none and list the layers under layers)',
+    ],
+    [
+      'poky without a version, a series or a layer',
+      'name: t\nbase: { provider: poky, machine: m }\nbuild: { image: x }\n',
+      'smidr.yaml:2: base.provider: poky is not listed in layers, and neither base.version nor yocto_series says which poky to use; expected a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)',
+    ],
+    [
+      'poky provider beside the split layout',
+      'name: t\nbase: { provider: poky, machine: m, version: "5.0" }\nlayers: [{ name: openembedded-core, git: https://git.openembedded.org/openembedded-core }]\nbuild: { image: x }\n',
+      /^smidr\.yaml:2: base\.provider: poky would add a poky layer beside the listed layer openembedded-core \(the split layout\); expected provider: none/,
+    ],
+    [
+      'base.version without poky',
+      MIN.replace('name: t', 'name: t\nbase: { version: "4.0.20" }'),
+      'smidr.yaml:2: base.version: is only used with provider: poky; expected provider: poky, or no base.version',
+    ],
+    [
+      'bad yocto_series',
+      MIN.replace('name: t', 'name: t\nyocto_series: Kirkstone'),
+      /^smidr\.yaml:2: yocto_series: "Kirkstone" is not a Yocto series name; expected a release codename in lowercase/,
+    ],
+    [
+      'no machine anywhere',
+      withBuild('build: { image: core-image-minimal }'),
+      "smidr.yaml: build.machine: no MACHINE is set; expected build.machine, base.machine or the 'machine' input",
+    ],
+    [
+      'no target',
+      withBuild('build: { machine: qemux86-64 }'),
+      "smidr.yaml:6: build.targets: nothing to build; expected build.image, build.targets or the 'target' input",
+    ],
+    [
+      'no layers',
+      'name: t\nbuild: { image: x, machine: y }\n',
+      /^smidr\.yaml:1: layers: no layers; expected at least one layer under layers, or base: \{ provider: poky, version: … \}$/,
+    ],
+    [
+      'bad machine input',
+      MIN,
+      `input 'machine': "qemu x86 \\"\\n" is not a valid MACHINE name; expected letters, digits and . _ + - (starting with a letter or digit), e.g. qemux86-64`,
+      { machine: 'qemu x86 "\n' },
+    ],
     ['bad distro input', MIN, /^input 'distro': "\$\(reboot\)" is not a valid DISTRO name;/, { distro: '$(reboot)' }],
-    ['bad target input', MIN, /^input 'target': "core-image-minimal;id" is not a valid target; expected recipe or image names/, { targets: ['ok', 'core-image-minimal;id'] }],
-    ['bad container-engine input', MIN, `input 'container-engine': "dockr" is not a container engine; expected docker, podman, none`, { containerEngine: 'dockr' }],
-    ['bad container-image input', MIN, /^input 'container-image': "-v \/:\/host" is not an image reference;/, { containerImage: '-v /:/host' }],
-    ['bad local-conf input', MIN, `input 'local-conf': "X = \\"\${@os.getcwd()}\\"" contains inline Python (\${@…}), which is refused: these lines come from the config and workflow inputs, and BitBake would run the code; expected a plain value; put Python in a .bbappend or a conf file in one of your layers`,
-      { localConf: ['X = "${@os.getcwd()}"'] }],
-    ['bad bitbake-args input', MIN, /^input 'bitbake-args': "-k\\nrm" contains a line break or control character;/, { bitbakeArgs: ['-k\nrm'] }],
+    [
+      'bad target input',
+      MIN,
+      /^input 'target': "core-image-minimal;id" is not a valid target; expected recipe or image names/,
+      { targets: ['ok', 'core-image-minimal;id'] },
+    ],
+    [
+      'bad container-engine input',
+      MIN,
+      `input 'container-engine': "dockr" is not a container engine; expected docker, podman, none`,
+      { containerEngine: 'dockr' },
+    ],
+    [
+      'bad container-image input',
+      MIN,
+      /^input 'container-image': "-v \/:\/host" is not an image reference;/,
+      { containerImage: '-v /:/host' },
+    ],
+    [
+      'bad local-conf input',
+      MIN,
+      `input 'local-conf': "X = \\"\${@os.getcwd()}\\"" contains inline Python (\${@…}), which is refused: these lines come from the config and workflow inputs, and BitBake would run the code; expected a plain value; put Python in a .bbappend or a conf file in one of your layers`,
+      { localConf: ['X = "${@os.getcwd()}"'] },
+    ],
+    [
+      'bad bitbake-args input',
+      MIN,
+      /^input 'bitbake-args': "-k\\nrm" contains a line break or control character;/,
+      { bitbakeArgs: ['-k\nrm'] },
+    ],
   ];
 
   it('has at least 20 distinct cases', () => {
@@ -501,11 +875,15 @@ describe('bad configs: every message names file, line, field and what is expecte
   it('reports a missing config file with its path and what to do', () => {
     const file = path.join(FIXTURES, 'does-not-exist.yaml');
     expect(() => loadConfig(file, {})).toThrow(ConfigError);
-    expect(() => loadConfig(file, {})).toThrow(`${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set the 'config' input to its path`);
+    expect(() => loadConfig(file, {})).toThrow(
+      `${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set the 'config' input to its path`,
+    );
   });
 
   it('reports a directory given as the config file', () => {
-    expect(() => loadConfig(FIXTURES, {})).toThrow(`${FIXTURES}: is a directory; expected the path of a Smidr config file (smidr.yaml)`);
+    expect(() => loadConfig(FIXTURES, {})).toThrow(
+      `${FIXTURES}: is a directory; expected the path of a Smidr config file (smidr.yaml)`,
+    );
   });
 
   it('reports every problem at once, in line order, inputs last', () => {
@@ -529,7 +907,9 @@ container: { memory: lots }
   });
 
   it('an input override does not excuse an invalid value in the file', () => {
-    expect(errorOf(withBuild('build: { image: x, machine: "a b" }'), { machine: 'qemux86-64' })).toMatch(/^smidr\.yaml:6: build\.machine: /);
+    expect(errorOf(withBuild('build: { image: x, machine: "a b" }'), { machine: 'qemux86-64' })).toMatch(
+      /^smidr\.yaml:6: build\.machine: /,
+    );
   });
 
   it('shows the file name as given', () => {
@@ -539,11 +919,20 @@ container: { memory: lots }
 
 describe('parseConfAssignment refuses', () => {
   const bad: Array<[string, string | RegExp]> = [
-    ["X = 'it's'", /the value holds exactly one ', a line BitBake cannot parse; expected no ' or at least two inside the value, or the other kind of quotes around it$/],
+    [
+      "X = 'it's'",
+      /the value holds exactly one ', a line BitBake cannot parse; expected no ' or at least two inside the value, or the other kind of quotes around it$/,
+    ],
     ['X = "a"b"', /the value holds exactly one ", a line BitBake cannot parse;/],
-    ['X = "open', /the value must end with its closing " \(BitBake takes no comment after a value\); expected one assignment/],
+    [
+      'X = "open',
+      /the value must end with its closing " \(BitBake takes no comment after a value\); expected one assignment/,
+    ],
     ['X == "1"', /: the value is not in quotes; expected X = "= "1""$/],
-    ['export X = "1"', /^input 'local-conf': "export X = \\"1\\"" is a BitBake "export" statement, not an assignment; expected one assignment/],
+    [
+      'export X = "1"',
+      /^input 'local-conf': "export X = \\"1\\"" is a BitBake "export" statement, not an assignment; expected one assignment/,
+    ],
     ['export X', /is a BitBake "export" statement, not an assignment;/],
     ['unset X', /is a BitBake "unset" statement, not an assignment;/],
     ['include conf/a.conf', /is an include directive, which is not an assignment; expected assignments only/],
@@ -586,9 +975,30 @@ const SECTION_SCHEMA: Record<ConfigSection, Schema> = {
 };
 
 const KEYWORDS = new Set([
-  '$schema', '$id', '$ref', '$defs', 'title', 'description', 'examples', 'default', 'type', 'properties',
-  'additionalProperties', 'required', 'items', 'enum', 'pattern', 'minimum', 'exclusiveMinimum', 'minLength',
-  'minItems', 'uniqueItems', 'oneOf', 'anyOf', 'not', 'dependentSchemas',
+  '$schema',
+  '$id',
+  '$ref',
+  '$defs',
+  'title',
+  'description',
+  'examples',
+  'default',
+  'type',
+  'properties',
+  'additionalProperties',
+  'required',
+  'items',
+  'enum',
+  'pattern',
+  'minimum',
+  'exclusiveMinimum',
+  'minLength',
+  'minItems',
+  'uniqueItems',
+  'oneOf',
+  'anyOf',
+  'not',
+  'dependentSchemas',
 ]);
 
 /** Every subschema, with its JSON pointer. */
@@ -596,7 +1006,8 @@ function* subschemas(s: Schema, at = '#'): Generator<[string, Schema]> {
   yield [at, s];
   for (const [k, v] of Object.entries(s)) {
     if (k === 'properties' || k === '$defs' || k === 'dependentSchemas') {
-      for (const [name, sub] of Object.entries(v as Record<string, Schema>)) yield* subschemas(sub, `${at}/${k}/${name}`);
+      for (const [name, sub] of Object.entries(v as Record<string, Schema>))
+        yield* subschemas(sub, `${at}/${k}/${name}`);
     } else if (k === 'items' || k === 'not') {
       yield* subschemas(v as Schema, `${at}/${k}`);
     } else if (k === 'oneOf' || k === 'anyOf') {
@@ -610,21 +1021,33 @@ function validate(s: Schema, v: unknown, at = ''): string[] {
   if (typeof s.$ref === 'string') errs.push(...validate(defs[s.$ref.replace('#/$defs/', '')]!, v, at));
   if (s.type !== undefined) {
     const types = ([] as string[]).concat(s.type as string | string[]);
-    const actual = Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
-    if (!types.some((t) => t === actual || (t === 'number' && actual === 'integer'))) return [`${at}: type ${actual}, not ${types.join('|')}`];
+    const actual = Array.isArray(v)
+      ? 'array'
+      : v === null
+        ? 'null'
+        : typeof v === 'number'
+          ? Number.isInteger(v)
+            ? 'integer'
+            : 'number'
+          : typeof v;
+    if (!types.some((t) => t === actual || (t === 'number' && actual === 'integer')))
+      return [`${at}: type ${actual}, not ${types.join('|')}`];
   }
   if (s.enum && !(s.enum as unknown[]).includes(v)) errs.push(`${at}: not in enum`);
   if (typeof v === 'string') {
-    if (typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(v)) errs.push(`${at}: ${JSON.stringify(v)} does not match ${s.pattern}`);
+    if (typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(v))
+      errs.push(`${at}: ${JSON.stringify(v)} does not match ${s.pattern}`);
     if (typeof s.minLength === 'number' && [...v].length < s.minLength) errs.push(`${at}: too short`);
   }
   if (typeof v === 'number') {
     if (typeof s.minimum === 'number' && v < s.minimum) errs.push(`${at}: below minimum`);
-    if (typeof s.exclusiveMinimum === 'number' && v <= s.exclusiveMinimum) errs.push(`${at}: not above exclusiveMinimum`);
+    if (typeof s.exclusiveMinimum === 'number' && v <= s.exclusiveMinimum)
+      errs.push(`${at}: not above exclusiveMinimum`);
   }
   if (Array.isArray(v)) {
     if (typeof s.minItems === 'number' && v.length < s.minItems) errs.push(`${at}: too few items`);
-    if (s.uniqueItems && new Set(v.map((x) => JSON.stringify(x))).size !== v.length) errs.push(`${at}: items not unique`);
+    if (s.uniqueItems && new Set(v.map((x) => JSON.stringify(x))).size !== v.length)
+      errs.push(`${at}: items not unique`);
     if (s.items) v.forEach((x, i) => errs.push(...validate(s.items as Schema, x, `${at}[${i}]`)));
   }
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
@@ -635,9 +1058,11 @@ function validate(s: Schema, v: unknown, at = ''): string[] {
       if (props[k]) errs.push(...validate(props[k]!, x, `${at}.${k}`));
       else if (s.additionalProperties === false) errs.push(`${at}: unknown key ${k}`);
     }
-    for (const [k, dep] of Object.entries((s.dependentSchemas ?? {}) as Record<string, Schema>)) if (k in o) errs.push(...validate(dep, v, at));
+    for (const [k, dep] of Object.entries((s.dependentSchemas ?? {}) as Record<string, Schema>))
+      if (k in o) errs.push(...validate(dep, v, at));
   }
-  if (s.oneOf && (s.oneOf as Schema[]).filter((x) => validate(x, v, at).length === 0).length !== 1) errs.push(`${at}: not exactly one of oneOf`);
+  if (s.oneOf && (s.oneOf as Schema[]).filter((x) => validate(x, v, at).length === 0).length !== 1)
+    errs.push(`${at}: not exactly one of oneOf`);
   if (s.anyOf && !(s.anyOf as Schema[]).some((x) => validate(x, v, at).length === 0)) errs.push(`${at}: none of anyOf`);
   if (s.not && validate(s.not as Schema, v, at).length === 0) errs.push(`${at}: matches not`);
   return errs;
@@ -670,7 +1095,10 @@ describe('schema/smidr.schema.json', () => {
       if (s.type === 'object') expect(s.additionalProperties, at).toBe(false);
       if (typeof s.pattern === 'string') expect(() => new RegExp(s.pattern as string, 'u'), at).not.toThrow();
       for (const [name, p] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) {
-        expect(typeof p.title === 'string' && typeof p.description === 'string', `${at}/properties/${name}: title and description`).toBe(true);
+        expect(
+          typeof p.title === 'string' && typeof p.description === 'string',
+          `${at}/properties/${name}: title and description`,
+        ).toBe(true);
       }
     }
   });
@@ -694,11 +1122,45 @@ describe('schema/smidr.schema.json', () => {
   it('agrees with names.ts where a pattern stands for a function', () => {
     const props = (d: string) => defs[d]!.properties as Record<string, Schema>;
     const ref = new RegExp(props('layer').branch!.pattern as string, 'u');
-    for (const r of ['kirkstone', 'yocto-4.0.20', 'feature/x', '2.18', 'a+b', 'v1.0', '-x', '/x', 'x/', 'x.', '.x', 'a..b', 'a//b', 'a/.b', 'x.lock', 'a b', 'a~b', 'a:b', '']) {
+    for (const r of [
+      'kirkstone',
+      'yocto-4.0.20',
+      'feature/x',
+      '2.18',
+      'a+b',
+      'v1.0',
+      '-x',
+      '/x',
+      'x/',
+      'x.',
+      '.x',
+      'a..b',
+      'a//b',
+      'a/.b',
+      'x.lock',
+      'a b',
+      'a~b',
+      'a:b',
+      '',
+    ]) {
       expect(ref.test(r), r).toBe(names.isValidRefName(r));
     }
     const sub = new RegExp((props('layer').sublayers!.items as Schema).pattern as string, 'u');
-    for (const d of ['.', 'meta', 'meta-oe', 'a/b', 'a+b_c.d', '..', '../x', 'a/../b', 'a/./b', '/a', 'a b', 'a//b', '.hidden']) {
+    for (const d of [
+      '.',
+      'meta',
+      'meta-oe',
+      'a/b',
+      'a+b_c.d',
+      '..',
+      '../x',
+      'a/../b',
+      'a/./b',
+      '/a',
+      'a b',
+      'a//b',
+      '.hidden',
+    ]) {
       expect(sub.test(d), d).toBe(names.isRepoSubdir(d));
     }
     const series = new RegExp((schema.properties as Record<string, Schema>).yocto_series!.pattern as string, 'u');
@@ -719,7 +1181,14 @@ describe('schema/smidr.schema.json', () => {
 
   it('accepts every local_conf line the parser accepts and refuses the ones it refuses', () => {
     const item = (defs.build!.properties as Record<string, Schema>).local_conf!.items as Schema;
-    for (const l of ['A = "1"', 'B ??= \'x\'', 'RDEPENDS:${PN}:append = " x"', 'do_x[network] = "1"', 'X = "a "b" c"', `X = 'say "hi'`]) {
+    for (const l of [
+      'A = "1"',
+      "B ??= 'x'",
+      'RDEPENDS:${PN}:append = " x"',
+      'do_x[network] = "1"',
+      'X = "a "b" c"',
+      `X = 'say "hi'`,
+    ]) {
       expect(validate(item, l), l).toEqual([]);
       expect(() => parseConfAssignment(l, 'x')).not.toThrow();
     }

@@ -1,17 +1,26 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { runArgs, userNamespaceOptions, type ContainerSpec } from '../../src/bitbake/container.js';
+
+import { type ContainerSpec, runArgs, userNamespaceOptions } from '../../src/bitbake/container.js';
 
 const spec: ContainerSpec = {
-  engine: 'docker', image: 'smidr-builder:bookworm', name: 'smidr-1', user: { uid: 1000, gid: 1000 },
+  engine: 'docker',
+  image: 'smidr-builder:bookworm',
+  name: 'smidr-1',
+  user: { uid: 1000, gid: 1000 },
   mounts: [
     { source: '/cache/layers/poky-1/abc', target: '/smidr/layers/poky', readonly: true },
     { source: '/tmp/a,b"c', target: '/smidr/build', readonly: false },
   ],
-  env: { HOME: '/smidr/build/.smidr/home' }, workdir: '/smidr/build', memory: '8g', cpus: 4,
-  securityOptions: ['apparmor=rootlesskit'], labels: { 'org.smidr.build': '1' },
+  env: { HOME: '/smidr/build/.smidr/home' },
+  workdir: '/smidr/build',
+  memory: '8g',
+  cpus: 4,
+  securityOptions: ['apparmor=rootlesskit'],
+  labels: { 'org.smidr.build': '1' },
   command: ['/bin/bash', '/smidr/build/.smidr/run-bitbake.sh', '-k', 'core-image-minimal'],
 };
 
@@ -23,7 +32,12 @@ describe('runArgs', () => {
     expect(args.join(' ')).toContain('--user 1000:1000');
     expect(args.join(' ')).toContain('--memory 8g --memory-swap 8g --cpus 4');
     expect(args.join(' ')).toContain('--security-opt apparmor=rootlesskit');
-    expect(args.slice(-4)).toEqual(['smidr-builder:bookworm', '/smidr/build/.smidr/run-bitbake.sh', '-k', 'core-image-minimal']);
+    expect(args.slice(-4)).toEqual([
+      'smidr-builder:bookworm',
+      '/smidr/build/.smidr/run-bitbake.sh',
+      '-k',
+      'core-image-minimal',
+    ]);
     expect(args[args.indexOf('--entrypoint') + 1]).toBe('/bin/bash');
   });
   it('mounts layers read-only and quotes awkward paths CSV-style', () => {

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { downloadNames, removeUnarchivableDownloads } from '../../src/cache/downloads.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
@@ -19,18 +21,26 @@ function dlDir(files: string[]): string {
 
 /** A DL_DIR the way BitBake's fetchers leave it after a build. */
 const complete = [
-  'zlib-1.3.1.tar.xz', 'zlib-1.3.1.tar.xz.done',
+  'zlib-1.3.1.tar.xz',
+  'zlib-1.3.1.tar.xz.done',
   // git: the bare clone's stamp sits beside the clone directory
-  'git2/github.com.madler.zlib.git/HEAD', 'git2/github.com.madler.zlib.git/objects/pack/pack-1.pack', 'git2/github.com.madler.zlib.git/refs/tags/',
+  'git2/github.com.madler.zlib.git/HEAD',
+  'git2/github.com.madler.zlib.git/objects/pack/pack-1.pack',
+  'git2/github.com.madler.zlib.git/refs/tags/',
   'git2/github.com.madler.zlib.git.done',
-  'git2_github.com.madler.zlib.git.tar.gz', 'git2_github.com.madler.zlib.git.tar.gz.done',
+  'git2_github.com.madler.zlib.git.tar.gz',
+  'git2_github.com.madler.zlib.git.tar.gz.done',
   // uninative: a nested download with its stamp beside it
   'uninative/5ec5a9276046e7eceeac749a18b175667384e1f445cd4526300a41404d985a5b/x86_64-nativesdk-libc-4.4.tar.xz',
   'uninative/5ec5a9276046e7eceeac749a18b175667384e1f445cd4526300a41404d985a5b/x86_64-nativesdk-libc-4.4.tar.xz.done',
   // npm: the tarball is stamped, its .resolved side file is not, and is needed
-  'npm2/array-flatten-1.1.1.tgz', 'npm2/array-flatten-1.1.1.tgz.done', 'npm2/array-flatten-1.1.1.tgz.resolved',
+  'npm2/array-flatten-1.1.1.tgz',
+  'npm2/array-flatten-1.1.1.tgz.done',
+  'npm2/array-flatten-1.1.1.tgz.resolved',
   // svn: a checkout (files without stamps) and its stamped tarball
-  'svn/svn.example.org/trunk/module/main.c', 'trunk_svn.example.org_module_1234_.tar.gz', 'trunk_svn.example.org_module_1234_.tar.gz.done',
+  'svn/svn.example.org/trunk/module/main.c',
+  'trunk_svn.example.org_module_1234_.tar.gz',
+  'trunk_svn.example.org_module_1234_.tar.gz.done',
 ];
 
 describe('downloads', () => {
@@ -68,7 +78,12 @@ describe('downloads', () => {
     const removed = await removeUnarchivableDownloads(dir);
     expect(removed.sort()).toEqual([...leftovers, 'tmpa1b2c3d4'].sort());
     for (const f of complete) expect(existsSync(path.join(dir, f)), f).toBe(true);
-    expect(readdirSync(dir).sort()).toEqual(complete.filter((f) => !f.includes('/')).concat(['git2', 'npm2', 'svn', 'uninative']).sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      complete
+        .filter((f) => !f.includes('/'))
+        .concat(['git2', 'npm2', 'svn', 'uninative'])
+        .sort(),
+    );
   });
 
   it('treats a file:// mirror symlink like a file: stamped it stays, unstamped it goes', async () => {
@@ -83,12 +98,17 @@ describe('downloads', () => {
   it('agrees with what the BitBake stand-in fetcher writes', async () => {
     const dir = dlDir([]);
     const src = dlDir(['zlib-1.3.1.tar.xz', 'patches/fix.patch']);
-    execFileSync('python3', ['-c', `import sys
+    execFileSync('python3', [
+      '-c',
+      `import sys
 sys.path.insert(0, ${JSON.stringify(STANDIN_LIB)})
 from bbstandin import fetch
 assert fetch._locked_copy(sys.argv[2] + "/zlib-1.3.1.tar.xz", sys.argv[1], "zlib-1.3.1.tar.xz")
 assert fetch._locked_copy(sys.argv[2] + "/patches/fix.patch", sys.argv[1], "patches/fix.patch")
-`, dir, src]);
+`,
+      dir,
+      src,
+    ]);
     expect(await downloadNames(dir)).toEqual(['patches/fix.patch.done', 'zlib-1.3.1.tar.xz.done']);
     expect(await removeUnarchivableDownloads(dir)).toEqual([]);
   });

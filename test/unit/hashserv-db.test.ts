@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { checkpointDb, dbFingerprint, quietSqliteWarning, rowCounts } from '../../src/cache/hashserv-db.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
@@ -13,7 +15,9 @@ const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/
  * BitBake's auto server leaves hashserv.db.
  */
 function bitbakeRun(dbFile: string, rows: number, extraSql = ''): void {
-  execFileSync('python3', ['-c', `import os, sys
+  execFileSync('python3', [
+    '-c',
+    `import os, sys
 sys.path.insert(0, ${JSON.stringify(STANDIN_LIB)})
 from bbstandin.hashserv import HashServer
 db, n, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -27,7 +31,11 @@ if extra:
     server.db.commit()
 server.stop_socket()
 os._exit(0)
-`, dbFile, String(rows), extraSql]);
+`,
+    dbFile,
+    String(rows),
+    extraSql,
+  ]);
 }
 
 function tmpDb(): string {
@@ -66,7 +74,11 @@ describe('the hash-equivalence DB', () => {
     expect(checkpointDb(db)).toEqual({ ok: true });
     expect(checkpointDb(db)).toEqual({ ok: true });
     const plain = tmpDb();
-    execFileSync('python3', ['-c', 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute("CREATE TABLE t (a)")\nc.execute("INSERT INTO t VALUES (1)")\nc.commit()', plain]);
+    execFileSync('python3', [
+      '-c',
+      'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute("CREATE TABLE t (a)")\nc.execute("INSERT INTO t VALUES (1)")\nc.commit()',
+      plain,
+    ]);
     expect(checkpointDb(plain)).toEqual({ ok: true });
     expect(rowCounts(plain)).toEqual({ t: 1 });
   });
@@ -136,7 +148,11 @@ describe('loading node:sqlite', () => {
 
   it('restores process.emitWarning when loading fails', () => {
     const emitWarning = process.emitWarning;
-    expect(() => quietSqliteWarning(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      quietSqliteWarning(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(process.emitWarning).toBe(emitWarning);
   });
 });

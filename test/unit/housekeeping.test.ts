@@ -2,8 +2,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bitbakeRunning, dbDirProblem, fsTypeProblem, housekeep, lockedInodes, privateCacheDirs, repositoryDirs } from '../../src/local/housekeeping.js';
+
+import {
+  bitbakeRunning,
+  dbDirProblem,
+  fsTypeProblem,
+  housekeep,
+  lockedInodes,
+  privateCacheDirs,
+  repositoryDirs,
+} from '../../src/local/housekeeping.js';
 
 const DAY = 86400_000;
 const NOW = Date.now();
@@ -48,7 +58,10 @@ describe('fsTypeProblem', () => {
   });
 
   it('accepts local file systems and FUSE', () => {
-    for (const t of [0xef53 /* ext4 */, 0x01021994 /* tmpfs */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x794c7630 /* overlay */, 0x65735546 /* fuse */]) {
+    for (const t of [
+      0xef53 /* ext4 */, 0x01021994 /* tmpfs */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x794c7630 /* overlay */,
+      0x65735546 /* fuse */,
+    ]) {
       expect(fsTypeProblem(t, '/d')).toBeUndefined();
     }
   });
@@ -66,8 +79,11 @@ describe('privateCacheDirs', () => {
     const d = await privateCacheDirs(path.join(tmp, 'root'), 'Octo-Org/My.Repo');
     const repo = path.join(tmp, 'root', 'octo-org', 'my.repo');
     expect(d).toEqual({
-      downloads: path.join(repo, 'downloads'), sstate: path.join(repo, 'sstate-cache'),
-      hashserv: path.join(repo, 'hashserv'), builds: path.join(repo, 'builds'), tightened: [],
+      downloads: path.join(repo, 'downloads'),
+      sstate: path.join(repo, 'sstate-cache'),
+      hashserv: path.join(repo, 'hashserv'),
+      builds: path.join(repo, 'builds'),
+      tightened: [],
     });
     for (const p of [d.downloads, d.sstate, d.hashserv, d.builds]) expect((await fs.stat(p)).isDirectory()).toBe(true);
     expect(await mode(repo)).toBe(0o700);
@@ -92,7 +108,24 @@ describe('privateCacheDirs', () => {
 
   it('refuses repository names that could leave the root, before creating anything', async () => {
     const root = path.join(tmp, 'root');
-    for (const bad of ['..', '../x', 'x/..', 'x/.', 'a/../b', 'a/b/c', '/abs', 'a/', '/a', '', 'owner', '.hidden/x', 'o/na me', 'o/x\0', 'o\\..\\x/y', 'o/' + 'x'.repeat(101)]) {
+    for (const bad of [
+      '..',
+      '../x',
+      'x/..',
+      'x/.',
+      'a/../b',
+      'a/b/c',
+      '/abs',
+      'a/',
+      '/a',
+      '',
+      'owner',
+      '.hidden/x',
+      'o/na me',
+      'o/x\0',
+      'o\\..\\x/y',
+      'o/' + 'x'.repeat(101),
+    ]) {
       await expect(privateCacheDirs(root, bad), bad).rejects.toThrow(/not of the form owner\/name/);
     }
     expect(existsSync(root)).toBe(false);
@@ -116,15 +149,25 @@ describe('housekeep: sstate', () => {
   it('removes objects unused for the maximum age with their companions, keeps the rest', async () => {
     const s = path.join(tmp, 'sstate');
     const old = path.join(s, '01', '23', obj);
-    for (const p of [old, `${old}.siginfo`, `${old}.sig`]) { await write(p, '12345'); await age(p, 40); }
+    for (const p of [old, `${old}.siginfo`, `${old}.sig`]) {
+      await write(p, '12345');
+      await age(p, 40);
+    }
     // Used yesterday: OE-core touched the archive when a setscene task unpacked it.
     const used = path.join(s, '45', '67', obj.replace('0123abcd', '4567abcd'));
-    await write(used); await write(`${used}.siginfo`); await age(`${used}.siginfo`, 40); await age(used, 1);
+    await write(used);
+    await write(`${used}.siginfo`);
+    await age(`${used}.siginfo`, 40);
+    await age(used, 1);
     // One fresh companion keeps the whole object.
     const fresh = path.join(s, '45', '67', obj.replace('0123abcd', '45670000'));
-    await write(fresh); await age(fresh, 40); await write(`${fresh}.siginfo`);
-    const other = await write(path.join(s, '45', '67', 'not-sstate')); await age(other, 400);
-    const top = await write(path.join(s, 'hashserv.db')); await age(top, 400);
+    await write(fresh);
+    await age(fresh, 40);
+    await write(`${fresh}.siginfo`);
+    const other = await write(path.join(s, '45', '67', 'not-sstate'));
+    await age(other, 400);
+    const top = await write(path.join(s, 'hashserv.db'));
+    await age(top, 400);
 
     const r = await run(s);
     expect(r.sstateRemoved).toBe(1);
@@ -137,7 +180,10 @@ describe('housekeep: sstate', () => {
     const s = path.join(tmp, 'sstate');
     const a = path.join(s, 'universal', 'ab', 'cd', obj);
     const b = path.join(s, 'ubuntu-24.04', 'ef', '01', obj.replace('.tar.zst', '.tgz'));
-    for (const p of [a, `${a}.done`, `${a}.siginfo.done`, b]) { await write(p); await age(p, 40); }
+    for (const p of [a, `${a}.done`, `${a}.siginfo.done`, b]) {
+      await write(p);
+      await age(p, 40);
+    }
     const r = await run(s);
     expect(r.sstateRemoved).toBe(2);
     expect(await fs.readdir(s)).toEqual(expect.arrayContaining(['universal', 'ubuntu-24.04']));
@@ -148,9 +194,12 @@ describe('housekeep: sstate', () => {
     const s = path.join(tmp, 'sstate');
     const dir = path.join(s, '89', 'ab');
     // mktemp ${SSTATE_PKG}.XXXXXXXX (older OE-core) and NamedTemporaryFile(prefix=...) (newer).
-    const mktemp = await write(path.join(dir, `${obj}.Xa9QzT2k`)); await age(mktemp, 0.1);
-    const named = await write(path.join(dir, `${obj}k2j_8a0b`)); await age(named, 0.1);
-    const young = await write(path.join(dir, obj.replace('0123abcd', '89ab0000'))); await age(young, 0.1);
+    const mktemp = await write(path.join(dir, `${obj}.Xa9QzT2k`));
+    await age(mktemp, 0.1);
+    const named = await write(path.join(dir, `${obj}k2j_8a0b`));
+    await age(named, 0.1);
+    const young = await write(path.join(dir, obj.replace('0123abcd', '89ab0000')));
+    await age(young, 0.1);
     const r = await run(s, 0);
     expect(r.sstateRemoved).toBe(0);
     for (const p of [mktemp, named, young]) expect(existsSync(p)).toBe(true);
@@ -158,14 +207,18 @@ describe('housekeep: sstate', () => {
 
   it('removes a temporary file a killed build left long ago', async () => {
     const s = path.join(tmp, 'sstate');
-    const left = await write(path.join(s, '89', 'ab', `${obj}.Xa9QzT2k`)); await age(left, 40);
+    const left = await write(path.join(s, '89', 'ab', `${obj}.Xa9QzT2k`));
+    await age(left, 40);
     expect((await run(s)).sstateRemoved).toBe(1);
     expect(existsSync(left)).toBe(false);
   });
 
   it('removes directories it emptied, not ones another build just created or still uses', async () => {
     const s = path.join(tmp, 'sstate');
-    for (const p of [path.join(s, '01', '23', obj), path.join(s, '01', '45', obj), path.join(s, '67', '89', obj)]) { await write(p); await age(p, 40); }
+    for (const p of [path.join(s, '01', '23', obj), path.join(s, '01', '45', obj), path.join(s, '67', '89', obj)]) {
+      await write(p);
+      await age(p, 40);
+    }
     const kept = await write(path.join(s, '67', 'ab', obj)); // in use
     await fs.mkdir(path.join(s, 'cd', 'ef'), { recursive: true }); // just created by a build
     await run(s);
@@ -178,12 +231,14 @@ describe('housekeep: sstate', () => {
   it('removes an old symlinked object itself, and never follows a symlink out of sstate', async () => {
     const s = path.join(tmp, 'sstate');
     const outside = path.join(tmp, 'outside');
-    const target = await write(path.join(outside, '01', '23', obj)); await age(target, 40);
+    const target = await write(path.join(outside, '01', '23', obj));
+    await age(target, 40);
     await fs.mkdir(s);
     await fs.symlink(path.join(outside, '01'), path.join(s, '01'));
     await fs.mkdir(path.join(s, '45', '67'), { recursive: true });
     const link = path.join(s, '45', '67', obj);
-    await fs.symlink(target, link); await age(link, 40);
+    await fs.symlink(target, link);
+    await age(link, 40);
     const r = await run(s);
     expect(r.sstateRemoved).toBe(1);
     expect(existsSync(target)).toBe(true);
@@ -197,14 +252,27 @@ describe('housekeep: sstate', () => {
 
 describe('housekeep: build directories', () => {
   let builds: string;
-  const run = () => housekeep({ sstate: path.join(tmp, 'sstate'), buildsDir: builds, sstateMaxAgeDays: 30, workspaceMaxAgeDays: 7, now: NOW });
+  const run = () =>
+    housekeep({
+      sstate: path.join(tmp, 'sstate'),
+      buildsDir: builds,
+      sstateMaxAgeDays: 30,
+      workspaceMaxAgeDays: 7,
+      now: NOW,
+    });
 
-  beforeEach(() => { builds = path.join(tmp, 'builds'); });
+  beforeEach(() => {
+    builds = path.join(tmp, 'builds');
+  });
 
   /** A build directory as the action leaves it, everything last modified `days` ago. */
   async function workspace(name: string, days: number, lockContent?: string): Promise<string> {
     const dir = path.join(builds, name);
-    const files = [path.join(dir, 'conf', 'local.conf'), path.join(dir, 'tmp', 'log', 'cooker', 'console.log'), path.join(dir, '.smidr', 'run-bitbake.sh')];
+    const files = [
+      path.join(dir, 'conf', 'local.conf'),
+      path.join(dir, 'tmp', 'log', 'cooker', 'console.log'),
+      path.join(dir, '.smidr', 'run-bitbake.sh'),
+    ];
     for (const f of files) await write(f);
     if (lockContent !== undefined) await write(path.join(dir, 'bitbake.lock'), lockContent);
     await ageTree(dir, days);
@@ -242,13 +310,16 @@ describe('housekeep: build directories', () => {
   it('leaves alone what is not a build directory of this action, and symlinks', async () => {
     const notOurs = await workspace('my-notes', 30);
     const noConf = path.join(builds, 'something-0123abcd');
-    await write(path.join(noConf, 'file')); await ageTree(noConf, 30);
+    await write(path.join(noConf, 'file'));
+    await ageTree(noConf, 30);
     const outside = path.join(tmp, 'outside', 'x-89abcdef');
-    await write(path.join(outside, 'conf', 'local.conf')); await ageTree(outside, 30);
+    await write(path.join(outside, 'conf', 'local.conf'));
+    await ageTree(outside, 30);
     await fs.symlink(outside, path.join(builds, 'x-89abcdef'));
     const r = await run();
     expect(r.workspacesRemoved).toEqual([]);
-    for (const p of [notOurs, noConf, path.join(outside, 'conf', 'local.conf'), path.join(builds, 'x-89abcdef')]) expect(existsSync(p)).toBe(true);
+    for (const p of [notOurs, noConf, path.join(outside, 'conf', 'local.conf'), path.join(builds, 'x-89abcdef')])
+      expect(existsSync(p)).toBe(true);
   });
 
   it('removes a build directory whose BitBake died, leaving its lock behind', async () => {
@@ -256,27 +327,34 @@ describe('housekeep: build directories', () => {
     expect((await run()).workspacesRemoved).toEqual([dir]);
   });
 
-  it.runIf(existsSync('/proc/locks') && spawnSync('flock', ['--version']).status === 0)('keeps a build directory whose bitbake.lock is held', async () => {
-    const dir = await workspace('1234-1-build-qemux86-64-0123abcd', 10, '57 localhost:0\n');
-    const lock = path.join(dir, 'bitbake.lock');
-    // Its own process group, so that sleep goes too.
-    const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore', detached: true });
-    try {
-      const ino = (await fs.stat(lock)).ino;
-      for (let i = 0; i < 100 && !lockedInodes(await fs.readFile('/proc/locks', 'utf8')).has(ino); i++) await new Promise((r) => setTimeout(r, 20));
-      await age(dir, 10);
-      const r = await run();
-      expect(r.skippedInUse).toEqual([dir]);
-      expect(existsSync(dir)).toBe(true);
-    } finally {
-      process.kill(-holder.pid!, 'SIGTERM');
-    }
-  });
+  it.runIf(existsSync('/proc/locks') && spawnSync('flock', ['--version']).status === 0)(
+    'keeps a build directory whose bitbake.lock is held',
+    async () => {
+      const dir = await workspace('1234-1-build-qemux86-64-0123abcd', 10, '57 localhost:0\n');
+      const lock = path.join(dir, 'bitbake.lock');
+      // Its own process group, so that sleep goes too.
+      const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore', detached: true });
+      try {
+        const ino = (await fs.stat(lock)).ino;
+        for (let i = 0; i < 100 && !lockedInodes(await fs.readFile('/proc/locks', 'utf8')).has(ino); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        await age(dir, 10);
+        const r = await run();
+        expect(r.skippedInUse).toEqual([dir]);
+        expect(existsSync(dir)).toBe(true);
+      } finally {
+        process.kill(-holder.pid!, 'SIGTERM');
+      }
+    },
+  );
 
   it('keeps a build directory whose build container still runs', async () => {
     const bin = path.join(tmp, 'bin');
     // A docker that knows one running build container.
-    await write(path.join(bin, 'docker'), '#!/bin/sh\n[ "$3" = "label=org.smidr.build=1234-1-build-qemux86-64-0123abcd" ] && echo 0f1e2d3c4b5a\nexit 0\n');
+    await write(
+      path.join(bin, 'docker'),
+      '#!/bin/sh\n[ "$3" = "label=org.smidr.build=1234-1-build-qemux86-64-0123abcd" ] && echo 0f1e2d3c4b5a\nexit 0\n',
+    );
     await fs.chmod(path.join(bin, 'docker'), 0o755);
     const running = await workspace('1234-1-build-qemux86-64-0123abcd', 10);
     const gone = await workspace('1234-2-build-qemux86-64-4567abcd', 10);
@@ -332,7 +410,9 @@ describe('bitbakeRunning', () => {
   it('with /proc/locks, goes by the lock: a pid from a container namespace means nothing here', async () => {
     const ino = (await fs.stat(await write(path.join(tmp, 'bitbake.lock'), `${process.pid}\n`))).ino;
     expect(await bitbakeRunning(tmp, async () => `1: FLOCK  ADVISORY  WRITE 4102 fe:00:${ino} 0 EOF\n`)).toBe(true);
-    expect(await bitbakeRunning(tmp, async () => `1: FLOCK  ADVISORY  WRITE 4102 fe:00:${ino + 1} 0 EOF\n`)).toBe(false);
+    expect(await bitbakeRunning(tmp, async () => `1: FLOCK  ADVISORY  WRITE 4102 fe:00:${ino + 1} 0 EOF\n`)).toBe(
+      false,
+    );
   });
 
   it('is false without a lock', async () => {
@@ -342,7 +422,8 @@ describe('bitbakeRunning', () => {
 
 describe('lockedInodes', () => {
   it('reads the inode of every lock and waiter', () => {
-    const table = '1: FLOCK  ADVISORY  WRITE 4102 fe:00:1507790 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 4200 fe:00:1507790 0 EOF\n2: POSIX  ADVISORY  READ 99 103:02:42 128 128\n';
+    const table =
+      '1: FLOCK  ADVISORY  WRITE 4102 fe:00:1507790 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 4200 fe:00:1507790 0 EOF\n2: POSIX  ADVISORY  READ 99 103:02:42 128 128\n';
     expect([...lockedInodes(table)]).toEqual([1507790, 42]);
   });
 });

@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { confLines, parseBoolean, parsePositive, parseSize, resolveCacheMode, splitList, splitWords } from '../../src/action/inputs.js';
+
+import {
+  confLines,
+  parseBoolean,
+  parsePositive,
+  parseSize,
+  resolveCacheMode,
+  splitList,
+  splitWords,
+} from '../../src/action/inputs.js';
 
 describe('splitWords', () => {
   it('splits like a shell without evaluating anything', () => {
-    expect(splitWords(`-k -R "conf/a b.conf" '$(id)' \`x\``, 'bitbake-args')).toEqual(['-k', '-R', 'conf/a b.conf', '$(id)', '`x`']);
+    expect(splitWords(`-k -R "conf/a b.conf" '$(id)' \`x\``, 'bitbake-args')).toEqual([
+      '-k',
+      '-R',
+      'conf/a b.conf',
+      '$(id)',
+      '`x`',
+    ]);
   });
   it('keeps an empty quoted word and escaped spaces', () => {
     expect(splitWords(`a "" b\\ c`, 'bitbake-args')).toEqual(['a', '', 'b c']);
@@ -15,7 +30,11 @@ describe('splitWords', () => {
 
 describe('splitList and confLines', () => {
   it('accepts spaces, commas and newlines between targets', () => {
-    expect(splitList('core-image-minimal, core-image-base\nmeta-toolchain')).toEqual(['core-image-minimal', 'core-image-base', 'meta-toolchain']);
+    expect(splitList('core-image-minimal, core-image-base\nmeta-toolchain')).toEqual([
+      'core-image-minimal',
+      'core-image-base',
+      'meta-toolchain',
+    ]);
   });
   it('skips blank lines and comments in local-conf', () => {
     expect(confLines('# rm work\nINHERIT += "rm_work"\n\n  X = "1"  \n')).toEqual(['INHERIT += "rm_work"', 'X = "1"']);
@@ -40,7 +59,9 @@ describe('cache inputs', () => {
     expect(parsePositive('0.5', 'stop-after', 'minutes', 330)).toBe(0.5);
     expect(parsePositive('330', 'stop-after', 'minutes', 330)).toBe(330);
     for (const bad of ['0', '-5', '5m', '', '1e3']) {
-      expect(() => parsePositive(bad, 'stop-after', 'minutes', 330)).toThrow(`input 'stop-after': "${bad}" is not a number of minutes; expected a positive number, e.g. 330`);
+      expect(() => parsePositive(bad, 'stop-after', 'minutes', 330)).toThrow(
+        `input 'stop-after': "${bad}" is not a number of minutes; expected a positive number, e.g. 330`,
+      );
     }
   });
   it('uses the cache service on GitHub-hosted runners and the host on self-hosted ones', () => {

@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKeys, matchKind, type KeyInputs } from '../../src/cache/keys.js';
+
+import { cacheKeys, type KeyInputs, matchKind } from '../../src/cache/keys.js';
 
 const base: KeyInputs = {
-  userPrefix: '', series: 'scarthgap', distro: 'poky', machine: 'qemux86-64', targets: ['core-image-minimal'],
-  layers: [{ name: 'poky', commit: 'a'.repeat(40) }, { name: 'meta-x', commit: 'b'.repeat(40) }],
+  userPrefix: '',
+  series: 'scarthgap',
+  distro: 'poky',
+  machine: 'qemux86-64',
+  targets: ['core-image-minimal'],
+  layers: [
+    { name: 'poky', commit: 'a'.repeat(40) },
+    { name: 'meta-x', commit: 'b'.repeat(40) },
+  ],
   localConf: [{ variable: 'INHERIT', operator: '+=', value: 'rm_work' }],
   run: '1234-1',
 };
@@ -37,9 +45,15 @@ describe('cacheKeys', () => {
   });
 
   it('ignores tuning variables but not signature-relevant conf', () => {
-    const tuned = cacheKeys({ ...base, localConf: [...base.localConf, { variable: 'BB_NUMBER_THREADS', operator: '=', value: '32' }] });
+    const tuned = cacheKeys({
+      ...base,
+      localConf: [...base.localConf, { variable: 'BB_NUMBER_THREADS', operator: '=', value: '32' }],
+    });
     expect(tuned.sstate.key).toBe(k.sstate.key);
-    const changed = cacheKeys({ ...base, localConf: [...base.localConf, { variable: 'DISTRO_FEATURES:append', operator: '=', value: ' x11' }] });
+    const changed = cacheKeys({
+      ...base,
+      localConf: [...base.localConf, { variable: 'DISTRO_FEATURES:append', operator: '=', value: ' x11' }],
+    });
     expect(changed.sstate.restoreKeys[0]).not.toBe(k.sstate.restoreKeys[0]);
     expect(changed.sstate.restoreKeys[1]).toBe(k.sstate.restoreKeys[1]);
   });
@@ -54,7 +68,15 @@ describe('cacheKeys', () => {
   });
 
   it('prints every part', () => {
-    expect(Object.keys(k.parts)).toEqual(['prefix', 'series', 'distro', 'machine', 'layers hash', 'config hash', 'run']);
+    expect(Object.keys(k.parts)).toEqual([
+      'prefix',
+      'series',
+      'distro',
+      'machine',
+      'layers hash',
+      'config hash',
+      'run',
+    ]);
     expect(k.parts['layers hash']).toContain('poky@aaaaaaaaaaaa');
   });
 });

@@ -1,11 +1,32 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
-import { applyPrune, listSstate, parseSstateName, planPrune, removeStaleSiginfo, removeUnarchivable, sstateNames, type SstateObject } from '../../src/cache/sstate.js';
+
+import {
+  applyPrune,
+  listSstate,
+  parseSstateName,
+  planPrune,
+  removeStaleSiginfo,
+  removeUnarchivable,
+  sstateNames,
+  type SstateObject,
+} from '../../src/cache/sstate.js';
 
 const STANDIN_LIB = path.resolve(import.meta.dirname, '../fixtures/poky-standin/bitbake/lib');
 const H = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -22,45 +43,99 @@ function put(dir: string, rel: string, content = 'x', mtimeSec?: number): void {
 
 /** Runs Python against the BitBake stand-in's own sstate module, so names come from the fixture. */
 function standin(code: string, ...args: string[]): string {
-  return execFileSync('python3', ['-c', `import sys, types\nsys.path.insert(0, ${JSON.stringify(STANDIN_LIB)})\nfrom bbstandin import sstate\n${code}`, ...args], { encoding: 'utf8' });
+  return execFileSync(
+    'python3',
+    [
+      '-c',
+      `import sys, types\nsys.path.insert(0, ${JSON.stringify(STANDIN_LIB)})\nfrom bbstandin import sstate\n${code}`,
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 describe('parseSstateName', () => {
   it('reads a machine object', () => {
-    expect(parseSstateName(`sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${H}_populate_sysroot.tar.zst`)).toEqual({
-      pn: 'zlib', arch: 'core2-64-poky-linux', pv: '1.3.1', pr: 'r0', pkgarch: 'core2-64', version: '14', unihash: H, task: 'populate_sysroot',
+    expect(
+      parseSstateName(`sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${H}_populate_sysroot.tar.zst`),
+    ).toEqual({
+      pn: 'zlib',
+      arch: 'core2-64-poky-linux',
+      pv: '1.3.1',
+      pr: 'r0',
+      pkgarch: 'core2-64',
+      version: '14',
+      unihash: H,
+      task: 'populate_sysroot',
     });
   });
   it('reads allarch, native and image objects, and PVs with + and git revisions', () => {
-    expect(parseSstateName(`sstate:base-files:all-poky-linux:3.0.14:r0:allarch:14:${H}_package_write_ipk.tar.zst`)).toMatchObject({
-      pn: 'base-files', arch: 'all-poky-linux', pkgarch: 'allarch', task: 'package_write_ipk',
+    expect(
+      parseSstateName(`sstate:base-files:all-poky-linux:3.0.14:r0:allarch:14:${H}_package_write_ipk.tar.zst`),
+    ).toMatchObject({
+      pn: 'base-files',
+      arch: 'all-poky-linux',
+      pkgarch: 'allarch',
+      task: 'package_write_ipk',
     });
-    expect(parseSstateName(`sstate:zlib-native:x86_64-linux:1.3.1:r0:x86_64:14:${H}_populate_sysroot.tar.zst`)).toMatchObject({
-      pn: 'zlib-native', arch: 'x86_64-linux', pkgarch: 'x86_64',
+    expect(
+      parseSstateName(`sstate:zlib-native:x86_64-linux:1.3.1:r0:x86_64:14:${H}_populate_sysroot.tar.zst`),
+    ).toMatchObject({
+      pn: 'zlib-native',
+      arch: 'x86_64-linux',
+      pkgarch: 'x86_64',
     });
-    expect(parseSstateName(`sstate:core-image-minimal:qemux86_64-poky-linux:1.0:r0:qemux86_64:14:${H}_image_complete.tar.zst`)).toMatchObject({
-      task: 'image_complete', pkgarch: 'qemux86_64',
+    expect(
+      parseSstateName(
+        `sstate:core-image-minimal:qemux86_64-poky-linux:1.0:r0:qemux86_64:14:${H}_image_complete.tar.zst`,
+      ),
+    ).toMatchObject({
+      task: 'image_complete',
+      pkgarch: 'qemux86_64',
     });
-    expect(parseSstateName(`sstate:opkg-utils:core2-64-poky-linux:0.1.8+gitAUTOINC+c33b217016:r0:core2-64:14:${H}_package.tar.zst`)?.pv)
-      .toBe('0.1.8+gitAUTOINC+c33b217016');
+    expect(
+      parseSstateName(
+        `sstate:opkg-utils:core2-64-poky-linux:0.1.8+gitAUTOINC+c33b217016:r0:core2-64:14:${H}_package.tar.zst`,
+      )?.pv,
+    ).toBe('0.1.8+gitAUTOINC+c33b217016');
   });
   it('reads do_populate_lic with its empty arch fields', () => {
     expect(parseSstateName(`sstate:gcc::13.2.0:r0::14:${H}_populate_lic.tar.zst`)).toEqual({
-      pn: 'gcc', arch: '', pv: '13.2.0', pr: 'r0', pkgarch: '', version: '14', unihash: H, task: 'populate_lic',
+      pn: 'gcc',
+      arch: '',
+      pv: '13.2.0',
+      pr: 'r0',
+      pkgarch: '',
+      version: '14',
+      unihash: H,
+      task: 'populate_lic',
     });
   });
   it('reads the older .tgz objects', () => {
-    expect(parseSstateName(`sstate:busybox:i586-poky-linux:1.31.1:r0:i586:3:${H}_package_qa.tgz`)).toMatchObject({ pn: 'busybox', version: '3', task: 'package_qa' });
+    expect(parseSstateName(`sstate:busybox:i586-poky-linux:1.31.1:r0:i586:3:${H}_package_qa.tgz`)).toMatchObject({
+      pn: 'busybox',
+      version: '3',
+      task: 'package_qa',
+    });
   });
   it('reads from both ends, so a colon in PV cannot shift the other fields', () => {
-    expect(parseSstateName(`sstate:odd:core2-64-poky-linux:1:2.0:r1:core2-64:14:${H}_populate_sysroot.tar.zst`)).toMatchObject({
-      pn: 'odd', arch: 'core2-64-poky-linux', pv: '1:2.0', pr: 'r1', pkgarch: 'core2-64', version: '14',
+    expect(
+      parseSstateName(`sstate:odd:core2-64-poky-linux:1:2.0:r1:core2-64:14:${H}_populate_sysroot.tar.zst`),
+    ).toMatchObject({
+      pn: 'odd',
+      arch: 'core2-64-poky-linux',
+      pv: '1:2.0',
+      pr: 'r1',
+      pkgarch: 'core2-64',
+      version: '14',
     });
   });
   it('refuses companions, temporary files and other names', () => {
     const archive = `sstate:zlib:a:1:r0:b:14:${H}_populate_sysroot.tar.zst`;
     for (const name of [
-      `${archive}.siginfo`, `${archive}.sig`, `${archive}.done`,
+      `${archive}.siginfo`,
+      `${archive}.sig`,
+      `${archive}.done`,
       `${archive}.Ab3dE9xZ`, // kirkstone: mktemp ${SSTATE_PKG}.XXXXXXXX
       `${archive}k2_9xq0a`, // scarthgap+: NamedTemporaryFile(prefix=<archive name>)
       `${archive}.tmp`, // the fetcher's download in progress
@@ -69,7 +144,8 @@ describe('parseSstateName', () => {
       `sstate:zlib:a:1:r0:${H}_populate_sysroot.tar.zst`, // a field short
       `zlib:a:1:r0:b:14:${H}_populate_sysroot.tar.zst`,
       'sigtask.abcdefgh',
-    ]) expect(parseSstateName(name), name).toBeUndefined();
+    ])
+      expect(parseSstateName(name), name).toBeUndefined();
   });
   it('agrees with the names the BitBake stand-in writes, shortened long names included', () => {
     const out = standin(`
@@ -86,18 +162,41 @@ names = [
 print(json.dumps(names))`);
     const [machine, native, lic, long] = JSON.parse(out) as string[];
     expect(machine).toBe(`e3/b0/sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${H}_populate_sysroot.tar.zst`);
-    expect(parseSstateName(path.posix.basename(machine!))).toMatchObject({ pn: 'zlib', task: 'populate_sysroot', unihash: H });
+    expect(parseSstateName(path.posix.basename(machine!))).toMatchObject({
+      pn: 'zlib',
+      task: 'populate_sysroot',
+      unihash: H,
+    });
     expect(native!.startsWith('universal/e3/b0/')).toBe(true);
     expect(parseSstateName(path.posix.basename(native!))).toMatchObject({ pn: 'zlib-native', arch: 'x86_64-linux' });
     expect(parseSstateName(path.posix.basename(lic!))).toMatchObject({ arch: '', pkgarch: '', task: 'populate_lic' });
     expect(path.posix.basename(long!).length).toBeLessThanOrEqual(246);
-    expect(parseSstateName(path.posix.basename(long!))).toMatchObject({ pn: 'a-very-long-recipe-name-'.repeat(3), pkgarch: 'cortexa57', task: 'package_write_ipk', unihash: H });
+    expect(parseSstateName(path.posix.basename(long!))).toMatchObject({
+      pn: 'a-very-long-recipe-name-'.repeat(3),
+      pkgarch: 'cortexa57',
+      task: 'package_write_ipk',
+      unihash: H,
+    });
   });
 });
 
 function obj(pn: string, mtimeMs: number, more: Partial<SstateObject> = {}): SstateObject {
   const p = more.path ?? `ab/cd/sstate:${pn}:a:1:r0:p:14:${mtimeMs}_populate_sysroot.tar.zst`;
-  return { path: p, pn, arch: 'a', pv: '1', pr: 'r0', pkgarch: 'p', version: '14', unihash: p, task: 'populate_sysroot', bytes: 100, companions: [], mtimeMs, ...more };
+  return {
+    path: p,
+    pn,
+    arch: 'a',
+    pv: '1',
+    pr: 'r0',
+    pkgarch: 'p',
+    version: '14',
+    unihash: p,
+    task: 'populate_sysroot',
+    bytes: 100,
+    companions: [],
+    mtimeMs,
+    ...more,
+  };
 }
 
 describe('planPrune', () => {
@@ -111,7 +210,12 @@ describe('planPrune', () => {
     const plan = planPrune([old, used], { buildStartedMs: started, restored: restoredAll(old, used) });
     expect(dropped(plan)).toEqual([[old.path, 'superseded']]);
     expect(plan.keep).toEqual([used]);
-    expect(plan).toMatchObject({ keptBytes: 100, droppedBytes: 100, workingSetBytes: 100, overBudgetWithWorkingSet: false });
+    expect(plan).toMatchObject({
+      keptBytes: 100,
+      droppedBytes: 100,
+      workingSetBytes: 100,
+      overBudgetWithWorkingSet: false,
+    });
   });
   it('keeps the newest of several unused objects: it may be the valid one for an unchanged dependency', () => {
     const a = obj('zlib', 10);
@@ -119,7 +223,10 @@ describe('planPrune', () => {
     const c = obj('zlib', 30);
     const lonely = obj('busybox', 5);
     const plan = planPrune([a, b, c, lonely], { buildStartedMs: started, restored: restoredAll(a, b, c, lonely) });
-    expect(dropped(plan)).toEqual([[a.path, 'superseded'], [b.path, 'superseded']]);
+    expect(dropped(plan)).toEqual([
+      [a.path, 'superseded'],
+      [b.path, 'superseded'],
+    ]);
     expect(plan.keep).toEqual([c, lonely]);
   });
   it('keeps every object this build used, older ones included', () => {
@@ -148,18 +255,25 @@ describe('planPrune', () => {
       obj('zlib-native', 50, { path: 'x/4' }),
       obj('zlib', 50, { path: 'ubuntu-24.04/ab/cd/x' }),
     ];
-    expect(planPrune([old, ...others], { buildStartedMs: started, restored: restoredAll(old, ...others) }).drop).toEqual([]);
+    expect(
+      planPrune([old, ...others], { buildStartedMs: started, restored: restoredAll(old, ...others) }).drop,
+    ).toEqual([]);
     const nativeOld = obj('zlib-native', 10, { path: 'universal/ab/cd/n1' });
     const nativeNew = obj('zlib-native', 20, { path: 'universal/ef/01/n2' });
     const otherHost = obj('zlib-native', 5, { path: 'ubuntu-22.04/ab/cd/n3' });
-    const plan = planPrune([nativeOld, nativeNew, otherHost], { buildStartedMs: started, restored: restoredAll(nativeOld, nativeNew, otherHost) });
+    const plan = planPrune([nativeOld, nativeNew, otherHost], {
+      buildStartedMs: started,
+      restored: restoredAll(nativeOld, nativeNew, otherHost),
+    });
     expect(dropped(plan)).toEqual([[nativeOld.path, 'superseded']]);
   });
   it('never calls a do_populate_lic object superseded: one license PN serves several recipes', () => {
     const lic = { arch: '', pkgarch: '', task: 'populate_lic' };
     const gccCross = obj('gcc', 10, { ...lic, path: 'a/b/lic1' });
     const libgcc = obj('gcc', 20, { ...lic, path: 'a/b/lic2' });
-    expect(planPrune([gccCross, libgcc], { buildStartedMs: started, restored: restoredAll(gccCross, libgcc) }).drop).toEqual([]);
+    expect(
+      planPrune([gccCross, libgcc], { buildStartedMs: started, restored: restoredAll(gccCross, libgcc) }).drop,
+    ).toEqual([]);
   });
   it('drops nothing for objects with the same mtime', () => {
     const a = obj('zlib', 10, { path: 'a' });
@@ -172,15 +286,25 @@ describe('planPrune', () => {
     const b = obj('b', 20);
     const c = obj('c', 30);
     const w = obj('w', 2000);
-    const plan = planPrune([superseded, obj('zlib', 6), a, b, c, w], { buildStartedMs: started, restored: restoredAll(superseded, a, b, c, w), budgetBytes: 300 });
-    expect(dropped(plan)).toEqual([[superseded.path, 'superseded'], [a.path, 'budget'], [b.path, 'budget']]);
+    const plan = planPrune([superseded, obj('zlib', 6), a, b, c, w], {
+      buildStartedMs: started,
+      restored: restoredAll(superseded, a, b, c, w),
+      budgetBytes: 300,
+    });
+    expect(dropped(plan)).toEqual([
+      [superseded.path, 'superseded'],
+      [a.path, 'budget'],
+      [b.path, 'budget'],
+    ]);
     expect(plan.keep.map((x) => x.pn)).toEqual(['zlib', 'c', 'w']);
     expect(plan).toMatchObject({ keptBytes: 300, droppedBytes: 300, overBudgetWithWorkingSet: false });
   });
   it('drops no budget objects when within budget or without one', () => {
     const a = obj('a', 10);
     const b = obj('b', 20);
-    expect(planPrune([a, b], { buildStartedMs: started, restored: restoredAll(a, b), budgetBytes: 200 }).drop).toEqual([]);
+    expect(planPrune([a, b], { buildStartedMs: started, restored: restoredAll(a, b), budgetBytes: 200 }).drop).toEqual(
+      [],
+    );
     expect(planPrune([a, b], { buildStartedMs: started, restored: restoredAll(a, b) }).drop).toEqual([]);
   });
   it('drops from the working set only when it alone exceeds the budget, oldest first, and says so', () => {
@@ -188,8 +312,16 @@ describe('planPrune', () => {
     const usedOld = obj('used-old', 1100);
     const usedNew = obj('used-new', 1900);
     const created = obj('created', 1500);
-    const plan = planPrune([unused, usedOld, usedNew, created], { buildStartedMs: started, restored: restoredAll(unused, usedOld, usedNew), budgetBytes: 150 });
-    expect(dropped(plan)).toEqual([[unused.path, 'budget'], [usedOld.path, 'budget'], [created.path, 'budget']]);
+    const plan = planPrune([unused, usedOld, usedNew, created], {
+      buildStartedMs: started,
+      restored: restoredAll(unused, usedOld, usedNew),
+      budgetBytes: 150,
+    });
+    expect(dropped(plan)).toEqual([
+      [unused.path, 'budget'],
+      [usedOld.path, 'budget'],
+      [created.path, 'budget'],
+    ]);
     expect(plan.keep).toEqual([usedNew]);
     expect(plan).toMatchObject({ keptBytes: 100, workingSetBytes: 300, overBudgetWithWorkingSet: true });
   });
@@ -206,15 +338,21 @@ describe('the sstate directory on disk', () => {
     put(dir, inHashDir(`${archive}.sig`), 's');
     const native = `universal/e3/b0/sstate:zlib-native:x86_64-linux:1.3.1:r0:x86_64:14:${H}_populate_sysroot.tar.zst`;
     put(dir, native, 'n', 7);
-    const compile = inHashDir(`sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${H.replace('e3', 'e4')}_compile.tar.zst.siginfo`);
+    const compile = inHashDir(
+      `sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${H.replace('e3', 'e4')}_compile.tar.zst.siginfo`,
+    );
     put(dir, compile, 'c');
     put(dir, 'hashserv.db', 'db');
 
     const objects = (await listSstate(dir)).sort((a, b) => a.path.localeCompare(b.path));
     expect(objects).toHaveLength(2);
     expect(objects[0]).toMatchObject({
-      path: inHashDir(archive), pn: 'zlib', task: 'populate_sysroot',
-      companions: [inHashDir(`${archive}.siginfo`), inHashDir(`${archive}.sig`)], bytes: 11, mtimeMs: 5000,
+      path: inHashDir(archive),
+      pn: 'zlib',
+      task: 'populate_sysroot',
+      companions: [inHashDir(`${archive}.siginfo`), inHashDir(`${archive}.sig`)],
+      bytes: 11,
+      mtimeMs: 5000,
     });
     expect(objects[1]).toMatchObject({ path: native, pn: 'zlib-native', companions: [], bytes: 1, mtimeMs: 7000 });
     expect(await sstateNames(dir)).toEqual([inHashDir(archive), native]);
@@ -225,21 +363,32 @@ describe('the sstate directory on disk', () => {
     const dir = tmp();
     const staging = tmp();
     writeFileSync(path.join(staging, 'file'), 'content');
-    const rel = standin(`
+    const rel = standin(
+      `
 sc = sstate.SstateCache(sys.argv[1], [])
 recipe = types.SimpleNamespace(pn="zlib-native", pv="1.3.1", pr="r0", multimach="x86_64-linux", sstate_pkgarch="x86_64", is_native=True)
 rel = sstate.object_relpath(recipe, "do_populate_sysroot", "${H}", "14", "universal")
 assert sc.write(rel, sys.argv[2], {"task": "do_populate_sysroot"})
-print(rel, end="")`, dir, staging);
+print(rel, end="")`,
+      dir,
+      staging,
+    );
     expect(await sstateNames(dir)).toEqual([rel]);
     const [o] = await listSstate(dir);
-    expect(o).toMatchObject({ path: rel, pn: 'zlib-native', pkgarch: 'x86_64', task: 'populate_sysroot', companions: [`${rel}.siginfo`] });
+    expect(o).toMatchObject({
+      path: rel,
+      pn: 'zlib-native',
+      pkgarch: 'x86_64',
+      task: 'populate_sysroot',
+      companions: [`${rel}.siginfo`],
+    });
     expect(await removeUnarchivable(dir)).toEqual([]);
   });
 
-  it('drops signature files of earlier builds\' tasks that have no archive, keeping this build\'s and every archive\'s', async () => {
+  it("drops signature files of earlier builds' tasks that have no archive, keeping this build's and every archive's", async () => {
     const dir = tmp();
-    const compile = (hash: string) => `${hash.slice(0, 2)}/${hash.slice(2, 4)}/sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${hash}_compile.tar.zst.siginfo`;
+    const compile = (hash: string) =>
+      `${hash.slice(0, 2)}/${hash.slice(2, 4)}/sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${hash}_compile.tar.zst.siginfo`;
     const old = H.replace('e3', 'a1');
     const current = H.replace('e3', 'a2');
     put(dir, inHashDir(archive), 'archive', 1);
@@ -256,10 +405,14 @@ print(rel, end="")`, dir, staging);
   it('removes locks, temporary objects of every OE series and the stand-in, and empty directories', async () => {
     const dir = tmp();
     const keep = [
-      inHashDir(archive), inHashDir(`${archive}.siginfo`), inHashDir(`${archive}.sig`), inHashDir(`${archive}.done`),
+      inHashDir(archive),
+      inHashDir(`${archive}.siginfo`),
+      inHashDir(`${archive}.sig`),
+      inHashDir(`${archive}.done`),
       // A siginfo without archive: OE writes one for every task that runs.
       inHashDir(`sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:14:${H}_compile.tar.zst.siginfo`),
-      'hashserv.db', 'README',
+      'hashserv.db',
+      'README',
     ];
     const leftovers = [
       inHashDir(`${archive}.lock`),
@@ -274,14 +427,19 @@ print(rel, end="")`, dir, staging);
     put(dir, `e3/b0/tmpa1b2_c3d/${archive}`);
     put(dir, `e3/b0/tmpa1b2_c3d/${archive}.sig`);
     mkdirSync(path.join(dir, 'ff/00'), { recursive: true });
-    symlinkSync('/nonexistent/mirror/object.tar.zst', path.join(dir, inHashDir(`${archive.replace('zlib', 'dangling')}`)));
+    symlinkSync(
+      '/nonexistent/mirror/object.tar.zst',
+      path.join(dir, inHashDir(`${archive.replace('zlib', 'dangling')}`)),
+    );
     const mirror = tmp();
     put(mirror, 'object.tar.zst', 'mirror');
     const linked = inHashDir(archive.replace('zlib', 'linked'));
     symlinkSync(path.join(mirror, 'object.tar.zst'), path.join(dir, linked));
 
     const removed = await removeUnarchivable(dir);
-    expect(removed.sort()).toEqual([...leftovers, inHashDir(archive.replace('zlib', 'dangling')), 'e3/b0/tmpa1b2_c3d/', 'ff/', 'ff/00/'].sort());
+    expect(removed.sort()).toEqual(
+      [...leftovers, inHashDir(archive.replace('zlib', 'dangling')), 'e3/b0/tmpa1b2_c3d/', 'ff/', 'ff/00/'].sort(),
+    );
     for (const f of keep) expect(existsSync(path.join(dir, f)), f).toBe(true);
     expect(lstatSync(path.join(dir, linked)).isSymbolicLink()).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['README', 'e3', 'hashserv.db']);
@@ -307,7 +465,10 @@ print(rel, end="")`, dir, staging);
     expect(existsSync(path.join(dir, 'ab/cd'))).toBe(false);
     expect(readdirSync(path.join(dir, 'ab'))).toEqual(['ce']);
     expect(await sstateNames(dir)).toEqual([shared, cur].sort());
-    expect(readdirSync(path.join(dir, 'e3/b0')).sort()).toEqual([path.posix.basename(cur), `${path.posix.basename(cur)}.siginfo`]);
+    expect(readdirSync(path.join(dir, 'e3/b0')).sort()).toEqual([
+      path.posix.basename(cur),
+      `${path.posix.basename(cur)}.siginfo`,
+    ]);
   });
 });
 
@@ -330,7 +491,11 @@ describe('memory while listing a large cache', () => {
       console.log((await m.listSstate(process.argv[1])).length);`;
     // Node 24 strips sstate.ts's types itself; a heap that does not fit aborts the process.
     try {
-      const out = execFileSync(process.execPath, ['--max-old-space-size=20', '--input-type=module', '-e', script, dir], { encoding: 'utf8' });
+      const out = execFileSync(
+        process.execPath,
+        ['--max-old-space-size=20', '--input-type=module', '-e', script, dir],
+        { encoding: 'utf8' },
+      );
       expect(out.trim()).toBe('10000');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -3,15 +3,16 @@
  * on a free loopback port, data in a temp directory, telemetry off, one storage account with a
  * random key (AZURITE_ACCOUNTS) so SAS signatures are real and checked.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+
 import {
   BlobSASPermissions,
   BlobServiceClient,
-  StorageSharedKeyCredential,
-  generateBlobSASQueryParameters,
   type ContainerClient,
+  generateBlobSASQueryParameters,
+  StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 
 export const AZURITE_ACCOUNT = 'smidrcache';
@@ -41,13 +42,17 @@ function azuriteBlobMain(): string {
 function waitForListening(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)), STARTUP_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`Azurite did not start within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
+      STARTUP_TIMEOUT_MS,
+    );
     const onData = (data: Buffer): void => {
       output += data.toString();
       const m = /successfully listens on (http:\/\/\S+)/.exec(output);
       if (m?.[1]) done(m[1]);
     };
-    const onExit = (code: number | null): void => fail(new Error(`Azurite exited (${code}) during startup:\n${output}`));
+    const onExit = (code: number | null): void =>
+      fail(new Error(`Azurite exited (${code}) during startup:\n${output}`));
     function cleanup(): void {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
@@ -70,7 +75,7 @@ function waitForListening(child: ChildProcess): Promise<string> {
 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
     child.once('exit', () => {
       clearTimeout(killer);
@@ -86,9 +91,12 @@ export async function startAzurite(location: string): Promise<Azurite> {
     process.execPath,
     [
       azuriteBlobMain(),
-      '--blobHost', '127.0.0.1',
-      '--blobPort', '0',
-      '--location', location,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      '0',
+      '--location',
+      location,
       '--silent',
       '--skipApiVersionCheck',
       '--loose',
@@ -114,7 +122,10 @@ export async function startAzurite(location: string): Promise<Azurite> {
   child.stderr?.resume();
 
   const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT, key);
-  const container: ContainerClient = new BlobServiceClient(`${origin}/${AZURITE_ACCOUNT}`, credential).getContainerClient(AZURITE_CONTAINER);
+  const container: ContainerClient = new BlobServiceClient(
+    `${origin}/${AZURITE_ACCOUNT}`,
+    credential,
+  ).getContainerClient(AZURITE_CONTAINER);
   await container.createIfNotExists();
 
   return {

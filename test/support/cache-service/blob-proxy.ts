@@ -5,6 +5,7 @@
  * service count blob operations and damage downloads.
  */
 import * as http from 'node:http';
+
 import type { Azurite } from './azurite.js';
 import { downloadFault, type ServiceContext } from './context.js';
 import { pipeBody } from './http-util.js';
@@ -12,12 +13,21 @@ import type { CallName } from './types.js';
 
 export const AZURE_BLOB_HOST_SUFFIX = '.blob.core.windows.net';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+]);
 
 /** The Azurite path for a request, or undefined when the request is not for blob storage. */
 export function blobUpstreamPath(azurite: Azurite, host: string, url: URL): string | undefined {
   const hostname = host.replace(/:\d+$/, '').toLowerCase();
-  if (hostname === `${azurite.account}${AZURE_BLOB_HOST_SUFFIX}`) return `/${azurite.account}${url.pathname}${url.search}`;
+  if (hostname === `${azurite.account}${AZURE_BLOB_HOST_SUFFIX}`)
+    return `/${azurite.account}${url.pathname}${url.search}`;
   if (url.pathname.startsWith(`/${azurite.account}/`)) return `${url.pathname}${url.search}`;
   return undefined;
 }
@@ -40,7 +50,11 @@ function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHea
   return out;
 }
 
-export function storageErrorXml(status: number, code: string, message: string): { status: number; body: string; headers: Record<string, string> } {
+export function storageErrorXml(
+  status: number,
+  code: string,
+  message: string,
+): { status: number; body: string; headers: Record<string, string> } {
   const body = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
   return { status, body, headers: { 'x-ms-error-code': code } };
 }
@@ -54,7 +68,7 @@ export function proxyToAzurite(
   upstreamPath: string,
   name: CallName,
 ): Promise<void> {
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     const upstream = http.request({
       host: '127.0.0.1',
       port: azurite.port,
@@ -63,10 +77,11 @@ export function proxyToAzurite(
       headers: { ...forwardHeaders(req.headers), host: `127.0.0.1:${azurite.port}` },
       agent,
     });
-    upstream.on('response', upstreamRes => {
+    upstream.on('response', (upstreamRes) => {
       const status = upstreamRes.statusCode ?? 502;
       res.writeHead(status, forwardHeaders(upstreamRes.headers));
-      const fault = name === 'blob.GetBlob' && (status === 200 || status === 206) ? downloadFault(ctx.faults()) : undefined;
+      const fault =
+        name === 'blob.GetBlob' && (status === 200 || status === 206) ? downloadFault(ctx.faults()) : undefined;
       const length = Number(upstreamRes.headers['content-length'] ?? 0);
       if (fault && length > 0) {
         void pipeBody(upstreamRes, res, length, fault).then(resolve);

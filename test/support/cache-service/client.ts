@@ -13,7 +13,10 @@ import type { CacheService } from './service.js';
  * the `azure` blob host style, installs the DNS override. Returns a function that undoes it all.
  * NODE_OPTIONS from service.env is left out: it is meant for child processes.
  */
-export function applyClientEnv(service: Pick<CacheService, 'env' | 'unsetEnv'>, extra: Record<string, string | undefined> = {}): () => void {
+export function applyClientEnv(
+  service: Pick<CacheService, 'env' | 'unsetEnv'>,
+  extra: Record<string, string | undefined> = {},
+): () => void {
   const changes: Record<string, string | undefined> = {};
   for (const key of service.unsetEnv) changes[key] = undefined;
   for (const [key, value] of Object.entries(service.env)) if (key !== 'NODE_OPTIONS') changes[key] = value;
@@ -50,8 +53,8 @@ function commandMessages(output: string, command: 'warning' | 'error'): string[]
   const prefix = new RegExp(`^::${command}(?: [^:]*)?::`);
   return output
     .split(/\r?\n/)
-    .filter(line => prefix.test(line))
-    .map(line => line.replace(prefix, '').replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'));
+    .filter((line) => prefix.test(line))
+    .map((line) => line.replace(prefix, '').replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'));
 }
 
 /**

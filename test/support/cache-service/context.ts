@@ -1,8 +1,8 @@
 /** State the protocol handlers share. */
 import type { IncomingMessage } from 'node:http';
+
 import type { Azurite } from './azurite.js';
-import type { DownloadFault } from './http-util.js';
-import { bearerToken } from './http-util.js';
+import { bearerToken, type DownloadFault } from './http-util.js';
 import type { EntryStore } from './store.js';
 import { canRead, canWrite, scopesFromToken } from './token.js';
 import type { CallName, FaultPlan, ScopeGrant } from './types.js';
@@ -34,7 +34,7 @@ export function requestScopes(ctx: ServiceContext, req: IncomingMessage): Reques
   const grants = scopesFromToken(token) ?? ctx.defaultScopes;
   const plan = ctx.faults();
   return {
-    read: plan.readDenied ? [] : grants.filter(canRead).map(g => g.scope),
+    read: plan.readDenied ? [] : grants.filter(canRead).map((g) => g.scope),
     write: plan.writeDenied ? undefined : grants.find(canWrite)?.scope,
   };
 }
@@ -49,4 +49,5 @@ export function downloadFault(plan: FaultPlan): DownloadFault | undefined {
 export const WRITE_DENIED_MESSAGE = 'cache write denied: token has no writable scopes';
 export const READ_DENIED_MESSAGE = 'cache read denied: token has no readable scopes';
 /** The client turns any error whose message contains `insufficient usage` into its UsageError. */
-export const QUOTA_MESSAGE = 'insufficient usage to create cache entry: the repository cache storage quota is exhausted';
+export const QUOTA_MESSAGE =
+  'insufficient usage to create cache entry: the repository cache storage quota is exhausted';

@@ -16,7 +16,11 @@ import { createRequire } from 'node:module';
 export const DNS_OVERRIDE_ENV = 'CACHE_SERVICE_DNS_OVERRIDE';
 
 type Lookup = typeof DnsModule.lookup;
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | DnsModule.LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | DnsModule.LookupAddress[],
+  family?: number,
+) => void;
 
 // The CommonJS exports object: net reads `dns.lookup` from it on every connect.
 const dns = createRequire(import.meta.url)('node:dns') as typeof DnsModule;
@@ -35,7 +39,7 @@ function patchedLookup(hostname: string, options: unknown, callback?: unknown): 
 
 /** Resolves `names` to 127.0.0.1 until the returned function is called. Nests and stacks. */
 export function installDnsOverride(names: readonly string[]): () => void {
-  const added = names.map(n => n.toLowerCase()).filter(n => n !== '');
+  const added = names.map((n) => n.toLowerCase()).filter((n) => n !== '');
   for (const name of added) hosts.set(name, (hosts.get(name) ?? 0) + 1);
   if (!original && hosts.size > 0) {
     original = dns.lookup;
@@ -58,4 +62,4 @@ export function installDnsOverride(names: readonly string[]): () => void {
 }
 
 const fromEnv = process.env[DNS_OVERRIDE_ENV];
-if (fromEnv) installDnsOverride(fromEnv.split(',').map(s => s.trim()));
+if (fromEnv) installDnsOverride(fromEnv.split(',').map((s) => s.trim()));

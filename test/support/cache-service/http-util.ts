@@ -5,7 +5,10 @@ import type { Readable } from 'node:stream';
 export type DownloadFault = 'truncate' | 'corrupt' | 'stall';
 
 export class RequestError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -29,17 +32,33 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   } catch {
     throw new RequestError(400, 'request body is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RequestError(400, 'request body is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RequestError(400, 'request body is not a JSON object');
   return value as Record<string, unknown>;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
@@ -77,7 +96,7 @@ function write(res: ServerResponse, data: Buffer): Promise<void> {
 function writeFlushed(res: ServerResponse, data: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (res.destroyed) reject(new Error('response closed'));
-    else res.write(data, error => (error ? reject(error) : resolve()));
+    else res.write(data, (error) => (error ? reject(error) : resolve()));
   });
 }
 
@@ -86,7 +105,12 @@ function writeFlushed(res: ServerResponse, data: Buffer): Promise<void> {
  * applying a download fault: cut the connection halfway (`truncate`), invert 16 bytes in the middle
  * (`corrupt`), or stop sending halfway and hold the socket open until the client gives up (`stall`).
  */
-export async function pipeBody(source: Readable, res: ServerResponse, length: number, fault?: DownloadFault): Promise<void> {
+export async function pipeBody(
+  source: Readable,
+  res: ServerResponse,
+  length: number,
+  fault?: DownloadFault,
+): Promise<void> {
   const middle = Math.floor(length / 2);
   let offset = 0;
   try {
@@ -99,12 +123,13 @@ export async function pipeBody(source: Readable, res: ServerResponse, length: nu
           // Truncate: FIN after the partial body (a reset could make the client drop the
           // headers too, which it would retry as "socket hang up"). Stall: wait for the client.
           if (fault === 'truncate') res.socket?.end();
-          if (!res.destroyed) await new Promise(resolve => res.once('close', resolve));
+          if (!res.destroyed) await new Promise((resolve) => res.once('close', resolve));
           return; // leaving the loop destroys the source
         }
       } else if (fault === 'corrupt' && offset + data.length > middle && offset < middle + 16) {
         data = Buffer.from(data);
-        for (let i = Math.max(0, middle - offset); i < Math.min(data.length, middle + 16 - offset); i++) data[i] = (data[i] ?? 0) ^ 0xff;
+        for (let i = Math.max(0, middle - offset); i < Math.min(data.length, middle + 16 - offset); i++)
+          data[i] = (data[i] ?? 0) ^ 0xff;
       }
       await write(res, data);
       offset += data.length;

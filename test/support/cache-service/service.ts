@@ -8,16 +8,31 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startAzurite, type Azurite } from './azurite.js';
-import { AZURE_BLOB_HOST_SUFFIX, blobCallName, blobUpstreamPath, proxyToAzurite, storageErrorXml } from './blob-proxy.js';
+
+import { type Azurite, startAzurite } from './azurite.js';
+import {
+  AZURE_BLOB_HOST_SUFFIX,
+  blobCallName,
+  blobUpstreamPath,
+  proxyToAzurite,
+  storageErrorXml,
+} from './blob-proxy.js';
 import type { ServiceContext } from './context.js';
 import { DNS_OVERRIDE_ENV } from './dns-override.js';
-import { RequestError, bearerToken, sendJson, sendText } from './http-util.js';
+import { bearerToken, RequestError, sendJson, sendText } from './http-util.js';
 import { EntryStore, publicView } from './store.js';
 import { runtimeToken } from './token.js';
-import { TWIRP_PREFIX, handleTwirp, isTwirpMethod, twirpError } from './twirp.js';
-import type { CacheEntry, CacheProtocol, CacheServiceOptions, CallName, FaultPlan, FaultTarget, ScopeGrant } from './types.js';
-import { V1_API_PREFIX, V1_ARCHIVE_PREFIX, handleV1, serveV1Archive, v1CallName } from './v1.js';
+import { handleTwirp, isTwirpMethod, TWIRP_PREFIX, twirpError } from './twirp.js';
+import type {
+  CacheEntry,
+  CacheProtocol,
+  CacheServiceOptions,
+  CallName,
+  FaultPlan,
+  FaultTarget,
+  ScopeGrant,
+} from './types.js';
+import { handleV1, serveV1Archive, V1_API_PREFIX, V1_ARCHIVE_PREFIX, v1CallName } from './v1.js';
 
 /** Every variable through which the environment selects or configures the cache service. */
 export const CACHE_ENV_KEYS = [
@@ -78,7 +93,7 @@ function listen(server: http.Server, port: number): Promise<number> {
 }
 
 function close(server: http.Server): Promise<void> {
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     if (!server.listening) {
       resolve();
       return;
@@ -124,7 +139,10 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     baseUrl: () => `http://127.0.0.1:${port}/`,
     blobUrl(blobName, sas) {
       if (!azurite) throw new Error('no blob storage in a v1 service');
-      const origin = blobHost === 'azure' ? `http://${azurite.account}${AZURE_BLOB_HOST_SUFFIX}:${port}` : `http://127.0.0.1:${port}/${azurite.account}`;
+      const origin =
+        blobHost === 'azure'
+          ? `http://${azurite.account}${AZURE_BLOB_HOST_SUFFIX}:${port}`
+          : `http://127.0.0.1:${port}/${azurite.account}`;
       return `${origin}/${azurite.container}/${blobName}?${sas}`;
     },
     count(name) {
@@ -163,7 +181,12 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       where = 'storage';
     }
     ctx.count(name);
-    if (log) res.on('finish', () => process.stderr.write(`[cache-service ${protocol}] ${method} ${url.pathname}${url.search.slice(0, 80)} ${name} → ${res.statusCode}\n`));
+    if (log)
+      res.on('finish', () =>
+        process.stderr.write(
+          `[cache-service ${protocol}] ${method} ${url.pathname}${url.search.slice(0, 80)} ${name} → ${res.statusCode}\n`,
+        ),
+      );
 
     const faults = plan;
     if (faults.delay && faultHits(faults.delay.target, 'api', where)) await sleep(faults.delay.ms);
@@ -172,11 +195,18 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       if (faultHits(spec.target, 'api', where)) return sendServerError(res, where, spec.status ?? 500);
     }
     if (where === 'api') {
-      if (faults.nonJsonError) return sendText(res, 502, 'text/html', '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>');
+      if (faults.nonJsonError)
+        return sendText(
+          res,
+          502,
+          'text/html',
+          '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>',
+        );
       if (faults.rateLimited) {
         const seconds = faults.rateLimited === true ? 60 : (faults.rateLimited.retryAfterSeconds ?? 60);
         const headers = { 'Retry-After': String(seconds) };
-        if (protocol === 'v2') return sendJson(res, 429, { code: 'resource_exhausted', msg: 'rate limit exceeded' }, headers);
+        if (protocol === 'v2')
+          return sendJson(res, 429, { code: 'resource_exhausted', msg: 'rate limit exceeded' }, headers);
         return sendJson(res, 429, { message: 'rate limit exceeded', typeKey: 'RateLimitExceededException' }, headers);
       }
       if (!bearerToken(req)) {
@@ -201,7 +231,8 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     req.on('error', () => res.destroy());
     route(req, res).catch((error: unknown) => {
       if (error instanceof RequestError) {
-        if (!res.headersSent) sendJson(res, error.status, { code: 'invalid_argument', msg: error.message, message: error.message });
+        if (!res.headersSent)
+          sendJson(res, error.status, { code: 'invalid_argument', msg: error.message, message: error.message });
         return;
       }
       errors.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
@@ -216,13 +247,19 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
   const token = runtimeToken(defaultScopes);
   const env: Record<string, string> =
     protocol === 'v2'
-      ? { ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_RESULTS_URL: url, ACTIONS_RUNTIME_TOKEN: token, GITHUB_SERVER_URL: 'https://github.com' }
+      ? {
+          ACTIONS_CACHE_SERVICE_V2: 'True',
+          ACTIONS_RESULTS_URL: url,
+          ACTIONS_RUNTIME_TOKEN: token,
+          GITHUB_SERVER_URL: 'https://github.com',
+        }
       : { ACTIONS_CACHE_URL: url, ACTIONS_RUNTIME_TOKEN: token, GITHUB_SERVER_URL: GHES_SERVER_URL };
   if (protocol === 'v2' && blobHost === 'azure' && azurite) {
     env[DNS_OVERRIDE_ENV] = `${azurite.account}${AZURE_BLOB_HOST_SUFFIX}`;
-    env['NODE_OPTIONS'] = `--import=${pathToFileURL(fileURLToPath(new URL('./dns-override.ts', import.meta.url))).href}`;
+    env['NODE_OPTIONS'] =
+      `--import=${pathToFileURL(fileURLToPath(new URL('./dns-override.ts', import.meta.url))).href}`;
   }
-  const unsetEnv = CACHE_ENV_KEYS.filter(k => !(k in env));
+  const unsetEnv = CACHE_ENV_KEYS.filter((k) => !(k in env));
 
   const find = (id: number) => {
     const entry = store.byId(id);
@@ -235,7 +272,11 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     url,
     env,
     unsetEnv,
-    entries: ({ includePending = false } = {}) => store.all().filter(e => includePending || e.committed).map(publicView),
+    entries: ({ includePending = false } = {}) =>
+      store
+        .all()
+        .filter((e) => includePending || e.committed)
+        .map(publicView),
     calls: () => Object.fromEntries(counts),
     callCount: (...names) => names.reduce((sum, n) => sum + (counts.get(n) ?? 0), 0),
     resetCalls: () => counts.clear(),
@@ -249,7 +290,7 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       return azurite ? azurite.readBlob(entry.location) : readFile(entry.location);
     },
     async deleteEntries(match) {
-      const doomed = store.all().filter(e => match(publicView(e)));
+      const doomed = store.all().filter((e) => match(publicView(e)));
       for (const entry of doomed) {
         store.remove(entry);
         if (azurite) await azurite.deleteBlob(entry.location);

@@ -18,20 +18,34 @@ export class EntryStore {
   private nextId = 1;
 
   /** Reserves a new entry, or returns undefined when key + version already exist in the scope. */
-  reserve(key: string, version: string, scope: string, place: (id: number) => { location: string; secret: string }): StoredEntry | undefined {
-    if (this.items.some(e => e.key === key && e.version === version && e.scope === scope)) return undefined;
+  reserve(
+    key: string,
+    version: string,
+    scope: string,
+    place: (id: number) => { location: string; secret: string },
+  ): StoredEntry | undefined {
+    if (this.items.some((e) => e.key === key && e.version === version && e.scope === scope)) return undefined;
     const id = this.nextId++;
-    const entry: StoredEntry = { id, key, version, scope, sizeBytes: 0, createdAt: new Date(), committed: false, ...place(id) };
+    const entry: StoredEntry = {
+      id,
+      key,
+      version,
+      scope,
+      sizeBytes: 0,
+      createdAt: new Date(),
+      committed: false,
+      ...place(id),
+    };
     this.items.push(entry);
     return entry;
   }
 
   byId(id: number): StoredEntry | undefined {
-    return this.items.find(e => e.id === id);
+    return this.items.find((e) => e.id === id);
   }
 
   pending(key: string, version: string, scope: string): StoredEntry | undefined {
-    return this.items.find(e => !e.committed && e.key === key && e.version === version && e.scope === scope);
+    return this.items.find((e) => !e.committed && e.key === key && e.version === version && e.scope === scope);
   }
 
   /**
@@ -41,9 +55,11 @@ export class EntryStore {
    */
   lookup(scopes: readonly string[], keys: readonly string[], version: string): StoredEntry | undefined {
     for (const scope of scopes) {
-      const candidates = this.items.filter(e => e.committed && e.scope === scope && e.version === version).sort(newer);
+      const candidates = this.items
+        .filter((e) => e.committed && e.scope === scope && e.version === version)
+        .sort(newer);
       for (const key of keys) {
-        const hit = candidates.find(e => e.key === key) ?? candidates.find(e => e.key.startsWith(key));
+        const hit = candidates.find((e) => e.key === key) ?? candidates.find((e) => e.key.startsWith(key));
         if (hit) return hit;
       }
     }
@@ -52,7 +68,7 @@ export class EntryStore {
 
   /** Entries whose key starts with `prefix` in any scope/version (the v1 diagnostic listing). */
   withPrefix(prefix: string): StoredEntry[] {
-    return this.items.filter(e => e.committed && e.key.startsWith(prefix)).sort(newer);
+    return this.items.filter((e) => e.committed && e.key.startsWith(prefix)).sort(newer);
   }
 
   all(): StoredEntry[] {

@@ -22,7 +22,7 @@ export function toRef(branchOrRef: string): string {
 
 /** A runtime token granting `scopes`, in order. */
 export function runtimeToken(scopes: readonly ScopeGrant[]): string {
-  const ac = JSON.stringify(scopes.map(s => ({ Scope: s.scope, Permission: PERMISSION_BITS[s.permission] })));
+  const ac = JSON.stringify(scopes.map((s) => ({ Scope: s.scope, Permission: PERMISSION_BITS[s.permission] })));
   const now = Math.floor(Date.now() / 1000);
   const header = base64url(JSON.stringify({ alg: 'none', typ: 'JWT' }));
   const payload = base64url(JSON.stringify({ ac, iat: now, exp: now + 6 * 3600, scp: 'Actions.Results' }));
@@ -42,7 +42,7 @@ export function pushScopes(ref: string, defaultBranch = 'main'): ScopeGrant[] {
 export function pullRequestScopes(pr: number, baseBranch: string, defaultBranch = 'main'): ScopeGrant[] {
   const scopes: ScopeGrant[] = [{ scope: `refs/pull/${pr}/merge`, permission: 'readwrite' }];
   for (const ref of [toRef(baseBranch), toRef(defaultBranch)]) {
-    if (!scopes.some(s => s.scope === ref)) scopes.push({ scope: ref, permission: 'read' });
+    if (!scopes.some((s) => s.scope === ref)) scopes.push({ scope: ref, permission: 'read' });
   }
   return scopes;
 }

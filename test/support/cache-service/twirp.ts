@@ -5,8 +5,15 @@
  * Errors are twirp JSON `{code, msg}` with the status twirp maps the code to.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QUOTA_MESSAGE, READ_DENIED_MESSAGE, WRITE_DENIED_MESSAGE, requestScopes, type ServiceContext } from './context.js';
-import { RequestError, readJson, sendJson } from './http-util.js';
+
+import {
+  QUOTA_MESSAGE,
+  READ_DENIED_MESSAGE,
+  requestScopes,
+  type ServiceContext,
+  WRITE_DENIED_MESSAGE,
+} from './context.js';
+import { readJson, RequestError, sendJson } from './http-util.js';
 
 export const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.CacheService/';
 
@@ -51,7 +58,12 @@ export function isTwirpMethod(name: string): name is TwirpMethod {
   return (TWIRP_METHODS as readonly string[]).includes(name);
 }
 
-export async function handleTwirp(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, method: TwirpMethod): Promise<void> {
+export async function handleTwirp(
+  ctx: ServiceContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: TwirpMethod,
+): Promise<void> {
   const azurite = ctx.azurite;
   if (!azurite) throw new Error('v2 service without blob storage');
   if (req.method !== 'POST') return twirpError(res, 'bad_route', `unsupported method ${req.method}`);
@@ -71,9 +83,13 @@ export async function handleTwirp(ctx: ServiceContext, req: IncomingMessage, res
     case 'CreateCacheEntry': {
       if (ctx.faults().quotaExceeded) return twirpError(res, 'resource_exhausted', QUOTA_MESSAGE);
       if (!scopes.write) return sendJson(res, 200, { ok: false, message: WRITE_DENIED_MESSAGE });
-      const entry = ctx.store.reserve(key, version, scopes.write, id => ({ location: `entries/${id}`, secret: '' }));
-      if (!entry) return twirpError(res, 'already_exists', 'cache entry with the same key, version, and scope already exists');
-      return sendJson(res, 200, { ok: true, signed_upload_url: ctx.blobUrl(entry.location, azurite.sas(entry.location, 'cw')) });
+      const entry = ctx.store.reserve(key, version, scopes.write, (id) => ({ location: `entries/${id}`, secret: '' }));
+      if (!entry)
+        return twirpError(res, 'already_exists', 'cache entry with the same key, version, and scope already exists');
+      return sendJson(res, 200, {
+        ok: true,
+        signed_upload_url: ctx.blobUrl(entry.location, azurite.sas(entry.location, 'cw')),
+      });
     }
     case 'FinalizeCacheEntryUpload': {
       if (!scopes.write) return sendJson(res, 200, { ok: false, message: WRITE_DENIED_MESSAGE });
@@ -82,7 +98,11 @@ export async function handleTwirp(ctx: ServiceContext, req: IncomingMessage, res
       const declared = Number(body['size_bytes'] ?? 0);
       const stored = await azurite.blobSize(entry.location);
       if (stored === undefined) return sendJson(res, 200, { ok: false, message: 'the cache archive was not uploaded' });
-      if (stored !== declared) return sendJson(res, 200, { ok: false, message: `size mismatch: uploaded ${stored} bytes, finalized with ${declared}` });
+      if (stored !== declared)
+        return sendJson(res, 200, {
+          ok: false,
+          message: `size mismatch: uploaded ${stored} bytes, finalized with ${declared}`,
+        });
       entry.sizeBytes = stored;
       entry.committed = true;
       return sendJson(res, 200, { ok: true, entry_id: String(entry.id) });
@@ -93,7 +113,11 @@ export async function handleTwirp(ctx: ServiceContext, req: IncomingMessage, res
       const restoreKeys = Array.isArray(raw) ? raw.filter((k): k is string => typeof k === 'string') : [];
       const hit = ctx.store.lookup(scopes.read, [key, ...restoreKeys], version);
       if (!hit) return sendJson(res, 200, { ok: false });
-      return sendJson(res, 200, { ok: true, signed_download_url: ctx.blobUrl(hit.location, azurite.sas(hit.location, 'r')), matched_key: hit.key });
+      return sendJson(res, 200, {
+        ok: true,
+        signed_download_url: ctx.blobUrl(hit.location, azurite.sas(hit.location, 'r')),
+        matched_key: hit.key,
+      });
     }
   }
 }

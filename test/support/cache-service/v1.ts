@@ -14,8 +14,16 @@ import { stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { QUOTA_MESSAGE, READ_DENIED_MESSAGE, WRITE_DENIED_MESSAGE, downloadFault, requestScopes, type ServiceContext } from './context.js';
-import { RequestError, pipeBody, readJson, sendJson } from './http-util.js';
+
+import {
+  downloadFault,
+  QUOTA_MESSAGE,
+  READ_DENIED_MESSAGE,
+  requestScopes,
+  type ServiceContext,
+  WRITE_DENIED_MESSAGE,
+} from './context.js';
+import { pipeBody, readJson, RequestError, sendJson } from './http-util.js';
 import type { StoredEntry } from './store.js';
 import type { CallName } from './types.js';
 
@@ -23,7 +31,15 @@ export const V1_API_PREFIX = '/_apis/artifactcache/';
 export const V1_ARCHIVE_PREFIX = '/_v1-archives/';
 
 function v1Error(res: ServerResponse, status: number, message: string, typeKey = 'ArtifactCacheException'): void {
-  sendJson(res, status, { $id: '1', innerException: null, message, typeName: `GitHub.Services.ArtifactCache.${typeKey}`, typeKey, errorCode: 0, eventId: 3000 });
+  sendJson(res, status, {
+    $id: '1',
+    innerException: null,
+    message,
+    typeName: `GitHub.Services.ArtifactCache.${typeKey}`,
+    typeKey,
+    errorCode: 0,
+    eventId: 3000,
+  });
 }
 
 /** Classifies a request under the v1 API prefix. */
@@ -46,13 +62,19 @@ function entryView(ctx: ServiceContext, entry: StoredEntry): Record<string, unkn
   };
 }
 
-export async function handleV1(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, url: URL, name: CallName): Promise<void> {
+export async function handleV1(
+  ctx: ServiceContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  name: CallName,
+): Promise<void> {
   const scopes = requestScopes(ctx, req);
   const id = Number(url.pathname.split('/').pop());
   switch (name) {
     case 'v1.getCacheEntry': {
       if (scopes.read.length === 0) return v1Error(res, 403, READ_DENIED_MESSAGE, 'CacheReadDeniedException');
-      const keys = (url.searchParams.get('keys') ?? '').split(',').filter(k => k !== '');
+      const keys = (url.searchParams.get('keys') ?? '').split(',').filter((k) => k !== '');
       const version = url.searchParams.get('version') ?? '';
       if (keys.length === 0 || !version) return v1Error(res, 400, 'keys and version are required', 'ArgumentException');
       const hit = ctx.store.lookup(scopes.read, keys, version);
@@ -63,8 +85,10 @@ export async function handleV1(ctx: ServiceContext, req: IncomingMessage, res: S
       return sendJson(res, 200, entryView(ctx, hit));
     }
     case 'v1.listCaches': {
-      const caches = ctx.store.withPrefix(url.searchParams.get('key') ?? '').filter(e => scopes.read.includes(e.scope));
-      return sendJson(res, 200, { totalCount: caches.length, artifactCaches: caches.map(e => entryView(ctx, e)) });
+      const caches = ctx.store
+        .withPrefix(url.searchParams.get('key') ?? '')
+        .filter((e) => scopes.read.includes(e.scope));
+      return sendJson(res, 200, { totalCount: caches.length, artifactCaches: caches.map((e) => entryView(ctx, e)) });
     }
     case 'v1.reserveCache': {
       const body = await readJson(req);
@@ -73,36 +97,55 @@ export async function handleV1(ctx: ServiceContext, req: IncomingMessage, res: S
       if (!key || !version) return v1Error(res, 400, 'key and version are required', 'ArgumentException');
       if (!scopes.write) return v1Error(res, 403, WRITE_DENIED_MESSAGE, 'CacheWriteDeniedException');
       if (ctx.faults().quotaExceeded) return v1Error(res, 400, QUOTA_MESSAGE, 'CacheStorageQuotaExceededException');
-      const entry = ctx.store.reserve(key, version, scopes.write, entryId => ({
+      const entry = ctx.store.reserve(key, version, scopes.write, (entryId) => ({
         location: path.join(ctx.archiveDir, `${entryId}.archive`),
         secret: randomBytes(16).toString('hex'),
       }));
       if (!entry) {
-        return v1Error(res, 409, `Cache already exists. Scope: ${scopes.write}, Key: ${key}, Version: ${version}`, 'ArtifactCacheAlreadyExistsException');
+        return v1Error(
+          res,
+          409,
+          `Cache already exists. Scope: ${scopes.write}, Key: ${key}, Version: ${version}`,
+          'ArtifactCacheAlreadyExistsException',
+        );
       }
       await writeFile(entry.location, '');
       return sendJson(res, 201, { cacheId: entry.id });
     }
     case 'v1.uploadChunk': {
       const entry = ctx.store.byId(id);
-      if (!entry || entry.committed) return v1Error(res, 404, `no cache reservation ${id}`, 'ArtifactCacheNotFoundException');
+      if (!entry || entry.committed)
+        return v1Error(res, 404, `no cache reservation ${id}`, 'ArtifactCacheNotFoundException');
       const m = /^bytes (\d+)-(\d+)\/(\*|\d+)$/.exec(req.headers['content-range'] ?? '');
       if (!m) return v1Error(res, 400, 'Content-Range must be "bytes <start>-<end>/*"', 'ArgumentException');
       const start = Number(m[1]);
       const end = Number(m[2]);
       const declared = Number(req.headers['content-length'] ?? end - start + 1);
-      if (end < start || declared !== end - start + 1) return v1Error(res, 400, `Content-Range ${m[0]} does not match Content-Length ${declared}`, 'ArgumentException');
+      if (end < start || declared !== end - start + 1)
+        return v1Error(
+          res,
+          400,
+          `Content-Range ${m[0]} does not match Content-Length ${declared}`,
+          'ArgumentException',
+        );
       await pipeline(req, createWriteStream(entry.location, { flags: 'r+', start }));
       res.writeHead(204).end();
       return;
     }
     case 'v1.commitCache': {
       const entry = ctx.store.byId(id);
-      if (!entry || entry.committed) return v1Error(res, 404, `no cache reservation ${id}`, 'ArtifactCacheNotFoundException');
+      if (!entry || entry.committed)
+        return v1Error(res, 404, `no cache reservation ${id}`, 'ArtifactCacheNotFoundException');
       const body = await readJson(req);
       const size = Number(body['size']);
       const stored = (await stat(entry.location)).size;
-      if (stored !== size) return v1Error(res, 400, `Uploaded cache size ${stored} does not match the committed size ${size}`, 'ArgumentException');
+      if (stored !== size)
+        return v1Error(
+          res,
+          400,
+          `Uploaded cache size ${stored} does not match the committed size ${size}`,
+          'ArgumentException',
+        );
       entry.sizeBytes = stored;
       entry.committed = true;
       res.writeHead(204).end();
@@ -114,9 +157,15 @@ export async function handleV1(ctx: ServiceContext, req: IncomingMessage, res: S
 }
 
 /** GET/HEAD of an archive (the `archiveLocation` of a v1 entry), with download faults. */
-export async function serveV1Archive(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function serveV1Archive(
+  ctx: ServiceContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const entry = ctx.store.byId(Number(url.pathname.slice(V1_ARCHIVE_PREFIX.length)));
-  if (!entry || !entry.committed || url.searchParams.get('sig') !== entry.secret) return v1Error(res, 404, 'archive not found', 'NotFoundException');
+  if (!entry || !entry.committed || url.searchParams.get('sig') !== entry.secret)
+    return v1Error(res, 404, 'archive not found', 'NotFoundException');
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new RequestError(405, `${req.method} not allowed`);
   const size = entry.sizeBytes;
   let start = 0;
