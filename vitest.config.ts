@@ -1,14 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
+// Two tiers. `unit` needs neither Docker nor Python and runs its files in parallel; `e2e` runs
+// dist/ against a real Docker engine and the BitBake stand-in, one file at a time, as its files
+// share one engine and two cores. The real-BitBake tier has its own config (vitest.real.config.ts).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The real-BitBake tier needs checkouts CI does not have: `npm run test:real`.
-    exclude: ['test/real/**', '**/node_modules/**'],
-    // End-to-end files share one Docker engine and two cores: one file at a time.
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 600_000,
     reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/cache-service/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
   },
 });

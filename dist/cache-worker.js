@@ -84089,7 +84089,9 @@ async function run(request) {
         return { done: 'saved', id, archiveBytes };
     }
     // Look up first, so a service that never answers is told apart from a long download.
-    const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], { lookupOnly: true });
+    const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {
+        lookupOnly: true,
+    });
     await reply({ phase: 'found', key: found });
     if (!found)
         return { done: 'restored' };
@@ -84099,7 +84101,7 @@ async function run(request) {
 // The step that started this worker is gone: nobody is waiting for the answer.
 process.once('disconnect', () => process.exit(0));
 process.once('message', (request) => {
-    run(request)
+    void run(request)
         .catch((e) => ({ done: 'error', message: e instanceof Error ? e.message : String(e) }))
         .then(reply)
         .finally(() => process.disconnect());

@@ -39,8 +39,8 @@ import { promises as promises$1, existsSync, readdirSync, lstatSync, readFileSyn
 import * as os$1 from 'node:os';
 import require$$0$6 from 'process';
 import require$$0$7 from 'buffer';
+import { randomBytes, createHash } from 'node:crypto';
 import { spawn, spawnSync, execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
 // We use any as a valid input type
@@ -38846,7 +38846,11 @@ const CONFIG_KEYS = {
 /** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
 const BASE_PROVIDERS = ['poky', 'none'];
 const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
-const DEFAULT_DIRECTORIES = { downloads: '~/.smidr/downloads', sstate: '~/.smidr/sstate-cache', layers: '~/.smidr/layers' };
+const DEFAULT_DIRECTORIES = {
+    downloads: '~/.smidr/downloads',
+    sstate: '~/.smidr/sstate-cache',
+    layers: '~/.smidr/layers',
+};
 const ASSIGNMENT_FORM = 'one assignment VAR op "value", e.g. INHERIT += "rm_work" (op is one of = ?= ??= := += =+ .= =.)';
 const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';
 /** More errors than this in one file are summarised: the first ones are what needs fixing. */
@@ -38933,7 +38937,7 @@ function parseConfAssignment(line, where) {
     const [, variable, operator, rest] = m;
     if (!CONF_VARIABLE.test(variable))
         fail(`${JSON.stringify(variable)} is not a variable name`, `VAR, VAR:override or VAR[flag] on the left of ${operator}`);
-    const quote = rest[0] ?? "";
+    const quote = rest[0] ?? '';
     if (quote !== '"' && quote !== "'") {
         fail(`${shown}: the value is not in quotes`, `${variable} ${operator} "${rest}"`);
     }
@@ -38973,7 +38977,12 @@ function unknownKeyHint(key, section) {
     return elsewhere.length > 0 ? ` (${key} belongs under ${elsewhere.join(' or ')})` : '';
 }
 const SECTION_LABEL = {
-    root: 'the top level', base: 'base', directories: 'directories', layer: 'a layer', build: 'build', container: 'container',
+    root: 'the top level',
+    base: 'base',
+    directories: 'directories',
+    layer: 'a layer',
+    build: 'build',
+    container: 'container',
 };
 class Parser {
     text;
@@ -38997,7 +39006,10 @@ class Parser {
     }
     error(at, field, what, expected) {
         const line = typeof at === 'number' ? at : this.lineOf(at);
-        this.problems.push({ line: line ?? 0, text: `${this.file}${line ? `:${line}` : ''}: ${field ? `${field}: ` : ''}${what}; expected ${expected}` });
+        this.problems.push({
+            line: line ?? 0,
+            text: `${this.file}${line ? `:${line}` : ''}: ${field ? `${field}: ` : ''}${what}; expected ${expected}`,
+        });
         return undefined;
     }
     inputError(input, what, expected) {
@@ -39043,7 +39055,9 @@ class Parser {
             const keyNode = pair.key;
             const key = distExports.isScalar(keyNode) ? String(keyNode.value) : this.source(keyNode);
             const sub = field ? `${field}.${key}` : key;
-            if (!distExports.isScalar(keyNode) || typeof keyNode.value !== 'string' || !CONFIG_KEYS[section].includes(key)) {
+            if (!distExports.isScalar(keyNode) ||
+                typeof keyNode.value !== 'string' ||
+                !CONFIG_KEYS[section].includes(key)) {
                 this.error(keyNode, sub, `unknown key${unknownKeyHint(key, section)}`, `one of the keys of ${SECTION_LABEL[section]}: ${CONFIG_KEYS[section].join(', ')}`);
                 continue;
             }
@@ -39119,14 +39133,18 @@ class Parser {
         const yoctoSeries = this.matching(root.get('yocto_series'), (s) => YOCTO_SERIES.test(s) && isValidRefName(s), 'a Yocto series name', 'a release codename in lowercase, e.g. kirkstone, scarthgap, wrynose or master');
         // base
         const baseEntry = root.get('base');
-        const base = baseEntry ? this.mapping(baseEntry.value, 'base', 'base', 'a mapping: { provider, machine, distro, version }') : undefined;
+        const base = baseEntry
+            ? this.mapping(baseEntry.value, 'base', 'base', 'a mapping: { provider, machine, distro, version }')
+            : undefined;
         const provider = this.matching(base?.get('provider'), (s) => BASE_PROVIDERS.includes(s), 'a supported provider', `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`);
         const baseMachine = this.bitbakeName(base?.get('machine'), 'MACHINE', 'qemux86-64');
         const baseDistro = this.bitbakeName(base?.get('distro'), 'DISTRO', 'poky');
         const version = this.matching(base?.get('version'), (s) => POKY_VERSION.test(s), 'a poky version', 'a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20)');
         // directories
         const dirEntry = root.get('directories');
-        const dirs = dirEntry ? this.mapping(dirEntry.value, 'directories', 'directories', 'a mapping: { downloads, sstate, layers }') : undefined;
+        const dirs = dirEntry
+            ? this.mapping(dirEntry.value, 'directories', 'directories', 'a mapping: { downloads, sstate, layers }')
+            : undefined;
         const directories = {
             downloads: this.directory(dirs?.get('downloads'), DEFAULT_DIRECTORIES.downloads),
             sstate: this.directory(dirs?.get('sstate'), DEFAULT_DIRECTORIES.sstate),
@@ -39134,7 +39152,9 @@ class Parser {
         };
         // layers
         const layersEntry = root.get('layers');
-        const layerItems = layersEntry ? this.list(layersEntry, 'a list of layers, each a mapping with name and git or path') ?? [] : [];
+        const layerItems = layersEntry
+            ? (this.list(layersEntry, 'a list of layers, each a mapping with name and git or path') ?? [])
+            : [];
         const layers = [];
         const seen = new Map();
         for (const item of layerItems) {
@@ -39143,7 +39163,7 @@ class Parser {
                 continue;
             const other = seen.get(layer.name.toLowerCase());
             if (other !== undefined) {
-                this.error(layer.line, `${item.field}.name`, `layer name "${layer.name}" is already used by ${other}`, 'a unique name for each layer (it names the layer\'s checkout directory)');
+                this.error(layer.line, `${item.field}.name`, `layer name "${layer.name}" is already used by ${other}`, "a unique name for each layer (it names the layer's checkout directory)");
                 continue;
             }
             seen.set(layer.name.toLowerCase(), item.field);
@@ -39174,12 +39194,15 @@ class Parser {
         }
         // build
         const buildEntry = root.get('build');
-        const build = buildEntry ? this.mapping(buildEntry.value, 'build', 'build', 'a mapping: { image, targets, machine, distro, … }') : undefined;
+        const build = buildEntry
+            ? this.mapping(buildEntry.value, 'build', 'build', 'a mapping: { image, targets, machine, distro, … }')
+            : undefined;
         const image = this.target(build?.get('image'));
         const targetsEntry = build?.get('targets');
         const fileTargets = image !== undefined ? [image] : [];
         if (targetsEntry) {
-            for (const item of this.list(targetsEntry, 'a list of targets, e.g. [core-image-minimal, core-image-base]') ?? []) {
+            for (const item of this.list(targetsEntry, 'a list of targets, e.g. [core-image-minimal, core-image-base]') ??
+                []) {
                 const t = this.target({ key: 'targets', keyNode: targetsEntry.keyNode, value: item.node, field: item.field });
                 if (t !== undefined && !fileTargets.includes(t))
                     fileTargets.push(t);
@@ -39204,7 +39227,9 @@ class Parser {
         const bitbakeArgs = this.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]');
         // container
         const containerEntry = root.get('container');
-        const container = containerEntry ? this.mapping(containerEntry.value, 'container', 'container', 'a mapping: { engine, base_image, memory, cpu_count }') : undefined;
+        const container = containerEntry
+            ? this.mapping(containerEntry.value, 'container', 'container', 'a mapping: { engine, base_image, memory, cpu_count }')
+            : undefined;
         const engine = this.matching(container?.get('engine'), (s) => CONTAINER_ENGINES.includes(s), 'a container engine', CONTAINER_ENGINES.join(', '));
         const fileImage = this.matching(container?.get('base_image'), (s) => CONTAINER_IMAGE.test(s), 'an image reference', 'an image name such as crops/poky:ubuntu-22.04');
         const memory = this.memory(container?.get('memory'));
@@ -39368,7 +39393,7 @@ class Parser {
         const before = this.problems.length;
         const nameEntry = entries.get('name');
         const name = nameEntry
-            ? this.matching(nameEntry, (s) => LAYER_NAME.test(s), 'a valid layer name', 'letters, digits and . _ - (starting with a letter or digit); it names the layer\'s directory')
+            ? this.matching(nameEntry, (s) => LAYER_NAME.test(s), 'a valid layer name', "letters, digits and . _ - (starting with a letter or digit); it names the layer's directory")
             : this.error(node, `${field}.name`, 'is missing', 'a layer name, e.g. name: meta-oe');
         const gitEntry = entries.get('git');
         const pathEntry = entries.get('path');
@@ -39402,7 +39427,13 @@ class Parser {
             }
             const url = this.gitUrl(gitEntry);
             if (url !== undefined)
-                source = { kind: 'git', url, ...(branch !== undefined && { branch }), ...(tag !== undefined && { tag }), ...(commit !== undefined && { commit }) };
+                source = {
+                    kind: 'git',
+                    url,
+                    ...(branch !== undefined && { branch }),
+                    ...(tag !== undefined && { tag }),
+                    ...(commit !== undefined && { commit }),
+                };
         }
         if (this.problems.length > before || name === undefined || source === undefined)
             return undefined;
@@ -39518,72 +39549,368 @@ class Parser {
     }
 }
 
+/** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
+function readInputs(env = process.env) {
+    const get = (name) => getInput(name).trim() || undefined;
+    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+    const target = get(Inputs.Target);
+    const bitbakeArgs = get(Inputs.BitbakeArgs);
+    const localConf = getInput(Inputs.LocalConf);
+    const workspaceDir = get(Inputs.WorkspaceDir);
+    const stopAfter = get(Inputs.StopAfter);
+    return {
+        configFile: path$1.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
+        overrides: {
+            targets: target ? splitList(target) : undefined,
+            machine: get(Inputs.Machine),
+            distro: get(Inputs.Distro),
+            bitbakeArgs: bitbakeArgs ? splitWords(bitbakeArgs, Inputs.BitbakeArgs) : undefined,
+            localConf: localConf.trim() ? confLines(localConf) : undefined,
+            containerImage: get(Inputs.ContainerImage),
+            containerEngine: get(Inputs.ContainerEngine),
+        },
+        workspaceDir: workspaceDir ? path$1.resolve(workspace, workspaceDir) : undefined,
+        cache: readCacheInputs(env, workspace),
+        report: readReportInputs(env),
+        stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
+    };
+}
+function readReportInputs(env) {
+    const summary = getInput(Inputs.Summary).trim();
+    return {
+        summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
+        progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
+        diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
+    };
+}
+function testEnv(env, name, unit, fallback) {
+    const text = env[name]?.trim();
+    return text ? parsePositive(text, name, unit, fallback) : fallback;
+}
+function readCacheInputs(env, workspace) {
+    const get = (name) => getInput(name).trim();
+    const mode = get(Inputs.Cache) || 'auto';
+    if (!CACHE_MODES.includes(mode)) {
+        throw new ConfigError(`input '${Inputs.Cache}': "${mode}" is not a cache mode; expected one of ${CACHE_MODES.join(', ')}`);
+    }
+    const event = env.GITHUB_EVENT_NAME ?? '';
+    const saveInput = get(Inputs.Save);
+    const save = saveInput === '' ? !UNTRUSTED_EVENTS.includes(event) : parseBoolean(saveInput, Inputs.Save);
+    const saveReason = saveInput !== ''
+        ? `the save input is ${saveInput}`
+        : save
+            ? `a ${event || 'non-pull-request'} build saves by default`
+            : `a ${event} build restores only (its code is untrusted); set save: true to save`;
+    const dir = get(Inputs.CacheDir);
+    const limit = get(Inputs.CacheSizeLimit);
+    return {
+        mode: resolveCacheMode(mode, env),
+        dir: dir ? path$1.resolve(workspace, dir) : undefined,
+        keyPrefix: get(Inputs.CacheKeyPrefix),
+        save,
+        saveReason,
+        saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
+        sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
+        timeoutMs: (get(Inputs.CacheTimeout) === ''
+            ? 20
+            : parsePositive(get(Inputs.CacheTimeout), Inputs.CacheTimeout, 'minutes', 20)) * 60_000,
+        sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
+        workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
+    };
+}
+/** GitHub-hosted runners start empty: the cache service is their only memory. */
+function resolveCacheMode(mode, env) {
+    if (mode !== 'auto')
+        return mode;
+    return env.RUNNER_ENVIRONMENT === 'self-hosted' ? 'local' : 'actions';
+}
+/** The YAML 1.2 core-schema booleans, as core.getBooleanInput reads them. */
+function parseBoolean(text, input) {
+    if (['true', 'True', 'TRUE'].includes(text))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(text))
+        return false;
+    throw new ConfigError(`input '${input}': "${text}" is not a boolean; expected true or false`);
+}
+/** `8G`, `500M`, `10GB`, `1.5g` or a number of bytes; binary units, as du and docker use them. */
+function parseSize(text, input) {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+    if (!m)
+        throw new ConfigError(`input '${input}': "${text}" is not a size; expected a number with K, M, G or T, e.g. 8G`);
+    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
+    return Math.floor(Number(m[1]) * 1024 ** power);
+}
+function parseDays(text, input, fallback) {
+    return text === '' ? fallback : parsePositive(text, input, 'days', fallback);
+}
+function parsePositive(text, input, unit, example) {
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
+        throw new ConfigError(`input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`);
+    }
+    return Number(text);
+}
+/** Targets may be separated by spaces, commas or newlines (a YAML block or a matrix value). */
+function splitList(text) {
+    return text.split(/[\s,]+/).filter(Boolean);
+}
+/** local-conf: one assignment per line; blank lines and `#` comments are skipped. */
+function confLines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
+}
 /**
- * Restores and saves through @actions/cache in a worker process with a time limit. A cache
- * service that hangs must not hang the build: when the limit passes, the worker and the tar and
- * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ * Splits like a shell would split words, with '…' and "…" quoting and backslash escapes, but
+ * evaluates nothing: `$(…)` stays the literal text it is.
  */
-class TransferTimeout extends Error {
+function splitWords(text, input) {
+    const words = [];
+    let word = '';
+    let inWord = false;
+    let quote;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quote) {
+            if (c === quote)
+                quote = undefined;
+            else if (c === '\\' && quote === '"' && i + 1 < text.length)
+                word += text[++i];
+            else
+                word += c;
+        }
+        else if (c === '"' || c === "'") {
+            quote = c;
+            inWord = true;
+        }
+        else if (c === '\\' && i + 1 < text.length) {
+            word += text[++i];
+            inWord = true;
+        }
+        else if (/\s/.test(c)) {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+        }
+        else {
+            word += c;
+            inWord = true;
+        }
+    }
+    if (quote)
+        throw new ConfigError(`input '${input}': unterminated ${quote} quote in ${JSON.stringify(text)}`);
+    if (inWord)
+        words.push(word);
+    return words;
 }
-/** How long the service may take to say whether an entry exists, at most. */
-const LOOKUP_LIMIT_MS = 120_000;
+
+/** What the main step leaves for the post step, in one state entry. */
+function saveBuildState(s) {
+    saveState(State.Build, JSON.stringify(s));
+}
+
 /**
- * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
- * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ * The persistent cache directories of a self-hosted runner: making them private per repository,
+ * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
+ * used for a while — all while other builds on the host keep running.
  */
-const HERE = path$1.dirname(fileURLToPath(import.meta.url));
-const WORKER = path$1.join(path$1.basename(HERE) === 'cache' ? path$1.dirname(HERE) : HERE, 'cache-worker.js');
-/** The key restored (undefined on a miss) and the compressed archive's size. */
-async function restoreWithin(limitMs, paths, key, restoreKeys) {
-    const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
-    return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
+// ---------------------------------------------------------------------------------------------
+// The hash-equivalence DB directory
+/** statfs(2) f_type values of network file systems (linux/magic.h, fs/smb/client). */
+const NETWORK_FS = new Map([
+    [0x6969, 'NFS'],
+    [0x517b, 'SMB'],
+    [0xff534d42, 'CIFS'],
+    [0xfe534d42, 'SMB2'],
+]);
+/**
+ * The problem with keeping the hash-equivalence DB on a file system of this statfs type, if any.
+ *
+ * BitBake itself refuses only NFS. SMB/CIFS are refused too: hashserv keeps its SQLite DB in WAL
+ * mode, and SQLite documents that WAL needs shared memory a network share does not provide, so
+ * the DB would corrupt silently instead of failing. FUSE is accepted: its one magic number covers
+ * sshfs but also local file systems (fuse-overlayfs under rootless podman, mergerfs, ntfs-3g),
+ * which cannot be told apart here, and BitBake accepts them all.
+ */
+function fsTypeProblem(type, dir) {
+    // f_type is a signed long: a 32-bit platform reports the SMB magics as negative numbers.
+    const name = NETWORK_FS.get(type >>> 0);
+    if (!name)
+        return undefined;
+    return (`The hash-equivalence database directory ${dir} is on ${name}. ` +
+        (name === 'NFS' ? 'BitBake refuses it there: ' : 'It cannot live there: ') +
+        'SQLite locking is unreliable on network file systems and the database would be corrupted. ' +
+        'Put the cache directories (the cache-dir input, or directories: in smidr.yaml) on a local disk; ' +
+        'to share hash equivalences between hosts, run a hash-equivalence server and set BB_HASHSERVE_UPSTREAM instead.');
 }
-function transfer(request, limitMs) {
-    // Its own process group: killing it also kills the tar and zstd it runs.
-    const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
-    return new Promise((resolve, reject) => {
-        let settled = false;
-        const finish = (error, reply) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            if (error) {
-                killGroup(worker.pid);
-                reject(error);
-            }
-            else
-                resolve(reply);
-        };
-        const limit = (ms, what) => setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
-        let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
-        worker.on('message', (m) => {
-            if ('phase' in m) {
-                clearTimeout(timer);
-                timer = limit(limitMs, 'finish the restore');
-            }
-            else if (m.done === 'error')
-                finish(new Error(m.message));
-            else
-                finish(undefined, m);
-        });
-        worker.on('error', (e) => finish(e));
-        worker.on('exit', (code, signal) => finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)));
-        worker.send(request);
-    });
+/** Refuses a network file system for the hash-equivalence DB before BitBake does, with the fix. */
+async function dbDirProblem(dir) {
+    // Like BitBake, judge a directory that does not exist yet by the one it will be created in.
+    let at = path$1.resolve(dir);
+    for (;;) {
+        try {
+            return fsTypeProblem((await promises$1.statfs(at)).type, dir);
+        }
+        catch (e) {
+            const parent = path$1.dirname(at);
+            if (errno(e) !== 'ENOENT' || parent === at)
+                return undefined;
+            at = parent;
+        }
+    }
 }
-function killGroup(pid) {
-    if (!pid)
-        return;
+// ---------------------------------------------------------------------------------------------
+// Private per-repository cache directories
+/** A GitHub owner or repository name; `.` and `..` are refused separately. */
+const NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
+/** `owner/name` as directory names, or an error for a value that could leave the cache root. */
+function repositoryDirs(repository) {
+    const parts = repository.split('/');
+    const [owner, name] = parts;
+    // The owner may not start with a dot (GitHub owners never do); a repository may (.github).
+    if (parts.length !== 2 ||
+        !owner ||
+        !name ||
+        !NAME_PART.test(owner) ||
+        !NAME_PART.test(name) ||
+        owner.startsWith('.') ||
+        name === '.' ||
+        name === '..') {
+        throw new Error(`repository "${repository}" is not of the form owner/name (letters, digits, '_', '.', '-'); refusing to use it as a cache directory name`);
+    }
+    // GitHub names are case-insensitive: one repository must not get two caches.
+    return { owner: owner.toLowerCase(), name: name.toLowerCase() };
+}
+/**
+ * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}`. The owner and
+ * repository directories are mode 0700: one repository's sources, sstate and build trees must not
+ * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
+ * Broader existing modes are tightened and returned in `tightened`.
+ */
+async function privateCacheDirs(root, repository) {
+    const { owner, name } = repositoryDirs(repository);
+    const tightened = [];
+    await promises$1.mkdir(root, { recursive: true });
+    const ownerDir = path$1.join(root, owner);
+    await privateDir(ownerDir, tightened);
+    const repoDir = path$1.join(ownerDir, name);
+    await privateDir(repoDir, tightened);
+    const dirs = {
+        downloads: path$1.join(repoDir, 'downloads'),
+        sstate: path$1.join(repoDir, 'sstate-cache'),
+        hashserv: path$1.join(repoDir, 'hashserv'),
+        builds: path$1.join(repoDir, 'builds'),
+    };
+    for (const d of Object.values(dirs))
+        await promises$1.mkdir(d, { recursive: true });
+    return { ...dirs, tightened };
+}
+async function privateDir(dir, tightened) {
     try {
-        process.kill(-pid, 'SIGKILL');
+        await promises$1.mkdir(dir, { mode: 0o700 });
+        return;
     }
-    catch {
-        // Already gone.
+    catch (e) {
+        if (errno(e) !== 'EEXIST')
+            throw e;
+    }
+    const st = await promises$1.lstat(dir);
+    // A symlink or a directory of another user would let that user read or replace the caches.
+    if (!st.isDirectory())
+        throw new Error(`${dir} exists but is not a directory (a symlink?); remove it or choose another cache-dir`);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+        throw new Error(`${dir} belongs to uid ${st.uid}, not to the runner user (uid ${uid}); another user could read or plant cache objects there. Remove it or choose another cache-dir`);
+    }
+    if (process.platform !== 'win32' && (st.mode & 0o7077) !== 0) {
+        await promises$1.chmod(dir, st.mode & 0o700);
+        tightened.push(dir);
     }
 }
-function formatLimit(ms) {
-    return ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
+function errno(e) {
+    return e?.code;
+}
+
+/**
+ * The unique build directory of one build, and the shared cache directories it uses. A build
+ * directory is never reused: two builds of one config (a re-run, a second matrix leg, a local run
+ * beside CI) each get their own TMPDIR, bitbake.lock and BitBake server.
+ */
+/** A readable id that is unique per build: run, attempt, job, machine, then randomness. */
+function buildId(env, machine) {
+    const parts = env.GITHUB_RUN_ID
+        ? [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT ?? '1', env.GITHUB_JOB ?? 'job', machine]
+        : ['local', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''), machine];
+    const readable = parts
+        .map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-'))
+        .join('-')
+        .slice(0, 80);
+    return `${readable}-${randomBytes(4).toString('hex')}`;
+}
+/** Creates the build directory; `exclusive` makes a collision (never expected) an error. */
+async function createWorkspace(root, id, caches) {
+    await promises$1.mkdir(root, { recursive: true });
+    const buildDir = path$1.join(root, id);
+    await promises$1.mkdir(buildDir);
+    await promises$1.mkdir(path$1.join(buildDir, 'conf'));
+    for (const dir of Object.values(caches))
+        await promises$1.mkdir(dir, { recursive: true });
+    return { id, buildDir, caches };
+}
+/** The cache directories under one root, as the action lays them out. */
+function cacheDirsUnder(root) {
+    return {
+        downloads: path$1.join(root, 'downloads'),
+        sstate: path$1.join(root, 'sstate-cache'),
+        hashserv: path$1.join(root, 'hashserv'),
+    };
+}
+/** Where the action keeps things on a runner: all under RUNNER_TEMP unless told otherwise. */
+function actionDirs(env, workspaceDir) {
+    const temp = env.RUNNER_TEMP;
+    if (!temp)
+        throw new Error('RUNNER_TEMP is not set: run this as a GitHub action, or use the smidr CLI locally');
+    return {
+        // The tool cache survives between jobs on self-hosted runners: checkouts are reused there.
+        layerStore: path$1.join(env.RUNNER_TOOL_CACHE ?? temp, 'smidr-layers'),
+        workspaceRoot: workspaceDir ?? path$1.join(temp, 'smidr', 'builds'),
+        caches: cacheDirsUnder(path$1.join(temp, 'smidr', 'cache')),
+    };
+}
+/** Where the CLI keeps things: the config's persistent directories. */
+function localDirs(d, workspaceDir) {
+    const root = path$1.dirname(d.sstate);
+    return {
+        layerStore: d.layers,
+        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
+        caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
+    };
+}
+/**
+ * Self-hosted runners keep caches on the host, shared by every build there: under `cache-dir`
+ * (one private directory per repository), else smidr.yaml's `directories:`.
+ */
+async function selfHostedDirs(base, cacheDir, directories, repository, workspaceDir) {
+    let dirs;
+    if (cacheDir) {
+        const p = await privateCacheDirs(cacheDir, repository);
+        for (const t of p.tightened)
+            notice(`Made ${t} private to the runner user`);
+        dirs = {
+            layerStore: base.layerStore,
+            workspaceRoot: workspaceDir ?? p.builds,
+            caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv },
+        };
+    }
+    else {
+        dirs = { ...localDirs(directories, workspaceDir), layerStore: base.layerStore };
+    }
+    await promises$1.mkdir(dirs.caches.hashserv, { recursive: true });
+    const problem = await dbDirProblem(dirs.caches.hashserv);
+    if (problem)
+        throw new ConfigError(problem);
+    return dirs;
 }
 
 /**
@@ -39646,7 +39973,9 @@ function quietSqliteWarning(fn) {
     const emitWarning = process.emitWarning;
     process.emitWarning = function (warning, ...rest) {
         const first = rest[0];
-        const type = typeof first === 'string' ? first : first?.type ?? (warning instanceof Error ? warning.name : undefined);
+        const type = typeof first === 'string'
+            ? first
+            : (first?.type ?? (warning instanceof Error ? warning.name : undefined));
         const message = typeof warning === 'string' ? warning : warning.message;
         if (type === 'ExperimentalWarning' && message.startsWith('SQLite '))
             return;
@@ -39682,7 +40011,9 @@ function tableStats(file) {
     try {
         // Read-only readers still see the rows in the WAL.
         db = open(file, true);
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all();
+        const tables = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+            .all();
         const out = {};
         for (const { name } of tables) {
             const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${quote$1(name)}`).get().n);
@@ -39736,14 +40067,26 @@ const LAYOUT_VERSION = 'v1';
  * of the key lets a tuning change keep its cache.
  */
 const NOT_IN_SIGNATURES = new Set([
-    'BB_NUMBER_THREADS', 'PARALLEL_MAKE', 'BB_DISKMON_DIRS', 'BB_GENERATE_MIRROR_TARBALLS', 'BB_NO_NETWORK',
-    'SSTATE_MIRRORS', 'PREMIRRORS', 'MIRRORS', 'BB_HASHSERVE_UPSTREAM', 'CONNECTIVITY_CHECK_URIS', 'BB_SERVER_TIMEOUT',
+    'BB_NUMBER_THREADS',
+    'PARALLEL_MAKE',
+    'BB_DISKMON_DIRS',
+    'BB_GENERATE_MIRROR_TARBALLS',
+    'BB_NO_NETWORK',
+    'SSTATE_MIRRORS',
+    'PREMIRRORS',
+    'MIRRORS',
+    'BB_HASHSERVE_UPSTREAM',
+    'CONNECTIVITY_CHECK_URIS',
+    'BB_SERVER_TIMEOUT',
 ]);
 function hash(text) {
     return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 function layersHash(layers) {
-    return hash(layers.map((l) => `${l.name} ${l.commit}`).sort().join('\n'));
+    return hash(layers
+        .map((l) => `${l.name} ${l.commit}`)
+        .sort()
+        .join('\n'));
 }
 function confHash(localConf, targets) {
     const lines = localConf
@@ -39775,7 +40118,10 @@ function cacheKeys(k) {
         downloads: { key: `${dl[0]}${machine}-${run}`, restoreKeys: dl },
         sstate: { key: `${ss[0]}${run}`, restoreKeys: ss },
         parts: {
-            prefix, series, distro, machine,
+            prefix,
+            series,
+            distro,
+            machine,
             'layers hash': `${lh} (${k.layers.map((l) => `${l.name}@${l.commit.slice(0, 12)}`).join(', ')})`,
             'config hash': `${ch} (targets and local_conf lines that change task hashes)`,
             run,
@@ -39866,7 +40212,78 @@ function walk(dir, rel = '', dirs, out = []) {
 }
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 async function sstateNames(dir) {
-    return walk(dir).map((f) => f.rel).filter((r) => parseSstateName(path$1.posix.basename(r))).sort();
+    return walk(dir)
+        .map((f) => f.rel)
+        .filter((r) => parseSstateName(path$1.posix.basename(r)))
+        .sort();
+}
+
+/**
+ * Restores and saves through @actions/cache in a worker process with a time limit. A cache
+ * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ */
+class TransferTimeout extends Error {
+}
+/** How long the service may take to say whether an entry exists, at most. */
+const LOOKUP_LIMIT_MS = 120_000;
+/**
+ * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
+ * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ */
+const HERE = path$1.dirname(fileURLToPath(import.meta.url));
+const WORKER = path$1.join(path$1.basename(HERE) === 'cache' ? path$1.dirname(HERE) : HERE, 'cache-worker.js');
+/** The key restored (undefined on a miss) and the compressed archive's size. */
+async function restoreWithin(limitMs, paths, key, restoreKeys) {
+    const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
+    return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
+}
+function transfer(request, limitMs) {
+    // Its own process group: killing it also kills the tar and zstd it runs.
+    const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    return new Promise((resolve, reject) => {
+        let settled = false;
+        const finish = (error, reply) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            if (error) {
+                killGroup(worker.pid);
+                reject(error);
+            }
+            else
+                resolve(reply);
+        };
+        const limit = (ms, what) => setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
+        let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
+        worker.on('message', (m) => {
+            if ('phase' in m) {
+                clearTimeout(timer);
+                timer = limit(limitMs, 'finish the restore');
+            }
+            else if (m.done === 'error')
+                finish(new Error(m.message));
+            else
+                finish(undefined, m);
+        });
+        worker.on('error', (e) => finish(e));
+        worker.on('exit', (code, signal) => finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)));
+        worker.send(request);
+    });
+}
+function killGroup(pid) {
+    if (!pid)
+        return;
+    try {
+        process.kill(-pid, 'SIGKILL');
+    }
+    catch {
+        // Already gone.
+    }
+}
+function formatLimit(ms) {
+    return ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
 }
 
 /**
@@ -39898,7 +40315,10 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
     const equivalences = (await exists(db)) || (await exists(path$1.join(dirs.hashserv, UNIHASH_CACHE)));
     const hashserv = sstate.kind !== 'miss' && equivalences ? sstate.kind : 'miss';
-    const inventory = { sstate: await sstateNames(dirs.sstate), downloads: await downloadNames(dirs.downloads) };
+    const inventory = {
+        sstate: await sstateNames(dirs.sstate),
+        downloads: await downloadNames(dirs.downloads),
+    };
     await promises$1.mkdir(path$1.dirname(inventoryFile), { recursive: true });
     await promises$1.writeFile(inventoryFile, JSON.stringify(inventory));
     info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
@@ -39922,7 +40342,14 @@ async function restoreOne(name, paths, key, timeoutMs) {
             await emptyDir(p);
     }
     const kind = matchKind(key, restored);
-    const result = { kind, key: restored, seconds: (Date.now() - started) / 1000, bytes: await dirBytes(paths), archiveBytes, warning: warning$1 };
+    const result = {
+        kind,
+        key: restored,
+        seconds: (Date.now() - started) / 1000,
+        bytes: await dirBytes(paths),
+        archiveBytes,
+        warning: warning$1,
+    };
     const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
     info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
     return result;
@@ -39975,155 +40402,6 @@ function formatBytes(n) {
         i++;
     }
     return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
-
-/** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
-function readInputs(env = process.env) {
-    const get = (name) => getInput(name).trim() || undefined;
-    const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
-    const target = get(Inputs.Target);
-    const bitbakeArgs = get(Inputs.BitbakeArgs);
-    const localConf = getInput(Inputs.LocalConf);
-    const workspaceDir = get(Inputs.WorkspaceDir);
-    const stopAfter = get(Inputs.StopAfter);
-    return {
-        configFile: path$1.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
-        overrides: {
-            targets: target ? splitList(target) : undefined,
-            machine: get(Inputs.Machine),
-            distro: get(Inputs.Distro),
-            bitbakeArgs: bitbakeArgs ? splitWords(bitbakeArgs, Inputs.BitbakeArgs) : undefined,
-            localConf: localConf.trim() ? confLines(localConf) : undefined,
-            containerImage: get(Inputs.ContainerImage),
-            containerEngine: get(Inputs.ContainerEngine),
-        },
-        workspaceDir: workspaceDir ? path$1.resolve(workspace, workspaceDir) : undefined,
-        cache: readCacheInputs(env, workspace),
-        report: readReportInputs(env),
-        stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
-    };
-}
-function readReportInputs(env) {
-    const summary = getInput(Inputs.Summary).trim();
-    return {
-        summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
-        progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
-        diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
-    };
-}
-function testEnv(env, name, unit, fallback) {
-    const text = env[name]?.trim();
-    return text ? parsePositive(text, name, unit, fallback) : fallback;
-}
-function readCacheInputs(env, workspace) {
-    const get = (name) => getInput(name).trim();
-    const mode = get(Inputs.Cache) || 'auto';
-    if (!CACHE_MODES.includes(mode)) {
-        throw new ConfigError(`input '${Inputs.Cache}': "${mode}" is not a cache mode; expected one of ${CACHE_MODES.join(', ')}`);
-    }
-    const event = env.GITHUB_EVENT_NAME ?? '';
-    const saveInput = get(Inputs.Save);
-    const save = saveInput === '' ? !UNTRUSTED_EVENTS.includes(event) : parseBoolean(saveInput, Inputs.Save);
-    const saveReason = saveInput !== ''
-        ? `the save input is ${saveInput}`
-        : save ? `a ${event || 'non-pull-request'} build saves by default` : `a ${event} build restores only (its code is untrusted); set save: true to save`;
-    const dir = get(Inputs.CacheDir);
-    const limit = get(Inputs.CacheSizeLimit);
-    return {
-        mode: resolveCacheMode(mode, env),
-        dir: dir ? path$1.resolve(workspace, dir) : undefined,
-        keyPrefix: get(Inputs.CacheKeyPrefix),
-        save,
-        saveReason,
-        saveOnFailure: get(Inputs.SaveOnFailure) === '' ? true : parseBoolean(get(Inputs.SaveOnFailure), Inputs.SaveOnFailure),
-        sizeLimitBytes: limit ? parseSize(limit, Inputs.CacheSizeLimit) : undefined,
-        timeoutMs: (get(Inputs.CacheTimeout) === '' ? 20 : parsePositive(get(Inputs.CacheTimeout), Inputs.CacheTimeout, 'minutes', 20)) * 60_000,
-        sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
-        workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
-    };
-}
-/** GitHub-hosted runners start empty: the cache service is their only memory. */
-function resolveCacheMode(mode, env) {
-    if (mode !== 'auto')
-        return mode;
-    return env.RUNNER_ENVIRONMENT === 'self-hosted' ? 'local' : 'actions';
-}
-/** The YAML 1.2 core-schema booleans, as core.getBooleanInput reads them. */
-function parseBoolean(text, input) {
-    if (['true', 'True', 'TRUE'].includes(text))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(text))
-        return false;
-    throw new ConfigError(`input '${input}': "${text}" is not a boolean; expected true or false`);
-}
-/** `8G`, `500M`, `10GB`, `1.5g` or a number of bytes; binary units, as du and docker use them. */
-function parseSize(text, input) {
-    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
-    if (!m)
-        throw new ConfigError(`input '${input}': "${text}" is not a size; expected a number with K, M, G or T, e.g. 8G`);
-    const power = ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
-    return Math.floor(Number(m[1]) * 1024 ** power);
-}
-function parseDays(text, input, fallback) {
-    return text === '' ? fallback : parsePositive(text, input, 'days', fallback);
-}
-function parsePositive(text, input, unit, example) {
-    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) {
-        throw new ConfigError(`input '${input}': "${text}" is not a number of ${unit}; expected a positive number, e.g. ${example}`);
-    }
-    return Number(text);
-}
-/** Targets may be separated by spaces, commas or newlines (a YAML block or a matrix value). */
-function splitList(text) {
-    return text.split(/[\s,]+/).filter(Boolean);
-}
-/** local-conf: one assignment per line; blank lines and `#` comments are skipped. */
-function confLines(text) {
-    return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-}
-/**
- * Splits like a shell would split words, with '…' and "…" quoting and backslash escapes, but
- * evaluates nothing: `$(…)` stays the literal text it is.
- */
-function splitWords(text, input) {
-    const words = [];
-    let word = '';
-    let inWord = false;
-    let quote;
-    for (let i = 0; i < text.length; i++) {
-        const c = text[i];
-        if (quote) {
-            if (c === quote)
-                quote = undefined;
-            else if (c === '\\' && quote === '"' && i + 1 < text.length)
-                word += text[++i];
-            else
-                word += c;
-        }
-        else if (c === '"' || c === "'") {
-            quote = c;
-            inWord = true;
-        }
-        else if (c === '\\' && i + 1 < text.length) {
-            word += text[++i];
-            inWord = true;
-        }
-        else if (/\s/.test(c)) {
-            if (inWord)
-                words.push(word);
-            word = '';
-            inWord = false;
-        }
-        else {
-            word += c;
-            inWord = true;
-        }
-    }
-    if (quote)
-        throw new ConfigError(`input '${input}': unterminated ${quote} quote in ${JSON.stringify(text)}`);
-    if (inWord)
-        words.push(word);
-    return words;
 }
 
 /**
@@ -40232,11 +40510,26 @@ const BUILD_USER_GITCONFIG = '# Written by smidr/build-action: the layer checkou
 /** `--mount` takes CSV fields: a path with a comma or quote must be quoted CSV-style. */
 function mountArg(m) {
     const field = (f) => (/[",]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f);
-    return [`type=bind`, field(`source=${m.source}`), field(`target=${m.target}`), ...(m.readonly ? ['readonly'] : [])].join(',');
+    return [
+        `type=bind`,
+        field(`source=${m.source}`),
+        field(`target=${m.target}`),
+        ...(m.readonly ? ['readonly'] : []),
+    ].join(',');
 }
 function runArgs(spec) {
-    const args = ['run', '--name', spec.name, '--init', '--user', `${spec.user.uid}:${spec.user.gid}`,
-        '--workdir', spec.workdir, '--entrypoint', spec.command[0]];
+    const args = [
+        'run',
+        '--name',
+        spec.name,
+        '--init',
+        '--user',
+        `${spec.user.uid}:${spec.user.gid}`,
+        '--workdir',
+        spec.workdir,
+        '--entrypoint',
+        spec.command[0],
+    ];
     for (const [k, v] of Object.entries(spec.labels))
         args.push('--label', `${k}=${v}`);
     // podman maps the caller's uid into the container only when asked; docker needs no mapping.
@@ -40290,7 +40583,10 @@ async function ensureImage(engine, image) {
     }
 }
 async function wasOomKilled(engine, name) {
-    const out = await getExecOutput(engine, ['inspect', '--format', '{{.State.OOMKilled}}', name], { silent: true, ignoreReturnCode: true });
+    const out = await getExecOutput(engine, ['inspect', '--format', '{{.State.OOMKilled}}', name], {
+        silent: true,
+        ignoreReturnCode: true,
+    });
     return out.stdout.trim() === 'true';
 }
 /** Synchronous, so it also completes from a signal handler just before the process exits. */
@@ -40299,396 +40595,6 @@ function removeContainer(engine, name) {
 }
 function signalContainer(engine, name, signal) {
     spawnSync(engine, ['kill', '--signal', signal, name], { stdio: 'ignore', timeout: 30_000 });
-}
-
-/** Parses BitBake's knotty output, line by line, into what the report needs. Pure. */
-const SSTATE = /Sstate summary: Wanted (\d+) Local (\d+) Mirrors (\d+) Missed (\d+) Current (\d+) \((\d+)% match, (\d+)% complete\)/;
-const TASKS_SUMMARY = /^NOTE: Tasks Summary: Attempted (\d+) tasks of which (\d+) didn't need to be rerun and (?:all succeeded|(\d+) failed)\./;
-const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
-const NOEXEC = /^NOTE: Running noexec task \d+ of \d+ /;
-const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
-const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
-// Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
-const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
-const STARTED = /^NOTE: recipe (\S+): task (do_\S+): Started$/;
-const FINISHED = /^NOTE: recipe \S+: task do_\S+?(_setscene)?: (?:Succeeded|Failed)$/;
-// A shell task's backtrace (knotty may prefix log lines with "| ") and a python traceback frame.
-const METADATA_FRAME = /^(?:\| )?\s*#\d+: \S+, (.+), line (\d+)$/;
-const PYTHON_FRAME = /^(?:\| )?File: '(.+)', lineno: (\d+), function: \S+$/;
-const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
-const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
-class BitbakeOutputParser {
-    summary = {
-        tasksFailed: 0, noexecTasks: 0, failures: [], parseErrors: [], warnings: [], errors: [],
-        done: { setscene: 0, task: 0 }, recipeFiles: {},
-    };
-    /** Logfile and backtrace lines precede the Task line they belong to. */
-    pendingLogFile;
-    pendingFrames = [];
-    inMetadataBacktrace = false;
-    lastRecipeFile;
-    /** Feeds one line (without its newline); returns progress when the line reports some. */
-    line(text) {
-        const s = this.summary;
-        let m = SSTATE.exec(text);
-        if (m) {
-            const [wanted, local, mirrors, missed, current, match, complete] = m.slice(1).map(Number);
-            s.sstate = {
-                wanted: wanted, local: local, mirrors: mirrors, missed: missed, current: current,
-                matchPercent: match, completePercent: complete,
-            };
-            return undefined;
-        }
-        if ((m = RUNNING.exec(text))) {
-            s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4] };
-            this.lastRecipeFile = recipeFileOf(m[4]);
-            return s.lastProgress;
-        }
-        if (NOEXEC.test(text)) {
-            s.noexecTasks += 1;
-            s.done.task += 1;
-            return undefined;
-        }
-        if ((m = STARTED.exec(text))) {
-            if (this.lastRecipeFile && !m[2].endsWith('_setscene'))
-                s.recipeFiles[m[1]] ??= this.lastRecipeFile;
-            return undefined;
-        }
-        if ((m = FINISHED.exec(text))) {
-            s.done[m[1] ? 'setscene' : 'task'] += 1;
-            return undefined;
-        }
-        if (/Backtrace \(metadata-relative locations\):$/.test(text)) {
-            this.inMetadataBacktrace = true;
-            return undefined;
-        }
-        if (this.inMetadataBacktrace && (m = METADATA_FRAME.exec(text))) {
-            // The same backtrace may come twice: in the ERROR message and in "Log data follows".
-            const frame = { file: m[1], line: Number(m[2]) };
-            if (!this.pendingFrames.some((f) => f.file === frame.file && f.line === frame.line))
-                this.pendingFrames.push(frame);
-            return undefined;
-        }
-        this.inMetadataBacktrace = false;
-        if ((m = PYTHON_FRAME.exec(text))) {
-            // A python traceback runs outermost first.
-            this.pendingFrames.unshift({ file: m[1], line: Number(m[2]) });
-            return undefined;
-        }
-        if ((m = TASKS_SUMMARY.exec(text))) {
-            s.tasksAttempted = Number(m[1]);
-            s.tasksReused = Number(m[2]);
-            s.tasksFailed = m[3] ? Number(m[3]) : 0;
-            return undefined;
-        }
-        if ((m = LOGFILE.exec(text))) {
-            this.pendingLogFile = m[1].trim();
-        }
-        else if ((m = TASK_FAILED.exec(text))) {
-            // Frames of generated code ("exec_func_python() autogenerated") name no file.
-            s.failures.push({ recipeFile: m[1], task: m[2], logFile: this.pendingLogFile, frames: this.pendingFrames.filter((f) => f.file.startsWith('/')) });
-            this.pendingLogFile = undefined;
-            this.pendingFrames = [];
-        }
-        else if ((m = PARSE_ERROR.exec(text))) {
-            s.parseErrors.push({ file: m[1], line: Number(m[2]), message: m[3] });
-        }
-        if ((m = ERROR.exec(text)))
-            s.errors.push(m[1]);
-        else if ((m = WARNING.exec(text)))
-            s.warnings.push(m[1]);
-        return undefined;
-    }
-}
-/** `virtual:native:/x/zlib_1.3.1.bb:do_compile` → `/x/zlib_1.3.1.bb`. */
-function recipeFileOf(what) {
-    const file = what.replace(/:do_[^:]+$/, '');
-    const slash = file.indexOf('/');
-    return slash > 0 ? file.slice(slash) : file;
-}
-/** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
-function tasksRun(s) {
-    if (s.tasksAttempted === undefined || s.tasksReused === undefined)
-        return undefined;
-    return s.tasksAttempted - s.tasksReused - s.noexecTasks;
-}
-/** `recipe_1.0.bb:do_compile` → `recipe_1.0:do_compile`, as people name a task. */
-function taskLabel(f) {
-    const base = f.recipeFile.split('/').pop() ?? f.recipeFile;
-    return `${base.replace(/\.bb(append)?$/, '')}:${f.task}`;
-}
-
-/**
- * The persistent cache directories of a self-hosted runner: making them private per repository,
- * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
- * used for a while — all while other builds on the host keep running.
- */
-// ---------------------------------------------------------------------------------------------
-// The hash-equivalence DB directory
-/** statfs(2) f_type values of network file systems (linux/magic.h, fs/smb/client). */
-const NETWORK_FS = new Map([
-    [0x6969, 'NFS'],
-    [0x517b, 'SMB'],
-    [0xff534d42, 'CIFS'],
-    [0xfe534d42, 'SMB2'],
-]);
-/**
- * The problem with keeping the hash-equivalence DB on a file system of this statfs type, if any.
- *
- * BitBake itself refuses only NFS. SMB/CIFS are refused too: hashserv keeps its SQLite DB in WAL
- * mode, and SQLite documents that WAL needs shared memory a network share does not provide, so
- * the DB would corrupt silently instead of failing. FUSE is accepted: its one magic number covers
- * sshfs but also local file systems (fuse-overlayfs under rootless podman, mergerfs, ntfs-3g),
- * which cannot be told apart here, and BitBake accepts them all.
- */
-function fsTypeProblem(type, dir) {
-    // f_type is a signed long: a 32-bit platform reports the SMB magics as negative numbers.
-    const name = NETWORK_FS.get(type >>> 0);
-    if (!name)
-        return undefined;
-    return `The hash-equivalence database directory ${dir} is on ${name}. ` +
-        (name === 'NFS' ? 'BitBake refuses it there: ' : 'It cannot live there: ') +
-        'SQLite locking is unreliable on network file systems and the database would be corrupted. ' +
-        'Put the cache directories (the cache-dir input, or directories: in smidr.yaml) on a local disk; ' +
-        'to share hash equivalences between hosts, run a hash-equivalence server and set BB_HASHSERVE_UPSTREAM instead.';
-}
-/** Refuses a network file system for the hash-equivalence DB before BitBake does, with the fix. */
-async function dbDirProblem(dir) {
-    // Like BitBake, judge a directory that does not exist yet by the one it will be created in.
-    let at = path$1.resolve(dir);
-    for (;;) {
-        try {
-            return fsTypeProblem((await promises$1.statfs(at)).type, dir);
-        }
-        catch (e) {
-            const parent = path$1.dirname(at);
-            if (errno(e) !== 'ENOENT' || parent === at)
-                return undefined;
-            at = parent;
-        }
-    }
-}
-// ---------------------------------------------------------------------------------------------
-// Private per-repository cache directories
-/** A GitHub owner or repository name; `.` and `..` are refused separately. */
-const NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
-/** `owner/name` as directory names, or an error for a value that could leave the cache root. */
-function repositoryDirs(repository) {
-    const parts = repository.split('/');
-    const [owner, name] = parts;
-    // The owner may not start with a dot (GitHub owners never do); a repository may (.github).
-    if (parts.length !== 2 || !owner || !name || !NAME_PART.test(owner) || !NAME_PART.test(name) || owner.startsWith('.') || name === '.' || name === '..') {
-        throw new Error(`repository "${repository}" is not of the form owner/name (letters, digits, '_', '.', '-'); refusing to use it as a cache directory name`);
-    }
-    // GitHub names are case-insensitive: one repository must not get two caches.
-    return { owner: owner.toLowerCase(), name: name.toLowerCase() };
-}
-/**
- * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}`. The owner and
- * repository directories are mode 0700: one repository's sources, sstate and build trees must not
- * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
- * Broader existing modes are tightened and returned in `tightened`.
- */
-async function privateCacheDirs(root, repository) {
-    const { owner, name } = repositoryDirs(repository);
-    const tightened = [];
-    await promises$1.mkdir(root, { recursive: true });
-    const ownerDir = path$1.join(root, owner);
-    await privateDir(ownerDir, tightened);
-    const repoDir = path$1.join(ownerDir, name);
-    await privateDir(repoDir, tightened);
-    const dirs = {
-        downloads: path$1.join(repoDir, 'downloads'),
-        sstate: path$1.join(repoDir, 'sstate-cache'),
-        hashserv: path$1.join(repoDir, 'hashserv'),
-        builds: path$1.join(repoDir, 'builds'),
-    };
-    for (const d of Object.values(dirs))
-        await promises$1.mkdir(d, { recursive: true });
-    return { ...dirs, tightened };
-}
-async function privateDir(dir, tightened) {
-    try {
-        await promises$1.mkdir(dir, { mode: 0o700 });
-        return;
-    }
-    catch (e) {
-        if (errno(e) !== 'EEXIST')
-            throw e;
-    }
-    const st = await promises$1.lstat(dir);
-    // A symlink or a directory of another user would let that user read or replace the caches.
-    if (!st.isDirectory())
-        throw new Error(`${dir} exists but is not a directory (a symlink?); remove it or choose another cache-dir`);
-    const uid = process.getuid?.();
-    if (uid !== undefined && st.uid !== uid) {
-        throw new Error(`${dir} belongs to uid ${st.uid}, not to the runner user (uid ${uid}); another user could read or plant cache objects there. Remove it or choose another cache-dir`);
-    }
-    if (process.platform !== 'win32' && (st.mode & 0o7077) !== 0) {
-        await promises$1.chmod(dir, st.mode & 0o700);
-        tightened.push(dir);
-    }
-}
-function errno(e) {
-    return e?.code;
-}
-
-/**
- * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
- * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
- * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
- */
-/**
- * The only shell code that runs BitBake. It is a constant: paths arrive as environment
- * variables and BitBake's arguments as argv, so no configured value is ever parsed by a shell.
- */
-const RUN_BITBAKE_SH = `#!/bin/bash
-# Written by smidr/build-action. Sets up the BitBake environment and runs BitBake.
-set -eu
-unset BBSERVER
-cd "$SMIDR_BUILD_DIR"
-set +u
-if [ -n "\${SMIDR_BITBAKE_DIR:-}" ]; then
-  . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" "$SMIDR_BITBAKE_DIR" > /dev/null
-else
-  . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" > /dev/null
-fi
-set -u
-exec bitbake "$@"
-`;
-async function runBitbake(host, argv, opts) {
-    const parser = new BitbakeOutputParser();
-    const started = Date.now();
-    const child = host.kind === 'container'
-        ? spawn(host.spec.engine, runArgs(host.spec), { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('bash', [host.script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: host.env, cwd: host.cwd, detached: true });
-    const stopper = new Stopper(host, child, opts.graceSeconds);
-    const onSignal = (signal) => stopper.request(signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const budget = opts.deadlineMs === undefined
-        ? undefined
-        : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
-    // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
-    const token = randomBytes(16).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n`);
-    const timer = setInterval(() => info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
-    try {
-        const follow = (stream) => new Promise((resolve) => {
-            const lines = createInterface({ input: stream, crlfDelay: Infinity });
-            lines.on('line', (line) => {
-                process.stdout.write(`${line}\n`);
-                parser.line(line);
-            });
-            lines.on('close', resolve);
-        });
-        const exited = new Promise((resolve) => {
-            child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
-            child.on('error', (e) => {
-                error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
-                resolve(127);
-            });
-        });
-        const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
-        // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
-        const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
-        return { exitCode, summary: parser.summary, oomKilled, stoppedBy: stopper.reason, durationMs: Date.now() - started };
-    }
-    finally {
-        clearInterval(timer);
-        clearTimeout(budget);
-        process.stdout.write(`::${token}::\n`);
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        stopper.dispose();
-        if (host.kind === 'container')
-            removeContainer(host.spec.engine, host.spec.name);
-    }
-}
-/**
- * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
- * (after the grace period, or a second signal to the action) stops it harder, and finally the
- * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
- * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
- */
-class Stopper {
-    host;
-    child;
-    graceSeconds;
-    /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
-    reason;
-    steps = 0;
-    timer;
-    constructor(host, child, graceSeconds) {
-        this.host = host;
-        this.child = child;
-        this.graceSeconds = graceSeconds;
-    }
-    request(why) {
-        this.reason ??= why === 'budget' ? 'budget' : 'signal';
-        if (why === 'SIGTERM')
-            this.steps = Math.max(this.steps, 2);
-        this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
-    }
-    escalate(why = 'it did not stop in time') {
-        this.steps += 1;
-        clearTimeout(this.timer);
-        if (this.steps <= 2) {
-            warning(this.steps === 1
-                ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
-                : `Stopping BitBake harder (second SIGINT) because ${why}.`);
-            this.interrupt();
-            this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
-        }
-        else {
-            warning(`Removing BitBake and its container because ${why}.`);
-            this.kill();
-        }
-    }
-    interrupt() {
-        if (this.host.kind === 'container')
-            signalContainer(this.host.spec.engine, this.host.spec.name, 'SIGINT');
-        else if (this.child.pid)
-            process.kill(-this.child.pid, 'SIGINT');
-    }
-    kill() {
-        if (this.host.kind === 'container')
-            removeContainer(this.host.spec.engine, this.host.spec.name);
-        else if (this.child.pid) {
-            try {
-                process.kill(-this.child.pid, 'SIGKILL');
-            }
-            catch {
-                // Already gone.
-            }
-        }
-    }
-    dispose() {
-        clearTimeout(this.timer);
-    }
-}
-function signalNumber(signal) {
-    return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal];
-}
-/**
- * One progress line: tasks finished of the total in the current phase (setscene tasks unpack
- * sstate, real tasks build), percent and elapsed time, and the task started last.
- */
-function progressLine(s, started, now = Date.now()) {
-    const elapsed = formatDuration(now - started);
-    const p = s.lastProgress;
-    if (!p)
-        return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
-    const done = Math.min(s.done[p.phase], p.total);
-    const percent = Math.floor((done * 100) / Math.max(p.total, 1));
-    const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
-    return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
-}
-function formatDuration(ms) {
-    const s = Math.round(ms / 1000);
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 /** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
@@ -40824,7 +40730,10 @@ async function remoteHead(name, url, branch, tag) {
     catch (e) {
         throw new ConfigError(`layer '${name}': cannot reach ${url}: ${e.stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`);
     }
-    const refs = new Map(out.split('\n').filter(Boolean).map((l) => {
+    const refs = new Map(out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
         const [sha, r] = l.split('\t');
         return [r, sha];
     }));
@@ -40838,9 +40747,15 @@ async function remoteHead(name, url, branch, tag) {
 /** Fetches as little history as the remote allows and returns the full commit id. */
 async function fetchRevision(name, repo, url, rev) {
     const want = rev.pinned ?? rev.head;
-    const revLabel = rev.pinned ? `commit ${rev.pinned}` : rev.branch ? `branch ${rev.branch} (${want})` : rev.tag ? `tag ${rev.tag}` : `HEAD (${want})`;
+    const revLabel = rev.pinned
+        ? `commit ${rev.pinned}`
+        : rev.branch
+            ? `branch ${rev.branch} (${want})`
+            : rev.tag
+                ? `tag ${rev.tag}`
+                : `HEAD (${want})`;
     info(`${name}: fetching ${revLabel} from ${url}`);
-    const shallow = FULL_COMMIT.test(want) && await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo);
+    const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
     if (!shallow) {
         // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
         try {
@@ -40865,8 +40780,8 @@ async function fetchRevision(name, repo, url, rev) {
 async function assertOnBranch(name, repo, url, commit, branch) {
     const since = Number(await git(['log', '-1', '--format=%ct', commit], repo)) - 86400;
     const ref = `refs/remotes/origin/${branch}`;
-    const fetched = await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)
-        || await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo);
+    const fetched = (await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
+        (await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
     if (!fetched)
         throw new ConfigError(`layer '${name}': ${url} has no branch '${branch}'; fix the layer's branch`);
     if (!(await gitOk(['merge-base', '--is-ancestor', commit, ref], repo))) {
@@ -40955,78 +40870,315 @@ function versionAtLeast(version, wanted) {
 /** What the `layers` output and the summary show. */
 function layersJson(layers) {
     return layers.map((l) => ({
-        name: l.name, url: l.url, branch: l.branch, tag: l.tag, commit: l.commit, sublayers: l.sublayers,
+        name: l.name,
+        url: l.url,
+        branch: l.branch,
+        tag: l.tag,
+        commit: l.commit,
+        sublayers: l.sublayers,
     }));
 }
 
-/**
- * The unique build directory of one build, and the shared cache directories it uses. A build
- * directory is never reused: two builds of one config (a re-run, a second matrix leg, a local run
- * beside CI) each get their own TMPDIR, bitbake.lock and BitBake server.
- */
-/** A readable id that is unique per build: run, attempt, job, machine, then randomness. */
-function buildId(env, machine) {
-    const parts = env.GITHUB_RUN_ID
-        ? [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT ?? '1', env.GITHUB_JOB ?? 'job', machine]
-        : ['local', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''), machine];
-    const readable = parts.map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-')).join('-').slice(0, 80);
-    return `${readable}-${randomBytes(4).toString('hex')}`;
-}
-/** Creates the build directory; `exclusive` makes a collision (never expected) an error. */
-async function createWorkspace(root, id, caches) {
-    await promises$1.mkdir(root, { recursive: true });
-    const buildDir = path$1.join(root, id);
-    await promises$1.mkdir(buildDir);
-    await promises$1.mkdir(path$1.join(buildDir, 'conf'));
-    for (const dir of Object.values(caches))
-        await promises$1.mkdir(dir, { recursive: true });
-    return { id, buildDir, caches };
-}
-/** The cache directories under one root, as the action lays them out. */
-function cacheDirsUnder(root) {
-    return { downloads: path$1.join(root, 'downloads'), sstate: path$1.join(root, 'sstate-cache'), hashserv: path$1.join(root, 'hashserv') };
-}
-/** Where the action keeps things on a runner: all under RUNNER_TEMP unless told otherwise. */
-function actionDirs(env, workspaceDir) {
-    const temp = env.RUNNER_TEMP;
-    if (!temp)
-        throw new Error('RUNNER_TEMP is not set: run this as a GitHub action, or use the smidr CLI locally');
-    return {
-        // The tool cache survives between jobs on self-hosted runners: checkouts are reused there.
-        layerStore: path$1.join(env.RUNNER_TOOL_CACHE ?? temp, 'smidr-layers'),
-        workspaceRoot: workspaceDir ?? path$1.join(temp, 'smidr', 'builds'),
-        caches: cacheDirsUnder(path$1.join(temp, 'smidr', 'cache')),
+/** Parses BitBake's knotty output, line by line, into what the report needs. Pure. */
+const SSTATE = /Sstate summary: Wanted (\d+) Local (\d+) Mirrors (\d+) Missed (\d+) Current (\d+) \((\d+)% match, (\d+)% complete\)/;
+const TASKS_SUMMARY = /^NOTE: Tasks Summary: Attempted (\d+) tasks of which (\d+) didn't need to be rerun and (?:all succeeded|(\d+) failed)\./;
+const RUNNING = /^NOTE: Running (setscene )?task (\d+) of (\d+) \((.*)\)$/;
+const NOEXEC = /^NOTE: Running noexec task \d+ of \d+ /;
+const TASK_FAILED = /^ERROR: Task \((.+):(do_[A-Za-z0-9_+-]+)\) failed with exit code '(\d+)'/;
+const LOGFILE = /^ERROR: Logfile of failure stored in: (.+)$/;
+// Knotty prints recipe parse errors after its progress text: `Parsing recipes...ERROR: ParseError at …`.
+const PARSE_ERROR = /ERROR: ParseError at ([^:]+):(\d+): (.*)$/;
+const STARTED = /^NOTE: recipe (\S+): task (do_\S+): Started$/;
+const FINISHED = /^NOTE: recipe \S+: task do_\S+?(_setscene)?: (?:Succeeded|Failed)$/;
+// A shell task's backtrace (knotty may prefix log lines with "| ") and a python traceback frame.
+const METADATA_FRAME = /^(?:\| )?\s*#\d+: \S+, (.+), line (\d+)$/;
+const PYTHON_FRAME = /^(?:\| )?File: '(.+)', lineno: (\d+), function: \S+$/;
+const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
+const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
+class BitbakeOutputParser {
+    summary = {
+        tasksFailed: 0,
+        noexecTasks: 0,
+        failures: [],
+        parseErrors: [],
+        warnings: [],
+        errors: [],
+        done: { setscene: 0, task: 0 },
+        recipeFiles: {},
     };
+    /** Logfile and backtrace lines precede the Task line they belong to. */
+    pendingLogFile;
+    pendingFrames = [];
+    inMetadataBacktrace = false;
+    lastRecipeFile;
+    /** Feeds one line (without its newline); returns progress when the line reports some. */
+    line(text) {
+        const s = this.summary;
+        let m = SSTATE.exec(text);
+        if (m) {
+            const [wanted, local, mirrors, missed, current, match, complete] = m.slice(1).map(Number);
+            s.sstate = {
+                wanted: wanted,
+                local: local,
+                mirrors: mirrors,
+                missed: missed,
+                current: current,
+                matchPercent: match,
+                completePercent: complete,
+            };
+            return undefined;
+        }
+        if ((m = RUNNING.exec(text))) {
+            s.lastProgress = { phase: m[1] ? 'setscene' : 'task', current: Number(m[2]), total: Number(m[3]), what: m[4] };
+            this.lastRecipeFile = recipeFileOf(m[4]);
+            return s.lastProgress;
+        }
+        if (NOEXEC.test(text)) {
+            s.noexecTasks += 1;
+            s.done.task += 1;
+            return undefined;
+        }
+        if ((m = STARTED.exec(text))) {
+            if (this.lastRecipeFile && !m[2].endsWith('_setscene'))
+                s.recipeFiles[m[1]] ??= this.lastRecipeFile;
+            return undefined;
+        }
+        if ((m = FINISHED.exec(text))) {
+            s.done[m[1] ? 'setscene' : 'task'] += 1;
+            return undefined;
+        }
+        if (/Backtrace \(metadata-relative locations\):$/.test(text)) {
+            this.inMetadataBacktrace = true;
+            return undefined;
+        }
+        if (this.inMetadataBacktrace && (m = METADATA_FRAME.exec(text))) {
+            // The same backtrace may come twice: in the ERROR message and in "Log data follows".
+            const frame = { file: m[1], line: Number(m[2]) };
+            if (!this.pendingFrames.some((f) => f.file === frame.file && f.line === frame.line))
+                this.pendingFrames.push(frame);
+            return undefined;
+        }
+        this.inMetadataBacktrace = false;
+        if ((m = PYTHON_FRAME.exec(text))) {
+            // A python traceback runs outermost first.
+            this.pendingFrames.unshift({ file: m[1], line: Number(m[2]) });
+            return undefined;
+        }
+        if ((m = TASKS_SUMMARY.exec(text))) {
+            s.tasksAttempted = Number(m[1]);
+            s.tasksReused = Number(m[2]);
+            s.tasksFailed = m[3] ? Number(m[3]) : 0;
+            return undefined;
+        }
+        if ((m = LOGFILE.exec(text))) {
+            this.pendingLogFile = m[1].trim();
+        }
+        else if ((m = TASK_FAILED.exec(text))) {
+            // Frames of generated code ("exec_func_python() autogenerated") name no file.
+            s.failures.push({
+                recipeFile: m[1],
+                task: m[2],
+                logFile: this.pendingLogFile,
+                frames: this.pendingFrames.filter((f) => f.file.startsWith('/')),
+            });
+            this.pendingLogFile = undefined;
+            this.pendingFrames = [];
+        }
+        else if ((m = PARSE_ERROR.exec(text))) {
+            s.parseErrors.push({ file: m[1], line: Number(m[2]), message: m[3] });
+        }
+        if ((m = ERROR.exec(text)))
+            s.errors.push(m[1]);
+        else if ((m = WARNING.exec(text)))
+            s.warnings.push(m[1]);
+        return undefined;
+    }
 }
-/** Where the CLI keeps things: the config's persistent directories. */
-function localDirs(d, workspaceDir) {
-    const root = path$1.dirname(d.sstate);
-    return {
-        layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
-        caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
-    };
+/** `virtual:native:/x/zlib_1.3.1.bb:do_compile` → `/x/zlib_1.3.1.bb`. */
+function recipeFileOf(what) {
+    const file = what.replace(/:do_[^:]+$/, '');
+    const slash = file.indexOf('/');
+    return slash > 0 ? file.slice(slash) : file;
+}
+/** Tasks that really ran: attempted minus those covered by sstate, already current, or noexec. */
+function tasksRun(s) {
+    if (s.tasksAttempted === undefined || s.tasksReused === undefined)
+        return undefined;
+    return s.tasksAttempted - s.tasksReused - s.noexecTasks;
+}
+/** `recipe_1.0.bb:do_compile` → `recipe_1.0:do_compile`, as people name a task. */
+function taskLabel(f) {
+    const base = f.recipeFile.split('/').pop() ?? f.recipeFile;
+    return `${base.replace(/\.bb(append)?$/, '')}:${f.task}`;
+}
+
+/**
+ * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
+ * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
+ * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
+ */
+/**
+ * The only shell code that runs BitBake. It is a constant: paths arrive as environment
+ * variables and BitBake's arguments as argv, so no configured value is ever parsed by a shell.
+ */
+const RUN_BITBAKE_SH = `#!/bin/bash
+# Written by smidr/build-action. Sets up the BitBake environment and runs BitBake.
+set -eu
+unset BBSERVER
+cd "$SMIDR_BUILD_DIR"
+set +u
+if [ -n "\${SMIDR_BITBAKE_DIR:-}" ]; then
+  . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" "$SMIDR_BITBAKE_DIR" > /dev/null
+else
+  . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" > /dev/null
+fi
+set -u
+exec bitbake "$@"
+`;
+async function runBitbake(host, argv, opts) {
+    const parser = new BitbakeOutputParser();
+    const started = Date.now();
+    const child = host.kind === 'container'
+        ? spawn(host.spec.engine, runArgs(host.spec), { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('bash', [host.script, ...argv], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: host.env,
+            cwd: host.cwd,
+            detached: true,
+        });
+    const stopper = new Stopper(host, child, opts.graceSeconds);
+    const onSignal = (signal) => stopper.request(signal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const budget = opts.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
+    // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
+    const token = randomBytes(16).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n`);
+    const timer = setInterval(() => info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
+    try {
+        const follow = (stream) => new Promise((resolve) => {
+            const lines = createInterface({ input: stream, crlfDelay: Infinity });
+            lines.on('line', (line) => {
+                process.stdout.write(`${line}\n`);
+                parser.line(line);
+            });
+            lines.on('close', resolve);
+        });
+        const exited = new Promise((resolve) => {
+            child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
+            child.on('error', (e) => {
+                error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
+                resolve(127);
+            });
+        });
+        const [exitCode] = await Promise.all([exited, follow(child.stdout), follow(child.stderr)]);
+        // BitBake's task workers are what the OOM killer takes: BitBake itself then exits 1, not 137.
+        const oomKilled = host.kind === 'container' && exitCode !== 0 && (await wasOomKilled(host.spec.engine, host.spec.name));
+        return {
+            exitCode,
+            summary: parser.summary,
+            oomKilled,
+            stoppedBy: stopper.reason,
+            durationMs: Date.now() - started,
+        };
+    }
+    finally {
+        clearInterval(timer);
+        clearTimeout(budget);
+        process.stdout.write(`::${token}::\n`);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        stopper.dispose();
+        if (host.kind === 'container')
+            removeContainer(host.spec.engine, host.spec.name);
+    }
 }
 /**
- * Self-hosted runners keep caches on the host, shared by every build there: under `cache-dir`
- * (one private directory per repository), else smidr.yaml's `directories:`.
+ * Stops BitBake like a terminal user would: SIGINT lets running tasks finish, a second SIGINT
+ * (after the grace period, or a second signal to the action) stops it harder, and finally the
+ * container is removed. SIGTERM to the action means the runner is about to kill it: go hard now.
+ * The time budget stops it the gentle way, so every task that finishes leaves its sstate object.
  */
-async function selfHostedDirs(base, cacheDir, directories, repository, workspaceDir) {
-    let dirs;
-    if (cacheDir) {
-        const p = await privateCacheDirs(cacheDir, repository);
-        for (const t of p.tightened)
-            notice(`Made ${t} private to the runner user`);
-        dirs = { layerStore: base.layerStore, workspaceRoot: workspaceDir ?? p.builds, caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv } };
+class Stopper {
+    host;
+    child;
+    graceSeconds;
+    /** The first reason given: a cancellation after the budget ran out is still a budget stop. */
+    reason;
+    steps = 0;
+    timer;
+    constructor(host, child, graceSeconds) {
+        this.host = host;
+        this.child = child;
+        this.graceSeconds = graceSeconds;
     }
-    else {
-        dirs = { ...localDirs(directories, workspaceDir), layerStore: base.layerStore };
+    request(why) {
+        this.reason ??= why === 'budget' ? 'budget' : 'signal';
+        if (why === 'SIGTERM')
+            this.steps = Math.max(this.steps, 2);
+        this.escalate(why === 'budget' ? 'the time budget (stop-after) is used up' : `the job was cancelled (${why})`);
     }
-    await promises$1.mkdir(dirs.caches.hashserv, { recursive: true });
-    const problem = await dbDirProblem(dirs.caches.hashserv);
-    if (problem)
-        throw new ConfigError(problem);
-    return dirs;
+    escalate(why = 'it did not stop in time') {
+        this.steps += 1;
+        clearTimeout(this.timer);
+        if (this.steps <= 2) {
+            warning(this.steps === 1
+                ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
+                : `Stopping BitBake harder (second SIGINT) because ${why}.`);
+            this.interrupt();
+            this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
+        }
+        else {
+            warning(`Removing BitBake and its container because ${why}.`);
+            this.kill();
+        }
+    }
+    interrupt() {
+        if (this.host.kind === 'container')
+            signalContainer(this.host.spec.engine, this.host.spec.name, 'SIGINT');
+        else if (this.child.pid)
+            process.kill(-this.child.pid, 'SIGINT');
+    }
+    kill() {
+        if (this.host.kind === 'container')
+            removeContainer(this.host.spec.engine, this.host.spec.name);
+        else if (this.child.pid) {
+            try {
+                process.kill(-this.child.pid, 'SIGKILL');
+            }
+            catch {
+                // Already gone.
+            }
+        }
+    }
+    dispose() {
+        clearTimeout(this.timer);
+    }
+}
+function signalNumber(signal) {
+    return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal];
+}
+/**
+ * One progress line: tasks finished of the total in the current phase (setscene tasks unpack
+ * sstate, real tasks build), percent and elapsed time, and the task started last.
+ */
+function progressLine(s, started, now = Date.now()) {
+    const elapsed = formatDuration(now - started);
+    const p = s.lastProgress;
+    if (!p)
+        return `[smidr] BitBake is parsing and preparing tasks (${elapsed} elapsed)`;
+    const done = Math.min(s.done[p.phase], p.total);
+    const percent = Math.floor((done * 100) / Math.max(p.total, 1));
+    const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
+    return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
+}
+function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 /**
@@ -41113,7 +41265,8 @@ const HASHSERVE_DB_DIR_SINCE = '2.18';
 async function prepareBuild(config, dirs, env = process.env) {
     const layers = await group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
     const tools = await findBuildTools(layers);
-    const distro = config.distro ?? (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
+    const distro = config.distro ??
+        (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
     const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
     const inContainer = config.container.engine !== 'none';
     const seen = bitbakePaths(workspace, layers, inContainer);
@@ -41139,7 +41292,9 @@ async function prepareBuild(config, dirs, env = process.env) {
  * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
  */
 function parallelism(config) {
-    const cpus = config.container.engine !== 'none' && config.container.cpuCount ? Math.max(1, Math.ceil(config.container.cpuCount)) : undefined;
+    const cpus = config.container.engine !== 'none' && config.container.cpuCount
+        ? Math.max(1, Math.ceil(config.container.cpuCount))
+        : undefined;
     return {
         bbNumberThreads: config.bbNumberThreads ?? cpus,
         parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
@@ -41151,11 +41306,21 @@ function bitbakePaths(ws, layers, inContainer) {
     const sub = (root, s) => (s === '.' ? root : `${root}/${s}`);
     const layerDirs = layers.flatMap((l) => l.sublayers.map((s) => sub(layerRoot(l), s)));
     return inContainer
-        ? { topdir: IN_CONTAINER.build, downloads: IN_CONTAINER.downloads, sstate: IN_CONTAINER.sstate, hashserv: IN_CONTAINER.hashserv, layers: layerDirs }
+        ? {
+            topdir: IN_CONTAINER.build,
+            downloads: IN_CONTAINER.downloads,
+            sstate: IN_CONTAINER.sstate,
+            hashserv: IN_CONTAINER.hashserv,
+            layers: layerDirs,
+        }
         : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
 }
 async function runPreparedBuild(b, options = {}) {
-    const opts = { progressInterval: options.progressInterval ?? 60, graceSeconds: 120, deadlineMs: options.budget?.deadlineMs };
+    const opts = {
+        progressInterval: options.progressInterval ?? 60,
+        graceSeconds: 120,
+        deadlineMs: options.budget?.deadlineMs,
+    };
     const { config, workspace } = b;
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
@@ -41172,7 +41337,9 @@ async function runPreparedBuild(b, options = {}) {
     const images = await listImages(path$1.join(deployDir, 'images', config.machine));
     const outcome = {
         result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
-        run, deployDir, images,
+        run,
+        deployDir,
+        images,
         tasksRun: tasksRun(run.summary),
         tasksReused: run.summary.tasksReused,
     };
@@ -41187,14 +41354,18 @@ async function runPreparedBuild(b, options = {}) {
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
 async function fullDisk(b, run) {
     const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-    const dirs = { 'the build directory': b.workspace.buildDir, DL_DIR: b.workspace.caches.downloads, SSTATE_DIR: b.workspace.caches.sstate };
+    const dirs = {
+        'the build directory': b.workspace.buildDir,
+        DL_DIR: b.workspace.caches.downloads,
+        SSTATE_DIR: b.workspace.caches.sstate,
+    };
     const usage = await diskUsage(dirs).catch(() => []);
     const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
     if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
         return undefined;
     const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
-    return `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; `
-        + 'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR';
+    return (`No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
+        'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR');
 }
 function failureMessage(b, run, options) {
     const s = run.summary;
@@ -41222,8 +41393,8 @@ function budgetMessage(run, minutes) {
         : p.phase === 'setscene'
             ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
             : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
-    return `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. `
-        + 'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here';
+    return (`BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. ` +
+        'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here');
 }
 async function containerHost(b, argv) {
     const { config, workspace, tools } = b;
@@ -41240,8 +41411,24 @@ async function containerHost(b, argv) {
     // failure; a file really left unwritable shows as BitBake's own permission error.
     if (process.getuid?.() === 0) {
         for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-            await exec('find', [dir, '(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')',
-                '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], { silent: true, ignoreReturnCode: true });
+            await exec('find', [
+                dir,
+                '(',
+                '!',
+                '-uid',
+                String(user.uid),
+                '-o',
+                '!',
+                '-gid',
+                String(user.gid),
+                ')',
+                '-exec',
+                'chown',
+                '-h',
+                `${user.uid}:${user.gid}`,
+                '{}',
+                '+',
+            ], { silent: true, ignoreReturnCode: true });
         }
     }
     const userns = userNamespaceOptions();
@@ -41287,7 +41474,11 @@ function directHost(b) {
     const env = stringEnv(process.env);
     // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets.
     for (const k of Object.keys(env)) {
-        if (k === 'TMPDIR' || k === 'BBSERVER' || k.startsWith('ACTIONS_') || k.startsWith('INPUT_') || k.startsWith('GITHUB_TOKEN'))
+        if (k === 'TMPDIR' ||
+            k === 'BBSERVER' ||
+            k.startsWith('ACTIONS_') ||
+            k.startsWith('INPUT_') ||
+            k.startsWith('GITHUB_TOKEN'))
             delete env[k];
     }
     Object.assign(env, {
@@ -41296,7 +41487,12 @@ function directHost(b) {
         SMIDR_INIT_ENV: path$1.join(dir(tools.initEnv.layer), tools.initEnv.file),
         SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, dir(tools.bitbake.layer)),
     });
-    return { kind: 'direct', script: path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), env, cwd: workspace.buildDir };
+    return {
+        kind: 'direct',
+        script: path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'),
+        env,
+        cwd: workspace.buildDir,
+    };
 }
 /** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
 function bitbakeDirFor(tools, layerRoot) {
@@ -41310,12 +41506,17 @@ function localeEnv() {
 /** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
 async function findDeployDir(buildDir) {
     const entries = await promises$1.readdir(buildDir).catch(() => []);
-    const candidates = entries.filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e)).map((e) => path$1.join(buildDir, e, 'deploy'));
+    const candidates = entries
+        .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e))
+        .map((e) => path$1.join(buildDir, e, 'deploy'));
     return candidates.find((c) => existsSync(c)) ?? path$1.join(buildDir, 'tmp', 'deploy');
 }
 async function listImages(dir) {
     const entries = await promises$1.readdir(dir, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => !e.isDirectory()).map((e) => path$1.join(dir, e.name)).sort();
+    return entries
+        .filter((e) => !e.isDirectory())
+        .map((e) => path$1.join(dir, e.name))
+        .sort();
 }
 
 /**
@@ -41351,7 +41552,12 @@ function buildAnnotations(s, failed, paths) {
                 : { level: 'error', title: 'BitBake parse error', message: `${p.file}:${p.line}: ${p.message}` };
         }),
     ];
-    const warnings = [...new Set(s.warnings)].map((w) => ({ level: 'warning', title: 'BitBake warning', message: w, ...warningLocation(w, s, paths) }));
+    const warnings = [...new Set(s.warnings)].map((w) => ({
+        level: 'warning',
+        title: 'BitBake warning',
+        message: w,
+        ...warningLocation(w, s, paths),
+    }));
     return [...capped(errors, MAX_ERRORS, 'errors'), ...capped(warnings, MAX_WARNINGS, 'warnings')];
 }
 function warningLocation(w, s, paths) {
@@ -41370,7 +41576,14 @@ function capped(list, max, what) {
         return list;
     const shown = list.slice(0, max - 1);
     const rest = list.length - shown.length;
-    return [...shown, { level: list[0].level, title: `${rest} more BitBake ${what}`, message: `${rest} more BitBake ${what} are not shown as annotations; see the build log and the job summary.` }];
+    return [
+        ...shown,
+        {
+            level: list[0].level,
+            title: `${rest} more BitBake ${what}`,
+            message: `${rest} more BitBake ${what} are not shown as annotations; see the build log and the job summary.`,
+        },
+    ];
 }
 function emitAnnotations(list) {
     for (const a of list) {
@@ -41524,7 +41737,14 @@ function renderSummary(r) {
         `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
     ])));
     if (r.restored) {
-        const row = (name, c) => [name, c.kind, c.key ? code(c.key) : '–', optionalBytes(c.archiveBytes), formatBytes(c.bytes), seconds(c.seconds)];
+        const row = (name, c) => [
+            name,
+            c.kind,
+            c.key ? code(c.key) : '–',
+            optionalBytes(c.archiveBytes),
+            formatBytes(c.bytes),
+            seconds(c.seconds),
+        ];
         out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
             row('downloads', r.restored.downloads),
             row('sstate', r.restored.sstate),
@@ -41538,7 +41758,29 @@ function renderSummary(r) {
     }
     else {
         const s = b.sstate;
-        out.push(table(['Tasks run', 'Reused (sstate or current)', 'Failed', 'Sstate wanted', 'Local', 'Mirrors', 'Missed', 'Current', 'Match'], [[num(b.tasksRun), num(b.tasksReused), String(b.tasksFailed), num(s?.wanted), num(s?.local), num(s?.mirrors), num(s?.missed), num(s?.current), s ? `${s.matchPercent}%` : '–']]));
+        out.push(table([
+            'Tasks run',
+            'Reused (sstate or current)',
+            'Failed',
+            'Sstate wanted',
+            'Local',
+            'Mirrors',
+            'Missed',
+            'Current',
+            'Match',
+        ], [
+            [
+                num(b.tasksRun),
+                num(b.tasksReused),
+                String(b.tasksFailed),
+                num(s?.wanted),
+                num(s?.local),
+                num(s?.mirrors),
+                num(s?.missed),
+                num(s?.current),
+                s ? `${s.matchPercent}%` : '–',
+            ],
+        ]));
     }
     if (b.warnings > 0)
         out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
@@ -41638,8 +41880,11 @@ async function reportBuild(b, o, opts) {
 async function report(b, o, opts) {
     const s = o.run.summary;
     const paths = pathMapper({
-        layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches,
-        inContainer: b.containerName !== undefined, repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+        layers: b.layers,
+        buildDir: b.workspace.buildDir,
+        caches: b.workspace.caches,
+        inContainer: b.containerName !== undefined,
+        repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     });
     const failed = await describeFailures(s, paths);
     emitAnnotations(buildAnnotations(s, failed, paths));
@@ -41647,15 +41892,29 @@ async function report(b, o, opts) {
     if (!opts.summary)
         return;
     await appendSummary(renderSummary({
-        targets: b.config.targets, machine: b.config.machine, distro: b.distro, result: o.result,
-        durationMs: o.run.durationMs, failureMessage: o.failureMessage,
-        layers: b.layers, restored: opts.restored,
+        targets: b.config.targets,
+        machine: b.config.machine,
+        distro: b.distro,
+        result: o.result,
+        durationMs: o.run.durationMs,
+        failureMessage: o.failureMessage,
+        layers: b.layers,
+        restored: opts.restored,
         bitbake: {
-            tasksAttempted: s.tasksAttempted, tasksRun: o.tasksRun, tasksReused: o.tasksReused, tasksFailed: s.tasksFailed,
-            sstate: s.sstate, warnings: new Set(s.warnings).size,
+            tasksAttempted: s.tasksAttempted,
+            tasksRun: o.tasksRun,
+            tasksReused: o.tasksReused,
+            tasksFailed: s.tasksFailed,
+            sstate: s.sstate,
+            warnings: new Set(s.warnings).size,
         },
         images: await imageFiles(o.images),
-        failed, parseErrors: s.parseErrors.map((p) => ({ where: paths.toRepo(p.file) ?? p.file, line: p.line, message: p.message })),
+        failed,
+        parseErrors: s.parseErrors.map((p) => ({
+            where: paths.toRepo(p.file) ?? p.file,
+            line: p.line,
+            message: p.message,
+        })),
         disk: { start: opts.diskAtStart, end: diskAtEnd },
     }));
 }
@@ -41693,11 +41952,6 @@ async function imageFiles(images) {
     }));
 }
 
-/** What the main step leaves for the post step, in one state entry. */
-function saveBuildState(s) {
-    saveState(State.Build, JSON.stringify(s));
-}
-
 /** The main step: read config and inputs, restore caches, build, report. */
 // The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
 const mainStartedMs = Date.now();
@@ -41709,13 +41963,20 @@ async function run() {
     setLayersOutput(build);
     const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
     const state = {
-        buildId: build.workspace.id, buildDir: build.workspace.buildDir, caches: build.workspace.caches,
+        buildId: build.workspace.id,
+        buildDir: build.workspace.buildDir,
+        caches: build.workspace.caches,
         containerEngine: build.containerName ? config.container.engine : undefined,
         containerName: build.containerName,
         cacheMode: inputs.cache.mode,
         summary: inputs.report.summary,
         housekeeping: inputs.cache.mode === 'local'
-            ? { sstate: dirs.caches.sstate, buildsDir: dirs.workspaceRoot, sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays, workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays }
+            ? {
+                sstate: dirs.caches.sstate,
+                buildsDir: dirs.workspaceRoot,
+                sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
+                workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
+            }
             : undefined,
     };
     saveBuildState(state);
@@ -41728,7 +41989,12 @@ async function run() {
     });
     saveBuildState({ ...state, result: outcome.result });
     setOutputs(build, outcome);
-    await reportBuild(build, outcome, { summary: inputs.report.summary, restored, diskAtStart, diskWarnPercent: inputs.report.diskWarnPercent });
+    await reportBuild(build, outcome, {
+        summary: inputs.report.summary,
+        restored,
+        diskAtStart,
+        diskWarnPercent: inputs.report.diskWarnPercent,
+    });
     if (outcome.failureMessage)
         setFailed(outcome.failureMessage);
 }
@@ -41754,13 +42020,19 @@ async function restore(inputs, build) {
     const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
     setCacheOutputs(restored);
     saveCacheState({
-        keys, paths: cachePaths(workspace.caches), dirs: workspace.caches,
+        keys,
+        paths: cachePaths(workspace.caches),
+        dirs: workspace.caches,
         restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-        inventoryFile, dbFingerprint: restored.dbFingerprint,
+        inventoryFile,
+        dbFingerprint: restored.dbFingerprint,
         // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
         buildStartedMs: Date.now(),
-        save: inputs.cache.save, saveReason: inputs.cache.saveReason, saveOnFailure: inputs.cache.saveOnFailure,
-        sizeLimitBytes: inputs.cache.sizeLimitBytes, timeoutMs: inputs.cache.timeoutMs,
+        save: inputs.cache.save,
+        saveReason: inputs.cache.saveReason,
+        saveOnFailure: inputs.cache.saveOnFailure,
+        sizeLimitBytes: inputs.cache.sizeLimitBytes,
+        timeoutMs: inputs.cache.timeoutMs,
     });
     return restored;
 }

@@ -33,9 +33,9 @@ import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
 import { spawnSync, execFile, spawn } from 'node:child_process';
+import { promises as promises$1, existsSync, statSync, rmSync, lstatSync, readdirSync, rmdirSync } from 'node:fs';
 import 'node:crypto';
 import 'node:readline';
-import { promises as promises$1, existsSync, statSync, rmSync, lstatSync, readdirSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 // We use any as a valid input type
@@ -29030,6 +29030,69 @@ function getState(name) {
     return process.env[`STATE_${name}`] || '';
 }
 
+/** Every input, output and state name the action uses, so none is a scattered literal. */
+var Inputs;
+(function (Inputs) {
+    Inputs["Config"] = "config";
+    Inputs["Target"] = "target";
+    Inputs["Machine"] = "machine";
+    Inputs["Distro"] = "distro";
+    Inputs["BitbakeArgs"] = "bitbake-args";
+    Inputs["LocalConf"] = "local-conf";
+    Inputs["ContainerImage"] = "container-image";
+    Inputs["ContainerEngine"] = "container-engine";
+    Inputs["WorkspaceDir"] = "workspace-dir";
+    Inputs["Cache"] = "cache";
+    Inputs["CacheDir"] = "cache-dir";
+    Inputs["CacheKeyPrefix"] = "cache-key-prefix";
+    Inputs["Save"] = "save";
+    Inputs["SaveOnFailure"] = "save-on-failure";
+    Inputs["CacheSizeLimit"] = "cache-size-limit";
+    Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
+    Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
+    Inputs["StopAfter"] = "stop-after";
+    Inputs["CacheTimeout"] = "cache-timeout";
+    Inputs["Summary"] = "summary";
+})(Inputs || (Inputs = {}));
+/**
+ * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
+ * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
+ */
+var TestEnv;
+(function (TestEnv) {
+    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
+    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
+})(TestEnv || (TestEnv = {}));
+var Outputs;
+(function (Outputs) {
+    Outputs["BuildDir"] = "build-dir";
+    Outputs["DeployDir"] = "deploy-dir";
+    Outputs["Images"] = "images";
+    Outputs["Layers"] = "layers";
+    Outputs["Result"] = "result";
+    Outputs["TasksRun"] = "tasks-run";
+    Outputs["TasksReused"] = "tasks-reused";
+    Outputs["SstateMatch"] = "sstate-match";
+    Outputs["DownloadsCacheHit"] = "downloads-cache-hit";
+    Outputs["DownloadsCacheKey"] = "downloads-cache-key";
+    Outputs["SstateCacheHit"] = "sstate-cache-hit";
+    Outputs["SstateCacheKey"] = "sstate-cache-key";
+    Outputs["HashservCacheHit"] = "hashserv-cache-hit";
+})(Outputs || (Outputs = {}));
+var State;
+(function (State) {
+    /** JSON of the BuildState the main step leaves for the post step. */
+    State["Build"] = "build";
+    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
+    State["Caches"] = "caches";
+})(State || (State = {}));
+
+/** What the main step leaves for the post step, in one state entry. */
+function loadBuildState() {
+    const raw = getState(State.Build);
+    return raw ? JSON.parse(raw) : undefined;
+}
+
 /**
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
@@ -29061,7 +29124,13 @@ const TRASH_PREFIX = '.smidr-trash-';
  */
 async function housekeep(o) {
     const now = o.now ?? Date.now();
-    const report = { sstateRemoved: 0, sstateBytes: 0, workspacesRemoved: [], skippedInUse: [], problems: [] };
+    const report = {
+        sstateRemoved: 0,
+        sstateBytes: 0,
+        workspacesRemoved: [],
+        skippedInUse: [],
+        problems: [],
+    };
     await pruneSstate(o.sstate, cutoff(now, o.sstateMaxAgeDays), report);
     await pruneWorkspaces(o.buildsDir, cutoff(now, o.workspaceMaxAgeDays), report);
     return report;
@@ -29104,7 +29173,9 @@ async function pruneHexDir(dir, before, report) {
     const list = await tolerant(() => dirents(dir), [], report);
     let emptied = 0;
     for (const e of list) {
-        if (e.isDirectory() && HEX2.test(e.name) && (await tolerant(() => pruneObjectDir(path.join(dir, e.name), before, report), false, report)))
+        if (e.isDirectory() &&
+            HEX2.test(e.name) &&
+            (await tolerant(() => pruneObjectDir(path.join(dir, e.name), before, report), false, report)))
             emptied++;
     }
     if (emptied > 0 && emptied === list.length)
@@ -29384,131 +29455,6 @@ async function waitForServerExit(buildDir, timeoutMs = 60_000) {
 }
 
 /**
- * Restores and saves through @actions/cache in a worker process with a time limit. A cache
- * service that hangs must not hang the build: when the limit passes, the worker and the tar and
- * zstd it started are killed, so nothing is written into the cache directories afterwards.
- */
-class TransferTimeout extends Error {
-}
-/** How long the service may take to say whether an entry exists, at most. */
-const LOOKUP_LIMIT_MS = 120_000;
-/**
- * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
- * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
- */
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
-/** The cache id (-1 when the service refused) and the compressed archive's size. */
-async function saveWithin(limitMs, paths, key) {
-    const reply = await transfer({ op: 'save', paths, key }, limitMs);
-    return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
-}
-function transfer(request, limitMs) {
-    // Its own process group: killing it also kills the tar and zstd it runs.
-    const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
-    return new Promise((resolve, reject) => {
-        let settled = false;
-        const finish = (error, reply) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            if (error) {
-                killGroup(worker.pid);
-                reject(error);
-            }
-            else
-                resolve(reply);
-        };
-        const limit = (ms, what) => setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
-        let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
-        worker.on('message', (m) => {
-            if ('phase' in m) {
-                clearTimeout(timer);
-                timer = limit(limitMs, 'finish the restore');
-            }
-            else if (m.done === 'error')
-                finish(new Error(m.message));
-            else
-                finish(undefined, m);
-        });
-        worker.on('error', (e) => finish(e));
-        worker.on('exit', (code, signal) => finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)));
-        worker.send(request);
-    });
-}
-function killGroup(pid) {
-    if (!pid)
-        return;
-    try {
-        process.kill(-pid, 'SIGKILL');
-    }
-    catch {
-        // Already gone.
-    }
-}
-function formatLimit(ms) {
-    return ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
-}
-
-/** Every input, output and state name the action uses, so none is a scattered literal. */
-var Inputs;
-(function (Inputs) {
-    Inputs["Config"] = "config";
-    Inputs["Target"] = "target";
-    Inputs["Machine"] = "machine";
-    Inputs["Distro"] = "distro";
-    Inputs["BitbakeArgs"] = "bitbake-args";
-    Inputs["LocalConf"] = "local-conf";
-    Inputs["ContainerImage"] = "container-image";
-    Inputs["ContainerEngine"] = "container-engine";
-    Inputs["WorkspaceDir"] = "workspace-dir";
-    Inputs["Cache"] = "cache";
-    Inputs["CacheDir"] = "cache-dir";
-    Inputs["CacheKeyPrefix"] = "cache-key-prefix";
-    Inputs["Save"] = "save";
-    Inputs["SaveOnFailure"] = "save-on-failure";
-    Inputs["CacheSizeLimit"] = "cache-size-limit";
-    Inputs["SstateMaxAgeDays"] = "sstate-max-age-days";
-    Inputs["WorkspaceMaxAgeDays"] = "workspace-max-age-days";
-    Inputs["StopAfter"] = "stop-after";
-    Inputs["CacheTimeout"] = "cache-timeout";
-    Inputs["Summary"] = "summary";
-})(Inputs || (Inputs = {}));
-/**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
- */
-var TestEnv;
-(function (TestEnv) {
-    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
-    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
-})(TestEnv || (TestEnv = {}));
-var Outputs;
-(function (Outputs) {
-    Outputs["BuildDir"] = "build-dir";
-    Outputs["DeployDir"] = "deploy-dir";
-    Outputs["Images"] = "images";
-    Outputs["Layers"] = "layers";
-    Outputs["Result"] = "result";
-    Outputs["TasksRun"] = "tasks-run";
-    Outputs["TasksReused"] = "tasks-reused";
-    Outputs["SstateMatch"] = "sstate-match";
-    Outputs["DownloadsCacheHit"] = "downloads-cache-hit";
-    Outputs["DownloadsCacheKey"] = "downloads-cache-key";
-    Outputs["SstateCacheHit"] = "sstate-cache-hit";
-    Outputs["SstateCacheKey"] = "sstate-cache-key";
-    Outputs["HashservCacheHit"] = "hashserv-cache-hit";
-})(Outputs || (Outputs = {}));
-var State;
-(function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
-})(State || (State = {}));
-
-/**
  * DL_DIR as files: what counts as a completed download, and what never enters an archive.
  *
  * BitBake's fetcher (bb.fetch2) writes the download, then `<localpath>.done`, holding
@@ -29617,7 +29563,9 @@ function quietSqliteWarning(fn) {
     const emitWarning = process.emitWarning;
     process.emitWarning = function (warning, ...rest) {
         const first = rest[0];
-        const type = typeof first === 'string' ? first : first?.type ?? (warning instanceof Error ? warning.name : undefined);
+        const type = typeof first === 'string'
+            ? first
+            : (first?.type ?? (warning instanceof Error ? warning.name : undefined));
         const message = typeof warning === 'string' ? warning : warning.message;
         if (type === 'ExperimentalWarning' && message.startsWith('SQLite '))
             return;
@@ -29689,7 +29637,9 @@ function tableStats(file) {
     try {
         // Read-only readers still see the rows in the WAL.
         db = open(file, true);
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all();
+        const tables = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+            .all();
         const out = {};
         for (const { name } of tables) {
             const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get().n);
@@ -29905,7 +29855,14 @@ function planPrune(objects, o) {
         }
         keep = keep.filter((x) => !dropped.has(x));
     }
-    return { keep, drop, keptBytes, droppedBytes: sum(drop.map((d) => d.object)), workingSetBytes, overBudgetWithWorkingSet };
+    return {
+        keep,
+        drop,
+        keptBytes,
+        droppedBytes: sum(drop.map((d) => d.object)),
+        workingSetBytes,
+        overBudgetWithWorkingSet,
+    };
 }
 /** Removes the dropped objects with their companions, and the hash directories they leave empty. */
 async function applyPrune(dir, plan) {
@@ -29963,8 +29920,9 @@ async function removeUnarchivable(dir) {
             if (!dirent.isFile() && !dirent.isSymbolicLink())
                 continue;
             const name = dirent.name;
-            let leftover = name.endsWith('.lock') || name.startsWith('sigtask.')
-                || (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
+            let leftover = name.endsWith('.lock') ||
+                name.startsWith('sigtask.') ||
+                (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
             if (!leftover && dirent.isSymbolicLink())
                 leftover = !existsSync(full);
             if (leftover) {
@@ -29994,10 +29952,13 @@ function tryRmdir(p) {
 async function removeStaleSiginfo(dir, sinceMs) {
     const files = walk(dir);
     const present = new Set(files.map((f) => f.rel));
-    const orphans = files.map((f) => f.rel).filter((rel) => {
+    const orphans = files
+        .map((f) => f.rel)
+        .filter((rel) => {
         const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
-        return suffix !== undefined && parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined
-            && !present.has(rel.slice(0, -suffix.length));
+        return (suffix !== undefined &&
+            parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined &&
+            !present.has(rel.slice(0, -suffix.length)));
     });
     const stats = orphans.map((rel) => lstatOrUndefined(path.join(dir, rel)));
     const removed = [];
@@ -30020,6 +29981,74 @@ async function removeStaleSiginfo(dir, sinceMs) {
  */
 function isCompanionName(name) {
     return COMPANION_SUFFIXES.some((s) => name.endsWith(s) && parseSstateName(name.slice(0, -s.length)) !== undefined);
+}
+
+/**
+ * Restores and saves through @actions/cache in a worker process with a time limit. A cache
+ * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ */
+class TransferTimeout extends Error {
+}
+/** How long the service may take to say whether an entry exists, at most. */
+const LOOKUP_LIMIT_MS = 120_000;
+/**
+ * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
+ * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
+/** The cache id (-1 when the service refused) and the compressed archive's size. */
+async function saveWithin(limitMs, paths, key) {
+    const reply = await transfer({ op: 'save', paths, key }, limitMs);
+    return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
+}
+function transfer(request, limitMs) {
+    // Its own process group: killing it also kills the tar and zstd it runs.
+    const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    return new Promise((resolve, reject) => {
+        let settled = false;
+        const finish = (error, reply) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            if (error) {
+                killGroup(worker.pid);
+                reject(error);
+            }
+            else
+                resolve(reply);
+        };
+        const limit = (ms, what) => setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
+        let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
+        worker.on('message', (m) => {
+            if ('phase' in m) {
+                clearTimeout(timer);
+                timer = limit(limitMs, 'finish the restore');
+            }
+            else if (m.done === 'error')
+                finish(new Error(m.message));
+            else
+                finish(undefined, m);
+        });
+        worker.on('error', (e) => finish(e));
+        worker.on('exit', (code, signal) => finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)));
+        worker.send(request);
+    });
+}
+function killGroup(pid) {
+    if (!pid)
+        return;
+    try {
+        process.kill(-pid, 'SIGKILL');
+    }
+    catch {
+        // Already gone.
+    }
+}
+function formatLimit(ms) {
+    return ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
 }
 
 /**
@@ -30079,14 +30108,23 @@ async function saveSstate(s, inventory) {
         info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
     const restored = new Set(inventory.sstate);
     const objects = await listSstate(s.dirs.sstate);
-    const plan = planPrune(objects, { buildStartedMs: s.buildStartedMs, restored, budgetBytes: await sstateBudget(s, objects, db) });
+    const plan = planPrune(objects, {
+        buildStartedMs: s.buildStartedMs,
+        restored,
+        budgetBytes: await sstateBudget(s, objects, db),
+    });
     const created = plan.keep.filter((o) => !restored.has(o.path)).length;
     const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
     if (created === 0 && !dbChanged)
         return { skipped: 'no new sstate objects and no new equivalences' };
     await applyPrune(s.dirs.sstate, plan);
     const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
-    const pruned = { objects: plan.drop.length, bytes: plan.droppedBytes, superseded: plan.drop.length - overLimit.length, overLimit };
+    const pruned = {
+        objects: plan.drop.length,
+        bytes: plan.droppedBytes,
+        superseded: plan.drop.length - overLimit.length,
+        overLimit,
+    };
     if (pruned.objects > 0) {
         info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
     }
@@ -30189,10 +30227,11 @@ function renderSaveSummary(saved, why) {
         c.seconds !== undefined ? seconds(c.seconds) : '–',
         c.pruned ? prunedCell(c.pruned) : '–',
     ];
-    return ['### Caches saved', '', table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [
-            row('downloads', saved.downloads),
-            row('sstate + hash-equivalence DB', saved.sstate),
-        ])].join('\n');
+    return [
+        '### Caches saved',
+        '',
+        table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [row('downloads', saved.downloads), row('sstate + hash-equivalence DB', saved.sstate)]),
+    ].join('\n');
 }
 function optionalBytes(n) {
     return n !== undefined ? formatBytes(n) : '–';
@@ -30201,8 +30240,11 @@ function optionalBytes(n) {
 function prunedCell(p) {
     if (p.objects === 0)
         return 'nothing';
-    const names = p.overLimit.slice(0, 10).map(code).join(', ') + (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
-    const limit = p.overLimit.length === 0 ? '' : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
+    const names = p.overLimit.slice(0, 10).map(code).join(', ') +
+        (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
+    const limit = p.overLimit.length === 0
+        ? ''
+        : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
     return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
 }
 async function appendSummary(markdown) {
@@ -30232,12 +30274,6 @@ function escapeHtml(text) {
 /** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
 function escapeText(text) {
     return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
-}
-
-/** What the main step leaves for the post step, in one state entry. */
-function loadBuildState() {
-    const raw = getState(State.Build);
-    return raw ? JSON.parse(raw) : undefined;
 }
 
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
@@ -30270,7 +30306,10 @@ async function run() {
     else if (state.cacheMode === 'local' && state.housekeeping) {
         const h = state.housekeeping;
         const report = await group('Housekeeping of the shared cache directories', () => housekeep({
-            sstate: h.sstate, buildsDir: h.buildsDir, sstateMaxAgeDays: h.sstateMaxAgeDays, workspaceMaxAgeDays: h.workspaceMaxAgeDays,
+            sstate: h.sstate,
+            buildsDir: h.buildsDir,
+            sstateMaxAgeDays: h.sstateMaxAgeDays,
+            workspaceMaxAgeDays: h.workspaceMaxAgeDays,
         }));
         for (const problem of report.problems)
             warning(`housekeeping: ${problem}`);
