@@ -84063,6 +84063,17 @@ function saveCacheV2(paths_1, key_1, options_1) {
 }
 
 /**
+ * The kinds of error the action tells apart, and the one way to print anything thrown.
+ * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
+ * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
+ */
+/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
+/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+
+/**
  * Runs one @actions/cache restore or save in a process of its own, so the main or post step can
  * stop it when the cache service stops answering: the client has no request timeout, and a
  * restore that is abandoned in-process could still unpack into the directories BitBake is using.
@@ -84102,7 +84113,7 @@ async function run(request) {
 process.once('disconnect', () => process.exit(0));
 process.once('message', (request) => {
     void run(request)
-        .catch((e) => ({ done: 'error', message: e instanceof Error ? e.message : String(e) }))
+        .catch((e) => ({ done: 'error', message: errorMessage(e) }))
         .then(reply)
         .finally(() => process.disconnect());
 });

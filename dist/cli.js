@@ -28,7 +28,7 @@ import require$$1$2 from 'node:zlib';
 import require$$5$1 from 'node:perf_hooks';
 import require$$8$1 from 'node:util/types';
 import require$$1$1 from 'node:worker_threads';
-import require$$1$3, { fileURLToPath } from 'node:url';
+import require$$1$3 from 'node:url';
 import require$$5$2 from 'node:async_hooks';
 import require$$1$4 from 'node:console';
 import require$$1$5 from 'node:dns';
@@ -40,7 +40,7 @@ import { existsSync, promises as promises$1, readFileSync } from 'node:fs';
 import * as os$1 from 'node:os';
 import require$$0$6 from 'process';
 import require$$0$7 from 'buffer';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import { spawnSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -29625,6 +29625,13 @@ var ExitCode;
     ExitCode[ExitCode["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
 /**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function debug(message) {
+    issueCommand('debug', {}, message);
+}
+/**
  * Adds an error issue
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
@@ -29639,6 +29646,14 @@ function error(message, properties = {}) {
  */
 function warning(message, properties = {}) {
     issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -31703,12 +31718,12 @@ function requireStringifyPair () {
 
 var addPairToJSMap = {};
 
-var log = {};
+var log$1 = {};
 
 var hasRequiredLog;
 
 function requireLog () {
-	if (hasRequiredLog) return log;
+	if (hasRequiredLog) return log$1;
 	hasRequiredLog = 1;
 
 	var node_process = require$$0$6;
@@ -31726,9 +31741,9 @@ function requireLog () {
 	    }
 	}
 
-	log.debug = debug;
-	log.warn = warn;
-	return log;
+	log$1.debug = debug;
+	log$1.warn = warn;
+	return log$1;
 }
 
 var merge = {};
@@ -38397,6 +38412,33 @@ function requireDist () {
 
 var distExports = requireDist();
 
+/**
+ * The kinds of error the action tells apart, and the one way to print anything thrown.
+ * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
+ * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
+ */
+/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
+class ConfigError extends Error {
+    name = 'ConfigError';
+}
+/** git failed: the message in git's own words, stderr kept for callers that classify it. */
+class GitError extends Error {
+    stderr;
+    name = 'GitError';
+    constructor(message, stderr) {
+        super(message);
+        this.stderr = stderr;
+    }
+}
+/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** The stack of anything thrown, for debug output. */
+function errorStack(e) {
+    return e instanceof Error && e.stack ? e.stack : String(e);
+}
+
 /** What BitBake and git accept as names, in one place so config and conf rendering agree. */
 /** MACHINE, DISTRO and recipe/target names: BitBake uses them in file names and overrides. */
 const BITBAKE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -38463,10 +38505,6 @@ function gitUrlProblem(url) {
  * The Smidr config: smidr.yaml as written by users, validated, with the action's inputs (or the
  * CLI's flags) laid over it. Nothing here touches the network or writes a file.
  */
-/** A bad config or input: names where (file and line, or input) and what is expected. */
-class ConfigError extends Error {
-    name = 'ConfigError';
-}
 // ---------------------------------------------------------------------------------------------
 // Implementation. Everything above is the contract other modules use.
 /**
@@ -39201,15 +39239,80 @@ function confLines(text) {
         .filter((l) => l && !l.startsWith('#'));
 }
 
-/** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
-class GitError extends Error {
-    stderr;
-    name = 'GitError';
-    constructor(message, stderr) {
-        super(message);
-        this.stderr = stderr;
-    }
+/**
+ * Where the action's words go. On a runner they are workflow commands through @actions/core
+ * (annotations, groups, debug lines shown with ACTIONS_STEP_DEBUG); in the `smidr` CLI they are
+ * plain text for a terminal. Modules log through `log`; an entry point picks the logger once.
+ */
+function annotation(place) {
+    return place && { title: place.title, file: place.file, startLine: place.line };
 }
+/** The runner's logger: workflow commands through @actions/core. */
+const actionLogger = {
+    info: (m) => info(m),
+    debug: (m) => debug(m),
+    notice: (m, p) => notice(m, annotation(p)),
+    warning: (m, p) => warning(m, annotation(p)),
+    error: (m, p) => error(m, annotation(p)),
+    group: (title, body) => group(title, body),
+    passthrough() {
+        // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
+        // token no output can guess turns workflow commands off until the token is echoed back.
+        const token = randomBytes(16).toString('hex');
+        process.stdout.write(`::stop-commands::${token}\n`);
+        return {
+            line: (text) => process.stdout.write(`${text}\n`),
+            end: () => process.stdout.write(`::${token}::\n`),
+        };
+    },
+};
+function where(place) {
+    if (!place?.file)
+        return '';
+    return place.line ? `${place.file}:${place.line}: ` : `${place.file}: `;
+}
+/** The CLI's logger: plain lines, problems on stderr, debug lines with SMIDR_DEBUG=1. */
+const terminalLogger = {
+    info: (m) => process.stdout.write(`${m}\n`),
+    debug: (m) => {
+        if (process.env.SMIDR_DEBUG)
+            process.stderr.write(`debug: ${m}\n`);
+    },
+    notice: (m, p) => process.stderr.write(`note: ${where(p)}${m}\n`),
+    warning: (m, p) => process.stderr.write(`warning: ${where(p)}${m}\n`),
+    error: (m, p) => process.stderr.write(`error: ${where(p)}${m}\n`),
+    async group(title, body) {
+        process.stdout.write(`\n=== ${title}\n`);
+        return body();
+    },
+    passthrough: () => ({ line: (text) => process.stdout.write(`${text}\n`), end: () => undefined }),
+};
+let current = actionLogger;
+/** Chosen once by an entry point: the CLI calls it with terminalLogger, tests with their own. */
+function setLogger(logger) {
+    current = logger;
+}
+/** The logger every module uses; it forwards to the one the entry point chose. */
+const log = {
+    info: (m) => current.info(m),
+    debug: (m) => current.debug(m),
+    notice: (m, p) => current.notice(m, p),
+    warning: (m, p) => current.warning(m, p),
+    error: (m, p) => current.error(m, p),
+    group: (title, body) => current.group(title, body),
+    passthrough: () => current.passthrough(),
+};
+
+/** The environment as child processes take it: only variables that have a value. */
+function stringEnv(env) {
+    const out = {};
+    for (const [k, v] of Object.entries(env))
+        if (v !== undefined)
+            out[k] = v;
+    return out;
+}
+
+/** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 async function git(args, cwd) {
@@ -39236,13 +39339,6 @@ async function gitOk(args, cwd) {
         throw e;
     }
 }
-function stringEnv(env) {
-    const out = {};
-    for (const [k, v] of Object.entries(env))
-        if (v !== undefined)
-            out[k] = v;
-    return out;
-}
 function lastLines(text, n) {
     return text.split('\n').slice(-3).join(' / ');
 }
@@ -39261,7 +39357,7 @@ async function checkoutLayers(layers, store, configDir) {
             ? await usePathLayer(layer, path$1.resolve(configDir, layer.source.path))
             : await checkoutGitLayer(layer, store);
         r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
-        info(`${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
+        log.info(`${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
             `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
             ` layers: ${r.sublayers.join(', ') || '(none)'}`);
         resolved.push(r);
@@ -39289,7 +39385,7 @@ async function checkoutGitLayer(layer, store) {
     await promises$1.mkdir(home, { recursive: true });
     // A full pin needs no network at all when its checkout is already in the store.
     if (pinned && FULL_COMMIT.test(pinned) && !branch && existsSync(path$1.join(home, pinned, COMPLETE))) {
-        info(`${layer.name}: reusing checkout of ${pinned}`);
+        log.info(`${layer.name}: reusing checkout of ${pinned}`);
         return { name: layer.name, kind: 'git', url, tag, commit: pinned, dir: path$1.join(home, pinned), sublayers: [] };
     }
     const head = pinned ? undefined : await remoteHead(layer.name, url, branch, tag);
@@ -39299,7 +39395,7 @@ async function checkoutGitLayer(layer, store) {
         const commit = await fetchRevision(layer.name, tmp, url, { branch, tag, pinned, head });
         const dir = path$1.join(home, commit);
         if (existsSync(path$1.join(dir, COMPLETE))) {
-            info(`${layer.name}: reusing checkout of ${commit}`);
+            log.info(`${layer.name}: reusing checkout of ${commit}`);
             return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
         }
         await git(['-c', 'core.hooksPath=/dev/null', 'checkout', '-q', '--detach', commit], tmp);
@@ -39358,7 +39454,7 @@ async function fetchRevision(name, repo, url, rev) {
             : rev.tag
                 ? `tag ${rev.tag}`
                 : `HEAD (${want})`;
-    info(`${name}: fetching ${revLabel} from ${url}`);
+    log.info(`${name}: fetching ${revLabel} from ${url}`);
     const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
     if (!shallow) {
         // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
@@ -39481,6 +39577,119 @@ function layersJson(layers) {
         commit: l.commit,
         sublayers: l.sublayers,
     }));
+}
+
+/**
+ * The unique build directory of one build, and the shared cache directories it uses. A build
+ * directory is never reused: two builds of one config (a re-run, a second matrix leg, a local run
+ * beside CI) each get their own TMPDIR, bitbake.lock and BitBake server.
+ */
+/** A readable id that is unique per build: run, attempt, job, machine, then randomness. */
+function buildId(env, machine) {
+    const parts = env.GITHUB_RUN_ID
+        ? [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT ?? '1', env.GITHUB_JOB ?? 'job', machine]
+        : ['local', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''), machine];
+    const readable = parts
+        .map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-'))
+        .join('-')
+        .slice(0, 80);
+    return `${readable}-${randomBytes(4).toString('hex')}`;
+}
+/** Creates the build directory; `exclusive` makes a collision (never expected) an error. */
+async function createWorkspace(root, id, caches) {
+    await promises$1.mkdir(root, { recursive: true });
+    const buildDir = path$1.join(root, id);
+    await promises$1.mkdir(buildDir);
+    await promises$1.mkdir(path$1.join(buildDir, 'conf'));
+    for (const dir of Object.values(caches))
+        await promises$1.mkdir(dir, { recursive: true });
+    return { id, buildDir, caches };
+}
+/** Where the CLI keeps things: the config's persistent directories. */
+function localDirs(d, workspaceDir) {
+    const root = path$1.dirname(d.sstate);
+    return {
+        layerStore: d.layers,
+        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
+        caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
+    };
+}
+
+/**
+ * BitBake takes a value verbatim between its first and last quote: there are no escapes, and a
+ * value with exactly one inner quote of the delimiting kind is a ParseError. So pick the quote
+ * that keeps the value intact, and refuse what no quoting can carry: line breaks, inline Python
+ * (`$` cannot be escaped) and a value with exactly one `"` and exactly one `'`.
+ */
+function quote(value) {
+    if (/[\n\r\0]/.test(value))
+        throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
+    if (value.includes('${@'))
+        throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
+    const count = (c) => value.split(c).length - 1;
+    if (count('"') !== 1)
+        return `"${value}"`;
+    if (count("'") !== 1)
+        return `'${value}'`;
+    throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
+}
+function assign(variable, operator, value) {
+    if (!CONF_VARIABLE.test(variable))
+        throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
+    return `${variable} ${operator} ${quote(value)}`;
+}
+function name(kind, value) {
+    if (!BITBAKE_NAME.test(value))
+        throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
+    return value;
+}
+const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
+function renderBblayersConf(layers, pokyBblayersVersion) {
+    const lines = [HEADER];
+    if (pokyBblayersVersion)
+        lines.push(assign('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
+    lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
+    for (const layer of layers) {
+        // One path per continued line: a quote, blank or backslash in it would end the value early.
+        if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
+            throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
+        lines.push(`    ${layer} \\`);
+    }
+    lines.push('"', '');
+    return lines.join('\n');
+}
+function renderAutoConf(s) {
+    const { paths } = s;
+    const lines = [
+        HEADER,
+        assign('MACHINE', '=', name('MACHINE', s.machine)),
+        assign('DISTRO', '=', name('DISTRO', s.distro)),
+        '',
+        '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
+        assign('TMPDIR', '=', `${paths.topdir}/tmp`),
+        assign('DL_DIR', '=', paths.downloads),
+        assign('SSTATE_DIR', '=', paths.sstate),
+        '',
+        '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
+        assign('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+        assign('BB_HASHSERVE', '=', 'auto'),
+        s.hashservDbDirSupported
+            ? assign('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
+            : assign('PERSISTENT_DIR', '=', paths.hashserv),
+    ];
+    if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
+        lines.push('');
+    if (s.bbNumberThreads !== undefined)
+        lines.push(assign('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
+    if (s.parallelMake !== undefined)
+        lines.push(assign('PARALLEL_MAKE', '=', s.parallelMake));
+    if (s.localConf.length > 0) {
+        lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
+        for (const a of s.localConf)
+            lines.push(assign(a.variable, a.operator, a.value));
+    }
+    lines.push('');
+    return lines.join('\n');
 }
 
 /**
@@ -39732,6 +39941,24 @@ function taskLabel(f) {
     return `${base.replace(/\.bb(append)?$/, '')}:${f.task}`;
 }
 
+/** Sizes and durations as people read them, in logs, messages and the job summary. */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}
+
 /**
  * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
  * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
@@ -39774,14 +40001,13 @@ async function runBitbake(host, argv, opts) {
         ? undefined
         : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
     // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
-    const token = randomBytes(16).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n`);
-    const timer = setInterval(() => info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
+    const output = log.passthrough();
+    const timer = setInterval(() => log.info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
     try {
         const follow = (stream) => new Promise((resolve) => {
             const lines = createInterface({ input: stream, crlfDelay: Infinity });
             lines.on('line', (line) => {
-                process.stdout.write(`${line}\n`);
+                output.line(line);
                 parser.line(line);
             });
             lines.on('close', resolve);
@@ -39789,7 +40015,7 @@ async function runBitbake(host, argv, opts) {
         const exited = new Promise((resolve) => {
             child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
             child.on('error', (e) => {
-                error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
+                log.error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
                 resolve(127);
             });
         });
@@ -39807,7 +40033,7 @@ async function runBitbake(host, argv, opts) {
     finally {
         clearInterval(timer);
         clearTimeout(budget);
-        process.stdout.write(`::${token}::\n`);
+        output.end();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         stopper.dispose();
@@ -39844,14 +40070,14 @@ class Stopper {
         this.steps += 1;
         clearTimeout(this.timer);
         if (this.steps <= 2) {
-            warning(this.steps === 1
+            log.warning(this.steps === 1
                 ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
                 : `Stopping BitBake harder (second SIGINT) because ${why}.`);
             this.interrupt();
             this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
         }
         else {
-            warning(`Removing BitBake and its container because ${why}.`);
+            log.warning(`Removing BitBake and its container because ${why}.`);
             this.kill();
         }
     }
@@ -39893,154 +40119,6 @@ function progressLine(s, started, now = Date.now()) {
     const percent = Math.floor((done * 100) / Math.max(p.total, 1));
     const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
     return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
-}
-function formatDuration(ms) {
-    const s = Math.round(ms / 1000);
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
-}
-
-/**
- * The unique build directory of one build, and the shared cache directories it uses. A build
- * directory is never reused: two builds of one config (a re-run, a second matrix leg, a local run
- * beside CI) each get their own TMPDIR, bitbake.lock and BitBake server.
- */
-/** A readable id that is unique per build: run, attempt, job, machine, then randomness. */
-function buildId(env, machine) {
-    const parts = env.GITHUB_RUN_ID
-        ? [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT ?? '1', env.GITHUB_JOB ?? 'job', machine]
-        : ['local', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''), machine];
-    const readable = parts
-        .map((p) => p.replace(/[^A-Za-z0-9_.-]+/g, '-'))
-        .join('-')
-        .slice(0, 80);
-    return `${readable}-${randomBytes(4).toString('hex')}`;
-}
-/** Creates the build directory; `exclusive` makes a collision (never expected) an error. */
-async function createWorkspace(root, id, caches) {
-    await promises$1.mkdir(root, { recursive: true });
-    const buildDir = path$1.join(root, id);
-    await promises$1.mkdir(buildDir);
-    await promises$1.mkdir(path$1.join(buildDir, 'conf'));
-    for (const dir of Object.values(caches))
-        await promises$1.mkdir(dir, { recursive: true });
-    return { id, buildDir, caches };
-}
-/** Where the CLI keeps things: the config's persistent directories. */
-function localDirs(d, workspaceDir) {
-    const root = path$1.dirname(d.sstate);
-    return {
-        layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
-        caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
-    };
-}
-
-/**
- * BitBake takes a value verbatim between its first and last quote: there are no escapes, and a
- * value with exactly one inner quote of the delimiting kind is a ParseError. So pick the quote
- * that keeps the value intact, and refuse what no quoting can carry: line breaks, inline Python
- * (`$` cannot be escaped) and a value with exactly one `"` and exactly one `'`.
- */
-function quote(value) {
-    if (/[\n\r\0]/.test(value))
-        throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
-    if (value.includes('${@'))
-        throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
-    const count = (c) => value.split(c).length - 1;
-    if (count('"') !== 1)
-        return `"${value}"`;
-    if (count("'") !== 1)
-        return `'${value}'`;
-    throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
-}
-function assign(variable, operator, value) {
-    if (!CONF_VARIABLE.test(variable))
-        throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
-    return `${variable} ${operator} ${quote(value)}`;
-}
-function name(kind, value) {
-    if (!BITBAKE_NAME.test(value))
-        throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
-    return value;
-}
-const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
-function renderBblayersConf(layers, pokyBblayersVersion) {
-    const lines = [HEADER];
-    if (pokyBblayersVersion)
-        lines.push(assign('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
-    lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
-    for (const layer of layers) {
-        // One path per continued line: a quote, blank or backslash in it would end the value early.
-        if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
-            throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
-        lines.push(`    ${layer} \\`);
-    }
-    lines.push('"', '');
-    return lines.join('\n');
-}
-function renderAutoConf(s) {
-    const { paths } = s;
-    const lines = [
-        HEADER,
-        assign('MACHINE', '=', name('MACHINE', s.machine)),
-        assign('DISTRO', '=', name('DISTRO', s.distro)),
-        '',
-        '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
-        assign('TMPDIR', '=', `${paths.topdir}/tmp`),
-        assign('DL_DIR', '=', paths.downloads),
-        assign('SSTATE_DIR', '=', paths.sstate),
-        '',
-        '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
-        assign('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-        assign('BB_HASHSERVE', '=', 'auto'),
-        s.hashservDbDirSupported
-            ? assign('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
-            : assign('PERSISTENT_DIR', '=', paths.hashserv),
-    ];
-    if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
-        lines.push('');
-    if (s.bbNumberThreads !== undefined)
-        lines.push(assign('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
-    if (s.parallelMake !== undefined)
-        lines.push(assign('PARALLEL_MAKE', '=', s.parallelMake));
-    if (s.localConf.length > 0) {
-        lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
-        for (const a of s.localConf)
-            lines.push(assign(a.variable, a.operator, a.value));
-    }
-    lines.push('');
-    return lines.join('\n');
-}
-
-/**
- * Restores and saves through @actions/cache in a worker process with a time limit. A cache
- * service that hangs must not hang the build: when the limit passes, the worker and the tar and
- * zstd it started are killed, so nothing is written into the cache directories afterwards.
- */
-/**
- * The worker entry point sits next to the bundle that imports this module (dist/ on a runner);
- * in tsc's unbundled output (lib/, used by the benchmarks) this module is one folder below it.
- */
-const HERE = path$1.dirname(fileURLToPath(import.meta.url));
-path$1.join(path$1.basename(HERE) === 'cache' ? path$1.dirname(HERE) : HERE, 'cache-worker.js');
-
-/**
- * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
- * main step before BitBake, saved in the post step after pruning. The DB travels in the same
- * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
- * any kind is a warning: the build goes on cold.
- */
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let i = 0;
-    let v = n;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
 /**
@@ -40088,7 +40166,7 @@ const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 async function prepareBuild(config, dirs, env = process.env) {
-    const layers = await group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+    const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
     const tools = await findBuildTools(layers);
     const distro = config.distro ??
         (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
@@ -40109,7 +40187,7 @@ async function prepareBuild(config, dirs, env = process.env) {
     if (inContainer)
         await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
     await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
-    info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
+    log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
     return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
 }
 /**
@@ -40150,14 +40228,7 @@ async function runPreparedBuild(b, options = {}) {
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
     const commandLine = `bitbake ${argv.join(' ')}`;
-    startGroup(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`);
-    let run;
-    try {
-        run = await runBitbake(host, argv, opts);
-    }
-    finally {
-        endGroup();
-    }
+    const run = await log.group(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`, () => runBitbake(host, argv, opts));
     const deployDir = await findDeployDir(workspace.buildDir);
     const images = await listImages(path$1.join(deployDir, 'images', config.machine));
     const outcome = {
@@ -40258,7 +40329,7 @@ async function containerHost(b, argv) {
     }
     const userns = userNamespaceOptions();
     if (userns.warning)
-        warning(userns.warning);
+        log.warning(userns.warning);
     const mounts = [
         ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
         { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },
@@ -40359,41 +40430,6 @@ const USAGE = `usage: smidr build [options]
       --container-engine E   docker, podman or none
       --workspace-dir DIR    where build directories go (default: beside the sstate directory)
 `;
-/** Workflow commands mean nothing in a terminal: show groups and annotations as plain text. */
-function plainTerminalLog() {
-    const write = process.stdout.write.bind(process.stdout);
-    let stopToken;
-    process.stdout.write = ((chunk, ...rest) => {
-        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-        const out = text
-            .split('\n')
-            .map((line) => {
-            if (stopToken) {
-                if (line === `::${stopToken}::`)
-                    stopToken = undefined;
-                return stopToken === undefined ? null : line;
-            }
-            const m = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
-            if (!m)
-                return line;
-            const [, cmd, msg] = m;
-            if (cmd === 'stop-commands') {
-                stopToken = msg;
-                return null;
-            }
-            if (cmd === 'group')
-                return `\n=== ${msg}`;
-            if (cmd === 'endgroup')
-                return null;
-            if (cmd === 'warning' || cmd === 'error' || cmd === 'notice')
-                return `${cmd}: ${msg}`;
-            return null;
-        })
-            .filter((l) => l !== null)
-            .join('\n');
-        return write(out, ...rest);
-    });
-}
 async function main(argv) {
     const [command, ...rest] = argv;
     if (command !== 'build') {
@@ -40424,7 +40460,6 @@ async function main(argv) {
         containerImage: values['container-image'],
         containerEngine: values['container-engine'],
     };
-    plainTerminalLog();
     const config = loadConfig(path$1.resolve(values.config), overrides);
     const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
     const outcome = await runPreparedBuild(build);
@@ -40438,12 +40473,13 @@ async function main(argv) {
         console.log(`  image:        ${image}`);
     console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
     if (outcome.failureMessage)
-        console.error(`error: ${outcome.failureMessage}`);
+        log.error(outcome.failureMessage);
     return outcome.result === 'success' ? 0 : 1;
 }
+setLogger(terminalLogger);
 main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    if (!(e instanceof ConfigError) && e instanceof Error && process.env.SMIDR_DEBUG)
-        console.error(e.stack);
+    if (!(e instanceof ConfigError))
+        log.debug(errorStack(e));
+    log.error(errorMessage(e));
     process.exit(e instanceof ConfigError ? 2 : 1);
 });

@@ -35,7 +35,7 @@ import require$$5$3, { StringDecoder } from 'string_decoder';
 import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
 import * as fs$1 from 'node:fs';
-import { promises as promises$1, existsSync, readdirSync, lstatSync, readFileSync } from 'node:fs';
+import { promises as promises$1, lstatSync, readdirSync, existsSync, readFileSync } from 'node:fs';
 import * as os$1 from 'node:os';
 import require$$0$6 from 'process';
 import require$$0$7 from 'buffer';
@@ -29896,6 +29896,13 @@ function setFailed(message) {
     error(message);
 }
 /**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function debug(message) {
+    issueCommand('debug', {}, message);
+}
+/**
  * Adds an error issue
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
@@ -31999,12 +32006,12 @@ function requireStringifyPair () {
 
 var addPairToJSMap = {};
 
-var log = {};
+var log$1 = {};
 
 var hasRequiredLog;
 
 function requireLog () {
-	if (hasRequiredLog) return log;
+	if (hasRequiredLog) return log$1;
 	hasRequiredLog = 1;
 
 	var node_process = require$$0$6;
@@ -32022,9 +32029,9 @@ function requireLog () {
 	    }
 	}
 
-	log.debug = debug;
-	log.warn = warn;
-	return log;
+	log$1.debug = debug;
+	log$1.warn = warn;
+	return log$1;
 }
 
 var merge = {};
@@ -38758,6 +38765,37 @@ const DISK_WARN_PERCENT = 80;
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';
 
+/**
+ * The kinds of error the action tells apart, and the one way to print anything thrown.
+ * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
+ * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
+ */
+/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
+class ConfigError extends Error {
+    name = 'ConfigError';
+}
+/** git failed: the message in git's own words, stderr kept for callers that classify it. */
+class GitError extends Error {
+    stderr;
+    name = 'GitError';
+    constructor(message, stderr) {
+        super(message);
+        this.stderr = stderr;
+    }
+}
+/** A cache transfer ran past its time limit and was killed. */
+class TransferTimeout extends Error {
+    name = 'TransferTimeout';
+}
+/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** The stack of anything thrown, for debug output. */
+function errorStack(e) {
+    return e instanceof Error && e.stack ? e.stack : String(e);
+}
+
 /** What BitBake and git accept as names, in one place so config and conf rendering agree. */
 /** MACHINE, DISTRO and recipe/target names: BitBake uses them in file names and overrides. */
 const BITBAKE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -38824,10 +38862,6 @@ function gitUrlProblem(url) {
  * The Smidr config: smidr.yaml as written by users, validated, with the action's inputs (or the
  * CLI's flags) laid over it. Nothing here touches the network or writes a file.
  */
-/** A bad config or input: names where (file and line, or input) and what is expected. */
-class ConfigError extends Error {
-    name = 'ConfigError';
-}
 // ---------------------------------------------------------------------------------------------
 // Implementation. Everything above is the contract other modules use.
 /**
@@ -39833,6 +39867,45 @@ function errno(e) {
 }
 
 /**
+ * Where the action's words go. On a runner they are workflow commands through @actions/core
+ * (annotations, groups, debug lines shown with ACTIONS_STEP_DEBUG); in the `smidr` CLI they are
+ * plain text for a terminal. Modules log through `log`; an entry point picks the logger once.
+ */
+function annotation(place) {
+    return place && { title: place.title, file: place.file, startLine: place.line };
+}
+/** The runner's logger: workflow commands through @actions/core. */
+const actionLogger = {
+    info: (m) => info(m),
+    debug: (m) => debug(m),
+    notice: (m, p) => notice(m, annotation(p)),
+    warning: (m, p) => warning(m, annotation(p)),
+    error: (m, p) => error(m, annotation(p)),
+    group: (title, body) => group(title, body),
+    passthrough() {
+        // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
+        // token no output can guess turns workflow commands off until the token is echoed back.
+        const token = randomBytes(16).toString('hex');
+        process.stdout.write(`::stop-commands::${token}\n`);
+        return {
+            line: (text) => process.stdout.write(`${text}\n`),
+            end: () => process.stdout.write(`::${token}::\n`),
+        };
+    },
+};
+let current = actionLogger;
+/** The logger every module uses; it forwards to the one the entry point chose. */
+const log = {
+    info: (m) => current.info(m),
+    debug: (m) => current.debug(m),
+    notice: (m, p) => current.notice(m, p),
+    warning: (m, p) => current.warning(m, p),
+    error: (m, p) => current.error(m, p),
+    group: (title, body) => current.group(title, body),
+    passthrough: () => current.passthrough(),
+};
+
+/**
  * The unique build directory of one build, and the shared cache directories it uses. A build
  * directory is never reused: two builds of one config (a re-run, a second matrix leg, a local run
  * beside CI) each get their own TMPDIR, bitbake.lock and BitBake server.
@@ -39896,7 +39969,7 @@ async function selfHostedDirs(base, cacheDir, directories, repository, workspace
     if (cacheDir) {
         const p = await privateCacheDirs(cacheDir, repository);
         for (const t of p.tightened)
-            notice(`Made ${t} private to the runner user`);
+            log.notice(`Made ${t} private to the runner user`);
         dirs = {
             layerStore: base.layerStore,
             workspaceRoot: workspaceDir ?? p.builds,
@@ -39911,6 +39984,90 @@ async function selfHostedDirs(base, cacheDir, directories, repository, workspace
     if (problem)
         throw new ConfigError(problem);
     return dirs;
+}
+
+/** Sizes and durations as people read them, in logs, messages and the job summary. */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/**
+ * The one directory walker, and what is built on it.
+ *
+ * Walking is synchronous and goes one directory at a time on purpose. A cache holds tens of
+ * thousands of files; listing them all first, then stat-ing them all, kept everything alive at
+ * once and made V8 grow the post step's heap by some 80 MB that it kept through the upload that
+ * follows (10,000 objects: peak RSS 250-310 MB against 170 MB for @actions/cache alone; see
+ * docs/benchmarks.md). Per directory, only what the visitor keeps stays alive; plain loops leave
+ * no promise per file behind, and nothing else waits on the event loop meanwhile.
+ */
+/** Entries of dir, typed without following symlinks; none when it is missing or unreadable. */
+function readDirents(dir) {
+    try {
+        return readdirSync(dir, { withFileTypes: true });
+    }
+    catch {
+        return [];
+    }
+}
+/**
+ * Visits every entry below root, depth first, never following symlinked directories. A visitor
+ * returning 'skip' for a directory keeps the walk out of it; `after` runs once a directory's
+ * entries have all been visited (to remove it if it became empty, say). Entries are sorted by
+ * name so every listing is deterministic.
+ */
+function walk$1(root, visit, after) {
+    const visitDir = (rel) => {
+        const entries = readDirents(rel ? path$1.join(root, rel) : root).sort((a, b) => (a.name < b.name ? -1 : 1));
+        const siblings = new Set(entries.map((e) => e.name));
+        for (const dirent of entries) {
+            const r = rel ? `${rel}/${dirent.name}` : dirent.name;
+            if (visit({ rel: r, dirent, siblings }) === 'skip' || !dirent.isDirectory())
+                continue;
+            visitDir(r);
+        }
+    };
+    visitDir('');
+}
+/** lstat, or undefined for a file that is gone (another build may remove it meanwhile). */
+function lstatOrUndefined(file) {
+    try {
+        return lstatSync(file);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Bytes of the files below paths (a path may be a file); missing paths count as empty. */
+function dirBytes(paths) {
+    let total = 0;
+    for (const p of paths) {
+        const st = lstatOrUndefined(p);
+        if (!st)
+            continue;
+        if (!st.isDirectory()) {
+            total += st.size;
+            continue;
+        }
+        walk$1(p, ({ rel, dirent }) => {
+            if (!dirent.isDirectory())
+                total += lstatOrUndefined(path$1.join(p, rel))?.size ?? 0;
+        });
+    }
+    return total;
 }
 
 /**
@@ -40223,8 +40380,6 @@ async function sstateNames(dir) {
  * service that hangs must not hang the build: when the limit passes, the worker and the tar and
  * zstd it started are killed, so nothing is written into the cache directories afterwards.
  */
-class TransferTimeout extends Error {
-}
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
 /**
@@ -40300,12 +40455,12 @@ function cachePaths(dirs) {
 }
 async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     const paths = cachePaths(dirs);
-    startGroup('Cache configuration');
-    for (const [part, value] of Object.entries(keys.parts))
-        info(`${part.padEnd(12)} ${value}`);
-    info(`downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`);
-    info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
-    endGroup();
+    await log.group('Cache configuration', async () => {
+        for (const [part, value] of Object.entries(keys.parts))
+            log.info(`${part.padEnd(12)} ${value}`);
+        log.info(`downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`);
+        log.info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
+    });
     // Independent caches: restore them at the same time.
     const [downloads, sstate] = await Promise.all([
         restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs),
@@ -40321,20 +40476,20 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     };
     await promises$1.mkdir(path$1.dirname(inventoryFile), { recursive: true });
     await promises$1.writeFile(inventoryFile, JSON.stringify(inventory));
-    info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
+    log.info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
     return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
 }
 async function restoreOne(name, paths, key, timeoutMs) {
     const started = Date.now();
     let restored;
     let archiveBytes;
-    let warning$1;
+    let warning;
     try {
         ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
     }
     catch (e) {
-        warning$1 = `${name} cache: restore failed, building without it: ${e.message}`;
-        warning(warning$1);
+        warning = `${name} cache: restore failed, building without it: ${errorMessage(e)}`;
+        log.warning(warning);
     }
     if (!restored) {
         // A corrupt or truncated archive is reported as a miss but may have left files behind.
@@ -40346,12 +40501,12 @@ async function restoreOne(name, paths, key, timeoutMs) {
         kind,
         key: restored,
         seconds: (Date.now() - started) / 1000,
-        bytes: await dirBytes(paths),
+        bytes: dirBytes(paths),
         archiveBytes,
-        warning: warning$1,
+        warning,
     };
     const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
-    info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
+    log.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
     return result;
 }
 function saveCacheState(s) {
@@ -40363,45 +40518,6 @@ async function exists(p) {
 async function emptyDir(dir) {
     const entries = await promises$1.readdir(dir).catch(() => []);
     await Promise.all(entries.map((e) => promises$1.rm(path$1.join(dir, e), { recursive: true, force: true })));
-}
-/** Bytes of the files below paths. Synchronous, like the sstate listing and for its reason (sstate.ts). */
-async function dirBytes(paths) {
-    let total = 0;
-    function walk(p) {
-        let st;
-        try {
-            st = lstatSync(p);
-        }
-        catch {
-            return;
-        }
-        if (!st.isDirectory()) {
-            total += st.size;
-            return;
-        }
-        let names = [];
-        try {
-            names = readdirSync(p);
-        }
-        catch {
-            // Unreadable: counted as empty, as a vanished file is.
-        }
-        for (const e of names)
-            walk(path$1.join(p, e));
-    }
-    for (const p of paths)
-        walk(p);
-    return total;
-}
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let i = 0;
-    let v = n;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
 /**
@@ -40597,15 +40713,16 @@ function signalContainer(engine, name, signal) {
     spawnSync(engine, ['kill', '--signal', signal, name], { stdio: 'ignore', timeout: 30_000 });
 }
 
-/** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
-class GitError extends Error {
-    stderr;
-    name = 'GitError';
-    constructor(message, stderr) {
-        super(message);
-        this.stderr = stderr;
-    }
+/** The environment as child processes take it: only variables that have a value. */
+function stringEnv(env) {
+    const out = {};
+    for (const [k, v] of Object.entries(env))
+        if (v !== undefined)
+            out[k] = v;
+    return out;
 }
+
+/** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 async function git(args, cwd) {
@@ -40632,13 +40749,6 @@ async function gitOk(args, cwd) {
         throw e;
     }
 }
-function stringEnv(env) {
-    const out = {};
-    for (const [k, v] of Object.entries(env))
-        if (v !== undefined)
-            out[k] = v;
-    return out;
-}
 function lastLines(text, n) {
     return text.split('\n').slice(-3).join(' / ');
 }
@@ -40657,7 +40767,7 @@ async function checkoutLayers(layers, store, configDir) {
             ? await usePathLayer(layer, path$1.resolve(configDir, layer.source.path))
             : await checkoutGitLayer(layer, store);
         r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
-        info(`${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
+        log.info(`${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
             `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
             ` layers: ${r.sublayers.join(', ') || '(none)'}`);
         resolved.push(r);
@@ -40685,7 +40795,7 @@ async function checkoutGitLayer(layer, store) {
     await promises$1.mkdir(home, { recursive: true });
     // A full pin needs no network at all when its checkout is already in the store.
     if (pinned && FULL_COMMIT.test(pinned) && !branch && existsSync(path$1.join(home, pinned, COMPLETE))) {
-        info(`${layer.name}: reusing checkout of ${pinned}`);
+        log.info(`${layer.name}: reusing checkout of ${pinned}`);
         return { name: layer.name, kind: 'git', url, tag, commit: pinned, dir: path$1.join(home, pinned), sublayers: [] };
     }
     const head = pinned ? undefined : await remoteHead(layer.name, url, branch, tag);
@@ -40695,7 +40805,7 @@ async function checkoutGitLayer(layer, store) {
         const commit = await fetchRevision(layer.name, tmp, url, { branch, tag, pinned, head });
         const dir = path$1.join(home, commit);
         if (existsSync(path$1.join(dir, COMPLETE))) {
-            info(`${layer.name}: reusing checkout of ${commit}`);
+            log.info(`${layer.name}: reusing checkout of ${commit}`);
             return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
         }
         await git(['-c', 'core.hooksPath=/dev/null', 'checkout', '-q', '--detach', commit], tmp);
@@ -40754,7 +40864,7 @@ async function fetchRevision(name, repo, url, rev) {
             : rev.tag
                 ? `tag ${rev.tag}`
                 : `HEAD (${want})`;
-    info(`${name}: fetching ${revLabel} from ${url}`);
+    log.info(`${name}: fetching ${revLabel} from ${url}`);
     const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
     if (!shallow) {
         // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
@@ -41054,14 +41164,13 @@ async function runBitbake(host, argv, opts) {
         ? undefined
         : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
     // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
-    const token = randomBytes(16).toString('hex');
-    process.stdout.write(`::stop-commands::${token}\n`);
-    const timer = setInterval(() => info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
+    const output = log.passthrough();
+    const timer = setInterval(() => log.info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
     try {
         const follow = (stream) => new Promise((resolve) => {
             const lines = createInterface({ input: stream, crlfDelay: Infinity });
             lines.on('line', (line) => {
-                process.stdout.write(`${line}\n`);
+                output.line(line);
                 parser.line(line);
             });
             lines.on('close', resolve);
@@ -41069,7 +41178,7 @@ async function runBitbake(host, argv, opts) {
         const exited = new Promise((resolve) => {
             child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
             child.on('error', (e) => {
-                error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
+                log.error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
                 resolve(127);
             });
         });
@@ -41087,7 +41196,7 @@ async function runBitbake(host, argv, opts) {
     finally {
         clearInterval(timer);
         clearTimeout(budget);
-        process.stdout.write(`::${token}::\n`);
+        output.end();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         stopper.dispose();
@@ -41124,14 +41233,14 @@ class Stopper {
         this.steps += 1;
         clearTimeout(this.timer);
         if (this.steps <= 2) {
-            warning(this.steps === 1
+            log.warning(this.steps === 1
                 ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
                 : `Stopping BitBake harder (second SIGINT) because ${why}.`);
             this.interrupt();
             this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
         }
         else {
-            warning(`Removing BitBake and its container because ${why}.`);
+            log.warning(`Removing BitBake and its container because ${why}.`);
             this.kill();
         }
     }
@@ -41173,12 +41282,6 @@ function progressLine(s, started, now = Date.now()) {
     const percent = Math.floor((done * 100) / Math.max(p.total, 1));
     const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
     return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
-}
-function formatDuration(ms) {
-    const s = Math.round(ms / 1000);
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 /**
@@ -41263,7 +41366,7 @@ const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 async function prepareBuild(config, dirs, env = process.env) {
-    const layers = await group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+    const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
     const tools = await findBuildTools(layers);
     const distro = config.distro ??
         (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
@@ -41284,7 +41387,7 @@ async function prepareBuild(config, dirs, env = process.env) {
     if (inContainer)
         await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
     await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
-    info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
+    log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
     return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
 }
 /**
@@ -41325,14 +41428,7 @@ async function runPreparedBuild(b, options = {}) {
     const argv = [...config.bitbakeArgs, ...config.targets];
     const host = b.containerName ? await containerHost(b, argv) : directHost(b);
     const commandLine = `bitbake ${argv.join(' ')}`;
-    startGroup(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`);
-    let run;
-    try {
-        run = await runBitbake(host, argv, opts);
-    }
-    finally {
-        endGroup();
-    }
+    const run = await log.group(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`, () => runBitbake(host, argv, opts));
     const deployDir = await findDeployDir(workspace.buildDir);
     const images = await listImages(path$1.join(deployDir, 'images', config.machine));
     const outcome = {
@@ -41433,7 +41529,7 @@ async function containerHost(b, argv) {
     }
     const userns = userNamespaceOptions();
     if (userns.warning)
-        warning(userns.warning);
+        log.warning(userns.warning);
     const mounts = [
         ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
         { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },
@@ -41520,11 +41616,6 @@ async function listImages(dir) {
 }
 
 /**
- * Failures and warnings as GitHub annotations: each failed task and parse error an error, placed
- * at its file and line when that file is the repository's (so it shows on the pull request's
- * diff); BitBake's warnings as warnings, deduplicated and capped.
- */
-/**
  * GitHub shows at most 10 error and 10 warning annotations per step. One error is left for the
  * step's own failure message; the last shown of each kind counts the rest when there are more.
  */
@@ -41587,11 +41678,11 @@ function capped(list, max, what) {
 }
 function emitAnnotations(list) {
     for (const a of list) {
-        const props = { title: a.title, file: a.file, startLine: a.line };
+        const place = { title: a.title, file: a.file, line: a.line };
         if (a.level === 'error')
-            error(a.message, props);
+            log.error(a.message, place);
         else
-            warning(a.message, props);
+            log.warning(a.message, place);
     }
 }
 
@@ -41874,7 +41965,7 @@ async function reportBuild(b, o, opts) {
         await report(b, o, opts);
     }
     catch (e) {
-        warning(`could not write the build report: ${e.message}`);
+        log.warning(`could not write the build report: ${errorMessage(e)}`);
     }
 }
 async function report(b, o, opts) {
@@ -41929,15 +42020,15 @@ async function checkDisk(b, when, threshold, tmpdir = path$1.join(b.workspace.bu
         usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
     }
     catch (e) {
-        warning(`could not read disk usage: ${e.message}`);
+        log.warning(`could not read disk usage: ${errorMessage(e)}`);
         return [];
     }
     if (usage.some((u) => u.percent > threshold)) {
         const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
         for (const u of usage) {
-            const warning$1 = diskWarning(u, when, sizes, threshold);
-            if (warning$1)
-                warning(warning$1, { title: 'Disk nearly full' });
+            const warning = diskWarning(u, when, sizes, threshold);
+            if (warning)
+                log.warning(warning, { title: 'Disk nearly full' });
         }
     }
     return usage;
@@ -42036,4 +42127,9 @@ async function restore(inputs, build) {
     });
     return restored;
 }
-run().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));
+run().catch((e) => {
+    // A ConfigError is the user's to fix and says so; anything else is ours, and its stack helps.
+    if (!(e instanceof ConfigError))
+        log.debug(errorStack(e));
+    setFailed(errorMessage(e));
+});

@@ -33,10 +33,10 @@ import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
 import { spawnSync, execFile, spawn } from 'node:child_process';
-import { promises as promises$1, existsSync, statSync, rmSync, lstatSync, readdirSync, rmdirSync } from 'node:fs';
-import 'node:crypto';
+import { promises as promises$1, lstatSync, readdirSync, existsSync, statSync, rmSync, rmdirSync } from 'node:fs';
 import 'node:readline';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28969,12 +28969,35 @@ var ExitCode;
     ExitCode[ExitCode["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
 /**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function debug(message) {
+    issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
  * Adds a warning issue
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
     issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -29103,6 +29126,25 @@ function removeContainer(engine, name) {
 }
 
 /**
+ * The kinds of error the action tells apart, and the one way to print anything thrown.
+ * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
+ * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
+ */
+/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
+/** A cache transfer ran past its time limit and was killed. */
+class TransferTimeout extends Error {
+    name = 'TransferTimeout';
+}
+/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** The stack of anything thrown, for debug output. */
+function errorStack(e) {
+    return e instanceof Error && e.stack ? e.stack : String(e);
+}
+
+/**
  * The persistent cache directories of a self-hosted runner: making them private per repository,
  * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
  * used for a while — all while other builds on the host keep running.
@@ -29227,7 +29269,7 @@ async function removeStaleGroup(dir, names, before, report) {
             if (errno(e) === 'ENOENT')
                 result.gone++; // another housekeeper was faster
             else
-                report.problems.push(`could not remove ${path.join(dir, n)}: ${message(e)}`);
+                report.problems.push(`could not remove ${path.join(dir, n)}: ${errorMessage(e)}`);
         }
     }
     return result;
@@ -29302,7 +29344,7 @@ async function removeTrash(trash, original, report) {
         report.workspacesRemoved.push(original);
     }
     catch (e) {
-        report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${message(e)}`);
+        report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${errorMessage(e)}`);
     }
 }
 /** fs.rm works off the event loop; read-only directories (Go's module cache) are opened up first. */
@@ -29419,7 +29461,7 @@ async function tolerant(f, fallback, report) {
         return await f();
     }
     catch (e) {
-        report.problems.push(message(e));
+        report.problems.push(errorMessage(e));
         return fallback;
     }
 }
@@ -29430,9 +29472,57 @@ async function isRealDir(p) {
 function errno(e) {
     return e?.code;
 }
-function message(e) {
-    return e instanceof Error ? e.message : String(e);
+
+/** Sizes and durations as people read them, in logs, messages and the job summary. */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
+
+/**
+ * Where the action's words go. On a runner they are workflow commands through @actions/core
+ * (annotations, groups, debug lines shown with ACTIONS_STEP_DEBUG); in the `smidr` CLI they are
+ * plain text for a terminal. Modules log through `log`; an entry point picks the logger once.
+ */
+function annotation(place) {
+    return place && { title: place.title, file: place.file, startLine: place.line };
+}
+/** The runner's logger: workflow commands through @actions/core. */
+const actionLogger = {
+    info: (m) => info(m),
+    debug: (m) => debug(m),
+    notice: (m, p) => notice(m, annotation(p)),
+    warning: (m, p) => warning(m, annotation(p)),
+    error: (m, p) => error(m, annotation(p)),
+    group: (title, body) => group(title, body),
+    passthrough() {
+        // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
+        // token no output can guess turns workflow commands off until the token is echoed back.
+        const token = randomBytes(16).toString('hex');
+        process.stdout.write(`::stop-commands::${token}\n`);
+        return {
+            line: (text) => process.stdout.write(`${text}\n`),
+            end: () => process.stdout.write(`::${token}::\n`),
+        };
+    },
+};
+let current = actionLogger;
+/** The logger every module uses; it forwards to the one the entry point chose. */
+const log = {
+    info: (m) => current.info(m),
+    debug: (m) => current.debug(m),
+    notice: (m, p) => current.notice(m, p),
+    warning: (m, p) => current.warning(m, p),
+    error: (m, p) => current.error(m, p),
+    group: (title, body) => current.group(title, body),
+    passthrough: () => current.passthrough(),
+};
 
 /**
  * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
@@ -29452,6 +29542,72 @@ async function waitForServerExit(buildDir, timeoutMs = 60_000) {
         await new Promise((r) => setTimeout(r, 500));
     }
     return false;
+}
+
+/**
+ * The one directory walker, and what is built on it.
+ *
+ * Walking is synchronous and goes one directory at a time on purpose. A cache holds tens of
+ * thousands of files; listing them all first, then stat-ing them all, kept everything alive at
+ * once and made V8 grow the post step's heap by some 80 MB that it kept through the upload that
+ * follows (10,000 objects: peak RSS 250-310 MB against 170 MB for @actions/cache alone; see
+ * docs/benchmarks.md). Per directory, only what the visitor keeps stays alive; plain loops leave
+ * no promise per file behind, and nothing else waits on the event loop meanwhile.
+ */
+/** Entries of dir, typed without following symlinks; none when it is missing or unreadable. */
+function readDirents(dir) {
+    try {
+        return readdirSync(dir, { withFileTypes: true });
+    }
+    catch {
+        return [];
+    }
+}
+/**
+ * Visits every entry below root, depth first, never following symlinked directories. A visitor
+ * returning 'skip' for a directory keeps the walk out of it; `after` runs once a directory's
+ * entries have all been visited (to remove it if it became empty, say). Entries are sorted by
+ * name so every listing is deterministic.
+ */
+function walk$1(root, visit, after) {
+    const visitDir = (rel) => {
+        const entries = readDirents(rel ? path.join(root, rel) : root).sort((a, b) => (a.name < b.name ? -1 : 1));
+        const siblings = new Set(entries.map((e) => e.name));
+        for (const dirent of entries) {
+            const r = rel ? `${rel}/${dirent.name}` : dirent.name;
+            if (visit({ rel: r, dirent, siblings }) === 'skip' || !dirent.isDirectory())
+                continue;
+            visitDir(r);
+        }
+    };
+    visitDir('');
+}
+/** lstat, or undefined for a file that is gone (another build may remove it meanwhile). */
+function lstatOrUndefined$1(file) {
+    try {
+        return lstatSync(file);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Bytes of the files below paths (a path may be a file); missing paths count as empty. */
+function dirBytes(paths) {
+    let total = 0;
+    for (const p of paths) {
+        const st = lstatOrUndefined$1(p);
+        if (!st)
+            continue;
+        if (!st.isDirectory()) {
+            total += st.size;
+            continue;
+        }
+        walk$1(p, ({ rel, dirent }) => {
+            if (!dirent.isDirectory())
+                total += lstatOrUndefined$1(path.join(p, rel))?.size ?? 0;
+        });
+    }
+    return total;
 }
 
 /**
@@ -29623,7 +29779,7 @@ function checkpointDb(file) {
         return { ok: true };
     }
     catch (e) {
-        return { ok: false, error: e instanceof Error ? e.message : String(e) };
+        return { ok: false, error: errorMessage(e) };
     }
     finally {
         close(db);
@@ -29988,8 +30144,6 @@ function isCompanionName(name) {
  * service that hangs must not hang the build: when the limit passes, the worker and the tar and
  * zstd it started are killed, so nothing is written into the cache directories afterwards.
  */
-class TransferTimeout extends Error {
-}
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
 /**
@@ -30076,15 +30230,15 @@ async function saveCaches(s) {
     const inventory = JSON.parse(await promises$1.readFile(s.inventoryFile, 'utf8'));
     const [downloads, sstate] = await Promise.all([saveDownloads(s, inventory), saveSstate(s, inventory)]);
     if (downloads.skipped)
-        info(`downloads cache: not saved: ${downloads.skipped}`);
+        log.info(`downloads cache: not saved: ${downloads.skipped}`);
     if (sstate.skipped)
-        info(`sstate cache: not saved: ${sstate.skipped}`);
+        log.info(`sstate cache: not saved: ${sstate.skipped}`);
     return { downloads, sstate };
 }
 async function saveDownloads(s, inventory) {
     const removed = await removeUnarchivableDownloads(s.dirs.downloads);
     if (removed.length > 0)
-        info(`downloads: left out ${removed.length} lock or partial files`);
+        log.info(`downloads: left out ${removed.length} lock or partial files`);
     const before = new Set(inventory.downloads);
     const added = (await downloadNames(s.dirs.downloads)).filter((n) => !before.has(n));
     if (added.length === 0)
@@ -30097,7 +30251,7 @@ async function saveSstate(s, inventory) {
         // BitBake's hash server leaves its rows in the WAL; fold them in so the archive is whole.
         const checkpoint = checkpointDb(db);
         if (!checkpoint.ok) {
-            warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
+            log.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
             for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`])
                 await promises$1.rm(f, { force: true });
         }
@@ -30105,7 +30259,7 @@ async function saveSstate(s, inventory) {
     await removeUnarchivable(s.dirs.sstate);
     const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
     if (staleSiginfo.files.length > 0)
-        info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
+        log.info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
     const restored = new Set(inventory.sstate);
     const objects = await listSstate(s.dirs.sstate);
     const plan = planPrune(objects, {
@@ -30126,9 +30280,9 @@ async function saveSstate(s, inventory) {
         overLimit,
     };
     if (pruned.objects > 0) {
-        info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
+        log.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
     }
-    info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
+    log.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
     return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
 }
 /**
@@ -30152,62 +30306,23 @@ async function upload(name, paths, key, timeoutMs) {
         const { id, archiveBytes } = await saveWithin(timeoutMs, paths, key);
         const seconds = (Date.now() - started) / 1000;
         if (id === -1) {
-            const warning$1 = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
-            warning(warning$1);
-            return { warning: warning$1, seconds };
+            const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
+            log.warning(warning);
+            return { warning, seconds };
         }
-        const bytes = await dirBytes(paths);
+        const bytes = dirBytes(paths);
         const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
-        info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
+        log.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
         return { key, bytes, archiveBytes, seconds };
     }
     catch (e) {
-        const warning$1 = `${name} cache: save failed: ${e.message}`;
-        warning(warning$1);
-        return { warning: warning$1 };
+        const warning = `${name} cache: save failed: ${errorMessage(e)}`;
+        log.warning(warning);
+        return { warning };
     }
 }
 async function exists(p) {
     return promises$1.access(p).then(() => true, () => false);
-}
-/** Bytes of the files below paths. Synchronous, like the sstate listing and for its reason (sstate.ts). */
-async function dirBytes(paths) {
-    let total = 0;
-    function walk(p) {
-        let st;
-        try {
-            st = lstatSync(p);
-        }
-        catch {
-            return;
-        }
-        if (!st.isDirectory()) {
-            total += st.size;
-            return;
-        }
-        let names = [];
-        try {
-            names = readdirSync(p);
-        }
-        catch {
-            // Unreadable: counted as empty, as a vanished file is.
-        }
-        for (const e of names)
-            walk(path.join(p, e));
-    }
-    for (const p of paths)
-        walk(p);
-    return total;
-}
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let i = 0;
-    let v = n;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
 /**
@@ -30280,40 +30395,43 @@ function escapeText(text) {
 async function run() {
     const state = loadBuildState();
     if (!state) {
-        info('The main step did not start a build; nothing to do.');
+        log.info('The main step did not start a build; nothing to do.');
         return;
     }
     // The main step removes its container; a main step killed outright could not.
     if (state.containerEngine && state.containerName)
         removeContainer(state.containerEngine, state.containerName);
     else if (!(await waitForServerExit(state.buildDir)))
-        warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
+        log.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
     if (state.cacheMode === 'actions') {
         const caches = loadCacheState();
         if (!caches)
             return;
         const why = saveDecision(caches, state.result);
         if (why) {
-            info(`Not saving caches: ${why}.`);
+            log.info(`Not saving caches: ${why}.`);
             if (state.summary)
                 await appendSummary(renderSaveSummary(undefined, why));
             return;
         }
-        const saved = await group('Save caches', () => saveCaches(caches));
+        const saved = await log.group('Save caches', () => saveCaches(caches));
         if (state.summary)
             await appendSummary(renderSaveSummary(saved));
     }
     else if (state.cacheMode === 'local' && state.housekeeping) {
         const h = state.housekeeping;
-        const report = await group('Housekeeping of the shared cache directories', () => housekeep({
+        const report = await log.group('Housekeeping of the shared cache directories', () => housekeep({
             sstate: h.sstate,
             buildsDir: h.buildsDir,
             sstateMaxAgeDays: h.sstateMaxAgeDays,
             workspaceMaxAgeDays: h.workspaceMaxAgeDays,
         }));
         for (const problem of report.problems)
-            warning(`housekeeping: ${problem}`);
-        info(`Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
+            log.warning(`housekeeping: ${problem}`);
+        log.info(`Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
     }
 }
-run().catch((e) => warning(`post step: ${e instanceof Error ? e.message : String(e)}`));
+run().catch((e) => {
+    log.debug(errorStack(e));
+    log.warning(`post step: ${errorMessage(e)}`);
+});

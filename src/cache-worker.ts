@@ -7,6 +7,7 @@
 import * as cache from '@actions/cache';
 
 import type { TransferReply, TransferRequest } from './cache/transfer.js';
+import { errorMessage } from './util/errors.js';
 
 /**
  * @actions/cache tells the archive's size only in its log: `Cache Size: ~N MB (B B)` when it
@@ -44,7 +45,7 @@ process.once('disconnect', () => process.exit(0));
 
 process.once('message', (request: TransferRequest) => {
   void run(request)
-    .catch((e: unknown) => ({ done: 'error', message: e instanceof Error ? e.message : String(e) }) as TransferReply)
+    .catch((e: unknown) => ({ done: 'error', message: errorMessage(e) }) as TransferReply)
     .then(reply)
     .finally(() => process.disconnect());
 });

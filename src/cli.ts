@@ -8,10 +8,12 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
 import { confLines, splitList } from './action/inputs.js';
 import { layersJson } from './bitbake/layers.js';
-import { formatDuration } from './bitbake/run.js';
 import { localDirs } from './bitbake/workspace.js';
-import { ConfigError, type ConfigOverrides, loadConfig } from './config/config.js';
+import { type ConfigOverrides, loadConfig } from './config/config.js';
 import { prepareBuild, runPreparedBuild } from './pipeline.js';
+import { ConfigError, errorMessage, errorStack } from './util/errors.js';
+import { formatDuration } from './util/format.js';
+import { log, setLogger, terminalLogger } from './util/log.js';
 
 const USAGE = `usage: smidr build [options]
   -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})
@@ -24,37 +26,6 @@ const USAGE = `usage: smidr build [options]
       --container-engine E   docker, podman or none
       --workspace-dir DIR    where build directories go (default: beside the sstate directory)
 `;
-
-/** Workflow commands mean nothing in a terminal: show groups and annotations as plain text. */
-function plainTerminalLog(): void {
-  const write = process.stdout.write.bind(process.stdout);
-  let stopToken: string | undefined;
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    const out = text
-      .split('\n')
-      .map((line) => {
-        if (stopToken) {
-          if (line === `::${stopToken}::`) stopToken = undefined;
-          return stopToken === undefined ? null : line;
-        }
-        const m = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
-        if (!m) return line;
-        const [, cmd, msg] = m;
-        if (cmd === 'stop-commands') {
-          stopToken = msg;
-          return null;
-        }
-        if (cmd === 'group') return `\n=== ${msg}`;
-        if (cmd === 'endgroup') return null;
-        if (cmd === 'warning' || cmd === 'error' || cmd === 'notice') return `${cmd}: ${msg}`;
-        return null;
-      })
-      .filter((l) => l !== null)
-      .join('\n');
-    return write(out, ...rest);
-  }) as typeof process.stdout.write;
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -86,7 +57,6 @@ async function main(argv: string[]): Promise<number> {
     containerImage: values['container-image'],
     containerEngine: values['container-engine'],
   };
-  plainTerminalLog();
   const config = loadConfig(path.resolve(values.config), overrides);
   const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
   const outcome = await runPreparedBuild(build);
@@ -102,15 +72,16 @@ async function main(argv: string[]): Promise<number> {
     );
   for (const image of outcome.images) console.log(`  image:        ${image}`);
   console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
-  if (outcome.failureMessage) console.error(`error: ${outcome.failureMessage}`);
+  if (outcome.failureMessage) log.error(outcome.failureMessage);
   return outcome.result === 'success' ? 0 : 1;
 }
 
+setLogger(terminalLogger);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    if (!(e instanceof ConfigError) && e instanceof Error && process.env.SMIDR_DEBUG) console.error(e.stack);
+    if (!(e instanceof ConfigError)) log.debug(errorStack(e));
+    log.error(errorMessage(e));
     process.exit(e instanceof ConfigError ? 2 : 1);
   },
 );

@@ -11,6 +11,8 @@ import { cacheKeys } from './cache/keys.js';
 import { type BuildConfig, loadConfig } from './config/config.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
+import { ConfigError, errorMessage, errorStack } from './util/errors.js';
+import { log } from './util/log.js';
 
 // The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
 const mainStartedMs = Date.now();
@@ -105,4 +107,8 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
   return restored;
 }
 
-run().catch((e: unknown) => core.setFailed(e instanceof Error ? e.message : String(e)));
+run().catch((e: unknown) => {
+  // A ConfigError is the user's to fix and says so; anything else is ours, and its stack helps.
+  if (!(e instanceof ConfigError)) log.debug(errorStack(e));
+  core.setFailed(errorMessage(e));
+});

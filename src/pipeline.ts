@@ -5,7 +5,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import * as core from '@actions/core';
 import * as exec from '@actions/exec';
 
 import { type BitbakePaths, renderAutoConf, renderBblayersConf } from './bitbake/conf.js';
@@ -29,12 +28,14 @@ import {
 import { taskLabel, tasksRun } from './bitbake/output.js';
 import { type BitbakeHost, type BitbakeRunResult, RUN_BITBAKE_SH, runBitbake } from './bitbake/run.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
-import { formatBytes } from './cache/caches.js';
-import { type BuildConfig, ConfigError } from './config/config.js';
+import { type BuildConfig } from './config/config.js';
 import { diskUsage, type FsUsage, NEARLY_FULL_BYTES } from './report/disk.js';
+import { stringEnv } from './util/env.js';
+import { ConfigError } from './util/errors.js';
+import { formatBytes } from './util/format.js';
+import { log } from './util/log.js';
 
 export type { PipelineDirs };
-import { stringEnv } from './bitbake/git.js';
 
 export interface PreparedBuild {
   config: BuildConfig;
@@ -64,7 +65,7 @@ export interface BuildOutcome {
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
 export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
-  const layers = await core.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+  const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
   const distro =
     config.distro ??
@@ -93,7 +94,7 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
   if (inContainer)
     await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
-  core.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
+  log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
 }
 
@@ -145,13 +146,10 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
   const argv = [...config.bitbakeArgs, ...config.targets];
   const host = b.containerName ? await containerHost(b, argv) : directHost(b);
   const commandLine = `bitbake ${argv.join(' ')}`;
-  core.startGroup(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`);
-  let run: BitbakeRunResult;
-  try {
-    run = await runBitbake(host, argv, opts);
-  } finally {
-    core.endGroup();
-  }
+  const run = await log.group(
+    `${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`,
+    () => runBitbake(host, argv, opts),
+  );
   const deployDir = await findDeployDir(workspace.buildDir);
   const images = await listImages(path.join(deployDir, 'images', config.machine));
   const outcome: BuildOutcome = {
@@ -260,7 +258,7 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
     }
   }
   const userns = userNamespaceOptions();
-  if (userns.warning) core.warning(userns.warning);
+  if (userns.warning) log.warning(userns.warning);
   const mounts: Mount[] = [
     ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
     { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },

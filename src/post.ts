@@ -1,5 +1,4 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
-import * as core from '@actions/core';
 
 import { loadBuildState } from './action/state.js';
 import { removeContainer } from './bitbake/container.js';
@@ -7,32 +6,34 @@ import { waitForServerExit } from './bitbake/run.js';
 import { loadCacheState, saveCaches, saveDecision } from './cache/caches.js';
 import { housekeep } from './local/housekeeping.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
+import { errorMessage, errorStack } from './util/errors.js';
+import { log } from './util/log.js';
 
 async function run(): Promise<void> {
   const state = loadBuildState();
   if (!state) {
-    core.info('The main step did not start a build; nothing to do.');
+    log.info('The main step did not start a build; nothing to do.');
     return;
   }
   // The main step removes its container; a main step killed outright could not.
   if (state.containerEngine && state.containerName) removeContainer(state.containerEngine, state.containerName);
   else if (!(await waitForServerExit(state.buildDir)))
-    core.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
+    log.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
 
   if (state.cacheMode === 'actions') {
     const caches = loadCacheState();
     if (!caches) return;
     const why = saveDecision(caches, state.result);
     if (why) {
-      core.info(`Not saving caches: ${why}.`);
+      log.info(`Not saving caches: ${why}.`);
       if (state.summary) await appendSummary(renderSaveSummary(undefined, why));
       return;
     }
-    const saved = await core.group('Save caches', () => saveCaches(caches));
+    const saved = await log.group('Save caches', () => saveCaches(caches));
     if (state.summary) await appendSummary(renderSaveSummary(saved));
   } else if (state.cacheMode === 'local' && state.housekeeping) {
     const h = state.housekeeping;
-    const report = await core.group('Housekeeping of the shared cache directories', () =>
+    const report = await log.group('Housekeeping of the shared cache directories', () =>
       housekeep({
         sstate: h.sstate,
         buildsDir: h.buildsDir,
@@ -40,11 +41,14 @@ async function run(): Promise<void> {
         workspaceMaxAgeDays: h.workspaceMaxAgeDays,
       }),
     );
-    for (const problem of report.problems) core.warning(`housekeeping: ${problem}`);
-    core.info(
+    for (const problem of report.problems) log.warning(`housekeeping: ${problem}`);
+    log.info(
       `Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`,
     );
   }
 }
 
-run().catch((e: unknown) => core.warning(`post step: ${e instanceof Error ? e.message : String(e)}`));
+run().catch((e: unknown) => {
+  log.debug(errorStack(e));
+  log.warning(`post step: ${errorMessage(e)}`);
+});

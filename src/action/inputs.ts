@@ -3,7 +3,8 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { ConfigError, type ConfigOverrides } from '../config/config.js';
+import { type ConfigOverrides } from '../config/config.js';
+import { ConfigError } from '../util/errors.js';
 import {
   CACHE_MODES,
   type CacheModeInput,

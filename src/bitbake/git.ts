@@ -1,15 +1,8 @@
 /** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
 import * as exec from '@actions/exec';
 
-export class GitError extends Error {
-  override name = 'GitError';
-  constructor(
-    message: string,
-    readonly stderr: string,
-  ) {
-    super(message);
-  }
-}
+import { stringEnv } from '../util/env.js';
+import { GitError } from '../util/errors.js';
 
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
@@ -36,12 +29,6 @@ export async function gitOk(args: string[], cwd?: string): Promise<boolean> {
     if (e instanceof GitError) return false;
     throw e;
   }
-}
-
-export function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 function lastLines(text: string, n: number): string {

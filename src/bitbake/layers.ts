@@ -7,11 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import * as core from '@actions/core';
-
-import { ConfigError, type LayerConfig } from '../config/config.js';
+import { type LayerConfig } from '../config/config.js';
 import { FULL_COMMIT } from '../config/names.js';
-import { git, type GitError, gitOk } from './git.js';
+import { ConfigError, type GitError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import { git, gitOk } from './git.js';
 
 export interface ResolvedLayer {
   name: string;
@@ -43,7 +43,7 @@ export async function checkoutLayers(
         ? await usePathLayer(layer, path.resolve(configDir, layer.source.path))
         : await checkoutGitLayer(layer, store);
     r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
-    core.info(
+    log.info(
       `${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
         `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
         ` layers: ${r.sublayers.join(', ') || '(none)'}`,
@@ -78,7 +78,7 @@ async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<Reso
 
   // A full pin needs no network at all when its checkout is already in the store.
   if (pinned && FULL_COMMIT.test(pinned) && !branch && existsSync(path.join(home, pinned, COMPLETE))) {
-    core.info(`${layer.name}: reusing checkout of ${pinned}`);
+    log.info(`${layer.name}: reusing checkout of ${pinned}`);
     return { name: layer.name, kind: 'git', url, tag, commit: pinned, dir: path.join(home, pinned), sublayers: [] };
   }
 
@@ -89,7 +89,7 @@ async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<Reso
     const commit = await fetchRevision(layer.name, tmp, url, { branch, tag, pinned, head });
     const dir = path.join(home, commit);
     if (existsSync(path.join(dir, COMPLETE))) {
-      core.info(`${layer.name}: reusing checkout of ${commit}`);
+      log.info(`${layer.name}: reusing checkout of ${commit}`);
       return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
     }
     await git(['-c', 'core.hooksPath=/dev/null', 'checkout', '-q', '--detach', commit], tmp);
@@ -160,7 +160,7 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
       : rev.tag
         ? `tag ${rev.tag}`
         : `HEAD (${want})`;
-  core.info(`${name}: fetching ${revLabel} from ${url}`);
+  log.info(`${name}: fetching ${revLabel} from ${url}`);
   const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
   if (!shallow) {
     // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.

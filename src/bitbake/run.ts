@@ -4,12 +4,11 @@
  * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
-import * as core from '@actions/core';
-
 import { bitbakeRunning } from '../local/housekeeping.js';
+import { formatDuration } from '../util/format.js';
+import { log } from '../util/log.js';
 import { type ContainerSpec, removeContainer, runArgs, signalContainer, wasOomKilled } from './container.js';
 import { BitbakeOutputParser, type BitbakeSummary } from './output.js';
 
@@ -79,15 +78,14 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
       : setTimeout(() => stopper.request('budget'), Math.max(0, opts.deadlineMs - Date.now()));
 
   // BitBake output is not ours to interpret as workflow commands (`::set-output` in a log line).
-  const token = randomBytes(16).toString('hex');
-  process.stdout.write(`::stop-commands::${token}\n`);
-  const timer = setInterval(() => core.info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
+  const output = log.passthrough();
+  const timer = setInterval(() => log.info(progressLine(parser.summary, started)), opts.progressInterval * 1000);
   try {
     const follow = (stream: NodeJS.ReadableStream) =>
       new Promise<void>((resolve) => {
         const lines = createInterface({ input: stream, crlfDelay: Infinity });
         lines.on('line', (line) => {
-          process.stdout.write(`${line}\n`);
+          output.line(line);
           parser.line(line);
         });
         lines.on('close', resolve);
@@ -95,7 +93,7 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
     const exited = new Promise<number>((resolve) => {
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
       child.on('error', (e) => {
-        core.error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
+        log.error(`could not start ${host.kind === 'container' ? host.spec.engine : 'bash'}: ${e.message}`);
         resolve(127);
       });
     });
@@ -113,7 +111,7 @@ export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOpt
   } finally {
     clearInterval(timer);
     clearTimeout(budget);
-    process.stdout.write(`::${token}::\n`);
+    output.end();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     stopper.dispose();
@@ -149,7 +147,7 @@ class Stopper {
     this.steps += 1;
     clearTimeout(this.timer);
     if (this.steps <= 2) {
-      core.warning(
+      log.warning(
         this.steps === 1
           ? `Stopping BitBake because ${why}: running tasks may finish (SIGINT).`
           : `Stopping BitBake harder (second SIGINT) because ${why}.`,
@@ -157,7 +155,7 @@ class Stopper {
       this.interrupt();
       this.timer = setTimeout(() => this.escalate(), this.graceSeconds * 1000);
     } else {
-      core.warning(`Removing BitBake and its container because ${why}.`);
+      log.warning(`Removing BitBake and its container because ${why}.`);
       this.kill();
     }
   }
@@ -199,13 +197,6 @@ export function progressLine(s: BitbakeSummary, started: number, now = Date.now(
   const percent = Math.floor((done * 100) / Math.max(p.total, 1));
   const phase = p.phase === 'setscene' ? 'setscene tasks (reusing sstate)' : 'tasks';
   return `[smidr] ${phase}: ${done}/${p.total} done (${percent}%), ${elapsed} elapsed, last started: ${p.what}`;
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 /**

@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import * as core from '@actions/core';
-
-import { ConfigError } from '../config/config.js';
 import { dbDirProblem, privateCacheDirs } from '../local/housekeeping.js';
+import { ConfigError } from '../util/errors.js';
+import { log } from '../util/log.js';
 
 export interface CacheDirs {
   downloads: string;
@@ -105,7 +104,7 @@ export async function selfHostedDirs(
   let dirs: PipelineDirs;
   if (cacheDir) {
     const p = await privateCacheDirs(cacheDir, repository);
-    for (const t of p.tightened) core.notice(`Made ${t} private to the runner user`);
+    for (const t of p.tightened) log.notice(`Made ${t} private to the runner user`);
     dirs = {
       layerStore: base.layerStore,
       workspaceRoot: workspaceDir ?? p.builds,

@@ -4,13 +4,17 @@
  * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
  * any kind is a warning: the build goes on cold.
  */
-import { lstatSync, promises as fs, readdirSync, type Stats } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
 import { State } from '../action/constants.js';
 import type { CacheDirs } from '../bitbake/workspace.js';
+import { errorMessage } from '../util/errors.js';
+import { formatBytes } from '../util/format.js';
+import { dirBytes } from '../util/fs.js';
+import { log } from '../util/log.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
 import { type CacheKey, type CacheKeys, matchKind } from './keys.js';
@@ -100,13 +104,13 @@ export async function restoreCaches(
   timeoutMs: number,
 ): Promise<CacheState['restored'] & { dbFingerprint?: string }> {
   const paths = cachePaths(dirs);
-  core.startGroup('Cache configuration');
-  for (const [part, value] of Object.entries(keys.parts)) core.info(`${part.padEnd(12)} ${value}`);
-  core.info(
-    `downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`,
-  );
-  core.info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
-  core.endGroup();
+  await log.group('Cache configuration', async () => {
+    for (const [part, value] of Object.entries(keys.parts)) log.info(`${part.padEnd(12)} ${value}`);
+    log.info(
+      `downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`,
+    );
+    log.info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
+  });
 
   // Independent caches: restore them at the same time.
   const [downloads, sstate] = await Promise.all([
@@ -123,7 +127,7 @@ export async function restoreCaches(
   };
   await fs.mkdir(path.dirname(inventoryFile), { recursive: true });
   await fs.writeFile(inventoryFile, JSON.stringify(inventory));
-  core.info(
+  log.info(
     `Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`,
   );
   return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
@@ -137,8 +141,8 @@ async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutM
   try {
     ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
   } catch (e) {
-    warning = `${name} cache: restore failed, building without it: ${(e as Error).message}`;
-    core.warning(warning);
+    warning = `${name} cache: restore failed, building without it: ${errorMessage(e)}`;
+    log.warning(warning);
   }
   if (!restored) {
     // A corrupt or truncated archive is reported as a miss but may have left files behind.
@@ -149,12 +153,12 @@ async function restoreOne(name: string, paths: string[], key: CacheKey, timeoutM
     kind,
     key: restored,
     seconds: (Date.now() - started) / 1000,
-    bytes: await dirBytes(paths),
+    bytes: dirBytes(paths),
     archiveBytes,
     warning,
   };
   const archive = archiveBytes !== undefined ? ` from a ${formatBytes(archiveBytes)} archive` : '';
-  core.info(
+  log.info(
     `${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`,
   );
   return result;
@@ -180,14 +184,14 @@ export function saveDecision(s: CacheState, result: string | undefined): string 
 export async function saveCaches(s: CacheState): Promise<{ downloads: SavedCache; sstate: SavedCache }> {
   const inventory = JSON.parse(await fs.readFile(s.inventoryFile, 'utf8')) as Inventory;
   const [downloads, sstate] = await Promise.all([saveDownloads(s, inventory), saveSstate(s, inventory)]);
-  if (downloads.skipped) core.info(`downloads cache: not saved: ${downloads.skipped}`);
-  if (sstate.skipped) core.info(`sstate cache: not saved: ${sstate.skipped}`);
+  if (downloads.skipped) log.info(`downloads cache: not saved: ${downloads.skipped}`);
+  if (sstate.skipped) log.info(`sstate cache: not saved: ${sstate.skipped}`);
   return { downloads, sstate };
 }
 
 async function saveDownloads(s: CacheState, inventory: Inventory): Promise<SavedCache> {
   const removed = await removeUnarchivableDownloads(s.dirs.downloads);
-  if (removed.length > 0) core.info(`downloads: left out ${removed.length} lock or partial files`);
+  if (removed.length > 0) log.info(`downloads: left out ${removed.length} lock or partial files`);
   const before = new Set(inventory.downloads);
   const added = (await downloadNames(s.dirs.downloads)).filter((n) => !before.has(n));
   if (added.length === 0) return { skipped: 'no new downloads' };
@@ -200,14 +204,14 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
     // BitBake's hash server leaves its rows in the WAL; fold them in so the archive is whole.
     const checkpoint = checkpointDb(db);
     if (!checkpoint.ok) {
-      core.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
+      log.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
       for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) await fs.rm(f, { force: true });
     }
   }
   await removeUnarchivable(s.dirs.sstate);
   const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
   if (staleSiginfo.files.length > 0)
-    core.info(
+    log.info(
       `sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`,
     );
 
@@ -230,11 +234,11 @@ async function saveSstate(s: CacheState, inventory: Inventory): Promise<SavedCac
     overLimit,
   };
   if (pruned.objects > 0) {
-    core.info(
+    log.info(
       `sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`,
     );
   }
-  core.info(
+  log.info(
     `sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`,
   );
   return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
@@ -266,18 +270,18 @@ async function upload(name: string, paths: string[], key: string, timeoutMs: num
     const seconds = (Date.now() - started) / 1000;
     if (id === -1) {
       const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
-      core.warning(warning);
+      log.warning(warning);
       return { warning, seconds };
     }
-    const bytes = await dirBytes(paths);
+    const bytes = dirBytes(paths);
     const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
-    core.info(
+    log.info(
       `${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`,
     );
     return { key, bytes, archiveBytes, seconds };
   } catch (e) {
-    const warning = `${name} cache: save failed: ${(e as Error).message}`;
-    core.warning(warning);
+    const warning = `${name} cache: save failed: ${errorMessage(e)}`;
+    log.warning(warning);
     return { warning };
   }
 }
@@ -292,41 +296,4 @@ async function exists(p: string): Promise<boolean> {
 async function emptyDir(dir: string): Promise<void> {
   const entries = await fs.readdir(dir).catch(() => [] as string[]);
   await Promise.all(entries.map((e) => fs.rm(path.join(dir, e), { recursive: true, force: true })));
-}
-
-/** Bytes of the files below paths. Synchronous, like the sstate listing and for its reason (sstate.ts). */
-export async function dirBytes(paths: string[]): Promise<number> {
-  let total = 0;
-  function walk(p: string): void {
-    let st: Stats;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
-    }
-    if (!st.isDirectory()) {
-      total += st.size;
-      return;
-    }
-    let names: string[] = [];
-    try {
-      names = readdirSync(p);
-    } catch {
-      // Unreadable: counted as empty, as a vanished file is.
-    }
-    for (const e of names) walk(path.join(p, e));
-  }
-  for (const p of paths) walk(p);
-  return total;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }

@@ -9,6 +9,8 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import type * as SqliteModule from 'node:sqlite';
 import type { DatabaseSync } from 'node:sqlite';
 
+import { errorMessage } from '../util/errors.js';
+
 type Sqlite = typeof SqliteModule;
 let sqlite: Sqlite | undefined;
 
@@ -94,7 +96,7 @@ export function checkpointDb(file: string): { ok: true } | { ok: false; error: s
     rmSync(`${file}-shm`, { force: true });
     return { ok: true };
   } catch (e) {
-    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    return { ok: false, error: errorMessage(e) };
   } finally {
     close(db);
   }

@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { TransferTimeout } from '../util/errors.js';
+
 export type TransferRequest =
   { op: 'restore'; paths: string[]; key: string; restoreKeys: string[] } | { op: 'save'; paths: string[]; key: string };
 
@@ -16,8 +18,6 @@ type Done =
   | { done: 'error'; message: string };
 
 export type TransferReply = { phase: 'found'; key?: string } | Done;
-
-export class TransferTimeout extends Error {}
 
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;

@@ -19,6 +19,7 @@ import {
 } from 'yaml';
 
 import { CONTAINER_ENGINES, type ContainerEngine, DEFAULT_CONTAINER_IMAGE, Inputs } from '../action/constants.js';
+import { ConfigError } from '../util/errors.js';
 import {
   BITBAKE_NAME,
   BITBAKE_TARGET,
@@ -92,12 +93,6 @@ export interface ConfigOverrides {
   containerImage?: string;
   containerEngine?: string;
 }
-
-/** A bad config or input: names where (file and line, or input) and what is expected. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Implementation. Everything above is the contract other modules use.
 

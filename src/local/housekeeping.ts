@@ -7,6 +7,8 @@ import { execFile } from 'node:child_process';
 import { type Dirent, promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
+import { errorMessage } from '../util/errors.js';
+
 // ---------------------------------------------------------------------------------------------
 // The hash-equivalence DB directory
 
@@ -281,7 +283,7 @@ async function removeStaleGroup(
     } catch (e) {
       if (errno(e) === 'ENOENT')
         result.gone++; // another housekeeper was faster
-      else report.problems.push(`could not remove ${path.join(dir, n)}: ${message(e)}`);
+      else report.problems.push(`could not remove ${path.join(dir, n)}: ${errorMessage(e)}`);
     }
   }
   return result;
@@ -359,7 +361,7 @@ async function removeTrash(trash: string, original: string, report: Housekeeping
     await removeTree(trash);
     report.workspacesRemoved.push(original);
   } catch (e) {
-    report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${message(e)}`);
+    report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${errorMessage(e)}`);
   }
 }
 
@@ -476,7 +478,7 @@ async function tolerant<T>(f: () => Promise<T>, fallback: T, report: Housekeepin
   try {
     return await f();
   } catch (e) {
-    report.problems.push(message(e));
+    report.problems.push(errorMessage(e));
     return fallback;
   }
 }
@@ -488,8 +490,4 @@ async function isRealDir(p: string): Promise<boolean> {
 
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -3,9 +3,8 @@
  * at its file and line when that file is the repository's (so it shows on the pull request's
  * diff); BitBake's warnings as warnings, deduplicated and capped.
  */
-import * as core from '@actions/core';
-
 import type { BitbakeSummary } from '../bitbake/output.js';
+import { log } from '../util/log.js';
 import type { FailedTask } from './failures.js';
 import type { PathMapper } from './paths.js';
 
@@ -86,8 +85,8 @@ function capped(list: Annotation[], max: number, what: string): Annotation[] {
 
 export function emitAnnotations(list: Annotation[]): void {
   for (const a of list) {
-    const props: core.AnnotationProperties = { title: a.title, file: a.file, startLine: a.line };
-    if (a.level === 'error') core.error(a.message, props);
-    else core.warning(a.message, props);
+    const place = { title: a.title, file: a.file, line: a.line };
+    if (a.level === 'error') log.error(a.message, place);
+    else log.warning(a.message, place);
   }
 }

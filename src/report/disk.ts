@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 import { DISK_WARN_PERCENT } from '../action/constants.js';
-import { dirBytes, formatBytes } from '../cache/caches.js';
+import { formatBytes } from '../util/format.js';
+import { dirBytes } from '../util/fs.js';
 
 export interface FsUsage {
   /** What lives there: `workspace`, `downloads`, `sstate`. */

@@ -11,6 +11,8 @@ import { Outputs } from '../action/constants.js';
 import { layersJson } from '../bitbake/layers.js';
 import type { MatchKind, RestoredCache } from '../cache/caches.js';
 import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
+import { errorMessage } from '../util/errors.js';
+import { log } from '../util/log.js';
 import { buildAnnotations, emitAnnotations } from './annotations.js';
 import { buildDirSizes, diskUsage, diskWarning, type FsUsage } from './disk.js';
 import { describeFailures } from './failures.js';
@@ -57,7 +59,7 @@ export async function reportBuild(b: PreparedBuild, o: BuildOutcome, opts: Repor
   try {
     await report(b, o, opts);
   } catch (e) {
-    core.warning(`could not write the build report: ${(e as Error).message}`);
+    log.warning(`could not write the build report: ${errorMessage(e)}`);
   }
 }
 
@@ -119,14 +121,14 @@ export async function checkDisk(
   try {
     usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
   } catch (e) {
-    core.warning(`could not read disk usage: ${(e as Error).message}`);
+    log.warning(`could not read disk usage: ${errorMessage(e)}`);
     return [];
   }
   if (usage.some((u) => u.percent > threshold)) {
     const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
     for (const u of usage) {
       const warning = diskWarning(u, when, sizes, threshold);
-      if (warning) core.warning(warning, { title: 'Disk nearly full' });
+      if (warning) log.warning(warning, { title: 'Disk nearly full' });
     }
   }
   return usage;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { formatBytes } from '../../src/cache/caches.js';
+import { formatBytes } from '../../src/util/format.js';
 import {
   type CacheService,
   pullRequestScopes,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { BitbakeOutputParser, taskLabel, tasksRun } from '../../src/bitbake/output.js';
-import { formatDuration, progressLine } from '../../src/bitbake/run.js';
+import { progressLine } from '../../src/bitbake/run.js';
+import { formatDuration } from '../../src/util/format.js';
 
 function parse(text: string) {
   const p = new BitbakeOutputParser();

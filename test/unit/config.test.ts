@@ -9,7 +9,6 @@ import { DEFAULT_CONTAINER_IMAGE } from '../../src/action/constants.js';
 import {
   type BuildConfig,
   CONFIG_KEYS,
-  ConfigError,
   type ConfigOverrides,
   type ConfigSection,
   DEFAULT_DIRECTORIES,
@@ -19,6 +18,7 @@ import {
   POKY_GIT_URL,
 } from '../../src/config/config.js';
 import * as names from '../../src/config/names.js';
+import { ConfigError } from '../../src/util/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures/configs');

@@ -1,0 +1,96 @@
+/**
+ * Where the action's words go. On a runner they are workflow commands through @actions/core
+ * (annotations, groups, debug lines shown with ACTIONS_STEP_DEBUG); in the `smidr` CLI they are
+ * plain text for a terminal. Modules log through `log`; an entry point picks the logger once.
+ */
+import { randomBytes } from 'node:crypto';
+
+import * as core from '@actions/core';
+
+/** Where an annotation points: a file of the repository and a line in it. */
+export interface Place {
+  title?: string;
+  file?: string;
+  line?: number;
+}
+
+/** Lines of a child process copied verbatim (BitBake's output). */
+export interface Passthrough {
+  line(text: string): void;
+  end(): void;
+}
+
+export interface Logger {
+  info(message: string): void;
+  /** Shown only when asked for: ACTIONS_STEP_DEBUG on a runner, SMIDR_DEBUG=1 in a terminal. */
+  debug(message: string): void;
+  notice(message: string, place?: Place): void;
+  warning(message: string, place?: Place): void;
+  error(message: string, place?: Place): void;
+  group<T>(title: string, body: () => Promise<T>): Promise<T>;
+  /** Starts copying a child's output; workflow commands in it must not take effect. */
+  passthrough(): Passthrough;
+}
+
+function annotation(place?: Place): core.AnnotationProperties | undefined {
+  return place && { title: place.title, file: place.file, startLine: place.line };
+}
+
+/** The runner's logger: workflow commands through @actions/core. */
+export const actionLogger: Logger = {
+  info: (m) => core.info(m),
+  debug: (m) => core.debug(m),
+  notice: (m, p) => core.notice(m, annotation(p)),
+  warning: (m, p) => core.warning(m, annotation(p)),
+  error: (m, p) => core.error(m, annotation(p)),
+  group: (title, body) => core.group(title, body),
+  passthrough() {
+    // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
+    // token no output can guess turns workflow commands off until the token is echoed back.
+    const token = randomBytes(16).toString('hex');
+    process.stdout.write(`::stop-commands::${token}\n`);
+    return {
+      line: (text) => process.stdout.write(`${text}\n`),
+      end: () => process.stdout.write(`::${token}::\n`),
+    };
+  },
+};
+
+function where(place?: Place): string {
+  if (!place?.file) return '';
+  return place.line ? `${place.file}:${place.line}: ` : `${place.file}: `;
+}
+
+/** The CLI's logger: plain lines, problems on stderr, debug lines with SMIDR_DEBUG=1. */
+export const terminalLogger: Logger = {
+  info: (m) => process.stdout.write(`${m}\n`),
+  debug: (m) => {
+    if (process.env.SMIDR_DEBUG) process.stderr.write(`debug: ${m}\n`);
+  },
+  notice: (m, p) => process.stderr.write(`note: ${where(p)}${m}\n`),
+  warning: (m, p) => process.stderr.write(`warning: ${where(p)}${m}\n`),
+  error: (m, p) => process.stderr.write(`error: ${where(p)}${m}\n`),
+  async group(title, body) {
+    process.stdout.write(`\n=== ${title}\n`);
+    return body();
+  },
+  passthrough: () => ({ line: (text) => process.stdout.write(`${text}\n`), end: () => undefined }),
+};
+
+let current: Logger = actionLogger;
+
+/** Chosen once by an entry point: the CLI calls it with terminalLogger, tests with their own. */
+export function setLogger(logger: Logger): void {
+  current = logger;
+}
+
+/** The logger every module uses; it forwards to the one the entry point chose. */
+export const log: Logger = {
+  info: (m) => current.info(m),
+  debug: (m) => current.debug(m),
+  notice: (m, p) => current.notice(m, p),
+  warning: (m, p) => current.warning(m, p),
+  error: (m, p) => current.error(m, p),
+  group: (title, body) => current.group(title, body),
+  passthrough: () => current.passthrough(),
+};
