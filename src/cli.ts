@@ -6,16 +6,21 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
-import { confLines, splitList } from './action/inputs.js';
+import { confLines, parsePositive, remoteSettings, splitList } from './action/inputs.js';
 import { layersJson } from './bitbake/layers.js';
 import { localDirs } from './bitbake/workspace.js';
+import { cleanBucket } from './cache/remote/cleanup.js';
+import { S3Store } from './cache/remote/store.js';
 import { type ConfigOverrides, loadConfig } from './config/config.js';
 import { prepareBuild, runPreparedBuild } from './pipeline.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
-import { formatDuration } from './util/format.js';
+import { formatBytes, formatDuration } from './util/format.js';
 import { log, setLogger, terminalLogger } from './util/log.js';
 
 const USAGE = `usage: smidr build [options]
+       smidr clean-remote --remote s3://bucket/prefix --days N [--dry-run] [options]
+
+smidr build:
   -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})
   -m, --machine NAME         MACHINE, overriding the config
   -t, --target NAME          target to build (repeatable), overriding the config
@@ -25,10 +30,20 @@ const USAGE = `usage: smidr build [options]
       --container-image IMG  builder image, overriding the config
       --container-engine E   docker, podman or none
       --workspace-dir DIR    where build directories go (default: beside the sstate directory)
+
+smidr clean-remote: removes objects of a remote cache that no build used for N days
+      --remote URL           the bucket and prefix, s3://bucket/prefix
+      --days N               remove objects unused for N days (default: 30)
+      --dry-run              list what would be removed, remove nothing
+      --endpoint URL         S3-compatible store (MinIO, Ceph RGW, R2); default: AWS S3
+      --region NAME          region (default: AWS_REGION, else us-east-1)
+      --path-style           path-style addressing (default with --endpoint)
+  Credentials: the AWS SDK's standard sources (environment, profile, web identity).
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'clean-remote') return cleanRemote(rest);
   if (command !== 'build') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
@@ -74,6 +89,42 @@ async function main(argv: string[]): Promise<number> {
   console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
   if (outcome.failureMessage) log.error(outcome.failureMessage);
   return outcome.result === 'success' ? 0 : 1;
+}
+
+async function cleanRemote(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      remote: { type: 'string' },
+      days: { type: 'string', default: '30' },
+      'dry-run': { type: 'boolean', default: false },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'path-style': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.remote) throw new ConfigError('--remote is required: the bucket and prefix, e.g. s3://my-bucket/yocto');
+  const settings = remoteSettings({
+    url: values.remote,
+    endpoint: values.endpoint,
+    region: values.region,
+    pathStyle: values['path-style'],
+    where: { url: '--remote', endpoint: '--endpoint' },
+  });
+  const days = parsePositive(values.days, '--days', 'days', 30);
+  const dryRun = values['dry-run'];
+  const store = new S3Store(settings);
+  try {
+    const plan = await cleanBucket(store, settings, days, dryRun);
+    for (const o of plan.remove) console.log(`${dryRun ? 'would remove' : 'removed'} ${o.key}`);
+    console.log(
+      `${dryRun ? 'Would remove' : 'Removed'} ${plan.remove.length} objects (${formatBytes(plan.removeBytes)}) unused for ${days} days and ${plan.oldRecords.length} old usage records; ${plan.keep} objects kept`,
+    );
+  } finally {
+    store.close();
+  }
+  return 0;
 }
 
 setLogger(terminalLogger);

@@ -8,6 +8,15 @@ import { type BuildState, saveBuildState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
+import { sharedHashServe } from './cache/remote/hashserve.js';
+import {
+  finishRemote,
+  mirrorConf,
+  type RemoteSession,
+  type RemoteState,
+  saveRemoteState,
+  startRemote,
+} from './cache/remote/session.js';
 import { type BuildConfig, loadConfig } from './config/config.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
@@ -21,7 +30,23 @@ async function run(): Promise<void> {
   const inputs = readInputs();
   const config = loadConfig(inputs.configFile, inputs.overrides);
   const dirs = await pipelineDirs(inputs, config);
-  const build = await prepareBuild(config, dirs);
+  const remote = inputs.cache.mode === 'remote' ? await startRemote(inputs.cache.remote!) : undefined;
+  try {
+    await runBuild(inputs, config, dirs, remote);
+  } finally {
+    // The endpoint keeps the process alive; a build that ended early must not leave it open.
+    if (remote) await remote.endpoint.close();
+  }
+}
+
+async function runBuild(
+  inputs: ActionInputs,
+  config: BuildConfig,
+  dirs: PipelineDirs,
+  remote: RemoteSession | undefined,
+): Promise<void> {
+  const hashServe = inputs.hashServe && (await sharedHashServe(inputs.hashServe, inputs.cache.save));
+  const build = await prepareBuild(config, dirs, { mirrors: remote && mirrorConf(remote.endpoint.url), hashServe });
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
   const state: BuildState = {
@@ -43,6 +68,7 @@ async function run(): Promise<void> {
         : undefined,
   };
   saveBuildState(state);
+  if (remote) saveRemoteState(remoteState(inputs, build));
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
   const outcome = await runPreparedBuild(build, {
     progressInterval: inputs.report.progressIntervalSeconds,
@@ -51,6 +77,7 @@ async function run(): Promise<void> {
         ? undefined
         : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
   });
+  if (remote) await finishRemote(remote, remoteState(inputs, build).servedFile);
   saveBuildState({ ...state, result: outcome.result });
   setOutputs(build, outcome);
   await reportBuild(build, outcome, {
@@ -60,6 +87,20 @@ async function run(): Promise<void> {
     diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
+}
+
+function remoteState(inputs: ActionInputs, build: PreparedBuild): RemoteState {
+  const { caches, id } = build.workspace;
+  return {
+    settings: inputs.cache.remote!,
+    dirs: { sstate: caches.sstate, downloads: caches.downloads },
+    servedFile: path.join(process.env.RUNNER_TEMP!, 'smidr', `served-${id}.json`),
+    buildId: id,
+    timeoutMs: inputs.cache.timeoutMs,
+    save: inputs.cache.save,
+    saveReason: inputs.cache.saveReason,
+    saveOnFailure: inputs.cache.saveOnFailure,
+  };
 }
 
 async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<PipelineDirs> {

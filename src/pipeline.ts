@@ -28,7 +28,7 @@ import {
 import { taskLabel, tasksRun } from './bitbake/output.js';
 import { type BitbakeHost, type BitbakeRunResult, RUN_BITBAKE_SH, runBitbake } from './bitbake/run.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
-import { type BuildConfig } from './config/config.js';
+import { type BuildConfig, type ConfAssignment } from './config/config.js';
 import { diskUsage, type FsUsage, NEARLY_FULL_BYTES } from './report/disk.js';
 import { stringEnv } from './util/env.js';
 import { ConfigError } from './util/errors.js';
@@ -45,6 +45,14 @@ export interface PreparedBuild {
   distro: string;
   /** Set when BitBake runs in a container. */
   containerName?: string;
+  /** The container shares the runner's network (to reach the remote cache's endpoint on 127.0.0.1). */
+  hostNetwork?: boolean;
+}
+
+/** What BitBake shares beyond this host: the remote cache's mirrors and a shared hash server. */
+export interface SharedCacheConf {
+  mirrors?: ConfAssignment[];
+  hashServe?: Record<string, string>;
 }
 
 /** `stopped`: the stop-after budget ran out; what finished is in sstate and the next run goes on from there. */
@@ -64,7 +72,12 @@ export interface BuildOutcome {
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
-export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
+export async function prepareBuild(
+  config: BuildConfig,
+  dirs: PipelineDirs,
+  shared: SharedCacheConf = {},
+  env = process.env,
+): Promise<PreparedBuild> {
   const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
   const distro =
@@ -88,6 +101,8 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
       hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
       ...parallelism(config),
       localConf: config.localConf,
+      mirrors: shared.mirrors,
+      hashServe: shared.hashServe,
     }),
   );
   await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
@@ -95,7 +110,15 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
     await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
-  return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+  return {
+    config,
+    workspace,
+    layers,
+    tools,
+    distro,
+    containerName: inContainer ? `smidr-${workspace.id}` : undefined,
+    hostNetwork: inContainer && (shared.mirrors !== undefined || shared.hashServe !== undefined),
+  };
 }
 
 /**
@@ -285,6 +308,7 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
     memory: config.container.memory,
     cpus: config.container.cpuCount,
     securityOptions: userns.options,
+    network: b.hostNetwork ? 'host' : undefined,
     labels: { 'org.smidr.build': workspace.id },
     command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
   };
@@ -300,14 +324,16 @@ function directHost(b: PreparedBuild): BitbakeHost {
   const { workspace, tools, layers } = b;
   const dir = (name: string) => layers.find((l) => l.name === name)!.dir;
   const env = stringEnv(process.env);
-  // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets.
+  // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets
+  // (the remote cache's credentials stay with the action, which fetches for BitBake).
   for (const k of Object.keys(env)) {
     if (
       k === 'TMPDIR' ||
       k === 'BBSERVER' ||
       k.startsWith('ACTIONS_') ||
       k.startsWith('INPUT_') ||
-      k.startsWith('GITHUB_TOKEN')
+      k.startsWith('GITHUB_TOKEN') ||
+      k.startsWith('AWS_')
     )
       delete env[k];
   }

@@ -4,6 +4,7 @@ import { loadBuildState } from './action/state.js';
 import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
 import { loadCacheState, saveCaches, saveDecision } from './cache/caches.js';
+import { loadRemoteState, saveRemote } from './cache/remote/session.js';
 import { housekeep } from './local/housekeeping.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
 import { errorMessage, errorStack } from './util/errors.js';
@@ -31,6 +32,15 @@ async function run(): Promise<void> {
     }
     const saved = await log.group('Save caches', () => saveCaches(caches));
     if (state.summary) await appendSummary(renderSaveSummary(saved));
+  } else if (state.cacheMode === 'remote') {
+    const remote = loadRemoteState();
+    if (!remote) return;
+    const why = saveDecision(remote, state.result);
+    if (why) {
+      log.info(`Not saving to the remote cache: ${why}.`);
+      return;
+    }
+    await log.group('Save to the remote cache', () => saveRemote(remote));
   } else if (state.cacheMode === 'local' && state.housekeeping) {
     const h = state.housekeeping;
     const report = await log.group('Housekeeping of the shared cache directories', () =>

@@ -21,6 +21,11 @@ export enum Inputs {
   StopAfter = 'stop-after',
   CacheTimeout = 'cache-timeout',
   Summary = 'summary',
+  RemoteCache = 'remote-cache',
+  RemoteEndpoint = 'remote-endpoint',
+  RemoteRegion = 'remote-region',
+  RemotePathStyle = 'remote-path-style',
+  Hashserve = 'hashserve',
 }
 
 /**
@@ -53,9 +58,11 @@ export enum State {
   Build = 'build',
   /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
   Caches = 'caches',
+  /** JSON of the RemoteState: bucket settings (no secrets) and what the endpoint served. */
+  Remote = 'remote',
 }
 
-export const CACHE_MODES = ['auto', 'actions', 'local', 'off'] as const;
+export const CACHE_MODES = ['auto', 'actions', 'local', 'remote', 'off'] as const;
 export type CacheModeInput = (typeof CACHE_MODES)[number];
 
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */

@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import type { CacheDirs } from '../bitbake/workspace.js';
 import type { BuildResult } from '../pipeline.js';
 import { State } from './constants.js';
+import type { CacheMode } from './inputs.js';
 
 export interface BuildState {
   buildId: string;
@@ -12,7 +13,7 @@ export interface BuildState {
   containerEngine?: 'docker' | 'podman';
   containerName?: string;
   result?: BuildResult;
-  cacheMode: 'actions' | 'local' | 'off';
+  cacheMode: CacheMode;
   /** Whether the job summary is written (the post step appends to it). */
   summary: boolean;
   /** Self-hosted mode: what the post step cleans up on the host. */

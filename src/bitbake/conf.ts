@@ -26,6 +26,10 @@ export interface AutoConfSettings {
   /** Set when the layers include meta-poky, whose sanity check wants the bblayers version. */
   pokyBblayersVersion?: string;
   localConf: ConfAssignment[];
+  /** A shared hash server's assignments, in place of BitBake's local auto server. */
+  hashServe?: Record<string, string>;
+  /** The remote cache's mirror settings (SSTATE_MIRRORS, PREMIRRORS), before local_conf so it can override them. */
+  mirrors?: ConfAssignment[];
 }
 
 /**
@@ -85,7 +89,7 @@ export function renderAutoConf(s: AutoConfSettings): string {
     '',
     '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
     assign('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-    assign('BB_HASHSERVE', '=', 'auto'),
+    ...Object.entries(s.hashServe ?? { BB_HASHSERVE: 'auto' }).map(([k, v]) => assign(k, '=', v)),
     s.hashservDbDirSupported
       ? assign('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
       : assign('PERSISTENT_DIR', '=', paths.hashserv),
@@ -93,6 +97,10 @@ export function renderAutoConf(s: AutoConfSettings): string {
   if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined) lines.push('');
   if (s.bbNumberThreads !== undefined) lines.push(assign('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
   if (s.parallelMake !== undefined) lines.push(assign('PARALLEL_MAKE', '=', s.parallelMake));
+  if (s.mirrors?.length) {
+    lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
+    for (const a of s.mirrors) lines.push(assign(a.variable, a.operator, a.value));
+  }
   if (s.localConf.length > 0) {
     lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
     for (const a of s.localConf) lines.push(assign(a.variable, a.operator, a.value));

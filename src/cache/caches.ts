@@ -174,7 +174,10 @@ export function loadCacheState(): CacheState | undefined {
 }
 
 /** Whether the post step should save at all, and if not, why. */
-export function saveDecision(s: CacheState, result: string | undefined): string | undefined {
+export function saveDecision(
+  s: Pick<CacheState, 'save' | 'saveReason' | 'saveOnFailure'>,
+  result: string | undefined,
+): string | undefined {
   if (!s.save) return s.saveReason;
   if (result === undefined) return 'the build did not start';
   if (result !== 'success' && !s.saveOnFailure) return `the build ended in ${result} and save-on-failure is false`;

@@ -8,6 +8,7 @@
 import { connect } from 'node:net';
 
 import { ConfigError } from '../../util/errors.js';
+import { log } from '../../util/log.js';
 
 export interface HashServer {
   /** As BitBake takes it: `host:port` (BitBake's TCP protocol) or `ws://host:port` / `wss://…`. */
@@ -57,4 +58,27 @@ export async function hashServerProblem(server: HashServer, timeoutMs = 5_000): 
     socket.once('connect', () => done());
     socket.once('error', (e) => done(e.message));
   });
+}
+
+/**
+ * The conf for a shared server that answers; undefined, after one warning, for one that does not:
+ * BitBake then runs its local auto server and the build goes on with the local DB.
+ */
+export async function sharedHashServe(
+  server: HashServer,
+  mayWrite: boolean,
+): Promise<Record<string, string> | undefined> {
+  const problem = await hashServerProblem(server);
+  if (problem) {
+    log.warning(
+      `hash server ${server.address} does not answer (${problem}); building with a local hash-equivalence DB instead`,
+    );
+    return undefined;
+  }
+  log.info(
+    mayWrite
+      ? `Hash equivalence: shared server ${server.address} (this build reports to it)`
+      : `Hash equivalence: local server reading from ${server.address} as its upstream (this build does not write to it)`,
+  );
+  return hashServeConf(server, mayWrite);
 }
