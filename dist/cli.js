@@ -38633,88 +38633,55 @@ function gitUrlProblem(url) {
     }
     return undefined;
 }
+/** How BITBAKE_NAME reads in a message. */
+const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';
 
 /**
- * The Smidr config: smidr.yaml as written by users, validated, with the action's inputs (or the
- * CLI's flags) laid over it. Nothing here touches the network or writes a file.
+ * BitBake's conf-line syntax, the one owner of it: reading a `VAR op "value"` line (local_conf in
+ * smidr.yaml, the local-conf input or flag) and writing one (auto.conf, bblayers.conf).
+ *
+ * BitBake takes a value verbatim between its first and its last quote: there are no escapes, and
+ * a value holding exactly one quote of the delimiting kind is a ParseError. So a line read here
+ * keeps its value as written, and a line written here picks the quote that keeps the value intact.
+ * What no quoting can carry is refused both ways: a line break (it would start a new line of
+ * conf) and inline Python (`${@…}`, which BitBake runs; `$` cannot be escaped).
  */
-// ---------------------------------------------------------------------------------------------
-// Implementation. Everything above is the contract other modules use.
-/**
- * Every key smidr.yaml accepts, per mapping. The parser rejects any other key, and the JSON
- * Schema (schema/smidr.schema.json) must list exactly these: a unit test holds the two together.
- * `root` is the top level, `layer` one entry of `layers:`; the others are the mappings of that name.
- */
-const CONFIG_KEYS = {
-    root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container'],
-    base: ['provider', 'machine', 'distro', 'version'],
-    directories: ['downloads', 'sstate', 'layers'],
-    layer: ['name', 'git', 'path', 'branch', 'tag', 'commit', 'sublayers'],
-    build: ['image', 'targets', 'machine', 'distro', 'parallel_make', 'bb_number_threads', 'local_conf', 'bitbake_args'],
-    container: ['engine', 'base_image', 'memory', 'cpu_count'],
-};
-/** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
-const BASE_PROVIDERS = ['poky', 'none'];
-const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
-const DEFAULT_DIRECTORIES = {
-    downloads: '~/.smidr/downloads',
-    sstate: '~/.smidr/sstate-cache',
-    layers: '~/.smidr/layers',
-};
 const ASSIGNMENT_FORM = 'one assignment VAR op "value", e.g. INHERIT += "rm_work" (op is one of = ?= ??= := += =+ .= =.)';
-const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';
-/** More errors than this in one file are summarised: the first ones are what needs fixing. */
-const MAX_ERRORS = 25;
-/**
- * Reads and parses a config file. A missing file is a ConfigError that says how to provide one.
- * See parseConfig for everything else.
- */
-function loadConfig$1(file, overrides, env = {}) {
-    let text;
-    try {
-        text = fs$1.readFileSync(file, 'utf8');
-    }
-    catch (e) {
-        const err = e;
-        if (err.code === 'ENOENT') {
-            throw new ConfigError(`${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set the '${Inputs.Config}' input to its path`);
-        }
-        if (err.code === 'EISDIR')
-            throw new ConfigError(`${file}: is a directory; expected the path of a Smidr config file (smidr.yaml)`);
-        throw new ConfigError(`${file}: cannot read the config file (${err.code ?? err.message}); expected a readable file`);
-    }
-    return parseConfig(text, file, overrides, env);
+const QUOTES = ['"', "'"];
+/** The rule: a value survives between quotes of this kind unless it holds exactly one of them. */
+function fitsBetween(value, quoteChar) {
+    return value.split(quoteChar).length !== 2;
 }
-/**
- * Parses and validates smidr.yaml text and lays the overrides over it. Pure: reads no file and
- * no environment (`env.home` expands `~`, default: the user's home directory).
- *
- * Every problem found is reported at once: the ConfigError's message holds one line per
- * problem, each `<file>:<line>: <field>: <what is wrong>; expected <what>`, or
- * `input '<name>': …` for an override. Checks that combine fields (a machine and a target must
- * exist somewhere) run only when the fields themselves are valid, so one mistake gives one line.
- */
-function parseConfig(text, file, overrides, env = {}) {
-    const abs = path$1.resolve(file);
-    const p = new Parser(text, file, path$1.dirname(abs), env.home ?? os$1.homedir());
-    const config = p.parse(abs, overrides);
-    const errors = p.errors;
-    if (errors.length > 0 || !config) {
-        const shown = errors.slice(0, MAX_ERRORS);
-        if (errors.length > MAX_ERRORS)
-            shown.push(`… and ${errors.length - MAX_ERRORS} more errors`);
-        throw new ConfigError(shown.join('\n'));
-    }
-    return config;
+function holdsInlinePython(text) {
+    return text.includes('${@');
 }
+/** `value` between the quotes that keep it intact; an Error when none can. */
+function quote(value) {
+    if (/[\n\r\0]/.test(value))
+        throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
+    if (holdsInlinePython(value))
+        throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
+    const q = QUOTES.find((c) => fitsBetween(value, c));
+    if (q === undefined) {
+        throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
+    }
+    return `${q}${value}${q}`;
+}
+/** One conf line `VAR op "value"`; an Error when the variable is not a conf variable name. */
+function confLine(variable, operator, value) {
+    if (!CONF_VARIABLE.test(variable))
+        throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
+    return `${variable} ${operator} ${quote(value)}`;
+}
+function renderAssignment(a) {
+    return confLine(a.variable, a.operator, a.value);
+}
+const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_.+-]*?(?::[A-Za-z0-9_${}.+-]+?)*(?:\[[A-Za-z0-9_.-]+\])?)\s*(\?\?=|\?=|:=|\+=|=\+|\.=|=\.|=)\s*(.*)$/;
+const DIRECTIVE = /^(include|require|include_all|inherit|inherit_defer|export|unset|addtask|deltask|addhandler|addpylib|addfragments|python|def|fakeroot|EXPORT_FUNCTIONS)(\s+(.*))?$/;
 /**
- * Parses one `VAR op "value"` line (local_conf, the local-conf input). `where` starts the error
- * message: `smidr.yaml:12: build.local_conf[0]` or `input 'local-conf'`.
- *
- * BitBake keeps the text between the quotes verbatim; conf.ts writes the value back in double
- * quotes escaping `\` and `"`. So the value returned here is the text with exactly those two
- * escapes undone, and anything that would not survive that round trip unchanged is refused:
- * the line BitBake reads is the line the user wrote (single quotes become double quotes).
+ * Reads one `VAR op "value"` line. `where` starts the error message: `smidr.yaml:12:
+ * build.local_conf[0]`, `input 'local-conf'` or `--local-conf`. The value is the text between the
+ * quotes, so the line BitBake reads is the line the user wrote (single quotes may become double).
  */
 function parseConfAssignment(line, where) {
     const fail = (what, expected = ASSIGNMENT_FORM) => {
@@ -38726,43 +38693,528 @@ function parseConfAssignment(line, where) {
     if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line))
         fail(`${shown} contains a control character`);
     const text = line.trim();
-    if (text.includes('${@')) {
+    if (holdsInlinePython(text)) {
         fail(`${shown} contains inline Python (\${@…}), which is refused: these lines come from the config and workflow inputs, and BitBake would run the code`, 'a plain value; put Python in a .bbappend or a conf file in one of your layers');
     }
-    const m = /^([A-Za-z_][A-Za-z0-9_.+-]*?(?::[A-Za-z0-9_${}.+-]+?)*(?:\[[A-Za-z0-9_.-]+\])?)\s*(\?\?=|\?=|:=|\+=|=\+|\.=|=\.|=)\s*(.*)$/.exec(text);
-    if (!m) {
-        const directive = /^(include|require|include_all|inherit|inherit_defer|export|unset|addtask|deltask|addhandler|addpylib|addfragments|python|def|fakeroot|EXPORT_FUNCTIONS)(\s+(.*))?$/.exec(text);
-        if (directive?.[1] === 'inherit' || directive?.[1] === 'inherit_defer') {
-            fail(`${shown} is an inherit directive, which is not an assignment`, `INHERIT += "${directive[3]?.trim() ?? 'class'}" instead`);
-        }
-        if (directive?.[1] === 'include' || directive?.[1] === 'require' || directive?.[1] === 'include_all') {
-            fail(`${shown} is ${directive[1] === 'require' ? 'a' : 'an'} ${directive[1]} directive, which is not an assignment`, `assignments only (VAR op "value"); keep includes in a conf file in one of your layers`);
-        }
-        if (directive)
-            fail(`${shown} is a BitBake "${directive[1]}" statement, not an assignment`);
-        if (text === '')
-            fail('the line is empty');
-        fail(`${shown} is not an assignment`);
-    }
+    const m = ASSIGNMENT.exec(text);
+    if (!m)
+        return fail(...notAnAssignment(text, shown));
     const [, variable, operator, rest] = m;
     if (!CONF_VARIABLE.test(variable))
         fail(`${JSON.stringify(variable)} is not a variable name`, `VAR, VAR:override or VAR[flag] on the left of ${operator}`);
-    const quote = rest[0] ?? '';
-    if (quote !== '"' && quote !== "'") {
+    const q = rest[0] ?? '';
+    if (q !== '"' && q !== "'")
         fail(`${shown}: the value is not in quotes`, `${variable} ${operator} "${rest}"`);
-    }
-    // BitBake's own grammar: the value is everything between the first and the last quote, taken
-    // verbatim (no escapes), and a value with exactly one inner quote of its kind does not parse.
-    if (rest.length < 2 || !rest.endsWith(quote)) {
-        fail(`${shown}: the value must end with its closing ${quote} (BitBake takes no comment after a value)`);
+    if (rest.length < 2 || !rest.endsWith(q)) {
+        fail(`${shown}: the value must end with its closing ${q} (BitBake takes no comment after a value)`);
     }
     const value = rest.slice(1, -1);
-    if (value.split(quote).length === 2) {
-        fail(`${shown}: the value holds exactly one ${quote}, a line BitBake cannot parse`, `no ${quote} or at least two inside the value, or the other kind of quotes around it`);
+    if (!fitsBetween(value, q)) {
+        fail(`${shown}: the value holds exactly one ${q}, a line BitBake cannot parse`, `no ${q} or at least two inside the value, or the other kind of quotes around it`);
     }
     return { variable, operator, value };
 }
-/** Damerau-free Levenshtein distance, for "did you mean". */
+/** Why a line that is not an assignment was refused, and what to write: directives get their own advice. */
+function notAnAssignment(text, shown) {
+    const directive = DIRECTIVE.exec(text);
+    const kind = directive?.[1];
+    if (kind === 'inherit' || kind === 'inherit_defer') {
+        return [
+            `${shown} is an inherit directive, which is not an assignment`,
+            `INHERIT += "${directive[3]?.trim() ?? 'class'}" instead`,
+        ];
+    }
+    if (kind === 'include' || kind === 'require' || kind === 'include_all') {
+        return [
+            `${shown} is ${kind === 'require' ? 'a' : 'an'} ${kind} directive, which is not an assignment`,
+            `assignments only (VAR op "value"); keep includes in a conf file in one of your layers`,
+        ];
+    }
+    if (kind)
+        return [`${shown} is a BitBake "${kind}" statement, not an assignment`];
+    if (text === '')
+        return ['the line is empty'];
+    return [`${shown} is not an assignment`];
+}
+
+/**
+ * Every key smidr.yaml accepts, per mapping. The JSON Schema (schema/smidr.schema.json) must list
+ * exactly these: a unit test holds the two together. `root` is the top level, `layer` one entry
+ * of `layers:`; the others are the mappings of that name.
+ */
+const CONFIG_KEYS = {
+    root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container'],
+    base: ['provider', 'machine', 'distro', 'version'],
+    directories: ['downloads', 'sstate', 'layers'],
+    layer: ['name', 'git', 'path', 'branch', 'tag', 'commit', 'sublayers'],
+    build: ['image', 'targets', 'machine', 'distro', 'parallel_make', 'bb_number_threads', 'local_conf', 'bitbake_args'],
+    container: ['engine', 'base_image', 'memory', 'cpu_count'],
+};
+const SECTION_LABEL = {
+    root: 'the top level',
+    base: 'base',
+    directories: 'directories',
+    layer: 'a layer',
+    build: 'build',
+    container: 'container',
+};
+/** The keys of a section, and where a key that is not there belongs instead. */
+function sectionKeys(section) {
+    return {
+        keys: CONFIG_KEYS[section],
+        label: SECTION_LABEL[section],
+        elsewhere: (key) => {
+            const owners = Object.keys(CONFIG_KEYS)
+                .filter((s) => s !== section && s !== 'root' && CONFIG_KEYS[s].includes(key))
+                .map((s) => (s === 'layer' ? 'a layer entry' : `${s}:`));
+            return owners.length > 0 ? `under ${owners.join(' or ')}` : undefined;
+        },
+    };
+}
+
+/** smidr.yaml's `layers:` list: one entry per repository, fetched with git or the checked-out one. */
+const LAYER_SHAPE = 'a mapping with name and git or path, e.g. { name: meta-oe, git: https://git.openembedded.org/meta-openembedded, branch: kirkstone }';
+const REF_EXPECTED = 'a git branch or tag name (letters, digits and . _ / + -, no "..")';
+/** The layers listed, each name once (a repeated name is reported, the later entry dropped). */
+function readLayers(r, layersEntry, base) {
+    if (!layersEntry)
+        return [];
+    const items = r.list(layersEntry, 'a list of layers, each a mapping with name and git or path') ?? [];
+    const layers = [];
+    const seen = new Map();
+    for (const item of items) {
+        const layer = readLayer(r, item.node, item.field, layersEntry.keyNode, base);
+        if (!layer)
+            continue;
+        const other = seen.get(layer.name.toLowerCase());
+        if (other !== undefined) {
+            r.error(layer.line, `${item.field}.name`, `layer name "${layer.name}" is already used by ${other}`, "a unique name for each layer (it names the layer's checkout directory)");
+            continue;
+        }
+        seen.set(layer.name.toLowerCase(), item.field);
+        layers.push(layer);
+    }
+    return layers;
+}
+function readLayer(r, node, field, listKey, base) {
+    if (!distExports.isMap(node))
+        return r.error(node ?? listKey, field, r.describe(node), LAYER_SHAPE);
+    const line = r.lineOf(node);
+    const entries = r.mapping(node, field, sectionKeys('layer'), LAYER_SHAPE);
+    const before = r.problemCount;
+    const nameEntry = entries.get('name');
+    const name = nameEntry
+        ? r.matching(nameEntry, (s) => LAYER_NAME.test(s), 'a valid layer name', "letters, digits and . _ - (starting with a letter or digit); it names the layer's directory")
+        : r.error(node, `${field}.name`, 'is missing', 'a layer name, e.g. name: meta-oe');
+    const refs = readRefs(r, entries);
+    const sublayers = readSublayers(r, entries.get('sublayers'));
+    const source = readSource(r, node, field, entries, refs, base);
+    if (r.problemCount > before || name === undefined || source === undefined)
+        return undefined;
+    return { name, source, ...(sublayers !== undefined && { sublayers }), line };
+}
+function readRefs(r, entries) {
+    return {
+        branch: r.matching(entries.get('branch'), isValidRefName, 'a valid branch name', REF_EXPECTED),
+        tag: r.matching(entries.get('tag'), isValidRefName, 'a valid tag name', REF_EXPECTED),
+        commit: r.matching(entries.get('commit'), (s) => COMMIT.test(s), 'a commit id', '7 to 40 lowercase hex digits (git rev-parse HEAD)'),
+    };
+}
+/** git with branch, tag or commit; or path, alone. */
+function readSource(r, node, field, entries, { branch, tag, commit }, base) {
+    const [gitEntry, pathEntry, branchEntry, tagEntry, commitEntry] = ['git', 'path', 'branch', 'tag', 'commit'].map((k) => entries.get(k));
+    if (gitEntry && pathEntry) {
+        return r.error(pathEntry.keyNode, `${field}.path`, 'a layer has both git and path', 'exactly one of them: git for a repository to fetch, path for the checked-out repository');
+    }
+    if (pathEntry) {
+        for (const e of [branchEntry, tagEntry, commitEntry]) {
+            if (e)
+                r.error(e.keyNode, e.field, `a path layer takes no ${e.key} (it is built at the commit that is checked out)`, 'path alone, or git with branch, tag or commit');
+        }
+        const p = readLayerPath(r, pathEntry);
+        return p === undefined ? undefined : { kind: 'path', path: p };
+    }
+    if (!gitEntry) {
+        return r.error(node, field, 'the layer has neither git nor path', 'git: <repository URL> for a repository to fetch, or path: <dir> for the checked-out repository (e.g. path: .)');
+    }
+    if (tagEntry && (branchEntry || commitEntry)) {
+        r.error(tagEntry.keyNode, tagEntry.field, `tag cannot be combined with ${branchEntry ? 'branch' : 'commit'}`, 'either tag alone, or branch and/or commit');
+    }
+    const url = readGitUrl(r, gitEntry, base);
+    if (url === undefined)
+        return undefined;
+    return {
+        kind: 'git',
+        url,
+        ...(branch !== undefined && { branch }),
+        ...(tag !== undefined && { tag }),
+        ...(commit !== undefined && { commit }),
+    };
+}
+function readGitUrl(r, e, base) {
+    const expected = 'a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path';
+    const url = r.str(e, expected);
+    if (url === undefined)
+        return undefined;
+    const problem = gitUrlProblem(url);
+    if (problem)
+        return r.error(e.value, e.field, `${JSON.stringify(url)} ${problem}`, expected);
+    if (url.startsWith('./') || url.startsWith('../') || url === '.' || url === '..')
+        return path$1.resolve(base.dir, url);
+    if (url === '~' || url.startsWith('~/'))
+        return path$1.join(base.home, url.slice(1));
+    return url;
+}
+/** A path layer: relative to the config file's directory, and inside it. */
+function readLayerPath(r, e) {
+    const expected = 'a directory relative to the config file, inside its directory, e.g. . or meta-mylayer';
+    const raw = r.str(e, expected);
+    if (raw === undefined)
+        return undefined;
+    if (raw.startsWith('/') || path$1.isAbsolute(raw))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)} is absolute`, expected);
+    const norm = path$1.posix.normalize(raw).replace(/\/+$/, '') || '.';
+    if (norm === '..' || norm.startsWith('../'))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)} leaves the config file's directory`, expected);
+    if (!isRepoSubdir(norm))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)} is not a plain relative directory`, `${expected} (letters, digits and . _ + - /)`);
+    return norm;
+}
+function readSublayers(r, e) {
+    if (!e)
+        return undefined;
+    const expected = 'directories inside the repository holding conf/layer.conf, e.g. [meta, meta-poky, meta-yocto-bsp] (. is the repository root)';
+    const items = r.list(e, expected);
+    if (items === undefined)
+        return undefined;
+    if (items.length === 0)
+        return r.error(e.value ?? e.keyNode, e.field, 'is an empty list', `${expected}, or no sublayers key to use every directory holding conf/layer.conf`);
+    const out = [];
+    for (const item of items) {
+        const raw = r.string(item.node, e.keyNode, item.field, expected);
+        if (raw === undefined)
+            continue;
+        const norm = raw === '.' || raw === './' ? '.' : path$1.posix.normalize(raw).replace(/\/+$/, '');
+        const bad = (what, exp = expected) => r.error(item.node, item.field, `${JSON.stringify(raw)} ${what}`, exp);
+        if (raw.startsWith('/'))
+            bad('is absolute');
+        else if (norm === '..' || norm.startsWith('../') || raw.split('/').includes('..'))
+            bad('contains ..');
+        else if (!isRepoSubdir(norm))
+            bad('is not a plain relative directory', `${expected}; letters, digits and . _ + - /`);
+        else if (out.includes(norm))
+            bad('is listed twice', 'each sublayer once');
+        else
+            out.push(norm);
+    }
+    return out;
+}
+
+/**
+ * Validation of the values laid over smidr.yaml: the action's inputs or the CLI's flags. The entry
+ * point says how its values are named (OverrideNaming), so an error names what the user typed:
+ * `input 'machine': …` in a workflow, `--machine: …` in a terminal.
+ */
+/** Overrides sort after every line of the file. */
+const AFTER_FILE = Infinity;
+function checkOverrides(o, naming, r) {
+    const fail = (field, what, expected) => r.report(AFTER_FILE, `${naming.label(field)}: ${what}; expected ${expected}`);
+    const name = (field, what, example) => {
+        const value = o[field];
+        if (value === undefined || BITBAKE_NAME.test(value))
+            return value;
+        return fail(field, `${JSON.stringify(value)} is not a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
+    };
+    const machine = name('machine', 'MACHINE', 'qemux86-64');
+    const distro = name('distro', 'DISTRO', 'poky');
+    let targets;
+    if (o.targets && o.targets.length > 0) {
+        targets = [];
+        for (const t of o.targets) {
+            if (!BITBAKE_TARGET.test(t))
+                fail('targets', `${JSON.stringify(t)} is not a valid target`, `recipe or image names (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
+            else if (!targets.includes(t))
+                targets.push(t);
+        }
+    }
+    const bitbakeArgs = [];
+    for (const a of o.bitbakeArgs ?? []) {
+        if (/[\x00-\x1f\x7f]/.test(a))
+            fail('bitbakeArgs', `${JSON.stringify(a)} contains a line break or control character`, 'single-line arguments, e.g. -k');
+        else
+            bitbakeArgs.push(a);
+    }
+    const localConf = [];
+    for (const line of o.localConf ?? []) {
+        const a = r.attempt(() => parseConfAssignment(line, naming.label('localConf')), AFTER_FILE);
+        if (a)
+            localConf.push(a);
+    }
+    let image;
+    if (o.containerImage !== undefined) {
+        if (CONTAINER_IMAGE.test(o.containerImage))
+            image = o.containerImage;
+        else
+            fail('containerImage', `${JSON.stringify(o.containerImage)} is not an image reference`, 'an image name such as crops/poky:ubuntu-22.04');
+    }
+    let engine;
+    if (o.containerEngine !== undefined) {
+        if (CONTAINER_ENGINES.includes(o.containerEngine))
+            engine = o.containerEngine;
+        else
+            fail('containerEngine', `${JSON.stringify(o.containerEngine)} is not a container engine`, CONTAINER_ENGINES.join(', '));
+    }
+    const machineFailed = o.machine !== undefined && machine === undefined;
+    return { targets, machine, machineFailed, distro, bitbakeArgs, localConf, image, engine };
+}
+
+/**
+ * The rules of smidr.yaml, section by section, and how the sections and the overrides combine
+ * into one BuildConfig. Reading and reporting go through YamlReader.
+ */
+/** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
+const BASE_PROVIDERS = ['poky', 'none'];
+const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
+const DEFAULT_DIRECTORIES = {
+    downloads: '~/.smidr/downloads',
+    sstate: '~/.smidr/sstate-cache',
+    layers: '~/.smidr/layers',
+};
+const PROJECT_NAME = 'a project name, e.g. name: my-project';
+const positiveWhole = (expected) => ({
+    expected,
+    form: /^-?[0-9]+(\.[0-9]+)?$/,
+    noun: 'a number',
+    parse: Number,
+    refuse: (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'is not a positive whole number'),
+});
+const CPU_COUNT = {
+    expected: 'a positive number of CPUs, e.g. 4 or 1.5',
+    form: /^-?[0-9]+(\.[0-9]+)?$/,
+    noun: 'a number',
+    parse: Number,
+    refuse: (n) => (n > 0 ? undefined : 'is not a positive number'),
+};
+const MEMORY_SIZE = {
+    expected: 'a memory limit: a number of bytes, or a number with b, k, m or g, e.g. 8g',
+    form: MEMORY,
+    noun: 'a memory size',
+    parse: (s) => s,
+    refuse: (s) => (/^0+[bkmg]?$/i.test(s) ? 'is zero' : undefined),
+};
+/** Reads the document's top node into a BuildConfig; undefined when any problem was reported. */
+function readSmidrYaml(r, top, base, overrides, naming) {
+    if (r.isEmpty(top)) {
+        return r.error(1, '', 'the file is empty', `a mapping with at least name and layers (see docs/config.md)`);
+    }
+    if (!distExports.isMap(top)) {
+        return r.error(top, '', `the top level ${r.describe(top)}`, `a mapping of keys: ${CONFIG_KEYS.root.join(', ')}`);
+    }
+    const c = { r, ...base };
+    const root = r.mapping(top, '', sectionKeys('root'), '');
+    const project = readProject(r, top, root);
+    const baseSection = readBase(c, root.get('base'));
+    const directories = readDirectories(c, root.get('directories'));
+    const layers = readLayers(r, root.get('layers'), base);
+    addPokyLayer(c, layers, baseSection, root.get('base'), project.yoctoSeries, root.has('yocto_series'));
+    const build = readBuild(c, root.get('build'));
+    const container = readContainer(c, root.get('container'));
+    const o = checkOverrides(overrides, naming, r);
+    const machine = o.machine ?? build.machine ?? baseSection.machine;
+    const targets = o.targets ?? build.targets;
+    const machineFailed = build.machineFailed || baseSection.machineFailed || o.machineFailed;
+    requireWhole(r, top, root, { machine, machineFailed, targets, layers }, naming);
+    if (r.problemCount > 0)
+        return undefined;
+    return {
+        dir: base.dir,
+        name: project.name,
+        description: project.description,
+        yoctoSeries: project.yoctoSeries,
+        machine: machine,
+        distro: o.distro ?? build.distro ?? baseSection.distro,
+        targets,
+        layers,
+        localConf: [...build.localConf, ...o.localConf],
+        bitbakeArgs: [...build.bitbakeArgs, ...o.bitbakeArgs],
+        parallelMake: build.parallelMake,
+        bbNumberThreads: build.bbNumberThreads,
+        directories: directories,
+        container: {
+            engine: o.engine ?? container.engine ?? 'docker',
+            image: o.image ?? container.image ?? DEFAULT_CONTAINER_IMAGE,
+            memory: container.memory,
+            cpuCount: container.cpuCount,
+        },
+    };
+}
+function readProject(r, top, root) {
+    const nameEntry = root.get('name');
+    const name = nameEntry
+        ? r.singleLine(nameEntry, r.str(nameEntry, PROJECT_NAME), 'a single-line project name')
+        : r.error(top, 'name', 'is missing', PROJECT_NAME);
+    if (name !== undefined && name.trim() === '')
+        r.error(nameEntry.value, 'name', 'is blank', PROJECT_NAME);
+    const description = root.get('description') ? r.str(root.get('description'), 'a text') : undefined;
+    const yoctoSeries = r.matching(root.get('yocto_series'), (s) => YOCTO_SERIES.test(s) && isValidRefName(s), 'a Yocto series name', 'a release codename in lowercase, e.g. kirkstone, scarthgap, wrynose or master');
+    return { name, description, yoctoSeries };
+}
+/**
+ * What the whole needs: a MACHINE, something to build, a layer. Checked only when the fields
+ * themselves were valid, so one mistake gives one line.
+ */
+function requireWhole(r, top, root, w, naming) {
+    const fieldErrors = r.problemCount;
+    if (w.machine === undefined && !w.machineFailed) {
+        r.error(undefined, 'build.machine', 'no MACHINE is set', `build.machine, base.machine or ${naming.mention('machine')}`);
+    }
+    if (w.targets.length === 0 && fieldErrors === 0) {
+        r.error(root.get('build')?.keyNode, 'build.targets', 'nothing to build', `build.image, build.targets or ${naming.mention('targets')}`);
+    }
+    if (w.layers.length === 0 && fieldErrors === 0) {
+        r.error(root.get('layers')?.keyNode ?? top, 'layers', 'no layers', 'at least one layer under layers, or base: { provider: poky, version: … }');
+    }
+}
+function bitbakeName(r, e, what, example) {
+    return r.matching(e, (s) => BITBAKE_NAME.test(s), `a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
+}
+/** A machine field: its value, and whether it was given and refused. */
+function machineField(r, e) {
+    const machine = bitbakeName(r, e, 'MACHINE', 'qemux86-64');
+    return { machine, machineFailed: e !== undefined && machine === undefined };
+}
+function readBase({ r }, entry) {
+    const base = entry
+        ? r.mapping(entry.value, 'base', sectionKeys('base'), 'a mapping: { provider, machine, distro, version }')
+        : undefined;
+    const provider = r.matching(base?.get('provider'), (s) => BASE_PROVIDERS.includes(s), 'a supported provider', `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`);
+    const machine = machineField(r, base?.get('machine'));
+    const distro = bitbakeName(r, base?.get('distro'), 'DISTRO', 'poky');
+    const version = r.matching(base?.get('version'), (s) => POKY_VERSION.test(s), 'a poky version', 'a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20)');
+    return { entries: base, provider, ...machine, distro, version };
+}
+/** `provider: poky` adds the poky layer, at base.version or yocto_series, unless one is listed. */
+function addPokyLayer({ r }, layers, base, baseEntry, yoctoSeries, seriesGiven) {
+    const { provider, version } = base;
+    if (provider !== 'poky') {
+        if (version !== undefined)
+            r.error(base.entries.get('version').value, 'base.version', 'is only used with provider: poky', 'provider: poky, or no base.version');
+        return;
+    }
+    if (layers.some((l) => l.name === 'poky'))
+        return;
+    const at = base.entries.get('provider').value;
+    const split = layers.find((l) => l.name === 'openembedded-core' || l.name === 'bitbake');
+    if (split) {
+        r.error(at, 'base.provider', `poky would add a poky layer beside the listed layer ${split.name} (the split layout)`, 'provider: none with the split layout, or a layer named poky');
+    }
+    else if (version !== undefined || yoctoSeries !== undefined) {
+        layers.unshift({
+            name: 'poky',
+            source: version !== undefined
+                ? { kind: 'git', url: POKY_GIT_URL, tag: `yocto-${version}` }
+                : { kind: 'git', url: POKY_GIT_URL, branch: yoctoSeries },
+            line: r.lineOf(baseEntry.keyNode),
+        });
+    }
+    else if (!base.entries.has('version') && !seriesGiven) {
+        r.error(at, 'base.provider', 'poky is not listed in layers, and neither base.version nor yocto_series says which poky to use', 'a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)');
+    }
+}
+function readDirectories({ r, dir, home }, entry) {
+    const dirs = entry
+        ? r.mapping(entry.value, 'directories', sectionKeys('directories'), 'a mapping: { downloads, sstate, layers }')
+        : undefined;
+    const read = (key) => directory(r, dirs?.get(key), DEFAULT_DIRECTORIES[key], { dir, home });
+    return { downloads: read('downloads'), sstate: read('sstate'), layers: read('layers') };
+}
+/** `~`, `~/x`, absolute, or relative to the config file's directory. */
+function directory(r, e, fallback, base) {
+    const expected = 'an absolute path, ~/… or a path relative to the config file';
+    const raw = e ? r.singleLine(e, r.str(e, expected), expected) : fallback;
+    if (raw === undefined)
+        return undefined;
+    if (raw.trim() === '')
+        return r.error(e.value, e.field, 'is blank', expected);
+    if (raw.startsWith('$'))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
+    if (raw.startsWith('~') && raw !== '~' && !raw.startsWith('~/'))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)}: only ~ (your home) is expanded, not ~user`, expected);
+    if (raw === '~' || raw.startsWith('~/'))
+        return path$1.join(base.home, raw.slice(1));
+    return path$1.resolve(base.dir, raw);
+}
+function readBuild({ r }, entry) {
+    const build = entry
+        ? r.mapping(entry.value, 'build', sectionKeys('build'), 'a mapping: { image, targets, machine, distro, … }')
+        : undefined;
+    const image = target(r, build?.get('image'));
+    const targets = image !== undefined ? [image] : [];
+    const targetsEntry = build?.get('targets');
+    if (targetsEntry) {
+        for (const item of r.list(targetsEntry, 'a list of targets, e.g. [core-image-minimal, core-image-base]') ?? []) {
+            const t = target(r, { key: 'targets', keyNode: targetsEntry.keyNode, value: item.node, field: item.field });
+            if (t !== undefined && !targets.includes(t))
+                targets.push(t);
+        }
+    }
+    const machine = machineField(r, build?.get('machine'));
+    const distro = bitbakeName(r, build?.get('distro'), 'DISTRO', 'poky');
+    const parallelMake = readParallelMake(r, build?.get('parallel_make'));
+    const bbNumberThreads = r.quantity(build?.get('bb_number_threads'), positiveWhole('a positive whole number of BitBake tasks run at once, e.g. 8'));
+    const localConf = readLocalConf(r, build?.get('local_conf'));
+    const bitbakeArgs = r.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]') ?? [];
+    return { targets, ...machine, distro, parallelMake, bbNumberThreads, localConf, bitbakeArgs };
+}
+function target(r, e) {
+    return r.matching(e, (s) => BITBAKE_TARGET.test(s), 'a valid target', `a recipe or image name (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
+}
+/** PARALLEL_MAKE as `-j N`, from -j8, "-j 8" or 8. */
+function readParallelMake(r, e) {
+    const jobs = r.quantity(e, {
+        ...positiveWhole('a job count: -j8, "-j 8" or 8'),
+        form: /^(?:-j\s*)?[0-9]+(\.[0-9]+)?$/,
+        noun: 'a job count',
+        parse: (s) => Number(s.replace(/^-j\s*/, '')),
+    });
+    return jobs === undefined ? undefined : `-j ${jobs}`;
+}
+function readLocalConf(r, e) {
+    const out = [];
+    if (!e)
+        return out;
+    for (const item of r.list(e, `a list of lines, each ${ASSIGNMENT_FORM}`) ?? []) {
+        const line = r.string(item.node, e.keyNode, item.field, ASSIGNMENT_FORM);
+        if (line === undefined)
+            continue;
+        const at = r.lineOf(item.node);
+        const a = r.attempt(() => parseConfAssignment(line, `${r.file}:${at ?? '?'}: ${item.field}`), at ?? 0);
+        if (a)
+            out.push(a);
+    }
+    return out;
+}
+function readContainer({ r }, entry) {
+    const container = entry
+        ? r.mapping(entry.value, 'container', sectionKeys('container'), 'a mapping: { engine, base_image, memory, cpu_count }')
+        : undefined;
+    const engine = r.matching(container?.get('engine'), (s) => CONTAINER_ENGINES.includes(s), 'a container engine', CONTAINER_ENGINES.join(', '));
+    const image = r.matching(container?.get('base_image'), (s) => CONTAINER_IMAGE.test(s), 'an image reference', 'an image name such as crops/poky:ubuntu-22.04');
+    const memory = r.quantity(container?.get('memory'), MEMORY_SIZE);
+    const cpuCount = r.quantity(container?.get('cpu_count'), CPU_COUNT);
+    return { engine, image, memory, cpuCount };
+}
+
+/**
+ * Typed access to a YAML document for a config file, and its error reporting. Every problem is
+ * collected, not thrown, so a user sees them all at once, each as
+ * `<file>:<line>: <field>: <what is wrong>; expected <what>`, in line order. Knows nothing of
+ * smidr.yaml's keys: the caller says which keys a mapping has.
+ */
+/** More errors than this in one file are summarised: the first ones are what needs fixing. */
+const MAX_ERRORS = 25;
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** Levenshtein distance, for "did you mean". */
 function editDistance(a, b) {
     let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
@@ -38774,64 +39226,94 @@ function editDistance(a, b) {
     }
     return prev[b.length];
 }
-function unknownKeyHint(key, section) {
-    const close = CONFIG_KEYS[section]
-        .map((k) => ({ k, d: editDistance(key.toLowerCase(), k) }))
+/** The candidate a word is a near miss of (at most two edits away), if any. */
+function closest(word, candidates) {
+    return candidates
+        .map((k) => ({ k, d: editDistance(word.toLowerCase(), k) }))
         .filter((x) => x.d <= 2)
-        .sort((x, y) => x.d - y.d)[0];
-    if (close)
-        return ` (did you mean ${close.k}?)`;
-    const elsewhere = Object.keys(CONFIG_KEYS)
-        .filter((s) => s !== section && s !== 'root' && CONFIG_KEYS[s].includes(key))
-        .map((s) => (s === 'layer' ? 'a layer entry' : `${s}:`));
-    return elsewhere.length > 0 ? ` (${key} belongs under ${elsewhere.join(' or ')})` : '';
+        .sort((x, y) => x.d - y.d)[0]?.k;
 }
-const SECTION_LABEL = {
-    root: 'the top level',
-    base: 'base',
-    directories: 'directories',
-    layer: 'a layer',
-    build: 'build',
-    container: 'container',
-};
-class Parser {
+class YamlReader {
     text;
     file;
-    dir;
-    home;
-    /** Problems found, with the line they are on (inputs sort last); reported in line order. */
+    /** Problems found, with the line they are on (overrides sort last); reported in line order. */
     problems = [];
+    warnings = [];
     lc = new distExports.LineCounter();
     doc;
-    constructor(text, file, dir, home) {
+    constructor(text, file) {
         this.text = text;
         this.file = file;
-        this.dir = dir;
-        this.home = home;
+    }
+    /** The document's top node, or undefined (reported) when the YAML does not parse. */
+    parse() {
+        this.doc = distExports.parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true });
+        if (this.doc.errors.length === 0)
+            return this.resolve(this.doc.contents);
+        for (const e of this.doc.errors) {
+            const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+            this.error(e.linePos?.[0].line, '', `invalid YAML: ${what}`, 'valid YAML; check the indentation and quoting on that line');
+        }
+        return undefined;
     }
     // ---- reporting -----------------------------------------------------------------------------
     lineOf(node) {
         const range = node?.range;
         return range ? this.lc.linePos(range[0]).line : undefined;
     }
+    /** Records a problem at a node (or a line number). Returns undefined, for `return r.error(…)`. */
     error(at, field, what, expected) {
         const line = typeof at === 'number' ? at : this.lineOf(at);
-        this.problems.push({
-            line: line ?? 0,
-            text: `${this.file}${line ? `:${line}` : ''}: ${field ? `${field}: ` : ''}${what}; expected ${expected}`,
-        });
+        this.report(line ?? 0, `${this.where(line)}${field ? `${field}: ` : ''}${what}; expected ${expected}`);
         return undefined;
     }
-    inputError(input, what, expected) {
-        this.problems.push({ line: Infinity, text: `input '${input}': ${what}; expected ${expected}` });
+    /** Records a problem found outside the file (an input or a flag): it sorts after the file's. */
+    report(line, text) {
+        this.problems.push({ line, text });
         return undefined;
     }
+    warn(at, field, what) {
+        this.warnings.push(`${this.where(this.lineOf(at))}${field ? `${field}: ` : ''}${what}`);
+    }
+    where(line) {
+        return `${this.file}${line ? `:${line}` : ''}: `;
+    }
+    /** How many problems so far: compare before and after reading a field to know whether it failed. */
+    get problemCount() {
+        return this.problems.length;
+    }
+    /** Runs `f`, recording a ConfigError it throws as a problem on `line`. */
+    attempt(f, line) {
+        try {
+            return f();
+        }
+        catch (e) {
+            if (!(e instanceof ConfigError))
+                throw e;
+            return this.report(line, e.message);
+        }
+    }
+    /** Throws one ConfigError holding every problem, in line order, when there is any. */
+    throwProblems() {
+        if (this.problems.length === 0)
+            return;
+        // A stable sort keeps same-line problems in the order found.
+        const all = [...this.problems].sort((a, b) => a.line - b.line).map((p) => p.text);
+        const shown = all.slice(0, MAX_ERRORS);
+        if (all.length > MAX_ERRORS)
+            shown.push(`… and ${all.length - MAX_ERRORS} more errors`);
+        throw new ConfigError(shown.join('\n'));
+    }
+    // ---- nodes ---------------------------------------------------------------------------------
     resolve(node) {
         return node && distExports.isAlias(node) ? (node.resolve(this.doc) ?? null) : node;
     }
+    isEmpty(node) {
+        return node === null || (distExports.isScalar(node) && node.value === null);
+    }
     /** How a value that has the wrong type reads in a message. */
     describe(node) {
-        if (node === null || (distExports.isScalar(node) && node.value === null))
+        if (this.isEmpty(node))
             return 'is empty';
         if (distExports.isMap(node))
             return 'is a mapping';
@@ -38848,15 +39330,19 @@ class Parser {
         }
         return 'has an unsupported type';
     }
+    /** The text of a node as written in the file. */
     source(node) {
         const r = node.range;
         return r ? this.text.slice(r[0], r[1]).trim() : String(node.value);
     }
+    scalar(node) {
+        return distExports.isScalar(node) ? node.value : undefined;
+    }
     // ---- typed access --------------------------------------------------------------------------
     /** The entries of a mapping; unknown keys are reported. Null (an empty `key:`) is no entries. */
-    mapping(node, field, section, expected) {
+    mapping(node, field, known, expected) {
         node = this.resolve(node);
-        if (node === null || (distExports.isScalar(node) && node.value === null))
+        if (this.isEmpty(node))
             return new Map();
         if (!distExports.isMap(node))
             return this.error(node, field, this.describe(node), expected);
@@ -38865,19 +39351,23 @@ class Parser {
             const keyNode = pair.key;
             const key = distExports.isScalar(keyNode) ? String(keyNode.value) : this.source(keyNode);
             const sub = field ? `${field}.${key}` : key;
-            if (!distExports.isScalar(keyNode) ||
-                typeof keyNode.value !== 'string' ||
-                !CONFIG_KEYS[section].includes(key)) {
-                this.error(keyNode, sub, `unknown key${unknownKeyHint(key, section)}`, `one of the keys of ${SECTION_LABEL[section]}: ${CONFIG_KEYS[section].join(', ')}`);
+            if (!distExports.isScalar(keyNode) || typeof keyNode.value !== 'string' || !known.keys.includes(key)) {
+                this.unknownKey(keyNode, sub, key, known);
                 continue;
             }
             entries.set(key, { key, keyNode, value: this.resolve(pair.value ?? null), field: sub });
         }
         return entries;
     }
+    unknownKey(keyNode, field, key, known) {
+        const near = closest(key, known.keys);
+        const elsewhere = near ? undefined : known.elsewhere?.(key);
+        const hint = near ? ` (did you mean ${near}?)` : elsewhere ? ` (${key} belongs ${elsewhere})` : '';
+        this.error(keyNode, field, `unknown key${hint}`, `one of the keys of ${known.label}: ${known.keys.join(', ')}`);
+    }
     list(e, expected) {
         const n = e.value;
-        if (n === null || (distExports.isScalar(n) && n.value === null))
+        if (this.isEmpty(n))
             return [];
         if (!distExports.isSeq(n))
             return this.error(n, e.field, this.describe(n), expected);
@@ -38898,7 +39388,7 @@ class Parser {
     str(e, expected) {
         return e ? this.string(e.value, e.keyNode, e.field, expected) : undefined;
     }
-    /** A string matching a pattern. */
+    /** A string that passes a test; `noun` is what it must be (`a valid MACHINE name`). */
     matching(e, test, noun, expected) {
         const s = this.str(e, expected);
         if (s === undefined || !e)
@@ -38907,204 +39397,13 @@ class Parser {
             return this.error(e.value, e.field, `${JSON.stringify(s)} is not ${noun}`, expected);
         return s;
     }
-    scalar(node) {
-        return distExports.isScalar(node) ? node.value : undefined;
-    }
-    noControl(e, s, expected) {
-        if (s !== undefined && /[\x00-\x1f\x7f]/.test(s))
+    /** A string on one line: no line break or control character. */
+    singleLine(e, s, expected) {
+        if (s !== undefined && CONTROL.test(s))
             return this.error(e.value, e.field, `${JSON.stringify(s)} contains a line break or control character`, expected);
         return s;
     }
-    // ---- the config ----------------------------------------------------------------------------
-    parse(abs, overrides) {
-        this.doc = distExports.parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true });
-        if (this.doc.errors.length > 0) {
-            for (const e of this.doc.errors) {
-                const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-                this.error(e.linePos?.[0].line, '', `invalid YAML: ${what}`, 'valid YAML; check the indentation and quoting on that line');
-            }
-            return undefined;
-        }
-        const top = this.resolve(this.doc.contents);
-        if (top === null || (distExports.isScalar(top) && top.value === null)) {
-            return this.error(1, '', 'the file is empty', `a mapping with at least name and layers (see docs/config.md)`);
-        }
-        if (!distExports.isMap(top)) {
-            return this.error(top, '', `the top level ${this.describe(top)}`, `a mapping of keys: ${CONFIG_KEYS.root.join(', ')}`);
-        }
-        const root = this.mapping(top, '', 'root', '');
-        const nameEntry = root.get('name');
-        const name = nameEntry
-            ? this.noControl(nameEntry, this.str(nameEntry, 'a project name, e.g. name: my-project'), 'a single-line project name')
-            : this.error(top, 'name', 'is missing', 'a project name, e.g. name: my-project');
-        if (name !== undefined && name.trim() === '')
-            this.error(nameEntry.value, 'name', 'is blank', 'a project name, e.g. name: my-project');
-        const description = root.get('description') ? this.str(root.get('description'), 'a text') : undefined;
-        const yoctoSeries = this.matching(root.get('yocto_series'), (s) => YOCTO_SERIES.test(s) && isValidRefName(s), 'a Yocto series name', 'a release codename in lowercase, e.g. kirkstone, scarthgap, wrynose or master');
-        // base
-        const baseEntry = root.get('base');
-        const base = baseEntry
-            ? this.mapping(baseEntry.value, 'base', 'base', 'a mapping: { provider, machine, distro, version }')
-            : undefined;
-        const provider = this.matching(base?.get('provider'), (s) => BASE_PROVIDERS.includes(s), 'a supported provider', `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`);
-        const baseMachine = this.bitbakeName(base?.get('machine'), 'MACHINE', 'qemux86-64');
-        const baseDistro = this.bitbakeName(base?.get('distro'), 'DISTRO', 'poky');
-        const version = this.matching(base?.get('version'), (s) => POKY_VERSION.test(s), 'a poky version', 'a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20)');
-        // directories
-        const dirEntry = root.get('directories');
-        const dirs = dirEntry
-            ? this.mapping(dirEntry.value, 'directories', 'directories', 'a mapping: { downloads, sstate, layers }')
-            : undefined;
-        const directories = {
-            downloads: this.directory(dirs?.get('downloads'), DEFAULT_DIRECTORIES.downloads),
-            sstate: this.directory(dirs?.get('sstate'), DEFAULT_DIRECTORIES.sstate),
-            layers: this.directory(dirs?.get('layers'), DEFAULT_DIRECTORIES.layers),
-        };
-        // layers
-        const layersEntry = root.get('layers');
-        const layerItems = layersEntry
-            ? (this.list(layersEntry, 'a list of layers, each a mapping with name and git or path') ?? [])
-            : [];
-        const layers = [];
-        const seen = new Map();
-        for (const item of layerItems) {
-            const layer = this.layer(item.node, item.field, layersEntry.keyNode);
-            if (!layer)
-                continue;
-            const other = seen.get(layer.name.toLowerCase());
-            if (other !== undefined) {
-                this.error(layer.line, `${item.field}.name`, `layer name "${layer.name}" is already used by ${other}`, "a unique name for each layer (it names the layer's checkout directory)");
-                continue;
-            }
-            seen.set(layer.name.toLowerCase(), item.field);
-            layers.push(layer);
-        }
-        // the implicit poky layer
-        if (provider === 'poky' && !layers.some((l) => l.name === 'poky')) {
-            const at = base.get('provider').value;
-            const split = layers.find((l) => l.name === 'openembedded-core' || l.name === 'bitbake');
-            if (split) {
-                this.error(at, 'base.provider', `poky would add a poky layer beside the listed layer ${split.name} (the split layout)`, 'provider: none with the split layout, or a layer named poky');
-            }
-            else if (version !== undefined || yoctoSeries !== undefined) {
-                layers.unshift({
-                    name: 'poky',
-                    source: version !== undefined
-                        ? { kind: 'git', url: POKY_GIT_URL, tag: `yocto-${version}` }
-                        : { kind: 'git', url: POKY_GIT_URL, branch: yoctoSeries },
-                    line: this.lineOf(baseEntry.keyNode),
-                });
-            }
-            else if (!base.has('version') && !root.has('yocto_series')) {
-                this.error(at, 'base.provider', 'poky is not listed in layers, and neither base.version nor yocto_series says which poky to use', 'a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)');
-            }
-        }
-        else if (provider !== 'poky' && version !== undefined) {
-            this.error(base.get('version').value, 'base.version', 'is only used with provider: poky', 'provider: poky, or no base.version');
-        }
-        // build
-        const buildEntry = root.get('build');
-        const build = buildEntry
-            ? this.mapping(buildEntry.value, 'build', 'build', 'a mapping: { image, targets, machine, distro, … }')
-            : undefined;
-        const image = this.target(build?.get('image'));
-        const targetsEntry = build?.get('targets');
-        const fileTargets = image !== undefined ? [image] : [];
-        if (targetsEntry) {
-            for (const item of this.list(targetsEntry, 'a list of targets, e.g. [core-image-minimal, core-image-base]') ??
-                []) {
-                const t = this.target({ key: 'targets', keyNode: targetsEntry.keyNode, value: item.node, field: item.field });
-                if (t !== undefined && !fileTargets.includes(t))
-                    fileTargets.push(t);
-            }
-        }
-        const buildMachine = this.bitbakeName(build?.get('machine'), 'MACHINE', 'qemux86-64');
-        const buildDistro = this.bitbakeName(build?.get('distro'), 'DISTRO', 'poky');
-        const parallelMake = this.parallelMake(build?.get('parallel_make'));
-        const bbNumberThreads = this.positiveInteger(build?.get('bb_number_threads'), 'a positive whole number of BitBake tasks run at once, e.g. 8');
-        const localConf = [];
-        const localConfEntry = build?.get('local_conf');
-        if (localConfEntry) {
-            for (const item of this.list(localConfEntry, `a list of lines, each ${ASSIGNMENT_FORM}`) ?? []) {
-                const line = this.string(item.node, localConfEntry.keyNode, item.field, ASSIGNMENT_FORM);
-                if (line === undefined)
-                    continue;
-                const a = this.attempt(() => parseConfAssignment(line, `${this.file}:${this.lineOf(item.node) ?? '?'}: ${item.field}`), this.lineOf(item.node) ?? 0);
-                if (a)
-                    localConf.push(a);
-            }
-        }
-        const bitbakeArgs = this.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]');
-        // container
-        const containerEntry = root.get('container');
-        const container = containerEntry
-            ? this.mapping(containerEntry.value, 'container', 'container', 'a mapping: { engine, base_image, memory, cpu_count }')
-            : undefined;
-        const engine = this.matching(container?.get('engine'), (s) => CONTAINER_ENGINES.includes(s), 'a container engine', CONTAINER_ENGINES.join(', '));
-        const fileImage = this.matching(container?.get('base_image'), (s) => CONTAINER_IMAGE.test(s), 'an image reference', 'an image name such as crops/poky:ubuntu-22.04');
-        const memory = this.memory(container?.get('memory'));
-        const cpuCount = this.cpuCount(container?.get('cpu_count'));
-        // overrides: the action's inputs (or the CLI's flags)
-        const o = this.overrides(overrides);
-        const fieldErrors = this.problems.length;
-        const machine = o.machine ?? buildMachine ?? baseMachine;
-        const machineBroken = [build?.get('machine'), base?.get('machine')].some((e) => e && this.problems.some((m) => m.text.includes(` ${e.field}: `)));
-        if (machine === undefined && !machineBroken && o.machineBroken === false) {
-            this.error(undefined, 'build.machine', 'no MACHINE is set', `build.machine, base.machine or the '${Inputs.Machine}' input`);
-        }
-        const targets = o.targets ?? fileTargets;
-        if (targets.length === 0 && fieldErrors === 0) {
-            this.error(buildEntry?.keyNode, 'build.targets', 'nothing to build', `build.image, build.targets or the '${Inputs.Target}' input`);
-        }
-        if (layers.length === 0 && fieldErrors === 0) {
-            this.error(layersEntry?.keyNode ?? top, 'layers', 'no layers', 'at least one layer under layers, or base: { provider: poky, version: … }');
-        }
-        if (this.problems.length > 0)
-            return undefined;
-        return {
-            file: abs,
-            dir: this.dir,
-            name: name,
-            description,
-            yoctoSeries,
-            machine: machine,
-            distro: o.distro ?? buildDistro ?? baseDistro,
-            targets,
-            layers,
-            localConf: [...localConf, ...o.localConf],
-            bitbakeArgs: [...(bitbakeArgs ?? []), ...o.bitbakeArgs],
-            parallelMake,
-            bbNumberThreads,
-            directories: { downloads: directories.downloads, sstate: directories.sstate, layers: directories.layers },
-            container: {
-                engine: o.engine ?? engine ?? 'docker',
-                image: o.image ?? fileImage ?? DEFAULT_CONTAINER_IMAGE,
-                memory,
-                cpuCount,
-            },
-        };
-    }
-    /** Error messages in line order (a stable sort keeps same-line ones in the order found). */
-    get errors() {
-        return [...this.problems].sort((a, b) => a.line - b.line).map((p) => p.text);
-    }
-    attempt(f, line) {
-        try {
-            return f();
-        }
-        catch (e) {
-            if (!(e instanceof ConfigError))
-                throw e;
-            this.problems.push({ line, text: e.message });
-            return undefined;
-        }
-    }
-    bitbakeName(e, what, example) {
-        return this.matching(e, (s) => BITBAKE_NAME.test(s), `a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
-    }
-    target(e) {
-        return this.matching(e, (s) => BITBAKE_TARGET.test(s), 'a valid target', `a recipe or image name (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
-    }
+    /** A list of single-line strings. */
     strings(e, expected) {
         if (!e)
             return undefined;
@@ -39113,253 +39412,90 @@ class Parser {
             const s = this.string(item.node, e.keyNode, item.field, 'a string');
             if (s === undefined)
                 continue;
-            if (/[\x00-\x1f\x7f]/.test(s))
+            if (CONTROL.test(s))
                 this.error(item.node, item.field, `${JSON.stringify(s)} contains a line break or control character`, 'a single-line argument');
             else
                 out.push(s);
         }
         return out;
     }
-    /** `~`, `~/x`, absolute, or relative to the config file's directory. */
-    directory(e, fallback) {
-        const expected = 'an absolute path, ~/… or a path relative to the config file';
-        const raw = e ? this.noControl(e, this.str(e, expected), expected) : fallback;
-        if (raw === undefined)
-            return undefined;
-        if (raw.trim() === '')
-            return this.error(e.value, e.field, 'is blank', expected);
-        if (raw.startsWith('$'))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
-        if (raw.startsWith('~') && raw !== '~' && !raw.startsWith('~/'))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)}: only ~ (your home) is expanded, not ~user`, expected);
-        if (raw === '~' || raw.startsWith('~/'))
-            return path$1.join(this.home, raw.slice(1));
-        return path$1.resolve(this.dir, raw);
-    }
-    parallelMake(e) {
-        if (!e)
-            return undefined;
-        const expected = 'a job count: -j8, "-j 8" or 8';
-        const v = this.scalar(e.value);
-        let n;
-        if (typeof v === 'number')
-            n = v;
-        else if (typeof v === 'string') {
-            const m = /^(?:-j\s*)?([0-9]+)$/.exec(v.trim());
-            if (m)
-                n = Number(m[1]);
-            else
-                return this.error(e.value, e.field, `${JSON.stringify(v)} is not a job count`, expected);
-        }
-        else
-            return this.error(e.value ?? e.keyNode, e.field, this.describe(e.value), expected);
-        if (!Number.isInteger(n) || n < 1)
-            return this.error(e.value, e.field, `${this.source(e.value)} is not a positive whole number`, expected);
-        return `-j ${n}`;
-    }
-    positiveInteger(e, expected) {
+    /** A number-like value checked by one rule: counts, CPU shares and memory sizes alike. */
+    quantity(e, rule) {
         if (!e)
             return undefined;
         const v = this.scalar(e.value);
-        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[0-9]+\s*$/.test(v) ? Number(v) : undefined;
-        if (n === undefined)
-            return this.error(e.value ?? e.keyNode, e.field, typeof v === 'string' ? `${JSON.stringify(v)} is not a number` : this.describe(e.value), expected);
-        if (!Number.isInteger(n) || n < 1)
-            return this.error(e.value, e.field, `${this.source(e.value)} is not a positive whole number`, expected);
-        return n;
-    }
-    memory(e) {
-        if (!e)
-            return undefined;
-        const expected = 'a memory limit: a number of bytes, or a number with b, k, m or g, e.g. 8g';
-        const v = this.scalar(e.value);
-        const s = typeof v === 'number' && Number.isInteger(v) ? String(v) : typeof v === 'string' ? v.trim() : undefined;
-        if (s === undefined)
-            return this.error(e.value ?? e.keyNode, e.field, this.describe(e.value), expected);
-        if (!MEMORY.test(s))
-            return this.error(e.value, e.field, `${JSON.stringify(s)} is not a memory size`, expected);
-        if (/^0+[bkmg]?$/i.test(s))
-            return this.error(e.value, e.field, `${JSON.stringify(s)} is zero`, expected);
-        return s;
-    }
-    cpuCount(e) {
-        if (!e)
-            return undefined;
-        const expected = 'a positive number of CPUs, e.g. 4 or 1.5';
-        const v = this.scalar(e.value);
-        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(v) ? Number(v) : undefined;
-        if (n === undefined)
-            return this.error(e.value ?? e.keyNode, e.field, typeof v === 'string' ? `${JSON.stringify(v)} is not a number` : this.describe(e.value), expected);
-        if (!Number.isFinite(n) || n <= 0)
-            return this.error(e.value, e.field, `${this.source(e.value)} is not a positive number`, expected);
-        return n;
-    }
-    layer(node, field, listKey) {
-        const shape = 'a mapping with name and git or path, e.g. { name: meta-oe, git: https://git.openembedded.org/meta-openembedded, branch: kirkstone }';
-        if (!distExports.isMap(node))
-            return this.error(node ?? listKey, field, this.describe(node), shape);
-        const line = this.lineOf(node);
-        const entries = this.mapping(node, field, 'layer', shape);
-        const before = this.problems.length;
-        const nameEntry = entries.get('name');
-        const name = nameEntry
-            ? this.matching(nameEntry, (s) => LAYER_NAME.test(s), 'a valid layer name', "letters, digits and . _ - (starting with a letter or digit); it names the layer's directory")
-            : this.error(node, `${field}.name`, 'is missing', 'a layer name, e.g. name: meta-oe');
-        const gitEntry = entries.get('git');
-        const pathEntry = entries.get('path');
-        const branchEntry = entries.get('branch');
-        const tagEntry = entries.get('tag');
-        const commitEntry = entries.get('commit');
-        const refExpected = 'a git branch or tag name (letters, digits and . _ / + -, no "..")';
-        const branch = this.matching(branchEntry, isValidRefName, 'a valid branch name', refExpected);
-        const tag = this.matching(tagEntry, isValidRefName, 'a valid tag name', refExpected);
-        const commit = this.matching(commitEntry, (s) => COMMIT.test(s), 'a commit id', '7 to 40 lowercase hex digits (git rev-parse HEAD)');
-        const sublayers = this.sublayers(entries.get('sublayers'));
-        let source;
-        if (gitEntry && pathEntry) {
-            this.error(pathEntry.keyNode, `${field}.path`, 'a layer has both git and path', 'exactly one of them: git for a repository to fetch, path for the checked-out repository');
-        }
-        else if (!gitEntry && !pathEntry) {
-            this.error(node, field, 'the layer has neither git nor path', 'git: <repository URL> for a repository to fetch, or path: <dir> for the checked-out repository (e.g. path: .)');
-        }
-        else if (pathEntry) {
-            for (const e of [branchEntry, tagEntry, commitEntry]) {
-                if (e)
-                    this.error(e.keyNode, e.field, `a path layer takes no ${e.key} (it is built at the commit that is checked out)`, 'path alone, or git with branch, tag or commit');
-            }
-            const p = this.layerPath(pathEntry);
-            if (p !== undefined)
-                source = { kind: 'path', path: p };
-        }
-        else {
-            if (tagEntry && (branchEntry || commitEntry)) {
-                this.error(tagEntry.keyNode, tagEntry.field, `tag cannot be combined with ${branchEntry ? 'branch' : 'commit'}`, 'either tag alone, or branch and/or commit');
-            }
-            const url = this.gitUrl(gitEntry);
-            if (url !== undefined)
-                source = {
-                    kind: 'git',
-                    url,
-                    ...(branch !== undefined && { branch }),
-                    ...(tag !== undefined && { tag }),
-                    ...(commit !== undefined && { commit }),
-                };
-        }
-        if (this.problems.length > before || name === undefined || source === undefined)
-            return undefined;
-        return { name, source, ...(sublayers !== undefined && { sublayers }), line };
-    }
-    gitUrl(e) {
-        const expected = 'a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path';
-        const url = this.str(e, expected);
-        if (url === undefined)
-            return undefined;
-        const problem = gitUrlProblem(url);
-        if (problem)
-            return this.error(e.value, e.field, `${JSON.stringify(url)} ${problem}`, expected);
-        if (url.startsWith('./') || url.startsWith('../') || url === '.' || url === '..')
-            return path$1.resolve(this.dir, url);
-        if (url === '~' || url.startsWith('~/'))
-            return path$1.join(this.home, url.slice(1));
-        return url;
-    }
-    /** A path layer: relative to the config file's directory, and inside it. */
-    layerPath(e) {
-        const expected = 'a directory relative to the config file, inside its directory, e.g. . or meta-mylayer';
-        const raw = this.str(e, expected);
-        if (raw === undefined)
-            return undefined;
-        if (raw.startsWith('/') || path$1.isAbsolute(raw))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)} is absolute`, expected);
-        const norm = path$1.posix.normalize(raw).replace(/\/+$/, '') || '.';
-        if (norm === '..' || norm.startsWith('../'))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)} leaves the config file's directory`, expected);
-        if (!isRepoSubdir(norm))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)} is not a plain relative directory`, `${expected} (letters, digits and . _ + - /)`);
-        return norm;
-    }
-    sublayers(e) {
-        if (!e)
-            return undefined;
-        const expected = 'directories inside the repository holding conf/layer.conf, e.g. [meta, meta-poky, meta-yocto-bsp] (. is the repository root)';
-        const items = this.list(e, expected);
-        if (items === undefined)
-            return undefined;
-        if (items.length === 0)
-            return this.error(e.value ?? e.keyNode, e.field, 'is an empty list', `${expected}, or no sublayers key to use every directory holding conf/layer.conf`);
-        const out = [];
-        for (const item of items) {
-            const raw = this.string(item.node, e.keyNode, item.field, expected);
-            if (raw === undefined)
-                continue;
-            const norm = raw === '.' || raw === './' ? '.' : path$1.posix.normalize(raw).replace(/\/+$/, '');
-            if (raw.startsWith('/'))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} is absolute`, expected);
-            else if (norm === '..' || norm.startsWith('../') || raw.split('/').includes('..'))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} contains ..`, expected);
-            else if (!isRepoSubdir(norm))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} is not a plain relative directory`, `${expected}; letters, digits and . _ + - /`);
-            else if (out.includes(norm))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} is listed twice`, 'each sublayer once');
-            else
-                out.push(norm);
-        }
-        return out;
-    }
-    overrides(o) {
-        const name = (input, value, what, example) => {
-            if (value === undefined)
-                return undefined;
-            if (!BITBAKE_NAME.test(value))
-                return this.inputError(input, `${JSON.stringify(value)} is not a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
-            return value;
-        };
-        const before = this.problems.length;
-        const machine = name(Inputs.Machine, o.machine, 'MACHINE', 'qemux86-64');
-        const machineBroken = this.problems.length > before;
-        const distro = name(Inputs.Distro, o.distro, 'DISTRO', 'poky');
-        let targets;
-        if (o.targets && o.targets.length > 0) {
-            targets = [];
-            for (const t of o.targets) {
-                if (!BITBAKE_TARGET.test(t))
-                    this.inputError(Inputs.Target, `${JSON.stringify(t)} is not a valid target`, `recipe or image names (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
-                else if (!targets.includes(t))
-                    targets.push(t);
-            }
-        }
-        const bitbakeArgs = [];
-        for (const a of o.bitbakeArgs ?? []) {
-            if (/[\x00-\x1f\x7f]/.test(a))
-                this.inputError(Inputs.BitbakeArgs, `${JSON.stringify(a)} contains a line break or control character`, 'single-line arguments, e.g. -k');
-            else
-                bitbakeArgs.push(a);
-        }
-        const localConf = [];
-        for (const line of o.localConf ?? []) {
-            const a = this.attempt(() => parseConfAssignment(line, `input '${Inputs.LocalConf}'`), Infinity);
-            if (a)
-                localConf.push(a);
-        }
-        let image;
-        if (o.containerImage !== undefined) {
-            if (CONTAINER_IMAGE.test(o.containerImage))
-                image = o.containerImage;
-            else
-                this.inputError(Inputs.ContainerImage, `${JSON.stringify(o.containerImage)} is not an image reference`, 'an image name such as crops/poky:ubuntu-22.04');
-        }
-        let engine;
-        if (o.containerEngine !== undefined) {
-            if (CONTAINER_ENGINES.includes(o.containerEngine))
-                engine = o.containerEngine;
-            else
-                this.inputError(Inputs.ContainerEngine, `${JSON.stringify(o.containerEngine)} is not a container engine`, CONTAINER_ENGINES.join(', '));
-        }
-        return { targets, machine, machineBroken, distro, bitbakeArgs, localConf, image, engine };
+        if (typeof v !== 'number' && typeof v !== 'string')
+            return this.error(e.value ?? e.keyNode, e.field, this.describe(e.value), rule.expected);
+        // A YAML number is shown as written; a string in quotes.
+        const shown = typeof v === 'number' ? this.source(e.value) : JSON.stringify(v.trim());
+        const text = typeof v === 'number' ? String(v) : v.trim();
+        if (!rule.form.test(text))
+            return this.error(e.value, e.field, `${shown} is not ${rule.noun}`, rule.expected);
+        const value = rule.parse(text);
+        const refused = rule.refuse(value);
+        return refused ? this.error(e.value, e.field, `${shown} ${refused}`, rule.expected) : value;
     }
 }
 
+/**
+ * The Smidr config: smidr.yaml as written by users, validated, with the action's inputs (or the
+ * CLI's flags) laid over it. Nothing here touches the network or writes a file. This module is
+ * the contract other modules use; the reading is in yaml-reader.ts (YAML access and errors),
+ * smidr-yaml.ts and layers-yaml.ts (the file's rules) and overrides.ts (inputs and flags).
+ */
+/**
+ * Reads and parses a config file. A missing file is a ConfigError that says how to provide one.
+ * See parseConfig for everything else.
+ */
+function loadConfig$1(file, overrides, options) {
+    let text;
+    try {
+        text = fs$1.readFileSync(file, 'utf8');
+    }
+    catch (e) {
+        const err = e;
+        if (err.code === 'ENOENT') {
+            throw new ConfigError(`${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set ${options.naming.mention('config')} to its path`);
+        }
+        if (err.code === 'EISDIR')
+            throw new ConfigError(`${file}: is a directory; expected the path of a Smidr config file (smidr.yaml)`);
+        throw new ConfigError(`${file}: cannot read the config file (${err.code ?? err.message}); expected a readable file`);
+    }
+    return parseConfig(text, file, overrides, options);
+}
+/**
+ * Parses and validates smidr.yaml text and lays the overrides over it. Pure: reads no file and
+ * no environment.
+ *
+ * Every problem found is reported at once: the ConfigError's message holds one line per
+ * problem, each `<file>:<line>: <field>: <what is wrong>; expected <what>`, or
+ * `<override>: …` for an override, named as options.naming says. Checks that combine fields (a
+ * machine and a target must exist somewhere) run only when the fields themselves are valid, so
+ * one mistake gives one line.
+ */
+function parseConfig(text, file, overrides, options) {
+    const abs = path$1.resolve(file);
+    const r = new YamlReader(text, file);
+    const top = r.parse();
+    const config = top === undefined
+        ? undefined
+        : readSmidrYaml(r, top, { dir: path$1.dirname(abs), home: options.home ?? os$1.homedir() }, overrides, options.naming);
+    r.throwProblems();
+    return { ...config, file: abs };
+}
+
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
+/** The input each override comes from. */
+({
+    config: Inputs.Config,
+    targets: Inputs.Target,
+    machine: Inputs.Machine,
+    distro: Inputs.Distro,
+    bitbakeArgs: Inputs.BitbakeArgs,
+    localConf: Inputs.LocalConf,
+    containerImage: Inputs.ContainerImage,
+    containerEngine: Inputs.ContainerEngine,
+});
 /** The bucket's settings from inputs or CLI flags: an endpoint implies path-style unless told otherwise. */
 function remoteSettings(o) {
     const { bucket, prefix } = parseBucketUrl(o.url, o.where.url);
@@ -56862,29 +56998,52 @@ class S3Store {
     }
 }
 
+/** The CLI's flags: how they are spelled, read into overrides, and named in config errors. */
+/** The flag each override comes from. */
+const OVERRIDE_FLAGS = {
+    config: '--config',
+    targets: '--target',
+    machine: '--machine',
+    distro: '--distro',
+    bitbakeArgs: '--bitbake-arg',
+    localConf: '--local-conf',
+    containerImage: '--container-image',
+    containerEngine: '--container-engine',
+};
+/** Config errors about an override name the flag: `--machine: …`. */
+const FLAG_NAMING = {
+    label: (field) => OVERRIDE_FLAGS[field],
+    mention: (field) => OVERRIDE_FLAGS[field],
+};
+/** The flags `smidr build` takes, in node:util parseArgs form. */
+const BUILD_OPTIONS = {
+    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
+    machine: { type: 'string', short: 'm' },
+    target: { type: 'string', short: 't', multiple: true },
+    distro: { type: 'string', short: 'd' },
+    'local-conf': { type: 'string', short: 'l', multiple: true },
+    'bitbake-arg': { type: 'string', short: 'a', multiple: true },
+    'container-image': { type: 'string' },
+    'container-engine': { type: 'string' },
+    'workspace-dir': { type: 'string' },
+};
+function overridesFromFlags(values) {
+    return {
+        machine: values.machine,
+        targets: values.target?.flatMap(splitList),
+        distro: values.distro,
+        localConf: values['local-conf']?.flatMap(confLines),
+        bitbakeArgs: values['bitbake-arg'],
+        containerImage: values['container-image'],
+        containerEngine: values['container-engine'],
+    };
+}
+
 /**
- * BitBake takes a value verbatim between its first and last quote: there are no escapes, and a
- * value with exactly one inner quote of the delimiting kind is a ParseError. So pick the quote
- * that keeps the value intact, and refuse what no quoting can carry: line breaks, inline Python
- * (`$` cannot be escaped) and a value with exactly one `"` and exactly one `'`.
+ * Renders the conf files the action owns: conf/bblayers.conf and conf/auto.conf, every line through
+ * conf-line.ts. Names were validated with the config, and are checked again here because a conf
+ * file is where a bad value would turn into code.
  */
-function quote(value) {
-    if (/[\n\r\0]/.test(value))
-        throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
-    if (value.includes('${@'))
-        throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
-    const count = (c) => value.split(c).length - 1;
-    if (count('"') !== 1)
-        return `"${value}"`;
-    if (count("'") !== 1)
-        return `'${value}'`;
-    throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
-}
-function assign(variable, operator, value) {
-    if (!CONF_VARIABLE.test(variable))
-        throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
-    return `${variable} ${operator} ${quote(value)}`;
-}
 function name(kind, value) {
     if (!BITBAKE_NAME.test(value))
         throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
@@ -56894,8 +57053,8 @@ const HEADER = '# Written by smidr/build-action for this build; it is rewritten 
 function renderBblayersConf(layers, pokyBblayersVersion) {
     const lines = [HEADER];
     if (pokyBblayersVersion)
-        lines.push(assign('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
-    lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
+        lines.push(confLine('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
+    lines.push(confLine('BBPATH', '=', '${TOPDIR}'), confLine('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
     for (const layer of layers) {
         // One path per continued line: a quote, blank or backslash in it would end the value early.
         if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
@@ -56909,36 +57068,36 @@ function renderAutoConf(s) {
     const { paths } = s;
     const lines = [
         HEADER,
-        assign('MACHINE', '=', name('MACHINE', s.machine)),
-        assign('DISTRO', '=', name('DISTRO', s.distro)),
+        confLine('MACHINE', '=', name('MACHINE', s.machine)),
+        confLine('DISTRO', '=', name('DISTRO', s.distro)),
         '',
         '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
-        assign('TMPDIR', '=', `${paths.topdir}/tmp`),
-        assign('DL_DIR', '=', paths.downloads),
-        assign('SSTATE_DIR', '=', paths.sstate),
+        confLine('TMPDIR', '=', `${paths.topdir}/tmp`),
+        confLine('DL_DIR', '=', paths.downloads),
+        confLine('SSTATE_DIR', '=', paths.sstate),
         '',
         '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
-        assign('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-        ...Object.entries(s.hashServe ?? { BB_HASHSERVE: 'auto' }).map(([k, v]) => assign(k, '=', v)),
+        confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+        ...Object.entries(s.hashServe ?? { BB_HASHSERVE: 'auto' }).map(([k, v]) => confLine(k, '=', v)),
         s.hashservDbDirSupported
-            ? assign('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
-            : assign('PERSISTENT_DIR', '=', paths.hashserv),
+            ? confLine('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
+            : confLine('PERSISTENT_DIR', '=', paths.hashserv),
     ];
     if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
         lines.push('');
     if (s.bbNumberThreads !== undefined)
-        lines.push(assign('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
+        lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
     if (s.parallelMake !== undefined)
-        lines.push(assign('PARALLEL_MAKE', '=', s.parallelMake));
+        lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
     if (s.mirrors?.length) {
         lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
         for (const a of s.mirrors)
-            lines.push(assign(a.variable, a.operator, a.value));
+            lines.push(renderAssignment(a));
     }
     if (s.localConf.length > 0) {
         lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
         for (const a of s.localConf)
-            lines.push(assign(a.variable, a.operator, a.value));
+            lines.push(renderAssignment(a));
     }
     lines.push('');
     return lines.join('\n');
@@ -57717,31 +57876,8 @@ async function main(argv) {
         process.stderr.write(USAGE);
         return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
     }
-    const { values } = parseArgs({
-        args: rest,
-        options: {
-            config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
-            machine: { type: 'string', short: 'm' },
-            target: { type: 'string', short: 't', multiple: true },
-            distro: { type: 'string', short: 'd' },
-            'local-conf': { type: 'string', short: 'l', multiple: true },
-            'bitbake-arg': { type: 'string', short: 'a', multiple: true },
-            'container-image': { type: 'string' },
-            'container-engine': { type: 'string' },
-            'workspace-dir': { type: 'string' },
-        },
-        strict: true,
-    });
-    const overrides = {
-        machine: values.machine,
-        targets: values.target?.flatMap(splitList),
-        distro: values.distro,
-        localConf: values['local-conf']?.flatMap(confLines),
-        bitbakeArgs: values['bitbake-arg'],
-        containerImage: values['container-image'],
-        containerEngine: values['container-engine'],
-    };
-    const config = loadConfig$1(path$1.resolve(values.config), overrides);
+    const { values } = parseArgs({ args: rest, options: BUILD_OPTIONS, strict: true });
+    const config = loadConfig$1(path$1.resolve(values.config), overridesFromFlags(values), { naming: FLAG_NAMING });
     const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
     const outcome = await runPreparedBuild(build);
     const s = outcome.run.summary;
