@@ -207,7 +207,7 @@ describe('a store that fails', () => {
     async () => {
       const failing = await startFailingStore();
       try {
-        const r = await runJob(host(workspace('ws-500'), { endpoint: failing.endpoint }));
+        const r = await runJob(host(workspace('ws-500', { mirror: true }), { endpoint: failing.endpoint }));
         ok(r);
         expect(r.main.annotations.filter((l) => l.startsWith('::warning') && l.includes('remote cache'))).toHaveLength(
           1,
@@ -224,7 +224,7 @@ describe('a store that fails', () => {
   it(
     'down: one warning, a cold build that succeeds',
     async () => {
-      const r = await runJob(host(workspace('ws-down'), { endpoint: await deadEndpoint() }));
+      const r = await runJob(host(workspace('ws-down', { mirror: true }), { endpoint: await deadEndpoint() }));
       ok(r);
       expect(r.main.annotations.filter((l) => l.startsWith('::warning') && l.includes('remote cache'))).toHaveLength(1);
       expect(r.main.outputs.result).toBe('success');
