@@ -95,10 +95,8 @@ var Outputs;
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
+    /** JSON of the StepState the main step leaves for the post step. */
+    State["Step"] = "step";
 })(State || (State = {}));
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
@@ -39610,7 +39608,7 @@ function localDirs(d, workspaceDir) {
     const root = path$1.dirname(d.sstate);
     return {
         layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
+        buildsDir: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
         caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
     };
 }
@@ -39696,6 +39694,8 @@ function renderAutoConf(s) {
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
  */
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+const BUILD_LABEL = 'org.smidr.build';
 /** Fixed paths BitBake sees inside the container (docs/architecture.md). */
 const IN_CONTAINER = {
     layers: '/smidr/layers',
@@ -40170,7 +40170,7 @@ async function prepareBuild(config, dirs, env = process.env) {
     const tools = await findBuildTools(layers);
     const distro = config.distro ??
         (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
-    const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
     const inContainer = config.container.engine !== 'none';
     const seen = bitbakePaths(workspace, layers, inContainer);
     const hasPoky = layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
@@ -40356,7 +40356,7 @@ async function containerHost(b, argv) {
         memory: config.container.memory,
         cpus: config.container.cpuCount,
         securityOptions: userns.options,
-        labels: { 'org.smidr.build': workspace.id },
+        labels: { [BUILD_LABEL]: workspace.id },
         command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
     };
     return { kind: 'container', spec };
