@@ -95,10 +95,8 @@ var Outputs;
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
+    /** JSON of the StepState the main step leaves for the post step. */
+    State["Step"] = "step";
 })(State || (State = {}));
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
@@ -39722,7 +39720,7 @@ function localDirs(d, workspaceDir) {
     const root = path.dirname(d.sstate);
     return {
         layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
+        buildsDir: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
         caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path.join(root, 'hashserv') },
     };
 }
@@ -39855,6 +39853,8 @@ function renderAutoConf(s) {
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
  */
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+const BUILD_LABEL = 'org.smidr.build';
 /** Fixed paths BitBake sees inside the container (docs/architecture.md). */
 const IN_CONTAINER = {
     layers: '/smidr/layers',
@@ -40329,7 +40329,7 @@ async function prepareBuild(config, dirs, env = process.env) {
     const tools = await findBuildTools(layers);
     const distro = config.distro ??
         (layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
-    const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
     const inContainer = config.container.engine !== 'none';
     const seen = bitbakePaths(workspace, layers, inContainer);
     const hasPoky = layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
@@ -40515,7 +40515,7 @@ async function containerHost(b, argv) {
         memory: config.container.memory,
         cpus: config.container.cpuCount,
         securityOptions: userns.options,
-        labels: { 'org.smidr.build': workspace.id },
+        labels: { [BUILD_LABEL]: workspace.id },
         command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
     };
     return { kind: 'container', spec };
