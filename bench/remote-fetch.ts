@@ -78,7 +78,7 @@ export async function remoteFetch(o: RemoteFetchOptions): Promise<string> {
     const store = new S3Store(settings);
     const dirs = { sstate: tree.sstate, downloads: path.join(work, 'no-downloads') };
     await fs.mkdir(dirs.downloads);
-    const up = await uploadNew(uploadCandidates(dirs), { settings, store, dirs, served: new Set() });
+    const up = await uploadNew(await uploadCandidates(dirs), { settings, store, dirs, served: new Set() });
     if (up.failed > 0) throw new Error(`upload failed: ${up.firstError}`);
     store.close();
     const env = {

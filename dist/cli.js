@@ -44,8 +44,8 @@ import * as os$1 from 'node:os';
 import { homedir, platform, release } from 'node:os';
 import require$$0$6 from 'process';
 import require$$0$7, { Buffer as Buffer$1 } from 'buffer';
-import { spawnSync, spawn, exec as exec$1 } from 'node:child_process';
 import { Readable as Readable$1 } from 'stream';
+import { spawnSync, spawn, exec as exec$1 } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import fs$2, { readFile as readFile$1 } from 'node:fs/promises';
 import node_https from 'node:https';
@@ -107,12 +107,8 @@ var Outputs;
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
-    /** JSON of the RemoteState: bucket settings (no secrets) and what the endpoint served. */
-    State["Remote"] = "remote";
+    /** JSON of the StepState the main step leaves for the post step. */
+    State["Step"] = "step";
 })(State || (State = {}));
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
@@ -39835,7 +39831,7 @@ function localDirs(d, workspaceDir) {
     const root = path$1.dirname(d.sstate);
     return {
         layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
+        buildsDir: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
         caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
     };
 }
@@ -57107,6 +57103,8 @@ function renderAutoConf(s) {
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
  */
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+const BUILD_LABEL = 'org.smidr.build';
 /** Fixed paths BitBake sees inside the container (docs/architecture.md). */
 const IN_CONTAINER = {
     layers: '/smidr/layers',
@@ -57583,7 +57581,7 @@ async function prepareBuild(config, dirs, shared = {}, env = process.env) {
     const tools = await findBuildTools(layers);
     const distro = config.distro ??
         (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
-    const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
     const inContainer = config.container.engine !== 'none';
     const seen = bitbakePaths(workspace, layers, inContainer);
     const hasPoky = layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
@@ -57780,7 +57778,7 @@ async function containerHost(b, argv) {
         cpus: config.container.cpuCount,
         securityOptions: userns.options,
         network: b.hostNetwork ? 'host' : undefined,
-        labels: { 'org.smidr.build': workspace.id },
+        labels: { [BUILD_LABEL]: workspace.id },
         command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
     };
     return { kind: 'container', spec };

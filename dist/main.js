@@ -1,6 +1,6 @@
 import { randomBytes, createHash, getRandomValues, createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import * as path$1 from 'node:path';
-import { sep, join as join$1, dirname } from 'node:path';
+import { sep, join, dirname } from 'node:path';
 import * as os from 'os';
 import os__default, { EOL } from 'os';
 import * as crypto$1 from 'crypto';
@@ -30026,6 +30026,10 @@ function errorMessage(e) {
 function errorStack(e) {
     return e instanceof Error && e.stack ? e.stack : String(e);
 }
+/** The errno code of a failed system call (`ENOENT`, `EACCES`, …), undefined for anything else. */
+function errorCode(e) {
+    return e?.code;
+}
 
 /**
  * Where the action's words go. On a runner they are workflow commands through @actions/core
@@ -38935,12 +38939,8 @@ var Outputs;
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
-    /** JSON of the RemoteState: bucket settings (no secrets) and what the endpoint served. */
-    State["Remote"] = "remote";
+    /** JSON of the StepState the main step leaves for the post step. */
+    State["Step"] = "step";
 })(State || (State = {}));
 const CACHE_MODES = ['auto', 'actions', 'local', 'remote', 'off'];
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
@@ -40070,18 +40070,19 @@ function splitWords(text, input) {
     return words;
 }
 
-/** What the main step leaves for the post step, in one state entry. */
-function saveBuildState(s) {
-    saveState(State.Build, JSON.stringify(s));
+/**
+ * What the main step leaves for the post step: one object, built once by the main step and saved
+ * whole under one state entry, which the post step reads back as it was (as rust-cache does with
+ * its CacheConfig). Nothing in it is copied field by field from the inputs or the directories.
+ */
+function saveStepState(s) {
+    saveState(State.Step, JSON.stringify(s));
 }
 
 /**
- * The persistent cache directories of a self-hosted runner: making them private per repository,
- * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
- * used for a while — all while other builds on the host keep running.
+ * Where the hash-equivalence DB may live: BitBake refuses NFS, and SQLite's WAL mode corrupts
+ * silently on any network share, so such a directory is refused with the fix before BitBake runs.
  */
-// ---------------------------------------------------------------------------------------------
-// The hash-equivalence DB directory
 /** statfs(2) f_type values of network file systems (linux/magic.h, fs/smb/client). */
 const NETWORK_FS = new Map([
     [0x6969, 'NFS'],
@@ -40119,14 +40120,17 @@ async function dbDirProblem(dir) {
         }
         catch (e) {
             const parent = path$1.dirname(at);
-            if (errno(e) !== 'ENOENT' || parent === at)
+            if (errorCode(e) !== 'ENOENT' || parent === at)
                 return undefined;
             at = parent;
         }
     }
 }
-// ---------------------------------------------------------------------------------------------
-// Private per-repository cache directories
+
+/**
+ * The persistent cache directories of a self-hosted runner, one private set per repository: one
+ * repository's sources, sstate and build trees must be neither readable nor plantable by another's.
+ */
 /** A GitHub owner or repository name; `.` and `..` are refused separately. */
 const NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
 /** `owner/name` as directory names, or an error for a value that could leave the cache root. */
@@ -40148,7 +40152,7 @@ function repositoryDirs(repository) {
     return { owner: owner.toLowerCase(), name: name.toLowerCase() };
 }
 /**
- * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}`. The owner and
+ * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}` The owner and
  * repository directories are mode 0700: one repository's sources, sstate and build trees must not
  * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
  * Broader existing modes are tightened and returned in `tightened`.
@@ -40165,7 +40169,7 @@ async function privateCacheDirs(root, repository) {
         downloads: path$1.join(repoDir, 'downloads'),
         sstate: path$1.join(repoDir, 'sstate-cache'),
         hashserv: path$1.join(repoDir, 'hashserv'),
-        builds: path$1.join(repoDir, 'builds'),
+        buildsDir: path$1.join(repoDir, 'builds'),
     };
     for (const d of Object.values(dirs))
         await promises$1.mkdir(d, { recursive: true });
@@ -40177,7 +40181,7 @@ async function privateDir(dir, tightened) {
         return;
     }
     catch (e) {
-        if (errno(e) !== 'EEXIST')
+        if (errorCode(e) !== 'EEXIST')
             throw e;
     }
     const st = await promises$1.lstat(dir);
@@ -40192,9 +40196,6 @@ async function privateDir(dir, tightened) {
         await promises$1.chmod(dir, st.mode & 0o700);
         tightened.push(dir);
     }
-}
-function errno(e) {
-    return e?.code;
 }
 
 /**
@@ -40239,7 +40240,7 @@ function actionDirs(env, workspaceDir) {
     return {
         // The tool cache survives between jobs on self-hosted runners: checkouts are reused there.
         layerStore: path$1.join(env.RUNNER_TOOL_CACHE ?? temp, 'smidr-layers'),
-        workspaceRoot: workspaceDir ?? path$1.join(temp, 'smidr', 'builds'),
+        buildsDir: workspaceDir ?? path$1.join(temp, 'smidr', 'builds'),
         caches: cacheDirsUnder(path$1.join(temp, 'smidr', 'cache')),
     };
 }
@@ -40248,7 +40249,7 @@ function localDirs(d, workspaceDir) {
     const root = path$1.dirname(d.sstate);
     return {
         layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
+        buildsDir: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
         caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
     };
 }
@@ -40264,7 +40265,7 @@ async function selfHostedDirs(base, cacheDir, directories, repository, workspace
             log$1.notice(`Made ${t} private to the runner user`);
         dirs = {
             layerStore: base.layerStore,
-            workspaceRoot: workspaceDir ?? p.builds,
+            buildsDir: workspaceDir ?? p.buildsDir,
             caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv },
         };
     }
@@ -40306,12 +40307,15 @@ function formatDuration(ms) {
  * docs/benchmarks.md). Per directory, only what the visitor keeps stays alive; plain loops leave
  * no promise per file behind, and nothing else waits on the event loop meanwhile.
  */
-/** Entries of dir, typed without following symlinks; none when it is missing or unreadable. */
-function readDirents(dir) {
+/**
+ * Entries of dir, typed without following symlinks; none when it is missing or unreadable.
+ * `onError` hears of a directory that exists but cannot be read (a missing one is just empty).
+ */
+function readDirents(dir, onError) {
     try {
         return readdirSync(dir, { withFileTypes: true });
     }
-    catch {
+    catch (e) {
         return [];
     }
 }
@@ -40321,7 +40325,7 @@ function readDirents(dir) {
  * entries have all been visited (to remove it if it became empty, say). Entries are sorted by
  * name so every listing is deterministic.
  */
-function walk$1(root, visit, after) {
+function walk(root, visit, after, onError) {
     const visitDir = (rel) => {
         const entries = readDirents(rel ? path$1.join(root, rel) : root).sort((a, b) => (a.name < b.name ? -1 : 1));
         const siblings = new Set(entries.map((e) => e.name));
@@ -40354,7 +40358,7 @@ function dirBytes(paths) {
             total += st.size;
             continue;
         }
-        walk$1(p, ({ rel, dirent }) => {
+        walk(p, ({ rel, dirent }) => {
             if (!dirent.isDirectory())
                 total += lstatOrUndefined(path$1.join(p, rel))?.size ?? 0;
         });
@@ -40371,26 +40375,20 @@ function dirBytes(paths) {
  * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
  * npm2/'s `.resolved` files) and have no stamp per file.
  */
-async function entries(dir, rel) {
-    return promises$1.readdir(rel ? path$1.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
-}
-const join = (rel, name) => (rel ? `${rel}/${name}` : name);
+const isStamp = (name) => name.endsWith('.done');
 /** Sorted `.done` stamps, relative: the downloads that completed. */
 async function downloadNames(dir) {
     const out = [];
-    async function visit(rel) {
-        const list = await entries(dir, rel);
-        const names = new Set(list.map((e) => e.name));
-        for (const e of list) {
-            const r = join(rel, e.name);
-            if (e.name.endsWith('.done') && !e.isDirectory())
-                out.push(r);
-            // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
-            else if (e.isDirectory() && !names.has(`${e.name}.done`))
-                await visit(r);
+    walk(dir, ({ rel, dirent, siblings }) => {
+        if (!dirent.isDirectory()) {
+            if (isStamp(dirent.name))
+                out.push(rel);
+            return;
         }
-    }
-    await visit('');
+        // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+        if (siblings.has(`${dirent.name}.done`))
+            return 'skip';
+    });
     return out.sort();
 }
 
@@ -40630,41 +40628,14 @@ function parseSstateName(fileName) {
         task,
     };
 }
-/*
- * Listing is synchronous and goes one directory at a time on purpose. A cache holds tens of
- * thousands of files; listing them all first, then stat-ing them all, kept everything alive at
- * once and made V8 grow the post step's heap by some 80 MB that it kept through the upload that
- * follows (10,000 objects: peak RSS 250-310 MB against 170 MB for @actions/cache alone; see
- * docs/benchmarks.md). Per directory, only the objects found stay alive; plain loops leave no
- * promise per file behind, and nothing else waits on the event loop meanwhile.
- */
-function readDir(dir) {
-    try {
-        return readdirSync(dir, { withFileTypes: true });
-    }
-    catch {
-        return [];
-    }
-}
-/** Files and symlinks below dir, without following symlinked directories. */
-function walk(dir, rel = '', dirs, out = []) {
-    for (const dirent of readDir(rel ? path$1.join(dir, rel) : dir)) {
-        const r = rel ? `${rel}/${dirent.name}` : dirent.name;
-        if (dirent.isDirectory()) {
-            walk(dir, r, dirs, out);
-        }
-        else if (dirent.isFile() || dirent.isSymbolicLink()) {
-            out.push({ rel: r, dirent });
-        }
-    }
-    return out;
-}
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 async function sstateNames(dir) {
-    return walk(dir)
-        .map((f) => f.rel)
-        .filter((r) => parseSstateName(path$1.posix.basename(r)))
-        .sort();
+    const names = [];
+    walk(dir, ({ rel, dirent }) => {
+        if ((dirent.isFile() || dirent.isSymbolicLink()) && parseSstateName(dirent.name))
+            names.push(rel);
+    });
+    return names.sort();
 }
 
 /**
@@ -40684,6 +40655,11 @@ const WORKER = path$1.join(path$1.basename(HERE) === 'cache' ? path$1.dirname(HE
 async function restoreWithin(limitMs, paths, key, restoreKeys) {
     const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
     return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
+}
+/** The cache id (-1 when the service refused) and the compressed archive's size. */
+async function saveWithin(limitMs, paths, key) {
+    const reply = await transfer({ op: 'save', paths, key }, limitMs);
+    return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.
@@ -40739,13 +40715,19 @@ function formatLimit(ms) {
  * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
  * any kind is a warning: the build goes on cold.
  */
+/** @actions/cache in the killable worker process, and the wall clock. */
+const actionsCache = {
+    restore: (paths, key, restoreKeys, limitMs) => restoreWithin(limitMs, paths, key, restoreKeys),
+    save: (paths, key, limitMs) => saveWithin(limitMs, paths, key),
+    now: () => Date.now(),
+};
 const HASHSERV_DB = 'hashserv.db';
 /** BitBake's persistent unihash cache, in PERSISTENT_DIR (the DB directory, before 2.18). */
 const UNIHASH_CACHE = 'bb_unihashes.dat';
 function cachePaths(dirs) {
     return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
 }
-async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
+async function restoreCaches(keys, dirs, inventoryFile, timeoutMs, service = actionsCache) {
     const paths = cachePaths(dirs);
     await log$1.group('Cache configuration', async () => {
         for (const [part, value] of Object.entries(keys.parts))
@@ -40755,8 +40737,8 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     });
     // Independent caches: restore them at the same time.
     const [downloads, sstate] = await Promise.all([
-        restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs),
-        restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs),
+        restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs, service),
+        restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs, service),
     ]);
     const db = path$1.join(dirs.hashserv, HASHSERV_DB);
     // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
@@ -40769,15 +40751,25 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     await promises$1.mkdir(path$1.dirname(inventoryFile), { recursive: true });
     await promises$1.writeFile(inventoryFile, JSON.stringify(inventory));
     log$1.info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
-    return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
+    return {
+        keys,
+        paths,
+        downloads,
+        sstate,
+        hashserv,
+        inventoryFile,
+        dbFingerprint: dbFingerprint(db),
+        buildStartedMs: service.now(),
+    };
 }
-async function restoreOne(name, paths, key, timeoutMs) {
-    const started = Date.now();
+/** One part restored: a miss, a failure or a timeout leaves its directories empty and warns at most. */
+async function restoreOne(name, paths, key, timeoutMs, service = actionsCache) {
+    const started = service.now();
     let restored;
     let archiveBytes;
     let warning;
     try {
-        ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
+        ({ key: restored, archiveBytes } = await service.restore(paths, key.key, [...key.restoreKeys], timeoutMs));
     }
     catch (e) {
         warning = `${name} cache: restore failed, building without it: ${errorMessage(e)}`;
@@ -40792,7 +40784,7 @@ async function restoreOne(name, paths, key, timeoutMs) {
     const result = {
         kind,
         key: restored,
-        seconds: (Date.now() - started) / 1000,
+        seconds: (service.now() - started) / 1000,
         bytes: dirBytes(paths),
         archiveBytes,
         warning,
@@ -40801,15 +40793,11 @@ async function restoreOne(name, paths, key, timeoutMs) {
     log$1.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
     return result;
 }
-function saveCacheState(s) {
-    saveState(State.Caches, JSON.stringify(s));
-}
 async function exists(p) {
     return promises$1.access(p).then(() => true, () => false);
 }
 async function emptyDir(dir) {
-    const entries = await promises$1.readdir(dir).catch(() => []);
-    await Promise.all(entries.map((e) => promises$1.rm(path$1.join(dir, e), { recursive: true, force: true })));
+    await Promise.all(readDirents(dir).map((e) => promises$1.rm(path$1.join(dir, e.name), { recursive: true, force: true })));
 }
 
 /**
@@ -42095,7 +42083,7 @@ const getProfileName = (init) => init.profile || process.env[ENV_PROFILE] || DEF
 const getSSOTokenFilepath = (id) => {
     const hasher = createHash("sha1");
     const cacheName = hasher.update(id).digest("hex");
-    return join$1(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
+    return join(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
 };
 
 const tokenIntercept = {};
@@ -42128,10 +42116,10 @@ const getConfigData = (data) => Object.entries(data)
 });
 
 const ENV_CONFIG_PATH = "AWS_CONFIG_FILE";
-const getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join$1(getHomeDir(), ".aws", "config");
+const getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join(getHomeDir(), ".aws", "config");
 
 const ENV_CREDENTIALS_PATH = "AWS_SHARED_CREDENTIALS_FILE";
-const getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join$1(getHomeDir(), ".aws", "credentials");
+const getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join(getHomeDir(), ".aws", "credentials");
 
 const prefixKeyRegex = /^([\w-]+)\s(["'])?([\w-@+.%:/]+)\2$/;
 const profileNameBlockList = ["__proto__", "profile __proto__"];
@@ -42203,11 +42191,11 @@ const loadSharedConfigFiles = async (init = {}) => {
     const relativeHomeDirPrefix = "~/";
     let resolvedFilepath = filepath;
     if (filepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedFilepath = join$1(homeDir, filepath.slice(2));
+        resolvedFilepath = join(homeDir, filepath.slice(2));
     }
     let resolvedConfigFilepath = configFilepath;
     if (configFilepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedConfigFilepath = join$1(homeDir, configFilepath.slice(2));
+        resolvedConfigFilepath = join(homeDir, configFilepath.slice(2));
     }
     const parsedFiles = await Promise.all([
         readFile(resolvedConfigFilepath, {
@@ -58017,8 +58005,9 @@ class S3Store {
  * write uploads what it created and records what it used. Nothing of the credentials leaves the
  * SDK: the conf gets a loopback URL, the container no AWS variable, the state no secret.
  */
-function saveRemoteState(s) {
-    saveState(State.Remote, JSON.stringify(s));
+/** Where the main step leaves the list of what the endpoint served (`kind/rel`, JSON). */
+function servedListFile(buildDir) {
+    return path$1.join(buildDir, '.smidr', 'remote-served.json');
 }
 async function startRemote(settings, store) {
     const s = store ?? new S3Store(settings);
@@ -58050,7 +58039,8 @@ function mirrorConf(endpointUrl) {
     ];
 }
 /** After BitBake: stop serving, say what was served, keep the list for the post step. */
-async function finishRemote(session, servedFile) {
+async function finishRemote(session, buildDir) {
+    const servedFile = servedListFile(buildDir);
     await session.endpoint.close();
     session.store.close();
     const stats = session.endpoint.stats();
@@ -58130,6 +58120,8 @@ function renderAutoConf(s) {
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
  */
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+const BUILD_LABEL = 'org.smidr.build';
 /** Fixed paths BitBake sees inside the container (docs/architecture.md). */
 const IN_CONTAINER = {
     layers: '/smidr/layers',
@@ -58901,7 +58893,7 @@ async function prepareBuild(config, dirs, shared = {}, env = process.env) {
     const tools = await findBuildTools(layers);
     const distro = config.distro ??
         (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
-    const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
     const inContainer = config.container.engine !== 'none';
     const seen = bitbakePaths(workspace, layers, inContainer);
     const hasPoky = layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
@@ -59098,7 +59090,7 @@ async function containerHost(b, argv) {
         cpus: config.container.cpuCount,
         securityOptions: userns.options,
         network: b.hostNetwork ? 'host' : undefined,
-        labels: { 'org.smidr.build': workspace.id },
+        labels: { [BUILD_LABEL]: workspace.id },
         command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
     };
     return { kind: 'container', spec };
@@ -59612,24 +59604,18 @@ async function runBuild(inputs, config, dirs, remote) {
     const state = {
         buildId: build.workspace.id,
         buildDir: build.workspace.buildDir,
-        caches: build.workspace.caches,
-        containerEngine: build.containerName ? config.container.engine : undefined,
-        containerName: build.containerName,
-        cacheMode: inputs.cache.mode,
-        summary: inputs.report.summary,
-        housekeeping: inputs.cache.mode === 'local'
-            ? {
-                sstate: dirs.caches.sstate,
-                buildsDir: dirs.workspaceRoot,
-                sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
-                workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
-            }
+        container: build.containerName
+            ? { engine: config.container.engine, name: build.containerName }
             : undefined,
+        cache: inputs.cache,
+        summary: inputs.report.summary,
+        dirs,
     };
-    saveBuildState(state);
-    if (remote)
-        saveRemoteState(remoteState(inputs, build));
-    const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
+    saveStepState(state);
+    if (inputs.cache.mode === 'actions') {
+        state.restored = await restore(inputs, build);
+        saveStepState(state);
+    }
     const outcome = await runPreparedBuild(build, {
         progressInterval: inputs.report.progressIntervalSeconds,
         budget: inputs.stopAfterMinutes === undefined
@@ -59637,30 +59623,18 @@ async function runBuild(inputs, config, dirs, remote) {
             : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
     });
     if (remote)
-        await finishRemote(remote, remoteState(inputs, build).servedFile);
-    saveBuildState({ ...state, result: outcome.result });
+        await finishRemote(remote, build.workspace.buildDir);
+    state.result = outcome.result;
+    saveStepState(state);
     setOutputs(build, outcome);
     await reportBuild(build, outcome, {
         summary: inputs.report.summary,
-        restored,
+        restored: state.restored,
         diskAtStart,
         diskWarnPercent: inputs.report.diskWarnPercent,
     });
     if (outcome.failureMessage)
         setFailed(outcome.failureMessage);
-}
-function remoteState(inputs, build) {
-    const { caches, id } = build.workspace;
-    return {
-        settings: inputs.cache.remote,
-        dirs: { sstate: caches.sstate, downloads: caches.downloads },
-        servedFile: path$1.join(process.env.RUNNER_TEMP, 'smidr', `served-${id}.json`),
-        buildId: id,
-        timeoutMs: inputs.cache.timeoutMs,
-        save: inputs.cache.save,
-        saveReason: inputs.cache.saveReason,
-        saveOnFailure: inputs.cache.saveOnFailure,
-    };
 }
 async function pipelineDirs(inputs, config) {
     const base = actionDirs(process.env, inputs.workspaceDir);
@@ -59683,21 +59657,6 @@ async function restore(inputs, build) {
     const inventoryFile = path$1.join(process.env.RUNNER_TEMP, 'smidr', `inventory-${workspace.id}.json`);
     const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
     setCacheOutputs(restored);
-    saveCacheState({
-        keys,
-        paths: cachePaths(workspace.caches),
-        dirs: workspace.caches,
-        restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-        inventoryFile,
-        dbFingerprint: restored.dbFingerprint,
-        // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
-        buildStartedMs: Date.now(),
-        save: inputs.cache.save,
-        saveReason: inputs.cache.saveReason,
-        saveOnFailure: inputs.cache.saveOnFailure,
-        sizeLimitBytes: inputs.cache.sizeLimitBytes,
-        timeoutMs: inputs.cache.timeoutMs,
-    });
     return restored;
 }
 run().catch((e) => {
@@ -63135,10 +63094,10 @@ class LoginCredentialsFetcher {
         await promises$1.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
     }
     getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join$1(homedir(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join(homedir(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash("sha256").update(loginSessionBytes).digest("hex");
-        return join$1(directory, `${loginSessionSha256}.json`);
+        return join(directory, `${loginSessionSha256}.json`);
     }
     derToRawSignature(derSignature) {
         let offset = 2;

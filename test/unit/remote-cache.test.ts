@@ -213,9 +213,9 @@ describe('what a build saves', () => {
     'git2_github.com.madler.zlib.git.tar.gz.done': '',
   };
 
-  it('only complete objects and downloads, companions before their archive', () => {
+  it('only complete objects and downloads, companions before their archive', async () => {
     const dirs = { sstate: tree(sstateFiles), downloads: tree(downloadFiles) };
-    expect(uploadCandidates(dirs)).toEqual([
+    expect(await uploadCandidates(dirs)).toEqual([
       { kind: 'sstate', files: [`${ARCHIVE}.siginfo`, ARCHIVE], bytes: 24 },
       { kind: 'sstate', files: [NATIVE], bytes: 13 },
       { kind: 'downloads', files: ['git2_github.com.madler.zlib.git.tar.gz'], bytes: 14 },
@@ -231,7 +231,7 @@ describe('what a build saves', () => {
     await store.putFile(objectKey(s, 'sstate', NATIVE), path.join(dirs.sstate, NATIVE));
     const served = new Set(['downloads/zlib-1.3.1.tar.xz']);
     try {
-      const result = await uploadNew(uploadCandidates(dirs), { settings: s, store, dirs, served });
+      const result = await uploadNew(await uploadCandidates(dirs), { settings: s, store, dirs, served });
       expect(result.uploaded).toEqual([`downloads/git2_github.com.madler.zlib.git.tar.gz`, `sstate/${ARCHIVE}`]);
       expect(result.present).toEqual([`downloads/zlib-1.3.1.tar.xz`, `sstate/${NATIVE}`]);
       expect(result.failed).toBe(0);
@@ -257,8 +257,8 @@ describe('what a build saves', () => {
     });
     try {
       const results = await Promise.all(
-        hosts.map((h) =>
-          uploadNew(uploadCandidates(h.dirs), { settings: s, store: h.store, dirs: h.dirs, served: new Set() }),
+        hosts.map(async (h) =>
+          uploadNew(await uploadCandidates(h.dirs), { settings: s, store: h.store, dirs: h.dirs, served: new Set() }),
         ),
       );
       for (const r of results) expect(r.failed).toBe(0);
@@ -276,7 +276,7 @@ describe('what a build saves', () => {
     const store = new S3Store(s);
     const dirs = { sstate: tree(sstateFiles), downloads: tree(downloadFiles) };
     try {
-      const result = await uploadNew(uploadCandidates(dirs), {
+      const result = await uploadNew(await uploadCandidates(dirs), {
         settings: s,
         store,
         dirs,
@@ -331,7 +331,7 @@ describe('cleanup of unused objects', () => {
     const store = new S3Store(s);
     const dirs = { sstate: tree({ [ARCHIVE]: 'a', [NATIVE]: 'b' }), downloads: tree({}) };
     try {
-      await uploadNew(uploadCandidates(dirs), { settings: s, store, dirs, served: new Set() });
+      await uploadNew(await uploadCandidates(dirs), { settings: s, store, dirs, served: new Set() });
       await recordUsage(store, s, 'build-1', [`sstate/${ARCHIVE}`]);
       // A month on, the objects and the record are all older than the window: both objects go.
       const later = Date.now() + 31 * day;

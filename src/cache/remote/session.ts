@@ -8,9 +8,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import * as core from '@actions/core';
-
-import { State } from '../../action/constants.js';
 import type { ConfAssignment } from '../../config/config.js';
 import { errorMessage } from '../../util/errors.js';
 import { formatBytes } from '../../util/format.js';
@@ -21,26 +18,18 @@ import type { RemoteSettings } from './location.js';
 import { type ObjectStore, S3Store } from './store.js';
 import { uploadCandidates, uploadNew, type UploadResult } from './upload.js';
 
-/** What the post step needs, in the action's state: settings (no secrets), directories, files. */
-export interface RemoteState {
+/** What the post step needs to save: all of it is in the step state (settings hold no secret). */
+export interface RemoteSave {
   settings: RemoteSettings;
   dirs: { sstate: string; downloads: string };
-  /** JSON list of `kind/rel` the endpoint served. */
-  servedFile: string;
+  buildDir: string;
   buildId: string;
   timeoutMs: number;
-  save: boolean;
-  saveReason: string;
-  saveOnFailure: boolean;
 }
 
-export function saveRemoteState(s: RemoteState): void {
-  core.saveState(State.Remote, JSON.stringify(s));
-}
-
-export function loadRemoteState(): RemoteState | undefined {
-  const raw = core.getState(State.Remote);
-  return raw ? (JSON.parse(raw) as RemoteState) : undefined;
+/** Where the main step leaves the list of what the endpoint served (`kind/rel`, JSON). */
+export function servedListFile(buildDir: string): string {
+  return path.join(buildDir, '.smidr', 'remote-served.json');
 }
 
 export interface RemoteSession {
@@ -80,7 +69,8 @@ export function mirrorConf(endpointUrl: string): ConfAssignment[] {
 }
 
 /** After BitBake: stop serving, say what was served, keep the list for the post step. */
-export async function finishRemote(session: RemoteSession, servedFile: string): Promise<EndpointStats> {
+export async function finishRemote(session: RemoteSession, buildDir: string): Promise<EndpointStats> {
+  const servedFile = servedListFile(buildDir);
   await session.endpoint.close();
   session.store.close();
   const stats = session.endpoint.stats();
@@ -100,17 +90,17 @@ export interface RemoteSaved extends UploadResult {
   seconds: number;
 }
 
-export async function saveRemote(state: RemoteState, store?: ObjectStore): Promise<RemoteSaved | undefined> {
+export async function saveRemote(state: RemoteSave, store?: ObjectStore): Promise<RemoteSaved | undefined> {
   const started = Date.now();
   const s = store ?? new S3Store(state.settings);
   try {
     const served = new Set(
-      await fs.readFile(state.servedFile, 'utf8').then(
+      await fs.readFile(servedListFile(state.buildDir), 'utf8').then(
         (t) => JSON.parse(t) as string[],
         () => [] as string[],
       ),
     );
-    const candidates = uploadCandidates(state.dirs);
+    const candidates = await uploadCandidates(state.dirs);
     const result = await uploadNew(candidates, {
       settings: state.settings,
       store: s,

@@ -9,8 +9,9 @@
 import * as path from 'node:path';
 
 import { errorMessage } from '../../util/errors.js';
-import { lstatOrUndefined, walk } from '../../util/fs.js';
-import { parseSstateName } from '../sstate.js';
+import { lstatOrUndefined } from '../../util/fs.js';
+import { downloadNames } from '../downloads.js';
+import { listSstate } from '../sstate.js';
 import { objectKey, type RemoteKind, type RemoteSettings } from './location.js';
 import type { ObjectStore } from './store.js';
 
@@ -39,22 +40,20 @@ const FAILURES_UNTIL_GIVING_UP = 5;
 const SSTATE_COMPANIONS = ['.siginfo', '.sig'];
 
 /** Completed sstate objects and downloads under the two directories, in a stable order. */
-export function uploadCandidates(dirs: { sstate: string; downloads: string }): UploadCandidate[] {
+export async function uploadCandidates(dirs: { sstate: string; downloads: string }): Promise<UploadCandidate[]> {
   const out: UploadCandidate[] = [];
-  walk(dirs.sstate, ({ rel, dirent, siblings }) => {
-    if (!dirent.isFile() || !parseSstateName(dirent.name)) return;
-    const companions = SSTATE_COMPANIONS.filter((s) => siblings.has(dirent.name + s)).map((s) => rel + s);
-    const files = [...companions, rel];
+  for (const o of await listSstate(dirs.sstate)) {
+    // Fetch stamps and locks stay local: they are the fetcher's, not the object's.
+    const companions = o.companions.filter((c) => SSTATE_COMPANIONS.some((suffix) => c === o.path + suffix));
+    const files = [...companions, o.path];
     out.push({ kind: 'sstate', files, bytes: sizeOf(dirs.sstate, files) });
-  });
-  walk(dirs.downloads, ({ rel, dirent, siblings }) => {
-    // A directory with a stamp is a VCS clone: its mirror tarball, if any, is the mirrorable form.
-    if (dirent.isDirectory()) return siblings.has(`${dirent.name}.done`) ? 'skip' : undefined;
-    if (dirent.name.endsWith('.done') || dirent.name.endsWith('.lock')) return;
-    if (!siblings.has(`${dirent.name}.done`)) return;
+  }
+  for (const stamp of await downloadNames(dirs.downloads)) {
+    const rel = stamp.slice(0, -'.done'.length);
+    // A stamped directory is a VCS clone: its mirror tarball, if any, is the mirrorable form.
     const st = lstatOrUndefined(path.join(dirs.downloads, rel));
     if (st?.isFile()) out.push({ kind: 'downloads', files: [rel], bytes: st.size });
-  });
+  }
   return out;
 }
 
