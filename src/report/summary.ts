@@ -7,10 +7,10 @@ import * as core from '@actions/core';
 
 import type { SstateSummary } from '../bitbake/output.js';
 import { type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from '../cache/caches.js';
-import type { BuildResult } from '../pipeline.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
+import type { BuildResult } from './outcome.js';
 
 export interface ImageFile {
   name: string;
