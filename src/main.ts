@@ -23,7 +23,7 @@ async function run(): Promise<void> {
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
-  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+  const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: BuildState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
@@ -45,7 +45,6 @@ async function run(): Promise<void> {
   saveBuildState(state);
   const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
   const outcome = await runPreparedBuild(build, {
-    progressInterval: inputs.report.progressIntervalSeconds,
     budget:
       inputs.stopAfterMinutes === undefined
         ? undefined
@@ -57,7 +56,6 @@ async function run(): Promise<void> {
     summary: inputs.report.summary,
     restored,
     diskAtStart,
-    diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }

@@ -17,7 +17,7 @@ import type { Workspace } from './workspace.js';
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
 export interface BuildFiles {
-  config: BuildConfig;
+  config: Pick<BuildConfig, 'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake'>;
   workspace: Workspace;
   layers: ResolvedLayer[];
   tools: BuildTools;
