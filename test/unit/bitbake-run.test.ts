@@ -9,7 +9,8 @@ import * as path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { type BitbakeHost, runBitbake } from '../../src/bitbake/run.js';
+import { hideCredentials } from '../../src/bitbake/git.js';
+import { type BitbakeHost, commandLine, runBitbake } from '../../src/bitbake/run.js';
 import { buildResult, failureMessage } from '../../src/report/outcome.js';
 import { actionLogger, setLogger } from '../../src/util/log.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -118,5 +119,51 @@ wait $pid
     expect(run).toMatchObject({ exitCode: 1, stoppedBy: undefined, oomKilled: false });
     expect(buildResult(run)).toBe('failure');
     expect(failureMessage(run, { disk: [], diskDirs: {} })).toBe("BitBake exited with code 1: Nothing PROVIDES 'foo'");
+  });
+});
+
+describe('debug logging', () => {
+  it("logs the command line and the names of BitBake's environment, never its values", async () => {
+    const log = recordingLogger();
+    setLogger(log);
+    const h = host('exit 0\n');
+    if (h.kind === 'direct') h.env.GITHUB_TOKEN_LIKE = 'hunter2';
+    await runBitbake(h, ['-k', 'my image'], { progressInterval: 60, graceSeconds: 5 });
+    const debug = log.lines('debug');
+    expect(debug[0]).toBe(`Starting BitBake: bash ${h.kind === 'direct' && h.script} -k 'my image'`);
+    expect(debug[1]).toBe("BitBake's environment (names only): PATH GITHUB_TOKEN_LIKE");
+    expect(debug.join('\n')).not.toContain('hunter2');
+  });
+
+  it('shows the container command line with the environment values left out', () => {
+    const line = commandLine(
+      {
+        kind: 'container',
+        spec: {
+          engine: 'docker',
+          image: 'smidr-builder:bookworm',
+          name: 'smidr-b1',
+          user: { uid: 1000, gid: 1000 },
+          mounts: [{ source: '/w/b 1', target: '/smidr/build', readonly: false }],
+          env: { HOME: '/smidr/build/.smidr/home', SECRET: 'a=b' },
+          workdir: '/smidr/build',
+          securityOptions: [],
+          labels: {},
+          command: ['/bin/bash', '/smidr/build/.smidr/run-bitbake.sh', 'core-image-minimal'],
+        },
+      },
+      ['core-image-minimal'],
+    );
+    expect(line).toBe(
+      "docker run --name smidr-b1 --init --user 1000:1000 --workdir /smidr/build --entrypoint /bin/bash --mount 'type=bind,source=/w/b 1,target=/smidr/build' " +
+        '--env HOME=… --env SECRET=… smidr-builder:bookworm /smidr/build/.smidr/run-bitbake.sh core-image-minimal',
+    );
+  });
+
+  it("hides a URL's credentials in git command lines", () => {
+    expect(hideCredentials('https://x-access-token:ghs_abc@github.com/o/r')).toBe('https://***@github.com/o/r');
+    expect(hideCredentials('ssh://git@host/r.git')).toBe('ssh://***@host/r.git');
+    expect(hideCredentials('https://github.com/o/r')).toBe('https://github.com/o/r');
+    expect(hideCredentials('refs/heads/main')).toBe('refs/heads/main');
   });
 });
