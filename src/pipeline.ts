@@ -43,7 +43,7 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
   const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
   const distro = config.distro ?? defaultDistro(layers);
-  const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+  const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
   await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);

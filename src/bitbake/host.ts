@@ -9,7 +9,14 @@ import type { BuildConfig } from '../config/config.js';
 import { stringEnv } from '../util/env.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { builderUser, type ContainerSpec, engineAvailable, ensureImage, userNamespaceOptions } from './container.js';
+import {
+  BUILD_LABEL,
+  builderUser,
+  type ContainerSpec,
+  engineAvailable,
+  ensureImage,
+  userNamespaceOptions,
+} from './container.js';
 import type { BuildTools } from './layers.js';
 import { type BitbakeLayout, bitbakeLayout, type HostDirs } from './layout.js';
 import type { BitbakeHost } from './run.js';
@@ -62,7 +69,7 @@ export function containerSpec(
     memory: r.container.memory,
     cpus: r.container.cpuCount,
     securityOptions,
-    labels: { 'org.smidr.build': r.buildId },
+    labels: { [BUILD_LABEL]: r.buildId },
     command: ['/bin/bash', layout.script, ...argv],
   };
 }
