@@ -38,7 +38,7 @@ import require$$5$3, { StringDecoder } from 'string_decoder';
 import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
 import * as fs$1 from 'node:fs';
-import { promises as promises$1, lstatSync, readdirSync, existsSync, ReadStream, fstatSync, statSync, createReadStream, readFileSync } from 'node:fs';
+import { promises as promises$1, readdirSync, lstatSync, existsSync, ReadStream, fstatSync, statSync, createReadStream, readFileSync } from 'node:fs';
 import * as os$1 from 'node:os';
 import { homedir, platform, release } from 'node:os';
 import require$$0$6 from 'process';
@@ -38912,15 +38912,6 @@ var Inputs;
     Inputs["RemotePathStyle"] = "remote-path-style";
     Inputs["Hashserve"] = "hashserve";
 })(Inputs || (Inputs = {}));
-/**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
- */
-var TestEnv;
-(function (TestEnv) {
-    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
-    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
-})(TestEnv || (TestEnv = {}));
 var Outputs;
 (function (Outputs) {
     Outputs["BuildDir"] = "build-dir";
@@ -38946,8 +38937,6 @@ const CACHE_MODES = ['auto', 'actions', 'local', 'remote', 'off'];
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
 const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
-/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
-const DISK_WARN_PERCENT = 80;
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';
 
@@ -39902,22 +39891,14 @@ function readInputs(env = process.env) {
         },
         workspaceDir: workspaceDir ? path$1.resolve(workspace, workspaceDir) : undefined,
         cache: readCacheInputs(env, workspace),
-        report: readReportInputs(env),
+        report: readReportInputs(),
         stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
         hashServe: hashserve ? parseHashServer(hashserve, `input '${Inputs.Hashserve}'`) : undefined,
     };
 }
-function readReportInputs(env) {
+function readReportInputs() {
     const summary = getInput(Inputs.Summary).trim();
-    return {
-        summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
-        progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
-        diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
-    };
-}
-function testEnv(env, name, unit, fallback) {
-    const text = env[name]?.trim();
-    return text ? parsePositive(text, name, unit, fallback) : fallback;
+    return { summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary) };
 }
 function readCacheInputs(env, workspace) {
     const get = (name) => getInput(name).trim();
@@ -58052,68 +58033,30 @@ async function finishRemote(session, buildDir) {
     return stats;
 }
 
-/**
- * Renders the conf files the action owns: conf/bblayers.conf and conf/auto.conf, every line through
- * conf-line.ts. Names were validated with the config, and are checked again here because a conf
- * file is where a bad value would turn into code.
- */
-function name(kind, value) {
-    if (!BITBAKE_NAME.test(value))
-        throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
-    return value;
+/** What a build left for the workflow: its deploy directory and the image files in it. */
+/** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
+function findDeployDir(buildDir) {
+    const tmpdirs = readDirents(buildDir)
+        .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e.name))
+        .map((e) => e.name);
+    const found = tmpdirs.find((t) => readDirents(path$1.join(buildDir, t)).some((e) => e.name === 'deploy'));
+    return path$1.join(buildDir, found ?? 'tmp', 'deploy');
 }
-const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
-function renderBblayersConf(layers, pokyBblayersVersion) {
-    const lines = [HEADER];
-    if (pokyBblayersVersion)
-        lines.push(confLine('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
-    lines.push(confLine('BBPATH', '=', '${TOPDIR}'), confLine('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
-    for (const layer of layers) {
-        // One path per continued line: a quote, blank or backslash in it would end the value early.
-        if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
-            throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
-        lines.push(`    ${layer} \\`);
-    }
-    lines.push('"', '');
-    return lines.join('\n');
+/** The files (and links) BitBake deployed for the machine, sorted. */
+function listImages(dir) {
+    return readDirents(dir)
+        .filter((e) => !e.isDirectory())
+        .map((e) => path$1.join(dir, e.name))
+        .sort();
 }
-function renderAutoConf(s) {
-    const { paths } = s;
-    const lines = [
-        HEADER,
-        confLine('MACHINE', '=', name('MACHINE', s.machine)),
-        confLine('DISTRO', '=', name('DISTRO', s.distro)),
-        '',
-        '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
-        confLine('TMPDIR', '=', `${paths.topdir}/tmp`),
-        confLine('DL_DIR', '=', paths.downloads),
-        confLine('SSTATE_DIR', '=', paths.sstate),
-        '',
-        '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
-        confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-        ...Object.entries(s.hashServe ?? { BB_HASHSERVE: 'auto' }).map(([k, v]) => confLine(k, '=', v)),
-        s.hashservDbDirSupported
-            ? confLine('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
-            : confLine('PERSISTENT_DIR', '=', paths.hashserv),
-    ];
-    if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
-        lines.push('');
-    if (s.bbNumberThreads !== undefined)
-        lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
-    if (s.parallelMake !== undefined)
-        lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
-    if (s.mirrors?.length) {
-        lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
-        for (const a of s.mirrors)
-            lines.push(renderAssignment(a));
-    }
-    if (s.localConf.length > 0) {
-        lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
-        for (const a of s.localConf)
-            lines.push(renderAssignment(a));
-    }
-    lines.push('');
-    return lines.join('\n');
+
+/** The environment as child processes take it: only variables that have a value. */
+function stringEnv(env) {
+    const out = {};
+    for (const [k, v] of Object.entries(env))
+        if (v !== undefined)
+            out[k] = v;
+    return out;
 }
 
 /**
@@ -58122,14 +58065,6 @@ function renderAutoConf(s) {
  */
 /** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
 const BUILD_LABEL = 'org.smidr.build';
-/** Fixed paths BitBake sees inside the container (docs/architecture.md). */
-const IN_CONTAINER = {
-    layers: '/smidr/layers',
-    build: '/smidr/build',
-    downloads: '/smidr/downloads',
-    sstate: '/smidr/sstate',
-    hashserv: '/smidr/hashserv',
-};
 /** The uid BitBake runs as: the runner's own, or a regular user's when the runner is root. */
 function builderUser() {
     const uid = process.getuid?.() ?? 1000;
@@ -58236,19 +58171,175 @@ function signalContainer(engine, name, signal) {
     spawnSync(engine, ['kill', '--signal', signal, name], { stdio: 'ignore', timeout: 30_000 });
 }
 
-/** The environment as child processes take it: only variables that have a value. */
-function stringEnv(env) {
-    const out = {};
-    for (const [k, v] of Object.entries(env))
-        if (v !== undefined)
-            out[k] = v;
+/**
+ * The paths BitBake sees, and the host directory behind each. In the container every directory
+ * has a fixed path (docs/architecture.md, "Paths BitBake sees"), so a conf file never holds a host
+ * path and the same conf works on every host; with `container-engine: none` BitBake sees the
+ * host's own paths. The conf files, the container's mounts and environment, and the report's
+ * reading back of printed paths all ask this one function.
+ */
+const IN_CONTAINER = {
+    layers: '/smidr/layers',
+    build: '/smidr/build',
+    downloads: '/smidr/downloads',
+    sstate: '/smidr/sstate',
+    hashserv: '/smidr/hashserv',
+};
+/** The action's own files in the build directory: the build user's HOME and the script that starts BitBake. */
+const OWN_DIR = '.smidr';
+function bitbakeLayout(dirs, inContainer) {
+    const seen = inContainer
+        ? { ...IN_CONTAINER, layer: (name) => `${IN_CONTAINER.layers}/${name}` }
+        : { ...dirs.caches, build: dirs.buildDir, layer: (name) => layerDir(dirs, name) };
+    const binds = inContainer
+        ? [
+            ...dirs.layers.map((l) => ({ seen: seen.layer(l.name), host: l.dir, readonly: true })),
+            { seen: seen.build, host: dirs.buildDir, readonly: false },
+            { seen: seen.downloads, host: dirs.caches.downloads, readonly: false },
+            { seen: seen.sstate, host: dirs.caches.sstate, readonly: false },
+            { seen: seen.hashserv, host: dirs.caches.hashserv, readonly: false },
+        ]
+        : [];
+    return {
+        build: seen.build,
+        downloads: seen.downloads,
+        sstate: seen.sstate,
+        hashserv: seen.hashserv,
+        layer: seen.layer,
+        home: path$1.join(seen.build, OWN_DIR, 'home'),
+        script: path$1.join(seen.build, OWN_DIR, 'run-bitbake.sh'),
+        binds,
+    };
+}
+function layerDir(dirs, name) {
+    const layer = dirs.layers.find((l) => l.name === name);
+    if (!layer)
+        throw new Error(`no layer named ${name}`);
+    return layer.dir;
+}
+/** The BitBake layer directories (BBLAYERS) and cache paths the conf files name. */
+function confPaths(layout, layers) {
+    const sub = (root, s) => (s === '.' ? root : `${root}/${s}`);
+    return {
+        topdir: layout.build,
+        downloads: layout.downloads,
+        sstate: layout.sstate,
+        hashserv: layout.hashserv,
+        layers: layers.flatMap((l) => l.sublayers.map((s) => sub(layout.layer(l.name), s))),
+    };
+}
+
+/**
+ * Where BitBake runs and with what: in the builder container (image present, directories owned by
+ * the build user, mounts and environment from the layout), or directly on the runner with the
+ * runner's environment minus what must not reach BitBake.
+ */
+async function bitbakeHost(r, argv, uid = process.getuid?.()) {
+    return r.containerName ? containerHost(r, r.containerName, argv, uid) : directHost(r, process.env, uid);
+}
+async function containerHost(r, name, argv, uid) {
+    const engine = r.container.engine;
+    const missing = await engineAvailable(engine);
+    if (missing)
+        throw new Error(missing);
+    await ensureImage(engine, r.container.image);
+    const user = builderUser();
+    if (uid === 0)
+        await ownBuildDirs([r.dirs.buildDir, ...Object.values(r.dirs.caches)], user);
+    const userns = userNamespaceOptions();
+    if (userns.warning)
+        log$1.warning(userns.warning);
+    const spec = containerSpec(r, name, argv, user, userns.options);
+    return { kind: 'container', spec };
+}
+/** The container BitBake runs in: layers read-only, build and caches read-write, at the layout's paths. */
+function containerSpec(r, name, argv, user, securityOptions) {
+    const layout = bitbakeLayout(r.dirs, true);
+    return {
+        engine: r.container.engine,
+        image: r.container.image,
+        name,
+        user,
+        mounts: layout.binds.map((b) => ({ source: b.host, target: b.seen, readonly: b.readonly })),
+        env: { ...bitbakeEnv(layout, r.tools), HOME: layout.home, USER: 'builder', LOGNAME: 'builder' },
+        workdir: layout.build,
+        memory: r.container.memory,
+        cpus: r.container.cpuCount,
+        securityOptions,
+        network: r.hostNetwork ? 'host' : undefined,
+        labels: { [BUILD_LABEL]: r.buildId },
+        command: ['/bin/bash', layout.script, ...argv],
+    };
+}
+/**
+ * A root runner builds as a regular user: the directories it writes must be that user's. Only
+ * what is not already: a shared sstate directory of a self-hosted host is mostly the build
+ * user's, and changing every file's owner (and ctime) on every build is needless work. Other
+ * builds may remove their temporary files meanwhile, so find's complaints about those are no
+ * failure; a file really left unwritable shows as BitBake's own permission error.
+ */
+async function ownBuildDirs(dirs, user) {
+    const notOwned = ['(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')'];
+    for (const dir of dirs) {
+        await exec('find', [dir, ...notOwned, '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], {
+            silent: true,
+            ignoreReturnCode: true,
+        });
+    }
+}
+/** BitBake on the runner itself; OE refuses root, so a root runner is told to use a container. */
+function directHost(r, env, uid) {
+    if (uid === 0) {
+        throw new ConfigError('container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner');
+    }
+    const layout = bitbakeLayout(r.dirs, false);
+    return {
+        kind: 'direct',
+        script: layout.script,
+        env: { ...runnerEnvForBitbake(env), ...bitbakeEnv(layout, r.tools) },
+        cwd: layout.build,
+    };
+}
+/**
+ * The runner's environment as BitBake gets it: no host TMPDIR, no server address, no runner
+ * secrets (the remote cache's AWS credentials stay with the action, which fetches for BitBake).
+ */
+function runnerEnvForBitbake(env) {
+    const out = stringEnv(env);
+    for (const k of Object.keys(out)) {
+        if (k === 'TMPDIR' ||
+            k === 'BBSERVER' ||
+            k.startsWith('ACTIONS_') ||
+            k.startsWith('INPUT_') ||
+            k.startsWith('GITHUB_TOKEN') ||
+            k.startsWith('AWS_'))
+            delete out[k];
+    }
     return out;
+}
+/** What run-bitbake.sh reads: where the build directory, oe-init-build-env and BitBake are. */
+function bitbakeEnv(layout, tools) {
+    return {
+        LANG: 'en_US.UTF-8',
+        LC_ALL: 'en_US.UTF-8',
+        SMIDR_BUILD_DIR: layout.build,
+        SMIDR_INIT_ENV: `${layout.layer(tools.initEnv.layer)}/${tools.initEnv.file}`,
+        SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, layout.layer(tools.bitbake.layer)),
+    };
+}
+/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
+function bitbakeDirFor(tools, layerRoot) {
+    if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake')
+        return '';
+    return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
 }
 
 /** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 async function git(args, cwd) {
+    const shown = `git ${args.map(hideCredentials).join(' ')}`;
+    log$1.debug(cwd ? `${shown} (in ${cwd})` : shown);
     const out = await getExecOutput('git', [...SAFE, ...args], {
         cwd,
         silent: true,
@@ -58257,7 +58348,7 @@ async function git(args, cwd) {
     });
     if (out.exitCode !== 0) {
         const stderr = out.stderr.trim();
-        throw new GitError(`git ${args.join(' ')} failed: ${lastLines(stderr)}`, stderr);
+        throw new GitError(`${shown} failed: ${lastLines(stderr)}`, stderr);
     }
     return out.stdout.trim();
 }
@@ -58274,6 +58365,10 @@ async function gitOk(args, cwd) {
 }
 function lastLines(text, n) {
     return text.split('\n').slice(-3).join(' / ');
+}
+/** A URL's user and password (`https://token@host/…`) never reach a log. */
+function hideCredentials(arg) {
+    return arg.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
 }
 
 /**
@@ -58430,13 +58525,13 @@ async function resolveSublayers(layer, dir, commit) {
     if (layer.sublayers) {
         for (const sub of layer.sublayers) {
             if (!existsSync(path$1.join(dir, sub, 'conf', 'layer.conf'))) {
-                const found = await discoverLayers(dir);
+                const found = discoverLayers(dir);
                 throw new ConfigError(`layer '${layer.name}'${layer.line ? ` (line ${layer.line})` : ''}: sublayer '${sub}' has no conf/layer.conf at ${commit.slice(0, 12)}; the repository provides: ${found.join(', ') || 'none'}`);
             }
         }
         return layer.sublayers;
     }
-    return (await templateLayers(dir)) ?? (await discoverLayers(dir));
+    return (await templateLayers(dir)) ?? discoverLayers(dir);
 }
 const TEMPLATES = ['meta-poky/conf/templates/default/bblayers.conf.sample', 'meta-poky/conf/bblayers.conf.sample'];
 async function templateLayers(dir) {
@@ -58452,22 +58547,21 @@ async function templateLayers(dir) {
     }
     return undefined;
 }
-async function discoverLayers(dir, depth = 2) {
+/** Directories up to `depth` levels down holding conf/layer.conf, not looking inside a layer or a hidden directory. */
+function discoverLayers(dir, depth = 2) {
+    const isLayer = (rel) => existsSync(path$1.join(dir, rel, 'conf', 'layer.conf'));
+    if (isLayer(''))
+        return ['.'];
     const found = [];
-    async function walk(rel, level) {
-        if (existsSync(path$1.join(dir, rel, 'conf', 'layer.conf'))) {
-            found.push(rel === '' ? '.' : rel);
-            return;
+    walk(dir, ({ rel, dirent }) => {
+        if (!dirent.isDirectory() || dirent.name.startsWith('.'))
+            return 'skip';
+        if (isLayer(rel)) {
+            found.push(rel);
+            return 'skip';
         }
-        if (level >= depth)
-            return;
-        const entries = await promises$1.readdir(path$1.join(dir, rel), { withFileTypes: true });
-        for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-            if (e.isDirectory() && !e.name.startsWith('.'))
-                await walk(rel ? `${rel}/${e.name}` : e.name, level + 1);
-        }
-    }
-    await walk('', 0);
+        return rel.split('/').length >= depth ? 'skip' : undefined;
+    });
     return found;
 }
 async function findBuildTools(layers) {
@@ -58669,6 +58763,8 @@ set -u
 exec bitbake "$@"
 `;
 async function runBitbake(host, argv, opts) {
+    log$1.debug(`Starting BitBake: ${commandLine(host, argv)}`);
+    log$1.debug(`BitBake's environment (names only): ${Object.keys(host.kind === 'container' ? host.spec.env : host.env).join(' ')}`);
     const parser = new BitbakeOutputParser();
     const started = Date.now();
     const child = host.kind === 'container'
@@ -58789,6 +58885,16 @@ class Stopper {
         clearTimeout(this.timer);
     }
 }
+/** The command that starts BitBake, for the debug log: environment values are left out (they may be secrets). */
+function commandLine(host, argv) {
+    const words = host.kind === 'container'
+        ? [
+            host.spec.engine,
+            ...runArgs(host.spec).map((a, i, all) => (all[i - 1] === '--env' ? a.replace(/=[^]*$/, '=…') : a)),
+        ]
+        : ['bash', host.script, ...argv];
+    return words.map((w) => (/^[\w@%+=:,./…-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(' ');
+}
 function signalNumber(signal) {
     return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal];
 }
@@ -58808,11 +58914,127 @@ function progressLine(s, started, now = Date.now()) {
 }
 
 /**
+ * Renders the conf files the action owns: conf/bblayers.conf and conf/auto.conf, every line through
+ * conf-line.ts. Names were validated with the config, and are checked again here because a conf
+ * file is where a bad value would turn into code.
+ */
+function name(kind, value) {
+    if (!BITBAKE_NAME.test(value))
+        throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
+    return value;
+}
+const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
+function renderBblayersConf(layers, pokyBblayersVersion) {
+    const lines = [HEADER];
+    if (pokyBblayersVersion)
+        lines.push(confLine('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
+    lines.push(confLine('BBPATH', '=', '${TOPDIR}'), confLine('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
+    for (const layer of layers) {
+        // One path per continued line: a quote, blank or backslash in it would end the value early.
+        if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
+            throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
+        lines.push(`    ${layer} \\`);
+    }
+    lines.push('"', '');
+    return lines.join('\n');
+}
+function renderAutoConf(s) {
+    const { paths } = s;
+    const lines = [
+        HEADER,
+        confLine('MACHINE', '=', name('MACHINE', s.machine)),
+        confLine('DISTRO', '=', name('DISTRO', s.distro)),
+        '',
+        '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
+        confLine('TMPDIR', '=', `${paths.topdir}/tmp`),
+        confLine('DL_DIR', '=', paths.downloads),
+        confLine('SSTATE_DIR', '=', paths.sstate),
+        '',
+        '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
+        confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+        ...Object.entries(s.hashServe ?? { BB_HASHSERVE: 'auto' }).map(([k, v]) => confLine(k, '=', v)),
+        s.hashservDbDirSupported
+            ? confLine('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
+            : confLine('PERSISTENT_DIR', '=', paths.hashserv),
+    ];
+    if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
+        lines.push('');
+    if (s.bbNumberThreads !== undefined)
+        lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
+    if (s.parallelMake !== undefined)
+        lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
+    if (s.mirrors?.length) {
+        lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
+        for (const a of s.mirrors)
+            lines.push(renderAssignment(a));
+    }
+    if (s.localConf.length > 0) {
+        lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
+        for (const a of s.localConf)
+            lines.push(renderAssignment(a));
+    }
+    lines.push('');
+    return lines.join('\n');
+}
+
+/**
+ * The files the action writes into a fresh build directory: bblayers.conf and auto.conf with the
+ * paths BitBake will see, the build user's HOME, and the script that starts BitBake.
+ */
+/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
+const HASHSERVE_DB_DIR_SINCE = '2.18';
+async function writeBuildFiles(f) {
+    const { config, workspace, layers } = f;
+    const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
+    const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
+    const conf = path$1.join(workspace.buildDir, 'conf');
+    await promises$1.writeFile(path$1.join(conf, 'bblayers.conf'), renderBblayersConf(paths.layers, hasPoky(layers) ? '2' : undefined));
+    await promises$1.writeFile(path$1.join(conf, 'auto.conf'), renderAutoConf({
+        machine: config.machine,
+        distro: f.distro,
+        paths,
+        hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE),
+        ...parallelism(config),
+        localConf: config.localConf,
+        mirrors: f.shared?.mirrors,
+        hashServe: f.shared?.hashServe,
+    }));
+    // Written on the host, where the layout's paths are the host's own.
+    const onHost = bitbakeLayout(dirs, false);
+    await promises$1.mkdir(onHost.home, { recursive: true });
+    if (f.inContainer)
+        await promises$1.writeFile(path$1.join(onHost.home, '.gitconfig'), BUILD_USER_GITCONFIG);
+    await promises$1.writeFile(onHost.script, RUN_BITBAKE_SH, { mode: 0o755 });
+}
+/** The distro when the config names none: poky's when its meta-poky layer is there, else OE-core's. */
+function defaultDistro(layers) {
+    return hasPoky(layers) ? 'poky' : 'nodistro';
+}
+function hasPoky(layers) {
+    return layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
+}
+/**
+ * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
+ * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
+ */
+function parallelism(config) {
+    const cpus = config.container.engine !== 'none' && config.container.cpuCount
+        ? Math.max(1, Math.ceil(config.container.cpuCount))
+        : undefined;
+    return {
+        bbNumberThreads: config.bbNumberThreads ?? cpus,
+        parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
+    };
+}
+
+/**
  * Disk space: how full the filesystems holding the workspace and the caches are, a warning naming
  * what takes the space when one is nearly full (a Yocto build fills a hosted runner's ~14 GB
  * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
  * space a failed build's message names.
  */
+/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
+const DISK_WARN_PERCENT = 80;
 /** The filesystems holding the given directories, one entry per filesystem. */
 async function diskUsage(dirs) {
     const byDevice = new Map();
@@ -58883,127 +59105,34 @@ function diskWarning(u, when, sizes, threshold = DISK_WARN_PERCENT) {
 const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
 
 /**
- * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
- * run it; they differ only in where directories are and how results are shown.
+ * What a BitBake run came to: its result, and when it did not succeed, why, in words a user can
+ * act on. Pure: the caller reads the disk usage and passes it in.
  */
-/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
-const HASHSERVE_DB_DIR_SINCE = '2.18';
-async function prepareBuild(config, dirs, shared = {}, env = process.env) {
-    const layers = await log$1.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
-    const tools = await findBuildTools(layers);
-    const distro = config.distro ??
-        (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
-    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
-    const inContainer = config.container.engine !== 'none';
-    const seen = bitbakePaths(workspace, layers, inContainer);
-    const hasPoky = layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
-    await promises$1.writeFile(path$1.join(workspace.buildDir, 'conf', 'bblayers.conf'), renderBblayersConf(seen.layers, hasPoky ? '2' : undefined));
-    await promises$1.writeFile(path$1.join(workspace.buildDir, 'conf', 'auto.conf'), renderAutoConf({
-        machine: config.machine,
-        distro,
-        paths: seen,
-        hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-        ...parallelism(config),
-        localConf: config.localConf,
-        mirrors: shared.mirrors,
-        hashServe: shared.hashServe,
-    }));
-    await promises$1.mkdir(path$1.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
-    if (inContainer)
-        await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
-    await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
-    log$1.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
-    return {
-        config,
-        workspace,
-        layers,
-        tools,
-        distro,
-        containerName: inContainer ? `smidr-${workspace.id}` : undefined,
-        hostNetwork: inContainer && (shared.mirrors !== undefined || shared.hashServe !== undefined),
-    };
+function buildResult(run) {
+    if (run.exitCode === 0)
+        return 'success';
+    if (run.stoppedBy === 'budget')
+        return 'stopped';
+    return run.stoppedBy ? 'cancelled' : 'failure';
 }
-/**
- * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
- * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
- */
-function parallelism(config) {
-    const cpus = config.container.engine !== 'none' && config.container.cpuCount
-        ? Math.max(1, Math.ceil(config.container.cpuCount))
-        : undefined;
-    return {
-        bbNumberThreads: config.bbNumberThreads ?? cpus,
-        parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
-    };
-}
-/** Layer, build and cache paths as BitBake will see them. */
-function bitbakePaths(ws, layers, inContainer) {
-    const layerRoot = (l) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir);
-    const sub = (root, s) => (s === '.' ? root : `${root}/${s}`);
-    const layerDirs = layers.flatMap((l) => l.sublayers.map((s) => sub(layerRoot(l), s)));
-    return inContainer
-        ? {
-            topdir: IN_CONTAINER.build,
-            downloads: IN_CONTAINER.downloads,
-            sstate: IN_CONTAINER.sstate,
-            hashserv: IN_CONTAINER.hashserv,
-            layers: layerDirs,
-        }
-        : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
-}
-async function runPreparedBuild(b, options = {}) {
-    const opts = {
-        progressInterval: options.progressInterval ?? 60,
-        graceSeconds: 120,
-        deadlineMs: options.budget?.deadlineMs,
-    };
-    const { config, workspace } = b;
-    const argv = [...config.bitbakeArgs, ...config.targets];
-    const host = b.containerName ? await containerHost(b, argv) : directHost(b);
-    const commandLine = `bitbake ${argv.join(' ')}`;
-    const run = await log$1.group(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`, () => runBitbake(host, argv, opts));
-    const deployDir = await findDeployDir(workspace.buildDir);
-    const images = await listImages(path$1.join(deployDir, 'images', config.machine));
-    const outcome = {
-        result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
-        run,
-        deployDir,
-        images,
-        tasksRun: tasksRun(run.summary),
-        tasksReused: run.summary.tasksReused,
-    };
-    if (outcome.result !== 'success') {
-        outcome.failureMessage = failureMessage(b, run, options);
-        const full = await fullDisk(b, run);
-        if (full)
-            outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
-    }
-    return outcome;
+/** The directories whose filesystem filling up fails a build, by the name a message gives them. */
+function fullDiskDirs(buildDir, caches) {
+    return { 'the build directory': buildDir, DL_DIR: caches.downloads, SSTATE_DIR: caches.sstate };
 }
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
-async function fullDisk(b, run) {
-    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-    const dirs = {
-        'the build directory': b.workspace.buildDir,
-        DL_DIR: b.workspace.caches.downloads,
-        SSTATE_DIR: b.workspace.caches.sstate,
-    };
-    const usage = await diskUsage(dirs).catch(() => []);
-    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
-    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
-        return undefined;
-    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
-    return (`No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
-        'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR');
+function failureMessage(run, ctx) {
+    const full = fullDisk(run, ctx.disk, ctx.diskDirs);
+    const why = runFailure(run, ctx);
+    return full ? `${full}. ${why}` : why;
 }
-function failureMessage(b, run, options) {
+function runFailure(run, ctx) {
     const s = run.summary;
     if (run.oomKilled) {
         const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
-        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${ctx.containerMemory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
     if (run.stoppedBy === 'budget')
-        return budgetMessage(run, options.budget.minutes);
+        return budgetMessage(run, ctx.budgetMinutes);
     if (run.stoppedBy)
         return 'BitBake was stopped because the job was cancelled';
     if (s.failures.length > 0) {
@@ -59025,130 +59154,78 @@ function budgetMessage(run, minutes) {
     return (`BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. ` +
         'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here');
 }
-async function containerHost(b, argv) {
-    const { config, workspace, tools } = b;
-    const engine = config.container.engine;
-    const missing = await engineAvailable(engine);
-    if (missing)
-        throw new Error(missing);
-    await ensureImage(engine, config.container.image);
-    const user = builderUser();
-    // A root runner builds as a regular user: the directories it writes must be that user's. Only
-    // what is not already: a shared sstate directory of a self-hosted host is mostly the build
-    // user's, and changing every file's owner (and ctime) on every build is needless work. Other
-    // builds may remove their temporary files meanwhile, so find's complaints about those are no
-    // failure; a file really left unwritable shows as BitBake's own permission error.
-    if (process.getuid?.() === 0) {
-        for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-            await exec('find', [
-                dir,
-                '(',
-                '!',
-                '-uid',
-                String(user.uid),
-                '-o',
-                '!',
-                '-gid',
-                String(user.gid),
-                ')',
-                '-exec',
-                'chown',
-                '-h',
-                `${user.uid}:${user.gid}`,
-                '{}',
-                '+',
-            ], { silent: true, ignoreReturnCode: true });
-        }
-    }
-    const userns = userNamespaceOptions();
-    if (userns.warning)
-        log$1.warning(userns.warning);
-    const mounts = [
-        ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
-        { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },
-        { source: workspace.caches.downloads, target: IN_CONTAINER.downloads, readonly: false },
-        { source: workspace.caches.sstate, target: IN_CONTAINER.sstate, readonly: false },
-        { source: workspace.caches.hashserv, target: IN_CONTAINER.hashserv, readonly: false },
-    ];
-    const spec = {
-        engine,
-        image: config.container.image,
-        name: b.containerName,
-        user,
-        mounts,
-        env: {
-            ...localeEnv(),
-            HOME: `${IN_CONTAINER.build}/.smidr/home`,
-            USER: 'builder',
-            LOGNAME: 'builder',
-            SMIDR_BUILD_DIR: IN_CONTAINER.build,
-            SMIDR_INIT_ENV: `${IN_CONTAINER.layers}/${tools.initEnv.layer}/${tools.initEnv.file}`,
-            SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, `${IN_CONTAINER.layers}/${tools.bitbake.layer}`),
-        },
-        workdir: IN_CONTAINER.build,
-        memory: config.container.memory,
-        cpus: config.container.cpuCount,
-        securityOptions: userns.options,
-        network: b.hostNetwork ? 'host' : undefined,
-        labels: { [BUILD_LABEL]: workspace.id },
-        command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
-    };
-    return { kind: 'container', spec };
+/** Said when BitBake ran out of space, or the fullest filesystem has almost nothing left. */
+function fullDisk(run, usage, dirs) {
+    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
+    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
+        return undefined;
+    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
+    return (`No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
+        'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR');
 }
-function directHost(b) {
-    if (process.getuid?.() === 0) {
-        throw new ConfigError('container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner');
-    }
-    const { workspace, tools, layers } = b;
-    const dir = (name) => layers.find((l) => l.name === name).dir;
-    const env = stringEnv(process.env);
-    // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets
-    // (the remote cache's credentials stay with the action, which fetches for BitBake).
-    for (const k of Object.keys(env)) {
-        if (k === 'TMPDIR' ||
-            k === 'BBSERVER' ||
-            k.startsWith('ACTIONS_') ||
-            k.startsWith('INPUT_') ||
-            k.startsWith('GITHUB_TOKEN') ||
-            k.startsWith('AWS_'))
-            delete env[k];
-    }
-    Object.assign(env, {
-        ...localeEnv(),
-        SMIDR_BUILD_DIR: workspace.buildDir,
-        SMIDR_INIT_ENV: path$1.join(dir(tools.initEnv.layer), tools.initEnv.file),
-        SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, dir(tools.bitbake.layer)),
-    });
+
+/**
+ * One build: layers → workspace → conf → BitBake → result. The action's main step and the local
+ * CLI both run it; they differ only in where directories are and how results are shown.
+ */
+async function prepareBuild(config, dirs, shared = {}, env = process.env) {
+    const layers = await log$1.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+    const tools = await findBuildTools(layers);
+    const distro = config.distro ?? defaultDistro(layers);
+    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
+    const inContainer = config.container.engine !== 'none';
+    await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, shared });
+    log$1.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
     return {
-        kind: 'direct',
-        script: path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'),
-        env,
-        cwd: workspace.buildDir,
+        config,
+        workspace,
+        layers,
+        tools,
+        distro,
+        containerName: inContainer ? `smidr-${workspace.id}` : undefined,
+        hostNetwork: inContainer && (shared.mirrors !== undefined || shared.hashServe !== undefined),
     };
 }
-/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
-function bitbakeDirFor(tools, layerRoot) {
-    if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake')
-        return '';
-    return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
+async function runPreparedBuild(b, options = {}) {
+    const { config, workspace } = b;
+    const argv = [...config.bitbakeArgs, ...config.targets];
+    const host = await bitbakeHost(hostRequest(b), argv);
+    const where = b.containerName ? `in ${config.container.image}` : 'on the runner';
+    const run = await log$1.group(`bitbake ${argv.join(' ')} (${where})`, () => runBitbake(host, argv, {
+        progressInterval: options.progressInterval ?? 60,
+        graceSeconds: 120,
+        deadlineMs: options.budget?.deadlineMs,
+    }));
+    const deployDir = findDeployDir(workspace.buildDir);
+    const outcome = {
+        result: buildResult(run),
+        run,
+        deployDir,
+        images: listImages(path$1.join(deployDir, 'images', config.machine)),
+        tasksRun: tasksRun(run.summary),
+        tasksReused: run.summary.tasksReused,
+    };
+    if (outcome.result !== 'success') {
+        const diskDirs = fullDiskDirs(workspace.buildDir, workspace.caches);
+        outcome.failureMessage = failureMessage(run, {
+            containerMemory: config.container.memory,
+            budgetMinutes: options.budget?.minutes,
+            disk: await diskUsage(diskDirs).catch(() => []),
+            diskDirs,
+        });
+    }
+    return outcome;
 }
-function localeEnv() {
-    return { LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' };
-}
-/** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
-async function findDeployDir(buildDir) {
-    const entries = await promises$1.readdir(buildDir).catch(() => []);
-    const candidates = entries
-        .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e))
-        .map((e) => path$1.join(buildDir, e, 'deploy'));
-    return candidates.find((c) => existsSync(c)) ?? path$1.join(buildDir, 'tmp', 'deploy');
-}
-async function listImages(dir) {
-    const entries = await promises$1.readdir(dir, { withFileTypes: true }).catch(() => []);
-    return entries
-        .filter((e) => !e.isDirectory())
-        .map((e) => path$1.join(dir, e.name))
-        .sort();
+function hostRequest(b) {
+    return {
+        container: b.config.container,
+        dirs: { layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches },
+        tools: b.tools,
+        buildId: b.workspace.id,
+        containerName: b.containerName,
+        hostNetwork: b.hostNetwork,
+    };
 }
 
 /**
@@ -59293,21 +59370,13 @@ async function tail(file, n) {
  * paths relative to the repository under test (to annotate a file on the pull request's diff).
  */
 function pathMapper(m) {
-    // Longest prefix first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
-    const mounts = m.inContainer
-        ? [
-            ...m.layers.map((l) => [`${IN_CONTAINER.layers}/${l.name}`, l.dir]),
-            [IN_CONTAINER.build, m.buildDir],
-            [IN_CONTAINER.downloads, m.caches.downloads],
-            [IN_CONTAINER.sstate, m.caches.sstate],
-            [IN_CONTAINER.hashserv, m.caches.hashserv],
-        ].sort((a, b) => b[0].length - a[0].length)
-        : [];
+    // Longest first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
+    const binds = bitbakeLayout(m, m.inContainer).binds.sort((a, b) => b.seen.length - a.seen.length);
     const toHost = (printed) => {
         const p = path$1.posix.normalize(printed);
-        for (const [inside, host] of mounts) {
-            if (p === inside || p.startsWith(`${inside}/`))
-                return path$1.join(host, p.slice(inside.length));
+        for (const { seen, host } of binds) {
+            if (p === seen || p.startsWith(`${seen}/`))
+                return path$1.join(host, p.slice(seen.length));
         }
         return p;
     };
@@ -59336,50 +59405,86 @@ const MAX_FAILURES_WITH_LOGS = 20;
 const MAX_LOG_LINE = 500;
 const ICON = { success: '✅', failure: '❌', cancelled: '⏹️', stopped: '⏹️' };
 function renderSummary(r) {
-    const out = [];
-    out.push(`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, '');
+    return [
+        ...headline(r),
+        // What failed comes first: it is what a reader of a failed build is looking for.
+        ...parseErrors(r),
+        ...failedTasks(r),
+        ...layers(r),
+        ...restoredCaches(r),
+        ...bitbakeFigures(r),
+        ...images(r),
+        ...disk(r),
+    ].join('\n');
+}
+function headline(r) {
+    const out = [`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, ''];
     if (r.failureMessage)
         out.push(escapeText(r.failureMessage), '');
     out.push(table(['Targets', 'Machine', 'Distro', 'Result', 'Duration'], [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]]));
-    // What failed comes first: it is what a reader of a failed build is looking for.
-    if (r.parseErrors.length > 0) {
-        out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
+    return out;
+}
+function parseErrors(r) {
+    if (r.parseErrors.length === 0)
+        return [];
+    return [
+        '### Parse errors',
+        '',
+        ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`),
+        '',
+    ];
+}
+function failedTasks(r) {
+    if (r.failed.length === 0)
+        return [];
+    const out = ['### Failed tasks', ''];
+    for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
+        const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
+        out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
+        if (f.logFile)
+            out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile)}:`, '');
+        out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
     }
-    if (r.failed.length > 0) {
-        out.push('### Failed tasks', '');
-        for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
-            const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
-            out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
-            if (f.logFile)
-                out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile)}:`, '');
-            out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
-        }
-        const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
-        if (rest.length > 0)
-            out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
-    }
-    out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
-        l.name,
-        l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
-        `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
-    ])));
-    if (r.restored) {
-        const row = (name, c) => [
-            name,
-            c.kind,
-            c.key ? code(c.key) : '–',
-            optionalBytes(c.archiveBytes),
-            formatBytes(c.bytes),
-            seconds(c.seconds),
-        ];
-        out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
+    const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+    if (rest.length > 0)
+        out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
+    return out;
+}
+function layers(r) {
+    return [
+        '### Layers',
+        '',
+        table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
+            l.name,
+            l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
+            `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
+        ])),
+    ];
+}
+function restoredCaches(r) {
+    if (!r.restored)
+        return [];
+    const row = (name, c) => [
+        name,
+        c.kind,
+        c.key ? code(c.key) : '–',
+        optionalBytes(c.archiveBytes),
+        formatBytes(c.bytes),
+        seconds(c.seconds),
+    ];
+    return [
+        '### Caches restored',
+        '',
+        table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
             row('downloads', r.restored.downloads),
             row('sstate', r.restored.sstate),
             ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
-        ]));
-    }
+        ]),
+    ];
+}
+function bitbakeFigures(r) {
     const b = r.bitbake;
-    out.push('### BitBake', '');
+    const out = ['### BitBake', ''];
     if (b.tasksAttempted === undefined && !b.sstate) {
         out.push('BitBake did not get as far as running tasks.', '');
     }
@@ -59411,14 +59516,26 @@ function renderSummary(r) {
     }
     if (b.warnings > 0)
         out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
-    if (r.images.length > 0) {
-        out.push('### Images', '', table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])));
-    }
-    out.push('### Disk', '', table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
-        const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
-        return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
-    })));
-    return out.join('\n');
+    return out;
+}
+function images(r) {
+    if (r.images.length === 0)
+        return [];
+    return [
+        '### Images',
+        '',
+        table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])),
+    ];
+}
+function disk(r) {
+    return [
+        '### Disk',
+        '',
+        table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
+            const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
+            return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
+        })),
+    ];
 }
 function optionalBytes(n) {
     return n !== undefined ? formatBytes(n) : '–';
@@ -59515,7 +59632,10 @@ async function report(b, o, opts) {
     });
     const failed = await describeFailures(s, paths);
     emitAnnotations(buildAnnotations(s, failed, paths));
-    const diskAtEnd = await checkDisk(b, 'end', opts.diskWarnPercent, path$1.dirname(o.deployDir));
+    const diskAtEnd = await checkDisk(b.workspace, 'end', {
+        threshold: opts.diskWarnPercent,
+        tmpdir: path$1.dirname(o.deployDir),
+    });
     if (!opts.summary)
         return;
     await appendSummary(renderSummary({
@@ -59549,18 +59669,20 @@ async function report(b, o, opts) {
  * How full the filesystems of the workspace and the caches are; a warning for each one over the
  * threshold, with the sizes of TMPDIR, downloads and sstate.
  */
-async function checkDisk(b, when, threshold, tmpdir = path$1.join(b.workspace.buildDir, 'tmp')) {
-    const { caches } = b.workspace;
+async function checkDisk(workspace, when, opts = {}) {
+    const { buildDir, caches } = workspace;
+    const { threshold = DISK_WARN_PERCENT, readUsage = diskUsage, readSizes = buildDirSizes } = opts;
     let usage;
     try {
-        usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+        usage = await readUsage({ workspace: buildDir, downloads: caches.downloads, sstate: caches.sstate });
     }
     catch (e) {
         log$1.warning(`could not read disk usage: ${errorMessage(e)}`);
         return [];
     }
     if (usage.some((u) => u.percent > threshold)) {
-        const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
+        const tmpdir = opts.tmpdir ?? path$1.join(buildDir, 'tmp');
+        const sizes = await readSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
         for (const u of usage) {
             const warning = diskWarning(u, when, sizes, threshold);
             if (warning)
@@ -59600,7 +59722,7 @@ async function runBuild(inputs, config, dirs, remote) {
     const hashServe = inputs.hashServe && (await sharedHashServe(inputs.hashServe, inputs.cache.save));
     const build = await prepareBuild(config, dirs, { mirrors: remote && mirrorConf(remote.endpoint.url), hashServe });
     setLayersOutput(build);
-    const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+    const diskAtStart = await checkDisk(build.workspace, 'start');
     const state = {
         buildId: build.workspace.id,
         buildDir: build.workspace.buildDir,
@@ -59617,7 +59739,6 @@ async function runBuild(inputs, config, dirs, remote) {
         saveStepState(state);
     }
     const outcome = await runPreparedBuild(build, {
-        progressInterval: inputs.report.progressIntervalSeconds,
         budget: inputs.stopAfterMinutes === undefined
             ? undefined
             : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
@@ -59631,7 +59752,6 @@ async function runBuild(inputs, config, dirs, remote) {
         summary: inputs.report.summary,
         restored: state.restored,
         diskAtStart,
-        diskWarnPercent: inputs.report.diskWarnPercent,
     });
     if (outcome.failureMessage)
         setFailed(outcome.failureMessage);

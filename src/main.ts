@@ -41,7 +41,7 @@ async function runBuild(
   const hashServe = inputs.hashServe && (await sharedHashServe(inputs.hashServe, inputs.cache.save));
   const build = await prepareBuild(config, dirs, { mirrors: remote && mirrorConf(remote.endpoint.url), hashServe });
   setLayersOutput(build);
-  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+  const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
@@ -58,7 +58,6 @@ async function runBuild(
     saveStepState(state);
   }
   const outcome = await runPreparedBuild(build, {
-    progressInterval: inputs.report.progressIntervalSeconds,
     budget:
       inputs.stopAfterMinutes === undefined
         ? undefined
@@ -72,7 +71,6 @@ async function runBuild(
     summary: inputs.report.summary,
     restored: state.restored,
     diskAtStart,
-    diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }

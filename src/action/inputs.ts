@@ -7,15 +7,7 @@ import { type HashServer, parseHashServer } from '../cache/remote/hashserve.js';
 import { parseBucketUrl, type RemoteSettings } from '../cache/remote/location.js';
 import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
 import { ConfigError } from '../util/errors.js';
-import {
-  CACHE_MODES,
-  type CacheModeInput,
-  DEFAULT_CONFIG_FILE,
-  DISK_WARN_PERCENT,
-  Inputs,
-  TestEnv,
-  UNTRUSTED_EVENTS,
-} from './constants.js';
+import { CACHE_MODES, type CacheModeInput, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS } from './constants.js';
 
 export interface ActionInputs {
   configFile: string;
@@ -32,8 +24,6 @@ export interface ActionInputs {
 export interface ReportInputs {
   /** Write the job summary. */
   summary: boolean;
-  progressIntervalSeconds: number;
-  diskWarnPercent: number;
 }
 
 export type CacheMode = 'actions' | 'local' | 'remote' | 'off';
@@ -96,24 +86,15 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
-    report: readReportInputs(env),
+    report: readReportInputs(),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
     hashServe: hashserve ? parseHashServer(hashserve, `input '${Inputs.Hashserve}'`) : undefined,
   };
 }
 
-function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {
+function readReportInputs(): ReportInputs {
   const summary = core.getInput(Inputs.Summary).trim();
-  return {
-    summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
-    progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
-    diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
-  };
-}
-
-function testEnv(env: NodeJS.ProcessEnv, name: TestEnv, unit: string, fallback: number): number {
-  const text = env[name]?.trim();
-  return text ? parsePositive(text, name, unit, fallback) : fallback;
+  return { summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary) };
 }
 
 function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {
