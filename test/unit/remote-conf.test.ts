@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { remoteSettings, resolveCacheMode } from '../../src/action/inputs.js';
 import { type AutoConfSettings, renderAutoConf } from '../../src/bitbake/conf.js';
 import { type ContainerSpec, runArgs } from '../../src/bitbake/container.js';
+import { runnerEnvForBitbake } from '../../src/bitbake/host.js';
 import { hashServeConf, parseHashServer } from '../../src/cache/remote/hashserve.js';
 import { mirrorConf } from '../../src/cache/remote/session.js';
 
@@ -94,5 +95,18 @@ describe('the container in remote mode', () => {
     expect(runArgs({ ...spec, network: 'host' })).toContain('--network');
     expect(runArgs({ ...spec, network: 'host' }).join(' ')).toContain('--network host img');
     expect(runArgs(spec)).not.toContain('--network');
+  });
+});
+
+describe('credentials stay with the action', () => {
+  it('BitBake run on the runner gets no AWS_* variable', () => {
+    const env = runnerEnvForBitbake({
+      PATH: '/usr/bin',
+      AWS_ACCESS_KEY_ID: 'AKIA',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_SESSION_TOKEN: 'token',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '/tmp/t',
+    });
+    expect(env).toEqual({ PATH: '/usr/bin' });
   });
 });
