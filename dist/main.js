@@ -35,7 +35,7 @@ import require$$5$3, { StringDecoder } from 'string_decoder';
 import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
 import * as fs$1 from 'node:fs';
-import { promises as promises$1, lstatSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import { promises as promises$1, readdirSync, lstatSync, existsSync, readFileSync } from 'node:fs';
 import * as os$1 from 'node:os';
 import require$$0$6 from 'process';
 import require$$0$7 from 'buffer';
@@ -29988,6 +29988,41 @@ function saveState(name, value) {
     issueCommand('save-state', { name }, toCommandValue(value));
 }
 
+/**
+ * The kinds of error the action tells apart, and the one way to print anything thrown.
+ * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
+ * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
+ */
+/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
+class ConfigError extends Error {
+    name = 'ConfigError';
+}
+/** git failed: the message in git's own words, stderr kept for callers that classify it. */
+class GitError extends Error {
+    stderr;
+    name = 'GitError';
+    constructor(message, stderr) {
+        super(message);
+        this.stderr = stderr;
+    }
+}
+/** A cache transfer ran past its time limit and was killed. */
+class TransferTimeout extends Error {
+    name = 'TransferTimeout';
+}
+/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** The stack of anything thrown, for debug output. */
+function errorStack(e) {
+    return e instanceof Error && e.stack ? e.stack : String(e);
+}
+/** The errno code of a failed system call (`ENOENT`, `EACCES`, …), undefined for anything else. */
+function errorCode(e) {
+    return e?.code;
+}
+
 var dist = {};
 
 var composer = {};
@@ -38724,15 +38759,6 @@ var Inputs;
     Inputs["CacheTimeout"] = "cache-timeout";
     Inputs["Summary"] = "summary";
 })(Inputs || (Inputs = {}));
-/**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
- */
-var TestEnv;
-(function (TestEnv) {
-    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
-    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
-})(TestEnv || (TestEnv = {}));
 var Outputs;
 (function (Outputs) {
     Outputs["BuildDir"] = "build-dir";
@@ -38751,50 +38777,15 @@ var Outputs;
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
+    /** JSON of the StepState the main step leaves for the post step. */
+    State["Step"] = "step";
 })(State || (State = {}));
 const CACHE_MODES = ['auto', 'actions', 'local', 'off'];
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
 const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 const CONTAINER_ENGINES = ['docker', 'podman', 'none'];
-/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
-const DISK_WARN_PERCENT = 80;
 const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';
-
-/**
- * The kinds of error the action tells apart, and the one way to print anything thrown.
- * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
- * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
- */
-/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
-class ConfigError extends Error {
-    name = 'ConfigError';
-}
-/** git failed: the message in git's own words, stderr kept for callers that classify it. */
-class GitError extends Error {
-    stderr;
-    name = 'GitError';
-    constructor(message, stderr) {
-        super(message);
-        this.stderr = stderr;
-    }
-}
-/** A cache transfer ran past its time limit and was killed. */
-class TransferTimeout extends Error {
-    name = 'TransferTimeout';
-}
-/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
-function errorMessage(e) {
-    return e instanceof Error ? e.message : String(e);
-}
-/** The stack of anything thrown, for debug output. */
-function errorStack(e) {
-    return e instanceof Error && e.stack ? e.stack : String(e);
-}
 
 /** What BitBake and git accept as names, in one place so config and conf rendering agree. */
 /** MACHINE, DISTRO and recipe/target names: BitBake uses them in file names and overrides. */
@@ -38857,88 +38848,55 @@ function gitUrlProblem(url) {
     }
     return undefined;
 }
+/** How BITBAKE_NAME reads in a message. */
+const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';
 
 /**
- * The Smidr config: smidr.yaml as written by users, validated, with the action's inputs (or the
- * CLI's flags) laid over it. Nothing here touches the network or writes a file.
+ * BitBake's conf-line syntax, the one owner of it: reading a `VAR op "value"` line (local_conf in
+ * smidr.yaml, the local-conf input or flag) and writing one (auto.conf, bblayers.conf).
+ *
+ * BitBake takes a value verbatim between its first and its last quote: there are no escapes, and
+ * a value holding exactly one quote of the delimiting kind is a ParseError. So a line read here
+ * keeps its value as written, and a line written here picks the quote that keeps the value intact.
+ * What no quoting can carry is refused both ways: a line break (it would start a new line of
+ * conf) and inline Python (`${@…}`, which BitBake runs; `$` cannot be escaped).
  */
-// ---------------------------------------------------------------------------------------------
-// Implementation. Everything above is the contract other modules use.
-/**
- * Every key smidr.yaml accepts, per mapping. The parser rejects any other key, and the JSON
- * Schema (schema/smidr.schema.json) must list exactly these: a unit test holds the two together.
- * `root` is the top level, `layer` one entry of `layers:`; the others are the mappings of that name.
- */
-const CONFIG_KEYS = {
-    root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container'],
-    base: ['provider', 'machine', 'distro', 'version'],
-    directories: ['downloads', 'sstate', 'layers'],
-    layer: ['name', 'git', 'path', 'branch', 'tag', 'commit', 'sublayers'],
-    build: ['image', 'targets', 'machine', 'distro', 'parallel_make', 'bb_number_threads', 'local_conf', 'bitbake_args'],
-    container: ['engine', 'base_image', 'memory', 'cpu_count'],
-};
-/** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
-const BASE_PROVIDERS = ['poky', 'none'];
-const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
-const DEFAULT_DIRECTORIES = {
-    downloads: '~/.smidr/downloads',
-    sstate: '~/.smidr/sstate-cache',
-    layers: '~/.smidr/layers',
-};
 const ASSIGNMENT_FORM = 'one assignment VAR op "value", e.g. INHERIT += "rm_work" (op is one of = ?= ??= := += =+ .= =.)';
-const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';
-/** More errors than this in one file are summarised: the first ones are what needs fixing. */
-const MAX_ERRORS$1 = 25;
-/**
- * Reads and parses a config file. A missing file is a ConfigError that says how to provide one.
- * See parseConfig for everything else.
- */
-function loadConfig(file, overrides, env = {}) {
-    let text;
-    try {
-        text = fs$1.readFileSync(file, 'utf8');
-    }
-    catch (e) {
-        const err = e;
-        if (err.code === 'ENOENT') {
-            throw new ConfigError(`${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set the '${Inputs.Config}' input to its path`);
-        }
-        if (err.code === 'EISDIR')
-            throw new ConfigError(`${file}: is a directory; expected the path of a Smidr config file (smidr.yaml)`);
-        throw new ConfigError(`${file}: cannot read the config file (${err.code ?? err.message}); expected a readable file`);
-    }
-    return parseConfig(text, file, overrides, env);
+const QUOTES = ['"', "'"];
+/** The rule: a value survives between quotes of this kind unless it holds exactly one of them. */
+function fitsBetween(value, quoteChar) {
+    return value.split(quoteChar).length !== 2;
 }
-/**
- * Parses and validates smidr.yaml text and lays the overrides over it. Pure: reads no file and
- * no environment (`env.home` expands `~`, default: the user's home directory).
- *
- * Every problem found is reported at once: the ConfigError's message holds one line per
- * problem, each `<file>:<line>: <field>: <what is wrong>; expected <what>`, or
- * `input '<name>': …` for an override. Checks that combine fields (a machine and a target must
- * exist somewhere) run only when the fields themselves are valid, so one mistake gives one line.
- */
-function parseConfig(text, file, overrides, env = {}) {
-    const abs = path$1.resolve(file);
-    const p = new Parser(text, file, path$1.dirname(abs), env.home ?? os$1.homedir());
-    const config = p.parse(abs, overrides);
-    const errors = p.errors;
-    if (errors.length > 0 || !config) {
-        const shown = errors.slice(0, MAX_ERRORS$1);
-        if (errors.length > MAX_ERRORS$1)
-            shown.push(`… and ${errors.length - MAX_ERRORS$1} more errors`);
-        throw new ConfigError(shown.join('\n'));
-    }
-    return config;
+function holdsInlinePython(text) {
+    return text.includes('${@');
 }
+/** `value` between the quotes that keep it intact; an Error when none can. */
+function quote$1(value) {
+    if (/[\n\r\0]/.test(value))
+        throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
+    if (holdsInlinePython(value))
+        throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
+    const q = QUOTES.find((c) => fitsBetween(value, c));
+    if (q === undefined) {
+        throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
+    }
+    return `${q}${value}${q}`;
+}
+/** One conf line `VAR op "value"`; an Error when the variable is not a conf variable name. */
+function confLine(variable, operator, value) {
+    if (!CONF_VARIABLE.test(variable))
+        throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
+    return `${variable} ${operator} ${quote$1(value)}`;
+}
+function renderAssignment(a) {
+    return confLine(a.variable, a.operator, a.value);
+}
+const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_.+-]*?(?::[A-Za-z0-9_${}.+-]+?)*(?:\[[A-Za-z0-9_.-]+\])?)\s*(\?\?=|\?=|:=|\+=|=\+|\.=|=\.|=)\s*(.*)$/;
+const DIRECTIVE = /^(include|require|include_all|inherit|inherit_defer|export|unset|addtask|deltask|addhandler|addpylib|addfragments|python|def|fakeroot|EXPORT_FUNCTIONS)(\s+(.*))?$/;
 /**
- * Parses one `VAR op "value"` line (local_conf, the local-conf input). `where` starts the error
- * message: `smidr.yaml:12: build.local_conf[0]` or `input 'local-conf'`.
- *
- * BitBake keeps the text between the quotes verbatim; conf.ts writes the value back in double
- * quotes escaping `\` and `"`. So the value returned here is the text with exactly those two
- * escapes undone, and anything that would not survive that round trip unchanged is refused:
- * the line BitBake reads is the line the user wrote (single quotes become double quotes).
+ * Reads one `VAR op "value"` line. `where` starts the error message: `smidr.yaml:12:
+ * build.local_conf[0]`, `input 'local-conf'` or `--local-conf`. The value is the text between the
+ * quotes, so the line BitBake reads is the line the user wrote (single quotes may become double).
  */
 function parseConfAssignment(line, where) {
     const fail = (what, expected = ASSIGNMENT_FORM) => {
@@ -38950,43 +38908,528 @@ function parseConfAssignment(line, where) {
     if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line))
         fail(`${shown} contains a control character`);
     const text = line.trim();
-    if (text.includes('${@')) {
+    if (holdsInlinePython(text)) {
         fail(`${shown} contains inline Python (\${@…}), which is refused: these lines come from the config and workflow inputs, and BitBake would run the code`, 'a plain value; put Python in a .bbappend or a conf file in one of your layers');
     }
-    const m = /^([A-Za-z_][A-Za-z0-9_.+-]*?(?::[A-Za-z0-9_${}.+-]+?)*(?:\[[A-Za-z0-9_.-]+\])?)\s*(\?\?=|\?=|:=|\+=|=\+|\.=|=\.|=)\s*(.*)$/.exec(text);
-    if (!m) {
-        const directive = /^(include|require|include_all|inherit|inherit_defer|export|unset|addtask|deltask|addhandler|addpylib|addfragments|python|def|fakeroot|EXPORT_FUNCTIONS)(\s+(.*))?$/.exec(text);
-        if (directive?.[1] === 'inherit' || directive?.[1] === 'inherit_defer') {
-            fail(`${shown} is an inherit directive, which is not an assignment`, `INHERIT += "${directive[3]?.trim() ?? 'class'}" instead`);
-        }
-        if (directive?.[1] === 'include' || directive?.[1] === 'require' || directive?.[1] === 'include_all') {
-            fail(`${shown} is ${directive[1] === 'require' ? 'a' : 'an'} ${directive[1]} directive, which is not an assignment`, `assignments only (VAR op "value"); keep includes in a conf file in one of your layers`);
-        }
-        if (directive)
-            fail(`${shown} is a BitBake "${directive[1]}" statement, not an assignment`);
-        if (text === '')
-            fail('the line is empty');
-        fail(`${shown} is not an assignment`);
-    }
+    const m = ASSIGNMENT.exec(text);
+    if (!m)
+        return fail(...notAnAssignment(text, shown));
     const [, variable, operator, rest] = m;
     if (!CONF_VARIABLE.test(variable))
         fail(`${JSON.stringify(variable)} is not a variable name`, `VAR, VAR:override or VAR[flag] on the left of ${operator}`);
-    const quote = rest[0] ?? '';
-    if (quote !== '"' && quote !== "'") {
+    const q = rest[0] ?? '';
+    if (q !== '"' && q !== "'")
         fail(`${shown}: the value is not in quotes`, `${variable} ${operator} "${rest}"`);
-    }
-    // BitBake's own grammar: the value is everything between the first and the last quote, taken
-    // verbatim (no escapes), and a value with exactly one inner quote of its kind does not parse.
-    if (rest.length < 2 || !rest.endsWith(quote)) {
-        fail(`${shown}: the value must end with its closing ${quote} (BitBake takes no comment after a value)`);
+    if (rest.length < 2 || !rest.endsWith(q)) {
+        fail(`${shown}: the value must end with its closing ${q} (BitBake takes no comment after a value)`);
     }
     const value = rest.slice(1, -1);
-    if (value.split(quote).length === 2) {
-        fail(`${shown}: the value holds exactly one ${quote}, a line BitBake cannot parse`, `no ${quote} or at least two inside the value, or the other kind of quotes around it`);
+    if (!fitsBetween(value, q)) {
+        fail(`${shown}: the value holds exactly one ${q}, a line BitBake cannot parse`, `no ${q} or at least two inside the value, or the other kind of quotes around it`);
     }
     return { variable, operator, value };
 }
-/** Damerau-free Levenshtein distance, for "did you mean". */
+/** Why a line that is not an assignment was refused, and what to write: directives get their own advice. */
+function notAnAssignment(text, shown) {
+    const directive = DIRECTIVE.exec(text);
+    const kind = directive?.[1];
+    if (kind === 'inherit' || kind === 'inherit_defer') {
+        return [
+            `${shown} is an inherit directive, which is not an assignment`,
+            `INHERIT += "${directive[3]?.trim() ?? 'class'}" instead`,
+        ];
+    }
+    if (kind === 'include' || kind === 'require' || kind === 'include_all') {
+        return [
+            `${shown} is ${kind === 'require' ? 'a' : 'an'} ${kind} directive, which is not an assignment`,
+            `assignments only (VAR op "value"); keep includes in a conf file in one of your layers`,
+        ];
+    }
+    if (kind)
+        return [`${shown} is a BitBake "${kind}" statement, not an assignment`];
+    if (text === '')
+        return ['the line is empty'];
+    return [`${shown} is not an assignment`];
+}
+
+/**
+ * Every key smidr.yaml accepts, per mapping. The JSON Schema (schema/smidr.schema.json) must list
+ * exactly these: a unit test holds the two together. `root` is the top level, `layer` one entry
+ * of `layers:`; the others are the mappings of that name.
+ */
+const CONFIG_KEYS = {
+    root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container'],
+    base: ['provider', 'machine', 'distro', 'version'],
+    directories: ['downloads', 'sstate', 'layers'],
+    layer: ['name', 'git', 'path', 'branch', 'tag', 'commit', 'sublayers'],
+    build: ['image', 'targets', 'machine', 'distro', 'parallel_make', 'bb_number_threads', 'local_conf', 'bitbake_args'],
+    container: ['engine', 'base_image', 'memory', 'cpu_count'],
+};
+const SECTION_LABEL = {
+    root: 'the top level',
+    base: 'base',
+    directories: 'directories',
+    layer: 'a layer',
+    build: 'build',
+    container: 'container',
+};
+/** The keys of a section, and where a key that is not there belongs instead. */
+function sectionKeys(section) {
+    return {
+        keys: CONFIG_KEYS[section],
+        label: SECTION_LABEL[section],
+        elsewhere: (key) => {
+            const owners = Object.keys(CONFIG_KEYS)
+                .filter((s) => s !== section && s !== 'root' && CONFIG_KEYS[s].includes(key))
+                .map((s) => (s === 'layer' ? 'a layer entry' : `${s}:`));
+            return owners.length > 0 ? `under ${owners.join(' or ')}` : undefined;
+        },
+    };
+}
+
+/** smidr.yaml's `layers:` list: one entry per repository, fetched with git or the checked-out one. */
+const LAYER_SHAPE = 'a mapping with name and git or path, e.g. { name: meta-oe, git: https://git.openembedded.org/meta-openembedded, branch: kirkstone }';
+const REF_EXPECTED = 'a git branch or tag name (letters, digits and . _ / + -, no "..")';
+/** The layers listed, each name once (a repeated name is reported, the later entry dropped). */
+function readLayers(r, layersEntry, base) {
+    if (!layersEntry)
+        return [];
+    const items = r.list(layersEntry, 'a list of layers, each a mapping with name and git or path') ?? [];
+    const layers = [];
+    const seen = new Map();
+    for (const item of items) {
+        const layer = readLayer(r, item.node, item.field, layersEntry.keyNode, base);
+        if (!layer)
+            continue;
+        const other = seen.get(layer.name.toLowerCase());
+        if (other !== undefined) {
+            r.error(layer.line, `${item.field}.name`, `layer name "${layer.name}" is already used by ${other}`, "a unique name for each layer (it names the layer's checkout directory)");
+            continue;
+        }
+        seen.set(layer.name.toLowerCase(), item.field);
+        layers.push(layer);
+    }
+    return layers;
+}
+function readLayer(r, node, field, listKey, base) {
+    if (!distExports.isMap(node))
+        return r.error(node ?? listKey, field, r.describe(node), LAYER_SHAPE);
+    const line = r.lineOf(node);
+    const entries = r.mapping(node, field, sectionKeys('layer'), LAYER_SHAPE);
+    const before = r.problemCount;
+    const nameEntry = entries.get('name');
+    const name = nameEntry
+        ? r.matching(nameEntry, (s) => LAYER_NAME.test(s), 'a valid layer name', "letters, digits and . _ - (starting with a letter or digit); it names the layer's directory")
+        : r.error(node, `${field}.name`, 'is missing', 'a layer name, e.g. name: meta-oe');
+    const refs = readRefs(r, entries);
+    const sublayers = readSublayers(r, entries.get('sublayers'));
+    const source = readSource(r, node, field, entries, refs, base);
+    if (r.problemCount > before || name === undefined || source === undefined)
+        return undefined;
+    return { name, source, ...(sublayers !== undefined && { sublayers }), line };
+}
+function readRefs(r, entries) {
+    return {
+        branch: r.matching(entries.get('branch'), isValidRefName, 'a valid branch name', REF_EXPECTED),
+        tag: r.matching(entries.get('tag'), isValidRefName, 'a valid tag name', REF_EXPECTED),
+        commit: r.matching(entries.get('commit'), (s) => COMMIT.test(s), 'a commit id', '7 to 40 lowercase hex digits (git rev-parse HEAD)'),
+    };
+}
+/** git with branch, tag or commit; or path, alone. */
+function readSource(r, node, field, entries, { branch, tag, commit }, base) {
+    const [gitEntry, pathEntry, branchEntry, tagEntry, commitEntry] = ['git', 'path', 'branch', 'tag', 'commit'].map((k) => entries.get(k));
+    if (gitEntry && pathEntry) {
+        return r.error(pathEntry.keyNode, `${field}.path`, 'a layer has both git and path', 'exactly one of them: git for a repository to fetch, path for the checked-out repository');
+    }
+    if (pathEntry) {
+        for (const e of [branchEntry, tagEntry, commitEntry]) {
+            if (e)
+                r.error(e.keyNode, e.field, `a path layer takes no ${e.key} (it is built at the commit that is checked out)`, 'path alone, or git with branch, tag or commit');
+        }
+        const p = readLayerPath(r, pathEntry);
+        return p === undefined ? undefined : { kind: 'path', path: p };
+    }
+    if (!gitEntry) {
+        return r.error(node, field, 'the layer has neither git nor path', 'git: <repository URL> for a repository to fetch, or path: <dir> for the checked-out repository (e.g. path: .)');
+    }
+    if (tagEntry && (branchEntry || commitEntry)) {
+        r.error(tagEntry.keyNode, tagEntry.field, `tag cannot be combined with ${branchEntry ? 'branch' : 'commit'}`, 'either tag alone, or branch and/or commit');
+    }
+    const url = readGitUrl(r, gitEntry, base);
+    if (url === undefined)
+        return undefined;
+    return {
+        kind: 'git',
+        url,
+        ...(branch !== undefined && { branch }),
+        ...(tag !== undefined && { tag }),
+        ...(commit !== undefined && { commit }),
+    };
+}
+function readGitUrl(r, e, base) {
+    const expected = 'a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path';
+    const url = r.str(e, expected);
+    if (url === undefined)
+        return undefined;
+    const problem = gitUrlProblem(url);
+    if (problem)
+        return r.error(e.value, e.field, `${JSON.stringify(url)} ${problem}`, expected);
+    if (url.startsWith('./') || url.startsWith('../') || url === '.' || url === '..')
+        return path$1.resolve(base.dir, url);
+    if (url === '~' || url.startsWith('~/'))
+        return path$1.join(base.home, url.slice(1));
+    return url;
+}
+/** A path layer: relative to the config file's directory, and inside it. */
+function readLayerPath(r, e) {
+    const expected = 'a directory relative to the config file, inside its directory, e.g. . or meta-mylayer';
+    const raw = r.str(e, expected);
+    if (raw === undefined)
+        return undefined;
+    if (raw.startsWith('/') || path$1.isAbsolute(raw))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)} is absolute`, expected);
+    const norm = path$1.posix.normalize(raw).replace(/\/+$/, '') || '.';
+    if (norm === '..' || norm.startsWith('../'))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)} leaves the config file's directory`, expected);
+    if (!isRepoSubdir(norm))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)} is not a plain relative directory`, `${expected} (letters, digits and . _ + - /)`);
+    return norm;
+}
+function readSublayers(r, e) {
+    if (!e)
+        return undefined;
+    const expected = 'directories inside the repository holding conf/layer.conf, e.g. [meta, meta-poky, meta-yocto-bsp] (. is the repository root)';
+    const items = r.list(e, expected);
+    if (items === undefined)
+        return undefined;
+    if (items.length === 0)
+        return r.error(e.value ?? e.keyNode, e.field, 'is an empty list', `${expected}, or no sublayers key to use every directory holding conf/layer.conf`);
+    const out = [];
+    for (const item of items) {
+        const raw = r.string(item.node, e.keyNode, item.field, expected);
+        if (raw === undefined)
+            continue;
+        const norm = raw === '.' || raw === './' ? '.' : path$1.posix.normalize(raw).replace(/\/+$/, '');
+        const bad = (what, exp = expected) => r.error(item.node, item.field, `${JSON.stringify(raw)} ${what}`, exp);
+        if (raw.startsWith('/'))
+            bad('is absolute');
+        else if (norm === '..' || norm.startsWith('../') || raw.split('/').includes('..'))
+            bad('contains ..');
+        else if (!isRepoSubdir(norm))
+            bad('is not a plain relative directory', `${expected}; letters, digits and . _ + - /`);
+        else if (out.includes(norm))
+            bad('is listed twice', 'each sublayer once');
+        else
+            out.push(norm);
+    }
+    return out;
+}
+
+/**
+ * Validation of the values laid over smidr.yaml: the action's inputs or the CLI's flags. The entry
+ * point says how its values are named (OverrideNaming), so an error names what the user typed:
+ * `input 'machine': …` in a workflow, `--machine: …` in a terminal.
+ */
+/** Overrides sort after every line of the file. */
+const AFTER_FILE = Infinity;
+function checkOverrides(o, naming, r) {
+    const fail = (field, what, expected) => r.report(AFTER_FILE, `${naming.label(field)}: ${what}; expected ${expected}`);
+    const name = (field, what, example) => {
+        const value = o[field];
+        if (value === undefined || BITBAKE_NAME.test(value))
+            return value;
+        return fail(field, `${JSON.stringify(value)} is not a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
+    };
+    const machine = name('machine', 'MACHINE', 'qemux86-64');
+    const distro = name('distro', 'DISTRO', 'poky');
+    let targets;
+    if (o.targets && o.targets.length > 0) {
+        targets = [];
+        for (const t of o.targets) {
+            if (!BITBAKE_TARGET.test(t))
+                fail('targets', `${JSON.stringify(t)} is not a valid target`, `recipe or image names (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
+            else if (!targets.includes(t))
+                targets.push(t);
+        }
+    }
+    const bitbakeArgs = [];
+    for (const a of o.bitbakeArgs ?? []) {
+        if (/[\x00-\x1f\x7f]/.test(a))
+            fail('bitbakeArgs', `${JSON.stringify(a)} contains a line break or control character`, 'single-line arguments, e.g. -k');
+        else
+            bitbakeArgs.push(a);
+    }
+    const localConf = [];
+    for (const line of o.localConf ?? []) {
+        const a = r.attempt(() => parseConfAssignment(line, naming.label('localConf')), AFTER_FILE);
+        if (a)
+            localConf.push(a);
+    }
+    let image;
+    if (o.containerImage !== undefined) {
+        if (CONTAINER_IMAGE.test(o.containerImage))
+            image = o.containerImage;
+        else
+            fail('containerImage', `${JSON.stringify(o.containerImage)} is not an image reference`, 'an image name such as crops/poky:ubuntu-22.04');
+    }
+    let engine;
+    if (o.containerEngine !== undefined) {
+        if (CONTAINER_ENGINES.includes(o.containerEngine))
+            engine = o.containerEngine;
+        else
+            fail('containerEngine', `${JSON.stringify(o.containerEngine)} is not a container engine`, CONTAINER_ENGINES.join(', '));
+    }
+    const machineFailed = o.machine !== undefined && machine === undefined;
+    return { targets, machine, machineFailed, distro, bitbakeArgs, localConf, image, engine };
+}
+
+/**
+ * The rules of smidr.yaml, section by section, and how the sections and the overrides combine
+ * into one BuildConfig. Reading and reporting go through YamlReader.
+ */
+/** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
+const BASE_PROVIDERS = ['poky', 'none'];
+const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
+const DEFAULT_DIRECTORIES = {
+    downloads: '~/.smidr/downloads',
+    sstate: '~/.smidr/sstate-cache',
+    layers: '~/.smidr/layers',
+};
+const PROJECT_NAME = 'a project name, e.g. name: my-project';
+const positiveWhole = (expected) => ({
+    expected,
+    form: /^-?[0-9]+(\.[0-9]+)?$/,
+    noun: 'a number',
+    parse: Number,
+    refuse: (n) => (Number.isInteger(n) && n >= 1 ? undefined : 'is not a positive whole number'),
+});
+const CPU_COUNT = {
+    expected: 'a positive number of CPUs, e.g. 4 or 1.5',
+    form: /^-?[0-9]+(\.[0-9]+)?$/,
+    noun: 'a number',
+    parse: Number,
+    refuse: (n) => (n > 0 ? undefined : 'is not a positive number'),
+};
+const MEMORY_SIZE = {
+    expected: 'a memory limit: a number of bytes, or a number with b, k, m or g, e.g. 8g',
+    form: MEMORY,
+    noun: 'a memory size',
+    parse: (s) => s,
+    refuse: (s) => (/^0+[bkmg]?$/i.test(s) ? 'is zero' : undefined),
+};
+/** Reads the document's top node into a BuildConfig; undefined when any problem was reported. */
+function readSmidrYaml(r, top, base, overrides, naming) {
+    if (r.isEmpty(top)) {
+        return r.error(1, '', 'the file is empty', `a mapping with at least name and layers (see docs/config.md)`);
+    }
+    if (!distExports.isMap(top)) {
+        return r.error(top, '', `the top level ${r.describe(top)}`, `a mapping of keys: ${CONFIG_KEYS.root.join(', ')}`);
+    }
+    const c = { r, ...base };
+    const root = r.mapping(top, '', sectionKeys('root'), '');
+    const project = readProject(r, top, root);
+    const baseSection = readBase(c, root.get('base'));
+    const directories = readDirectories(c, root.get('directories'));
+    const layers = readLayers(r, root.get('layers'), base);
+    addPokyLayer(c, layers, baseSection, root.get('base'), project.yoctoSeries, root.has('yocto_series'));
+    const build = readBuild(c, root.get('build'));
+    const container = readContainer(c, root.get('container'));
+    const o = checkOverrides(overrides, naming, r);
+    const machine = o.machine ?? build.machine ?? baseSection.machine;
+    const targets = o.targets ?? build.targets;
+    const machineFailed = build.machineFailed || baseSection.machineFailed || o.machineFailed;
+    requireWhole(r, top, root, { machine, machineFailed, targets, layers }, naming);
+    if (r.problemCount > 0)
+        return undefined;
+    return {
+        dir: base.dir,
+        name: project.name,
+        description: project.description,
+        yoctoSeries: project.yoctoSeries,
+        machine: machine,
+        distro: o.distro ?? build.distro ?? baseSection.distro,
+        targets,
+        layers,
+        localConf: [...build.localConf, ...o.localConf],
+        bitbakeArgs: [...build.bitbakeArgs, ...o.bitbakeArgs],
+        parallelMake: build.parallelMake,
+        bbNumberThreads: build.bbNumberThreads,
+        directories: directories,
+        container: {
+            engine: o.engine ?? container.engine ?? 'docker',
+            image: o.image ?? container.image ?? DEFAULT_CONTAINER_IMAGE,
+            memory: container.memory,
+            cpuCount: container.cpuCount,
+        },
+    };
+}
+function readProject(r, top, root) {
+    const nameEntry = root.get('name');
+    const name = nameEntry
+        ? r.singleLine(nameEntry, r.str(nameEntry, PROJECT_NAME), 'a single-line project name')
+        : r.error(top, 'name', 'is missing', PROJECT_NAME);
+    if (name !== undefined && name.trim() === '')
+        r.error(nameEntry.value, 'name', 'is blank', PROJECT_NAME);
+    const description = root.get('description') ? r.str(root.get('description'), 'a text') : undefined;
+    const yoctoSeries = r.matching(root.get('yocto_series'), (s) => YOCTO_SERIES.test(s) && isValidRefName(s), 'a Yocto series name', 'a release codename in lowercase, e.g. kirkstone, scarthgap, wrynose or master');
+    return { name, description, yoctoSeries };
+}
+/**
+ * What the whole needs: a MACHINE, something to build, a layer. Checked only when the fields
+ * themselves were valid, so one mistake gives one line.
+ */
+function requireWhole(r, top, root, w, naming) {
+    const fieldErrors = r.problemCount;
+    if (w.machine === undefined && !w.machineFailed) {
+        r.error(undefined, 'build.machine', 'no MACHINE is set', `build.machine, base.machine or ${naming.mention('machine')}`);
+    }
+    if (w.targets.length === 0 && fieldErrors === 0) {
+        r.error(root.get('build')?.keyNode, 'build.targets', 'nothing to build', `build.image, build.targets or ${naming.mention('targets')}`);
+    }
+    if (w.layers.length === 0 && fieldErrors === 0) {
+        r.error(root.get('layers')?.keyNode ?? top, 'layers', 'no layers', 'at least one layer under layers, or base: { provider: poky, version: … }');
+    }
+}
+function bitbakeName(r, e, what, example) {
+    return r.matching(e, (s) => BITBAKE_NAME.test(s), `a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
+}
+/** A machine field: its value, and whether it was given and refused. */
+function machineField(r, e) {
+    const machine = bitbakeName(r, e, 'MACHINE', 'qemux86-64');
+    return { machine, machineFailed: e !== undefined && machine === undefined };
+}
+function readBase({ r }, entry) {
+    const base = entry
+        ? r.mapping(entry.value, 'base', sectionKeys('base'), 'a mapping: { provider, machine, distro, version }')
+        : undefined;
+    const provider = r.matching(base?.get('provider'), (s) => BASE_PROVIDERS.includes(s), 'a supported provider', `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`);
+    const machine = machineField(r, base?.get('machine'));
+    const distro = bitbakeName(r, base?.get('distro'), 'DISTRO', 'poky');
+    const version = r.matching(base?.get('version'), (s) => POKY_VERSION.test(s), 'a poky version', 'a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20)');
+    return { entries: base, provider, ...machine, distro, version };
+}
+/** `provider: poky` adds the poky layer, at base.version or yocto_series, unless one is listed. */
+function addPokyLayer({ r }, layers, base, baseEntry, yoctoSeries, seriesGiven) {
+    const { provider, version } = base;
+    if (provider !== 'poky') {
+        if (version !== undefined)
+            r.error(base.entries.get('version').value, 'base.version', 'is only used with provider: poky', 'provider: poky, or no base.version');
+        return;
+    }
+    if (layers.some((l) => l.name === 'poky'))
+        return;
+    const at = base.entries.get('provider').value;
+    const split = layers.find((l) => l.name === 'openembedded-core' || l.name === 'bitbake');
+    if (split) {
+        r.error(at, 'base.provider', `poky would add a poky layer beside the listed layer ${split.name} (the split layout)`, 'provider: none with the split layout, or a layer named poky');
+    }
+    else if (version !== undefined || yoctoSeries !== undefined) {
+        layers.unshift({
+            name: 'poky',
+            source: version !== undefined
+                ? { kind: 'git', url: POKY_GIT_URL, tag: `yocto-${version}` }
+                : { kind: 'git', url: POKY_GIT_URL, branch: yoctoSeries },
+            line: r.lineOf(baseEntry.keyNode),
+        });
+    }
+    else if (!base.entries.has('version') && !seriesGiven) {
+        r.error(at, 'base.provider', 'poky is not listed in layers, and neither base.version nor yocto_series says which poky to use', 'a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)');
+    }
+}
+function readDirectories({ r, dir, home }, entry) {
+    const dirs = entry
+        ? r.mapping(entry.value, 'directories', sectionKeys('directories'), 'a mapping: { downloads, sstate, layers }')
+        : undefined;
+    const read = (key) => directory(r, dirs?.get(key), DEFAULT_DIRECTORIES[key], { dir, home });
+    return { downloads: read('downloads'), sstate: read('sstate'), layers: read('layers') };
+}
+/** `~`, `~/x`, absolute, or relative to the config file's directory. */
+function directory(r, e, fallback, base) {
+    const expected = 'an absolute path, ~/… or a path relative to the config file';
+    const raw = e ? r.singleLine(e, r.str(e, expected), expected) : fallback;
+    if (raw === undefined)
+        return undefined;
+    if (raw.trim() === '')
+        return r.error(e.value, e.field, 'is blank', expected);
+    if (raw.startsWith('$'))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
+    if (raw.startsWith('~') && raw !== '~' && !raw.startsWith('~/'))
+        return r.error(e.value, e.field, `${JSON.stringify(raw)}: only ~ (your home) is expanded, not ~user`, expected);
+    if (raw === '~' || raw.startsWith('~/'))
+        return path$1.join(base.home, raw.slice(1));
+    return path$1.resolve(base.dir, raw);
+}
+function readBuild({ r }, entry) {
+    const build = entry
+        ? r.mapping(entry.value, 'build', sectionKeys('build'), 'a mapping: { image, targets, machine, distro, … }')
+        : undefined;
+    const image = target(r, build?.get('image'));
+    const targets = image !== undefined ? [image] : [];
+    const targetsEntry = build?.get('targets');
+    if (targetsEntry) {
+        for (const item of r.list(targetsEntry, 'a list of targets, e.g. [core-image-minimal, core-image-base]') ?? []) {
+            const t = target(r, { key: 'targets', keyNode: targetsEntry.keyNode, value: item.node, field: item.field });
+            if (t !== undefined && !targets.includes(t))
+                targets.push(t);
+        }
+    }
+    const machine = machineField(r, build?.get('machine'));
+    const distro = bitbakeName(r, build?.get('distro'), 'DISTRO', 'poky');
+    const parallelMake = readParallelMake(r, build?.get('parallel_make'));
+    const bbNumberThreads = r.quantity(build?.get('bb_number_threads'), positiveWhole('a positive whole number of BitBake tasks run at once, e.g. 8'));
+    const localConf = readLocalConf(r, build?.get('local_conf'));
+    const bitbakeArgs = r.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]') ?? [];
+    return { targets, ...machine, distro, parallelMake, bbNumberThreads, localConf, bitbakeArgs };
+}
+function target(r, e) {
+    return r.matching(e, (s) => BITBAKE_TARGET.test(s), 'a valid target', `a recipe or image name (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
+}
+/** PARALLEL_MAKE as `-j N`, from -j8, "-j 8" or 8. */
+function readParallelMake(r, e) {
+    const jobs = r.quantity(e, {
+        ...positiveWhole('a job count: -j8, "-j 8" or 8'),
+        form: /^(?:-j\s*)?[0-9]+(\.[0-9]+)?$/,
+        noun: 'a job count',
+        parse: (s) => Number(s.replace(/^-j\s*/, '')),
+    });
+    return jobs === undefined ? undefined : `-j ${jobs}`;
+}
+function readLocalConf(r, e) {
+    const out = [];
+    if (!e)
+        return out;
+    for (const item of r.list(e, `a list of lines, each ${ASSIGNMENT_FORM}`) ?? []) {
+        const line = r.string(item.node, e.keyNode, item.field, ASSIGNMENT_FORM);
+        if (line === undefined)
+            continue;
+        const at = r.lineOf(item.node);
+        const a = r.attempt(() => parseConfAssignment(line, `${r.file}:${at ?? '?'}: ${item.field}`), at ?? 0);
+        if (a)
+            out.push(a);
+    }
+    return out;
+}
+function readContainer({ r }, entry) {
+    const container = entry
+        ? r.mapping(entry.value, 'container', sectionKeys('container'), 'a mapping: { engine, base_image, memory, cpu_count }')
+        : undefined;
+    const engine = r.matching(container?.get('engine'), (s) => CONTAINER_ENGINES.includes(s), 'a container engine', CONTAINER_ENGINES.join(', '));
+    const image = r.matching(container?.get('base_image'), (s) => CONTAINER_IMAGE.test(s), 'an image reference', 'an image name such as crops/poky:ubuntu-22.04');
+    const memory = r.quantity(container?.get('memory'), MEMORY_SIZE);
+    const cpuCount = r.quantity(container?.get('cpu_count'), CPU_COUNT);
+    return { engine, image, memory, cpuCount };
+}
+
+/**
+ * Typed access to a YAML document for a config file, and its error reporting. Every problem is
+ * collected, not thrown, so a user sees them all at once, each as
+ * `<file>:<line>: <field>: <what is wrong>; expected <what>`, in line order. Knows nothing of
+ * smidr.yaml's keys: the caller says which keys a mapping has.
+ */
+/** More errors than this in one file are summarised: the first ones are what needs fixing. */
+const MAX_ERRORS$1 = 25;
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** Levenshtein distance, for "did you mean". */
 function editDistance(a, b) {
     let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
@@ -38998,64 +39441,94 @@ function editDistance(a, b) {
     }
     return prev[b.length];
 }
-function unknownKeyHint(key, section) {
-    const close = CONFIG_KEYS[section]
-        .map((k) => ({ k, d: editDistance(key.toLowerCase(), k) }))
+/** The candidate a word is a near miss of (at most two edits away), if any. */
+function closest(word, candidates) {
+    return candidates
+        .map((k) => ({ k, d: editDistance(word.toLowerCase(), k) }))
         .filter((x) => x.d <= 2)
-        .sort((x, y) => x.d - y.d)[0];
-    if (close)
-        return ` (did you mean ${close.k}?)`;
-    const elsewhere = Object.keys(CONFIG_KEYS)
-        .filter((s) => s !== section && s !== 'root' && CONFIG_KEYS[s].includes(key))
-        .map((s) => (s === 'layer' ? 'a layer entry' : `${s}:`));
-    return elsewhere.length > 0 ? ` (${key} belongs under ${elsewhere.join(' or ')})` : '';
+        .sort((x, y) => x.d - y.d)[0]?.k;
 }
-const SECTION_LABEL = {
-    root: 'the top level',
-    base: 'base',
-    directories: 'directories',
-    layer: 'a layer',
-    build: 'build',
-    container: 'container',
-};
-class Parser {
+class YamlReader {
     text;
     file;
-    dir;
-    home;
-    /** Problems found, with the line they are on (inputs sort last); reported in line order. */
+    /** Problems found, with the line they are on (overrides sort last); reported in line order. */
     problems = [];
+    warnings = [];
     lc = new distExports.LineCounter();
     doc;
-    constructor(text, file, dir, home) {
+    constructor(text, file) {
         this.text = text;
         this.file = file;
-        this.dir = dir;
-        this.home = home;
+    }
+    /** The document's top node, or undefined (reported) when the YAML does not parse. */
+    parse() {
+        this.doc = distExports.parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true });
+        if (this.doc.errors.length === 0)
+            return this.resolve(this.doc.contents);
+        for (const e of this.doc.errors) {
+            const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+            this.error(e.linePos?.[0].line, '', `invalid YAML: ${what}`, 'valid YAML; check the indentation and quoting on that line');
+        }
+        return undefined;
     }
     // ---- reporting -----------------------------------------------------------------------------
     lineOf(node) {
         const range = node?.range;
         return range ? this.lc.linePos(range[0]).line : undefined;
     }
+    /** Records a problem at a node (or a line number). Returns undefined, for `return r.error(…)`. */
     error(at, field, what, expected) {
         const line = typeof at === 'number' ? at : this.lineOf(at);
-        this.problems.push({
-            line: line ?? 0,
-            text: `${this.file}${line ? `:${line}` : ''}: ${field ? `${field}: ` : ''}${what}; expected ${expected}`,
-        });
+        this.report(line ?? 0, `${this.where(line)}${field ? `${field}: ` : ''}${what}; expected ${expected}`);
         return undefined;
     }
-    inputError(input, what, expected) {
-        this.problems.push({ line: Infinity, text: `input '${input}': ${what}; expected ${expected}` });
+    /** Records a problem found outside the file (an input or a flag): it sorts after the file's. */
+    report(line, text) {
+        this.problems.push({ line, text });
         return undefined;
     }
+    warn(at, field, what) {
+        this.warnings.push(`${this.where(this.lineOf(at))}${field ? `${field}: ` : ''}${what}`);
+    }
+    where(line) {
+        return `${this.file}${line ? `:${line}` : ''}: `;
+    }
+    /** How many problems so far: compare before and after reading a field to know whether it failed. */
+    get problemCount() {
+        return this.problems.length;
+    }
+    /** Runs `f`, recording a ConfigError it throws as a problem on `line`. */
+    attempt(f, line) {
+        try {
+            return f();
+        }
+        catch (e) {
+            if (!(e instanceof ConfigError))
+                throw e;
+            return this.report(line, e.message);
+        }
+    }
+    /** Throws one ConfigError holding every problem, in line order, when there is any. */
+    throwProblems() {
+        if (this.problems.length === 0)
+            return;
+        // A stable sort keeps same-line problems in the order found.
+        const all = [...this.problems].sort((a, b) => a.line - b.line).map((p) => p.text);
+        const shown = all.slice(0, MAX_ERRORS$1);
+        if (all.length > MAX_ERRORS$1)
+            shown.push(`… and ${all.length - MAX_ERRORS$1} more errors`);
+        throw new ConfigError(shown.join('\n'));
+    }
+    // ---- nodes ---------------------------------------------------------------------------------
     resolve(node) {
         return node && distExports.isAlias(node) ? (node.resolve(this.doc) ?? null) : node;
     }
+    isEmpty(node) {
+        return node === null || (distExports.isScalar(node) && node.value === null);
+    }
     /** How a value that has the wrong type reads in a message. */
     describe(node) {
-        if (node === null || (distExports.isScalar(node) && node.value === null))
+        if (this.isEmpty(node))
             return 'is empty';
         if (distExports.isMap(node))
             return 'is a mapping';
@@ -39072,15 +39545,19 @@ class Parser {
         }
         return 'has an unsupported type';
     }
+    /** The text of a node as written in the file. */
     source(node) {
         const r = node.range;
         return r ? this.text.slice(r[0], r[1]).trim() : String(node.value);
     }
+    scalar(node) {
+        return distExports.isScalar(node) ? node.value : undefined;
+    }
     // ---- typed access --------------------------------------------------------------------------
     /** The entries of a mapping; unknown keys are reported. Null (an empty `key:`) is no entries. */
-    mapping(node, field, section, expected) {
+    mapping(node, field, known, expected) {
         node = this.resolve(node);
-        if (node === null || (distExports.isScalar(node) && node.value === null))
+        if (this.isEmpty(node))
             return new Map();
         if (!distExports.isMap(node))
             return this.error(node, field, this.describe(node), expected);
@@ -39089,19 +39566,23 @@ class Parser {
             const keyNode = pair.key;
             const key = distExports.isScalar(keyNode) ? String(keyNode.value) : this.source(keyNode);
             const sub = field ? `${field}.${key}` : key;
-            if (!distExports.isScalar(keyNode) ||
-                typeof keyNode.value !== 'string' ||
-                !CONFIG_KEYS[section].includes(key)) {
-                this.error(keyNode, sub, `unknown key${unknownKeyHint(key, section)}`, `one of the keys of ${SECTION_LABEL[section]}: ${CONFIG_KEYS[section].join(', ')}`);
+            if (!distExports.isScalar(keyNode) || typeof keyNode.value !== 'string' || !known.keys.includes(key)) {
+                this.unknownKey(keyNode, sub, key, known);
                 continue;
             }
             entries.set(key, { key, keyNode, value: this.resolve(pair.value ?? null), field: sub });
         }
         return entries;
     }
+    unknownKey(keyNode, field, key, known) {
+        const near = closest(key, known.keys);
+        const elsewhere = near ? undefined : known.elsewhere?.(key);
+        const hint = near ? ` (did you mean ${near}?)` : elsewhere ? ` (${key} belongs ${elsewhere})` : '';
+        this.error(keyNode, field, `unknown key${hint}`, `one of the keys of ${known.label}: ${known.keys.join(', ')}`);
+    }
     list(e, expected) {
         const n = e.value;
-        if (n === null || (distExports.isScalar(n) && n.value === null))
+        if (this.isEmpty(n))
             return [];
         if (!distExports.isSeq(n))
             return this.error(n, e.field, this.describe(n), expected);
@@ -39122,7 +39603,7 @@ class Parser {
     str(e, expected) {
         return e ? this.string(e.value, e.keyNode, e.field, expected) : undefined;
     }
-    /** A string matching a pattern. */
+    /** A string that passes a test; `noun` is what it must be (`a valid MACHINE name`). */
     matching(e, test, noun, expected) {
         const s = this.str(e, expected);
         if (s === undefined || !e)
@@ -39131,204 +39612,13 @@ class Parser {
             return this.error(e.value, e.field, `${JSON.stringify(s)} is not ${noun}`, expected);
         return s;
     }
-    scalar(node) {
-        return distExports.isScalar(node) ? node.value : undefined;
-    }
-    noControl(e, s, expected) {
-        if (s !== undefined && /[\x00-\x1f\x7f]/.test(s))
+    /** A string on one line: no line break or control character. */
+    singleLine(e, s, expected) {
+        if (s !== undefined && CONTROL.test(s))
             return this.error(e.value, e.field, `${JSON.stringify(s)} contains a line break or control character`, expected);
         return s;
     }
-    // ---- the config ----------------------------------------------------------------------------
-    parse(abs, overrides) {
-        this.doc = distExports.parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true });
-        if (this.doc.errors.length > 0) {
-            for (const e of this.doc.errors) {
-                const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-                this.error(e.linePos?.[0].line, '', `invalid YAML: ${what}`, 'valid YAML; check the indentation and quoting on that line');
-            }
-            return undefined;
-        }
-        const top = this.resolve(this.doc.contents);
-        if (top === null || (distExports.isScalar(top) && top.value === null)) {
-            return this.error(1, '', 'the file is empty', `a mapping with at least name and layers (see docs/config.md)`);
-        }
-        if (!distExports.isMap(top)) {
-            return this.error(top, '', `the top level ${this.describe(top)}`, `a mapping of keys: ${CONFIG_KEYS.root.join(', ')}`);
-        }
-        const root = this.mapping(top, '', 'root', '');
-        const nameEntry = root.get('name');
-        const name = nameEntry
-            ? this.noControl(nameEntry, this.str(nameEntry, 'a project name, e.g. name: my-project'), 'a single-line project name')
-            : this.error(top, 'name', 'is missing', 'a project name, e.g. name: my-project');
-        if (name !== undefined && name.trim() === '')
-            this.error(nameEntry.value, 'name', 'is blank', 'a project name, e.g. name: my-project');
-        const description = root.get('description') ? this.str(root.get('description'), 'a text') : undefined;
-        const yoctoSeries = this.matching(root.get('yocto_series'), (s) => YOCTO_SERIES.test(s) && isValidRefName(s), 'a Yocto series name', 'a release codename in lowercase, e.g. kirkstone, scarthgap, wrynose or master');
-        // base
-        const baseEntry = root.get('base');
-        const base = baseEntry
-            ? this.mapping(baseEntry.value, 'base', 'base', 'a mapping: { provider, machine, distro, version }')
-            : undefined;
-        const provider = this.matching(base?.get('provider'), (s) => BASE_PROVIDERS.includes(s), 'a supported provider', `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`);
-        const baseMachine = this.bitbakeName(base?.get('machine'), 'MACHINE', 'qemux86-64');
-        const baseDistro = this.bitbakeName(base?.get('distro'), 'DISTRO', 'poky');
-        const version = this.matching(base?.get('version'), (s) => POKY_VERSION.test(s), 'a poky version', 'a release version in quotes, e.g. "4.0.20" (the tag yocto-4.0.20)');
-        // directories
-        const dirEntry = root.get('directories');
-        const dirs = dirEntry
-            ? this.mapping(dirEntry.value, 'directories', 'directories', 'a mapping: { downloads, sstate, layers }')
-            : undefined;
-        const directories = {
-            downloads: this.directory(dirs?.get('downloads'), DEFAULT_DIRECTORIES.downloads),
-            sstate: this.directory(dirs?.get('sstate'), DEFAULT_DIRECTORIES.sstate),
-            layers: this.directory(dirs?.get('layers'), DEFAULT_DIRECTORIES.layers),
-        };
-        // layers
-        const layersEntry = root.get('layers');
-        const layerItems = layersEntry
-            ? (this.list(layersEntry, 'a list of layers, each a mapping with name and git or path') ?? [])
-            : [];
-        const layers = [];
-        const seen = new Map();
-        for (const item of layerItems) {
-            const layer = this.layer(item.node, item.field, layersEntry.keyNode);
-            if (!layer)
-                continue;
-            const other = seen.get(layer.name.toLowerCase());
-            if (other !== undefined) {
-                this.error(layer.line, `${item.field}.name`, `layer name "${layer.name}" is already used by ${other}`, "a unique name for each layer (it names the layer's checkout directory)");
-                continue;
-            }
-            seen.set(layer.name.toLowerCase(), item.field);
-            layers.push(layer);
-        }
-        // the implicit poky layer
-        if (provider === 'poky' && !layers.some((l) => l.name === 'poky')) {
-            const at = base.get('provider').value;
-            const split = layers.find((l) => l.name === 'openembedded-core' || l.name === 'bitbake');
-            if (split) {
-                this.error(at, 'base.provider', `poky would add a poky layer beside the listed layer ${split.name} (the split layout)`, 'provider: none with the split layout, or a layer named poky');
-            }
-            else if (version !== undefined || yoctoSeries !== undefined) {
-                layers.unshift({
-                    name: 'poky',
-                    source: version !== undefined
-                        ? { kind: 'git', url: POKY_GIT_URL, tag: `yocto-${version}` }
-                        : { kind: 'git', url: POKY_GIT_URL, branch: yoctoSeries },
-                    line: this.lineOf(baseEntry.keyNode),
-                });
-            }
-            else if (!base.has('version') && !root.has('yocto_series')) {
-                this.error(at, 'base.provider', 'poky is not listed in layers, and neither base.version nor yocto_series says which poky to use', 'a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)');
-            }
-        }
-        else if (provider !== 'poky' && version !== undefined) {
-            this.error(base.get('version').value, 'base.version', 'is only used with provider: poky', 'provider: poky, or no base.version');
-        }
-        // build
-        const buildEntry = root.get('build');
-        const build = buildEntry
-            ? this.mapping(buildEntry.value, 'build', 'build', 'a mapping: { image, targets, machine, distro, … }')
-            : undefined;
-        const image = this.target(build?.get('image'));
-        const targetsEntry = build?.get('targets');
-        const fileTargets = image !== undefined ? [image] : [];
-        if (targetsEntry) {
-            for (const item of this.list(targetsEntry, 'a list of targets, e.g. [core-image-minimal, core-image-base]') ??
-                []) {
-                const t = this.target({ key: 'targets', keyNode: targetsEntry.keyNode, value: item.node, field: item.field });
-                if (t !== undefined && !fileTargets.includes(t))
-                    fileTargets.push(t);
-            }
-        }
-        const buildMachine = this.bitbakeName(build?.get('machine'), 'MACHINE', 'qemux86-64');
-        const buildDistro = this.bitbakeName(build?.get('distro'), 'DISTRO', 'poky');
-        const parallelMake = this.parallelMake(build?.get('parallel_make'));
-        const bbNumberThreads = this.positiveInteger(build?.get('bb_number_threads'), 'a positive whole number of BitBake tasks run at once, e.g. 8');
-        const localConf = [];
-        const localConfEntry = build?.get('local_conf');
-        if (localConfEntry) {
-            for (const item of this.list(localConfEntry, `a list of lines, each ${ASSIGNMENT_FORM}`) ?? []) {
-                const line = this.string(item.node, localConfEntry.keyNode, item.field, ASSIGNMENT_FORM);
-                if (line === undefined)
-                    continue;
-                const a = this.attempt(() => parseConfAssignment(line, `${this.file}:${this.lineOf(item.node) ?? '?'}: ${item.field}`), this.lineOf(item.node) ?? 0);
-                if (a)
-                    localConf.push(a);
-            }
-        }
-        const bitbakeArgs = this.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]');
-        // container
-        const containerEntry = root.get('container');
-        const container = containerEntry
-            ? this.mapping(containerEntry.value, 'container', 'container', 'a mapping: { engine, base_image, memory, cpu_count }')
-            : undefined;
-        const engine = this.matching(container?.get('engine'), (s) => CONTAINER_ENGINES.includes(s), 'a container engine', CONTAINER_ENGINES.join(', '));
-        const fileImage = this.matching(container?.get('base_image'), (s) => CONTAINER_IMAGE.test(s), 'an image reference', 'an image name such as crops/poky:ubuntu-22.04');
-        const memory = this.memory(container?.get('memory'));
-        const cpuCount = this.cpuCount(container?.get('cpu_count'));
-        // overrides: the action's inputs (or the CLI's flags)
-        const o = this.overrides(overrides);
-        const fieldErrors = this.problems.length;
-        const machine = o.machine ?? buildMachine ?? baseMachine;
-        const machineBroken = [build?.get('machine'), base?.get('machine')].some((e) => e && this.problems.some((m) => m.text.includes(` ${e.field}: `)));
-        if (machine === undefined && !machineBroken && o.machineBroken === false) {
-            this.error(undefined, 'build.machine', 'no MACHINE is set', `build.machine, base.machine or the '${Inputs.Machine}' input`);
-        }
-        const targets = o.targets ?? fileTargets;
-        if (targets.length === 0 && fieldErrors === 0) {
-            this.error(buildEntry?.keyNode, 'build.targets', 'nothing to build', `build.image, build.targets or the '${Inputs.Target}' input`);
-        }
-        if (layers.length === 0 && fieldErrors === 0) {
-            this.error(layersEntry?.keyNode ?? top, 'layers', 'no layers', 'at least one layer under layers, or base: { provider: poky, version: … }');
-        }
-        if (this.problems.length > 0)
-            return undefined;
-        return {
-            file: abs,
-            dir: this.dir,
-            name: name,
-            description,
-            yoctoSeries,
-            machine: machine,
-            distro: o.distro ?? buildDistro ?? baseDistro,
-            targets,
-            layers,
-            localConf: [...localConf, ...o.localConf],
-            bitbakeArgs: [...(bitbakeArgs ?? []), ...o.bitbakeArgs],
-            parallelMake,
-            bbNumberThreads,
-            directories: { downloads: directories.downloads, sstate: directories.sstate, layers: directories.layers },
-            container: {
-                engine: o.engine ?? engine ?? 'docker',
-                image: o.image ?? fileImage ?? DEFAULT_CONTAINER_IMAGE,
-                memory,
-                cpuCount,
-            },
-        };
-    }
-    /** Error messages in line order (a stable sort keeps same-line ones in the order found). */
-    get errors() {
-        return [...this.problems].sort((a, b) => a.line - b.line).map((p) => p.text);
-    }
-    attempt(f, line) {
-        try {
-            return f();
-        }
-        catch (e) {
-            if (!(e instanceof ConfigError))
-                throw e;
-            this.problems.push({ line, text: e.message });
-            return undefined;
-        }
-    }
-    bitbakeName(e, what, example) {
-        return this.matching(e, (s) => BITBAKE_NAME.test(s), `a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
-    }
-    target(e) {
-        return this.matching(e, (s) => BITBAKE_TARGET.test(s), 'a valid target', `a recipe or image name (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
-    }
+    /** A list of single-line strings. */
     strings(e, expected) {
         if (!e)
             return undefined;
@@ -39337,253 +39627,95 @@ class Parser {
             const s = this.string(item.node, e.keyNode, item.field, 'a string');
             if (s === undefined)
                 continue;
-            if (/[\x00-\x1f\x7f]/.test(s))
+            if (CONTROL.test(s))
                 this.error(item.node, item.field, `${JSON.stringify(s)} contains a line break or control character`, 'a single-line argument');
             else
                 out.push(s);
         }
         return out;
     }
-    /** `~`, `~/x`, absolute, or relative to the config file's directory. */
-    directory(e, fallback) {
-        const expected = 'an absolute path, ~/… or a path relative to the config file';
-        const raw = e ? this.noControl(e, this.str(e, expected), expected) : fallback;
-        if (raw === undefined)
-            return undefined;
-        if (raw.trim() === '')
-            return this.error(e.value, e.field, 'is blank', expected);
-        if (raw.startsWith('$'))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
-        if (raw.startsWith('~') && raw !== '~' && !raw.startsWith('~/'))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)}: only ~ (your home) is expanded, not ~user`, expected);
-        if (raw === '~' || raw.startsWith('~/'))
-            return path$1.join(this.home, raw.slice(1));
-        return path$1.resolve(this.dir, raw);
-    }
-    parallelMake(e) {
-        if (!e)
-            return undefined;
-        const expected = 'a job count: -j8, "-j 8" or 8';
-        const v = this.scalar(e.value);
-        let n;
-        if (typeof v === 'number')
-            n = v;
-        else if (typeof v === 'string') {
-            const m = /^(?:-j\s*)?([0-9]+)$/.exec(v.trim());
-            if (m)
-                n = Number(m[1]);
-            else
-                return this.error(e.value, e.field, `${JSON.stringify(v)} is not a job count`, expected);
-        }
-        else
-            return this.error(e.value ?? e.keyNode, e.field, this.describe(e.value), expected);
-        if (!Number.isInteger(n) || n < 1)
-            return this.error(e.value, e.field, `${this.source(e.value)} is not a positive whole number`, expected);
-        return `-j ${n}`;
-    }
-    positiveInteger(e, expected) {
+    /** A number-like value checked by one rule: counts, CPU shares and memory sizes alike. */
+    quantity(e, rule) {
         if (!e)
             return undefined;
         const v = this.scalar(e.value);
-        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[0-9]+\s*$/.test(v) ? Number(v) : undefined;
-        if (n === undefined)
-            return this.error(e.value ?? e.keyNode, e.field, typeof v === 'string' ? `${JSON.stringify(v)} is not a number` : this.describe(e.value), expected);
-        if (!Number.isInteger(n) || n < 1)
-            return this.error(e.value, e.field, `${this.source(e.value)} is not a positive whole number`, expected);
-        return n;
-    }
-    memory(e) {
-        if (!e)
-            return undefined;
-        const expected = 'a memory limit: a number of bytes, or a number with b, k, m or g, e.g. 8g';
-        const v = this.scalar(e.value);
-        const s = typeof v === 'number' && Number.isInteger(v) ? String(v) : typeof v === 'string' ? v.trim() : undefined;
-        if (s === undefined)
-            return this.error(e.value ?? e.keyNode, e.field, this.describe(e.value), expected);
-        if (!MEMORY.test(s))
-            return this.error(e.value, e.field, `${JSON.stringify(s)} is not a memory size`, expected);
-        if (/^0+[bkmg]?$/i.test(s))
-            return this.error(e.value, e.field, `${JSON.stringify(s)} is zero`, expected);
-        return s;
-    }
-    cpuCount(e) {
-        if (!e)
-            return undefined;
-        const expected = 'a positive number of CPUs, e.g. 4 or 1.5';
-        const v = this.scalar(e.value);
-        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(v) ? Number(v) : undefined;
-        if (n === undefined)
-            return this.error(e.value ?? e.keyNode, e.field, typeof v === 'string' ? `${JSON.stringify(v)} is not a number` : this.describe(e.value), expected);
-        if (!Number.isFinite(n) || n <= 0)
-            return this.error(e.value, e.field, `${this.source(e.value)} is not a positive number`, expected);
-        return n;
-    }
-    layer(node, field, listKey) {
-        const shape = 'a mapping with name and git or path, e.g. { name: meta-oe, git: https://git.openembedded.org/meta-openembedded, branch: kirkstone }';
-        if (!distExports.isMap(node))
-            return this.error(node ?? listKey, field, this.describe(node), shape);
-        const line = this.lineOf(node);
-        const entries = this.mapping(node, field, 'layer', shape);
-        const before = this.problems.length;
-        const nameEntry = entries.get('name');
-        const name = nameEntry
-            ? this.matching(nameEntry, (s) => LAYER_NAME.test(s), 'a valid layer name', "letters, digits and . _ - (starting with a letter or digit); it names the layer's directory")
-            : this.error(node, `${field}.name`, 'is missing', 'a layer name, e.g. name: meta-oe');
-        const gitEntry = entries.get('git');
-        const pathEntry = entries.get('path');
-        const branchEntry = entries.get('branch');
-        const tagEntry = entries.get('tag');
-        const commitEntry = entries.get('commit');
-        const refExpected = 'a git branch or tag name (letters, digits and . _ / + -, no "..")';
-        const branch = this.matching(branchEntry, isValidRefName, 'a valid branch name', refExpected);
-        const tag = this.matching(tagEntry, isValidRefName, 'a valid tag name', refExpected);
-        const commit = this.matching(commitEntry, (s) => COMMIT.test(s), 'a commit id', '7 to 40 lowercase hex digits (git rev-parse HEAD)');
-        const sublayers = this.sublayers(entries.get('sublayers'));
-        let source;
-        if (gitEntry && pathEntry) {
-            this.error(pathEntry.keyNode, `${field}.path`, 'a layer has both git and path', 'exactly one of them: git for a repository to fetch, path for the checked-out repository');
-        }
-        else if (!gitEntry && !pathEntry) {
-            this.error(node, field, 'the layer has neither git nor path', 'git: <repository URL> for a repository to fetch, or path: <dir> for the checked-out repository (e.g. path: .)');
-        }
-        else if (pathEntry) {
-            for (const e of [branchEntry, tagEntry, commitEntry]) {
-                if (e)
-                    this.error(e.keyNode, e.field, `a path layer takes no ${e.key} (it is built at the commit that is checked out)`, 'path alone, or git with branch, tag or commit');
-            }
-            const p = this.layerPath(pathEntry);
-            if (p !== undefined)
-                source = { kind: 'path', path: p };
-        }
-        else {
-            if (tagEntry && (branchEntry || commitEntry)) {
-                this.error(tagEntry.keyNode, tagEntry.field, `tag cannot be combined with ${branchEntry ? 'branch' : 'commit'}`, 'either tag alone, or branch and/or commit');
-            }
-            const url = this.gitUrl(gitEntry);
-            if (url !== undefined)
-                source = {
-                    kind: 'git',
-                    url,
-                    ...(branch !== undefined && { branch }),
-                    ...(tag !== undefined && { tag }),
-                    ...(commit !== undefined && { commit }),
-                };
-        }
-        if (this.problems.length > before || name === undefined || source === undefined)
-            return undefined;
-        return { name, source, ...(sublayers !== undefined && { sublayers }), line };
-    }
-    gitUrl(e) {
-        const expected = 'a repository URL git accepts (https://, ssh://, git://, file://, user@host:path) or a local path';
-        const url = this.str(e, expected);
-        if (url === undefined)
-            return undefined;
-        const problem = gitUrlProblem(url);
-        if (problem)
-            return this.error(e.value, e.field, `${JSON.stringify(url)} ${problem}`, expected);
-        if (url.startsWith('./') || url.startsWith('../') || url === '.' || url === '..')
-            return path$1.resolve(this.dir, url);
-        if (url === '~' || url.startsWith('~/'))
-            return path$1.join(this.home, url.slice(1));
-        return url;
-    }
-    /** A path layer: relative to the config file's directory, and inside it. */
-    layerPath(e) {
-        const expected = 'a directory relative to the config file, inside its directory, e.g. . or meta-mylayer';
-        const raw = this.str(e, expected);
-        if (raw === undefined)
-            return undefined;
-        if (raw.startsWith('/') || path$1.isAbsolute(raw))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)} is absolute`, expected);
-        const norm = path$1.posix.normalize(raw).replace(/\/+$/, '') || '.';
-        if (norm === '..' || norm.startsWith('../'))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)} leaves the config file's directory`, expected);
-        if (!isRepoSubdir(norm))
-            return this.error(e.value, e.field, `${JSON.stringify(raw)} is not a plain relative directory`, `${expected} (letters, digits and . _ + - /)`);
-        return norm;
-    }
-    sublayers(e) {
-        if (!e)
-            return undefined;
-        const expected = 'directories inside the repository holding conf/layer.conf, e.g. [meta, meta-poky, meta-yocto-bsp] (. is the repository root)';
-        const items = this.list(e, expected);
-        if (items === undefined)
-            return undefined;
-        if (items.length === 0)
-            return this.error(e.value ?? e.keyNode, e.field, 'is an empty list', `${expected}, or no sublayers key to use every directory holding conf/layer.conf`);
-        const out = [];
-        for (const item of items) {
-            const raw = this.string(item.node, e.keyNode, item.field, expected);
-            if (raw === undefined)
-                continue;
-            const norm = raw === '.' || raw === './' ? '.' : path$1.posix.normalize(raw).replace(/\/+$/, '');
-            if (raw.startsWith('/'))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} is absolute`, expected);
-            else if (norm === '..' || norm.startsWith('../') || raw.split('/').includes('..'))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} contains ..`, expected);
-            else if (!isRepoSubdir(norm))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} is not a plain relative directory`, `${expected}; letters, digits and . _ + - /`);
-            else if (out.includes(norm))
-                this.error(item.node, item.field, `${JSON.stringify(raw)} is listed twice`, 'each sublayer once');
-            else
-                out.push(norm);
-        }
-        return out;
-    }
-    overrides(o) {
-        const name = (input, value, what, example) => {
-            if (value === undefined)
-                return undefined;
-            if (!BITBAKE_NAME.test(value))
-                return this.inputError(input, `${JSON.stringify(value)} is not a valid ${what} name`, `${NAME_CHARS}, e.g. ${example}`);
-            return value;
-        };
-        const before = this.problems.length;
-        const machine = name(Inputs.Machine, o.machine, 'MACHINE', 'qemux86-64');
-        const machineBroken = this.problems.length > before;
-        const distro = name(Inputs.Distro, o.distro, 'DISTRO', 'poky');
-        let targets;
-        if (o.targets && o.targets.length > 0) {
-            targets = [];
-            for (const t of o.targets) {
-                if (!BITBAKE_TARGET.test(t))
-                    this.inputError(Inputs.Target, `${JSON.stringify(t)} is not a valid target`, `recipe or image names (${NAME_CHARS}), optionally with :do_<task>, e.g. core-image-minimal`);
-                else if (!targets.includes(t))
-                    targets.push(t);
-            }
-        }
-        const bitbakeArgs = [];
-        for (const a of o.bitbakeArgs ?? []) {
-            if (/[\x00-\x1f\x7f]/.test(a))
-                this.inputError(Inputs.BitbakeArgs, `${JSON.stringify(a)} contains a line break or control character`, 'single-line arguments, e.g. -k');
-            else
-                bitbakeArgs.push(a);
-        }
-        const localConf = [];
-        for (const line of o.localConf ?? []) {
-            const a = this.attempt(() => parseConfAssignment(line, `input '${Inputs.LocalConf}'`), Infinity);
-            if (a)
-                localConf.push(a);
-        }
-        let image;
-        if (o.containerImage !== undefined) {
-            if (CONTAINER_IMAGE.test(o.containerImage))
-                image = o.containerImage;
-            else
-                this.inputError(Inputs.ContainerImage, `${JSON.stringify(o.containerImage)} is not an image reference`, 'an image name such as crops/poky:ubuntu-22.04');
-        }
-        let engine;
-        if (o.containerEngine !== undefined) {
-            if (CONTAINER_ENGINES.includes(o.containerEngine))
-                engine = o.containerEngine;
-            else
-                this.inputError(Inputs.ContainerEngine, `${JSON.stringify(o.containerEngine)} is not a container engine`, CONTAINER_ENGINES.join(', '));
-        }
-        return { targets, machine, machineBroken, distro, bitbakeArgs, localConf, image, engine };
+        if (typeof v !== 'number' && typeof v !== 'string')
+            return this.error(e.value ?? e.keyNode, e.field, this.describe(e.value), rule.expected);
+        // A YAML number is shown as written; a string in quotes.
+        const shown = typeof v === 'number' ? this.source(e.value) : JSON.stringify(v.trim());
+        const text = typeof v === 'number' ? String(v) : v.trim();
+        if (!rule.form.test(text))
+            return this.error(e.value, e.field, `${shown} is not ${rule.noun}`, rule.expected);
+        const value = rule.parse(text);
+        const refused = rule.refuse(value);
+        return refused ? this.error(e.value, e.field, `${shown} ${refused}`, rule.expected) : value;
     }
 }
 
+/**
+ * The Smidr config: smidr.yaml as written by users, validated, with the action's inputs (or the
+ * CLI's flags) laid over it. Nothing here touches the network or writes a file. This module is
+ * the contract other modules use; the reading is in yaml-reader.ts (YAML access and errors),
+ * smidr-yaml.ts and layers-yaml.ts (the file's rules) and overrides.ts (inputs and flags).
+ */
+/**
+ * Reads and parses a config file. A missing file is a ConfigError that says how to provide one.
+ * See parseConfig for everything else.
+ */
+function loadConfig(file, overrides, options) {
+    let text;
+    try {
+        text = fs$1.readFileSync(file, 'utf8');
+    }
+    catch (e) {
+        const err = e;
+        if (err.code === 'ENOENT') {
+            throw new ConfigError(`${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set ${options.naming.mention('config')} to its path`);
+        }
+        if (err.code === 'EISDIR')
+            throw new ConfigError(`${file}: is a directory; expected the path of a Smidr config file (smidr.yaml)`);
+        throw new ConfigError(`${file}: cannot read the config file (${err.code ?? err.message}); expected a readable file`);
+    }
+    return parseConfig(text, file, overrides, options);
+}
+/**
+ * Parses and validates smidr.yaml text and lays the overrides over it. Pure: reads no file and
+ * no environment.
+ *
+ * Every problem found is reported at once: the ConfigError's message holds one line per
+ * problem, each `<file>:<line>: <field>: <what is wrong>; expected <what>`, or
+ * `<override>: …` for an override, named as options.naming says. Checks that combine fields (a
+ * machine and a target must exist somewhere) run only when the fields themselves are valid, so
+ * one mistake gives one line.
+ */
+function parseConfig(text, file, overrides, options) {
+    const abs = path$1.resolve(file);
+    const r = new YamlReader(text, file);
+    const top = r.parse();
+    const config = top === undefined
+        ? undefined
+        : readSmidrYaml(r, top, { dir: path$1.dirname(abs), home: options.home ?? os$1.homedir() }, overrides, options.naming);
+    r.throwProblems();
+    return { ...config, file: abs };
+}
+
 /** Reads every input of the action once, into the overrides config.ts lays over smidr.yaml. */
+/** The input each override comes from. */
+const OVERRIDE_INPUTS = {
+    config: Inputs.Config,
+    targets: Inputs.Target,
+    machine: Inputs.Machine,
+    distro: Inputs.Distro,
+    bitbakeArgs: Inputs.BitbakeArgs,
+    localConf: Inputs.LocalConf,
+    containerImage: Inputs.ContainerImage,
+    containerEngine: Inputs.ContainerEngine,
+};
+/** Config errors about an override name the input: `input 'machine': …`. */
+const INPUT_NAMING = {
+    label: (field) => `input '${OVERRIDE_INPUTS[field]}'`,
+    mention: (field) => `the '${OVERRIDE_INPUTS[field]}' input`,
+};
 function readInputs(env = process.env) {
     const get = (name) => getInput(name).trim() || undefined;
     const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
@@ -39605,21 +39737,13 @@ function readInputs(env = process.env) {
         },
         workspaceDir: workspaceDir ? path$1.resolve(workspace, workspaceDir) : undefined,
         cache: readCacheInputs(env, workspace),
-        report: readReportInputs(env),
+        report: readReportInputs(),
         stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
     };
 }
-function readReportInputs(env) {
+function readReportInputs() {
     const summary = getInput(Inputs.Summary).trim();
-    return {
-        summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
-        progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
-        diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
-    };
-}
-function testEnv(env, name, unit, fallback) {
-    const text = env[name]?.trim();
-    return text ? parsePositive(text, name, unit, fallback) : fallback;
+    return { summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary) };
 }
 function readCacheInputs(env, workspace) {
     const get = (name) => getInput(name).trim();
@@ -39739,18 +39863,19 @@ function splitWords(text, input) {
     return words;
 }
 
-/** What the main step leaves for the post step, in one state entry. */
-function saveBuildState(s) {
-    saveState(State.Build, JSON.stringify(s));
+/**
+ * What the main step leaves for the post step: one object, built once by the main step and saved
+ * whole under one state entry, which the post step reads back as it was (as rust-cache does with
+ * its CacheConfig). Nothing in it is copied field by field from the inputs or the directories.
+ */
+function saveStepState(s) {
+    saveState(State.Step, JSON.stringify(s));
 }
 
 /**
- * The persistent cache directories of a self-hosted runner: making them private per repository,
- * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
- * used for a while — all while other builds on the host keep running.
+ * Where the hash-equivalence DB may live: BitBake refuses NFS, and SQLite's WAL mode corrupts
+ * silently on any network share, so such a directory is refused with the fix before BitBake runs.
  */
-// ---------------------------------------------------------------------------------------------
-// The hash-equivalence DB directory
 /** statfs(2) f_type values of network file systems (linux/magic.h, fs/smb/client). */
 const NETWORK_FS = new Map([
     [0x6969, 'NFS'],
@@ -39788,14 +39913,17 @@ async function dbDirProblem(dir) {
         }
         catch (e) {
             const parent = path$1.dirname(at);
-            if (errno(e) !== 'ENOENT' || parent === at)
+            if (errorCode(e) !== 'ENOENT' || parent === at)
                 return undefined;
             at = parent;
         }
     }
 }
-// ---------------------------------------------------------------------------------------------
-// Private per-repository cache directories
+
+/**
+ * The persistent cache directories of a self-hosted runner, one private set per repository: one
+ * repository's sources, sstate and build trees must be neither readable nor plantable by another's.
+ */
 /** A GitHub owner or repository name; `.` and `..` are refused separately. */
 const NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
 /** `owner/name` as directory names, or an error for a value that could leave the cache root. */
@@ -39817,7 +39945,7 @@ function repositoryDirs(repository) {
     return { owner: owner.toLowerCase(), name: name.toLowerCase() };
 }
 /**
- * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}`. The owner and
+ * Creates `<root>/<owner>/<repo>/{downloads,sstate-cache,hashserv,builds}` The owner and
  * repository directories are mode 0700: one repository's sources, sstate and build trees must not
  * be readable by another's builds, and must not be plantable by another user (poisoned sstate).
  * Broader existing modes are tightened and returned in `tightened`.
@@ -39834,7 +39962,7 @@ async function privateCacheDirs(root, repository) {
         downloads: path$1.join(repoDir, 'downloads'),
         sstate: path$1.join(repoDir, 'sstate-cache'),
         hashserv: path$1.join(repoDir, 'hashserv'),
-        builds: path$1.join(repoDir, 'builds'),
+        buildsDir: path$1.join(repoDir, 'builds'),
     };
     for (const d of Object.values(dirs))
         await promises$1.mkdir(d, { recursive: true });
@@ -39846,7 +39974,7 @@ async function privateDir(dir, tightened) {
         return;
     }
     catch (e) {
-        if (errno(e) !== 'EEXIST')
+        if (errorCode(e) !== 'EEXIST')
             throw e;
     }
     const st = await promises$1.lstat(dir);
@@ -39861,9 +39989,6 @@ async function privateDir(dir, tightened) {
         await promises$1.chmod(dir, st.mode & 0o700);
         tightened.push(dir);
     }
-}
-function errno(e) {
-    return e?.code;
 }
 
 /**
@@ -39947,7 +40072,7 @@ function actionDirs(env, workspaceDir) {
     return {
         // The tool cache survives between jobs on self-hosted runners: checkouts are reused there.
         layerStore: path$1.join(env.RUNNER_TOOL_CACHE ?? temp, 'smidr-layers'),
-        workspaceRoot: workspaceDir ?? path$1.join(temp, 'smidr', 'builds'),
+        buildsDir: workspaceDir ?? path$1.join(temp, 'smidr', 'builds'),
         caches: cacheDirsUnder(path$1.join(temp, 'smidr', 'cache')),
     };
 }
@@ -39956,7 +40081,7 @@ function localDirs(d, workspaceDir) {
     const root = path$1.dirname(d.sstate);
     return {
         layerStore: d.layers,
-        workspaceRoot: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
+        buildsDir: workspaceDir ? path$1.resolve(workspaceDir) : path$1.join(root, 'builds'),
         caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path$1.join(root, 'hashserv') },
     };
 }
@@ -39972,7 +40097,7 @@ async function selfHostedDirs(base, cacheDir, directories, repository, workspace
             log.notice(`Made ${t} private to the runner user`);
         dirs = {
             layerStore: base.layerStore,
-            workspaceRoot: workspaceDir ?? p.builds,
+            buildsDir: workspaceDir ?? p.buildsDir,
             caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv },
         };
     }
@@ -40014,12 +40139,15 @@ function formatDuration(ms) {
  * docs/benchmarks.md). Per directory, only what the visitor keeps stays alive; plain loops leave
  * no promise per file behind, and nothing else waits on the event loop meanwhile.
  */
-/** Entries of dir, typed without following symlinks; none when it is missing or unreadable. */
-function readDirents(dir) {
+/**
+ * Entries of dir, typed without following symlinks; none when it is missing or unreadable.
+ * `onError` hears of a directory that exists but cannot be read (a missing one is just empty).
+ */
+function readDirents(dir, onError) {
     try {
         return readdirSync(dir, { withFileTypes: true });
     }
-    catch {
+    catch (e) {
         return [];
     }
 }
@@ -40029,7 +40157,7 @@ function readDirents(dir) {
  * entries have all been visited (to remove it if it became empty, say). Entries are sorted by
  * name so every listing is deterministic.
  */
-function walk$1(root, visit, after) {
+function walk(root, visit, after, onError) {
     const visitDir = (rel) => {
         const entries = readDirents(rel ? path$1.join(root, rel) : root).sort((a, b) => (a.name < b.name ? -1 : 1));
         const siblings = new Set(entries.map((e) => e.name));
@@ -40062,7 +40190,7 @@ function dirBytes(paths) {
             total += st.size;
             continue;
         }
-        walk$1(p, ({ rel, dirent }) => {
+        walk(p, ({ rel, dirent }) => {
             if (!dirent.isDirectory())
                 total += lstatOrUndefined(path$1.join(p, rel))?.size ?? 0;
         });
@@ -40079,26 +40207,20 @@ function dirBytes(paths) {
  * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
  * npm2/'s `.resolved` files) and have no stamp per file.
  */
-async function entries(dir, rel) {
-    return promises$1.readdir(rel ? path$1.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
-}
-const join = (rel, name) => (rel ? `${rel}/${name}` : name);
+const isStamp = (name) => name.endsWith('.done');
 /** Sorted `.done` stamps, relative: the downloads that completed. */
 async function downloadNames(dir) {
     const out = [];
-    async function visit(rel) {
-        const list = await entries(dir, rel);
-        const names = new Set(list.map((e) => e.name));
-        for (const e of list) {
-            const r = join(rel, e.name);
-            if (e.name.endsWith('.done') && !e.isDirectory())
-                out.push(r);
-            // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
-            else if (e.isDirectory() && !names.has(`${e.name}.done`))
-                await visit(r);
+    walk(dir, ({ rel, dirent, siblings }) => {
+        if (!dirent.isDirectory()) {
+            if (isStamp(dirent.name))
+                out.push(rel);
+            return;
         }
-    }
-    await visit('');
+        // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+        if (siblings.has(`${dirent.name}.done`))
+            return 'skip';
+    });
     return out.sort();
 }
 
@@ -40159,7 +40281,7 @@ function close(db) {
         // Closed already, or never opened.
     }
 }
-const quote$1 = (name) => `"${name.replace(/"/g, '""')}"`;
+const quote = (name) => `"${name.replace(/"/g, '""')}"`;
 /** Per table (sqlite_master, so any BitBake version's tables): rows, and the largest rowid. */
 function tableStats(file) {
     if (!existsSync(file))
@@ -40173,10 +40295,10 @@ function tableStats(file) {
             .all();
         const out = {};
         for (const { name } of tables) {
-            const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${quote$1(name)}`).get().n);
+            const rows = Number(db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get().n);
             let maxRowid;
             try {
-                const m = db.prepare(`SELECT max(rowid) AS m FROM ${quote$1(name)}`).get().m;
+                const m = db.prepare(`SELECT max(rowid) AS m FROM ${quote(name)}`).get().m;
                 maxRowid = m === null ? 0 : Number(m);
             }
             catch {
@@ -40338,41 +40460,14 @@ function parseSstateName(fileName) {
         task,
     };
 }
-/*
- * Listing is synchronous and goes one directory at a time on purpose. A cache holds tens of
- * thousands of files; listing them all first, then stat-ing them all, kept everything alive at
- * once and made V8 grow the post step's heap by some 80 MB that it kept through the upload that
- * follows (10,000 objects: peak RSS 250-310 MB against 170 MB for @actions/cache alone; see
- * docs/benchmarks.md). Per directory, only the objects found stay alive; plain loops leave no
- * promise per file behind, and nothing else waits on the event loop meanwhile.
- */
-function readDir(dir) {
-    try {
-        return readdirSync(dir, { withFileTypes: true });
-    }
-    catch {
-        return [];
-    }
-}
-/** Files and symlinks below dir, without following symlinked directories. */
-function walk(dir, rel = '', dirs, out = []) {
-    for (const dirent of readDir(rel ? path$1.join(dir, rel) : dir)) {
-        const r = rel ? `${rel}/${dirent.name}` : dirent.name;
-        if (dirent.isDirectory()) {
-            walk(dir, r, dirs, out);
-        }
-        else if (dirent.isFile() || dirent.isSymbolicLink()) {
-            out.push({ rel: r, dirent });
-        }
-    }
-    return out;
-}
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 async function sstateNames(dir) {
-    return walk(dir)
-        .map((f) => f.rel)
-        .filter((r) => parseSstateName(path$1.posix.basename(r)))
-        .sort();
+    const names = [];
+    walk(dir, ({ rel, dirent }) => {
+        if ((dirent.isFile() || dirent.isSymbolicLink()) && parseSstateName(dirent.name))
+            names.push(rel);
+    });
+    return names.sort();
 }
 
 /**
@@ -40392,6 +40487,11 @@ const WORKER = path$1.join(path$1.basename(HERE) === 'cache' ? path$1.dirname(HE
 async function restoreWithin(limitMs, paths, key, restoreKeys) {
     const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
     return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
+}
+/** The cache id (-1 when the service refused) and the compressed archive's size. */
+async function saveWithin(limitMs, paths, key) {
+    const reply = await transfer({ op: 'save', paths, key }, limitMs);
+    return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.
@@ -40447,13 +40547,19 @@ function formatLimit(ms) {
  * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
  * any kind is a warning: the build goes on cold.
  */
+/** @actions/cache in the killable worker process, and the wall clock. */
+const actionsCache = {
+    restore: (paths, key, restoreKeys, limitMs) => restoreWithin(limitMs, paths, key, restoreKeys),
+    save: (paths, key, limitMs) => saveWithin(limitMs, paths, key),
+    now: () => Date.now(),
+};
 const HASHSERV_DB = 'hashserv.db';
 /** BitBake's persistent unihash cache, in PERSISTENT_DIR (the DB directory, before 2.18). */
 const UNIHASH_CACHE = 'bb_unihashes.dat';
 function cachePaths(dirs) {
     return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
 }
-async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
+async function restoreCaches(keys, dirs, inventoryFile, timeoutMs, service = actionsCache) {
     const paths = cachePaths(dirs);
     await log.group('Cache configuration', async () => {
         for (const [part, value] of Object.entries(keys.parts))
@@ -40463,8 +40569,8 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     });
     // Independent caches: restore them at the same time.
     const [downloads, sstate] = await Promise.all([
-        restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs),
-        restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs),
+        restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs, service),
+        restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs, service),
     ]);
     const db = path$1.join(dirs.hashserv, HASHSERV_DB);
     // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
@@ -40477,15 +40583,25 @@ async function restoreCaches(keys, dirs, inventoryFile, timeoutMs) {
     await promises$1.mkdir(path$1.dirname(inventoryFile), { recursive: true });
     await promises$1.writeFile(inventoryFile, JSON.stringify(inventory));
     log.info(`Restored ${inventory.sstate.length} sstate objects, ${inventory.downloads.length} downloads, hash-equivalence DB: ${hashserv}`);
-    return { downloads, sstate, hashserv, dbFingerprint: dbFingerprint(db) };
+    return {
+        keys,
+        paths,
+        downloads,
+        sstate,
+        hashserv,
+        inventoryFile,
+        dbFingerprint: dbFingerprint(db),
+        buildStartedMs: service.now(),
+    };
 }
-async function restoreOne(name, paths, key, timeoutMs) {
-    const started = Date.now();
+/** One part restored: a miss, a failure or a timeout leaves its directories empty and warns at most. */
+async function restoreOne(name, paths, key, timeoutMs, service = actionsCache) {
+    const started = service.now();
     let restored;
     let archiveBytes;
     let warning;
     try {
-        ({ key: restored, archiveBytes } = await restoreWithin(timeoutMs, paths, key.key, [...key.restoreKeys]));
+        ({ key: restored, archiveBytes } = await service.restore(paths, key.key, [...key.restoreKeys], timeoutMs));
     }
     catch (e) {
         warning = `${name} cache: restore failed, building without it: ${errorMessage(e)}`;
@@ -40500,7 +40616,7 @@ async function restoreOne(name, paths, key, timeoutMs) {
     const result = {
         kind,
         key: restored,
-        seconds: (Date.now() - started) / 1000,
+        seconds: (service.now() - started) / 1000,
         bytes: dirBytes(paths),
         archiveBytes,
         warning,
@@ -40509,106 +40625,45 @@ async function restoreOne(name, paths, key, timeoutMs) {
     log.info(`${name} cache: ${kind}${restored ? ` (${restored})` : ''}, ${formatBytes(result.bytes)}${archive} in ${result.seconds.toFixed(1)} s`);
     return result;
 }
-function saveCacheState(s) {
-    saveState(State.Caches, JSON.stringify(s));
-}
 async function exists(p) {
     return promises$1.access(p).then(() => true, () => false);
 }
 async function emptyDir(dir) {
-    const entries = await promises$1.readdir(dir).catch(() => []);
-    await Promise.all(entries.map((e) => promises$1.rm(path$1.join(dir, e), { recursive: true, force: true })));
+    await Promise.all(readDirents(dir).map((e) => promises$1.rm(path$1.join(dir, e.name), { recursive: true, force: true })));
 }
 
-/**
- * BitBake takes a value verbatim between its first and last quote: there are no escapes, and a
- * value with exactly one inner quote of the delimiting kind is a ParseError. So pick the quote
- * that keeps the value intact, and refuse what no quoting can carry: line breaks, inline Python
- * (`$` cannot be escaped) and a value with exactly one `"` and exactly one `'`.
- */
-function quote(value) {
-    if (/[\n\r\0]/.test(value))
-        throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
-    if (value.includes('${@'))
-        throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
-    const count = (c) => value.split(c).length - 1;
-    if (count('"') !== 1)
-        return `"${value}"`;
-    if (count("'") !== 1)
-        return `'${value}'`;
-    throw new Error(`conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`);
+/** What a build left for the workflow: its deploy directory and the image files in it. */
+/** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
+function findDeployDir(buildDir) {
+    const tmpdirs = readDirents(buildDir)
+        .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e.name))
+        .map((e) => e.name);
+    const found = tmpdirs.find((t) => readDirents(path$1.join(buildDir, t)).some((e) => e.name === 'deploy'));
+    return path$1.join(buildDir, found ?? 'tmp', 'deploy');
 }
-function assign(variable, operator, value) {
-    if (!CONF_VARIABLE.test(variable))
-        throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
-    return `${variable} ${operator} ${quote(value)}`;
+/** The files (and links) BitBake deployed for the machine, sorted. */
+function listImages(dir) {
+    return readDirents(dir)
+        .filter((e) => !e.isDirectory())
+        .map((e) => path$1.join(dir, e.name))
+        .sort();
 }
-function name(kind, value) {
-    if (!BITBAKE_NAME.test(value))
-        throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
-    return value;
-}
-const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
-function renderBblayersConf(layers, pokyBblayersVersion) {
-    const lines = [HEADER];
-    if (pokyBblayersVersion)
-        lines.push(assign('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
-    lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
-    for (const layer of layers) {
-        // One path per continued line: a quote, blank or backslash in it would end the value early.
-        if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
-            throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
-        lines.push(`    ${layer} \\`);
-    }
-    lines.push('"', '');
-    return lines.join('\n');
-}
-function renderAutoConf(s) {
-    const { paths } = s;
-    const lines = [
-        HEADER,
-        assign('MACHINE', '=', name('MACHINE', s.machine)),
-        assign('DISTRO', '=', name('DISTRO', s.distro)),
-        '',
-        '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
-        assign('TMPDIR', '=', `${paths.topdir}/tmp`),
-        assign('DL_DIR', '=', paths.downloads),
-        assign('SSTATE_DIR', '=', paths.sstate),
-        '',
-        '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
-        assign('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-        assign('BB_HASHSERVE', '=', 'auto'),
-        s.hashservDbDirSupported
-            ? assign('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
-            : assign('PERSISTENT_DIR', '=', paths.hashserv),
-    ];
-    if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
-        lines.push('');
-    if (s.bbNumberThreads !== undefined)
-        lines.push(assign('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
-    if (s.parallelMake !== undefined)
-        lines.push(assign('PARALLEL_MAKE', '=', s.parallelMake));
-    if (s.localConf.length > 0) {
-        lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
-        for (const a of s.localConf)
-            lines.push(assign(a.variable, a.operator, a.value));
-    }
-    lines.push('');
-    return lines.join('\n');
+
+/** The environment as child processes take it: only variables that have a value. */
+function stringEnv(env) {
+    const out = {};
+    for (const [k, v] of Object.entries(env))
+        if (v !== undefined)
+            out[k] = v;
+    return out;
 }
 
 /**
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
  */
-/** Fixed paths BitBake sees inside the container (docs/architecture.md). */
-const IN_CONTAINER = {
-    layers: '/smidr/layers',
-    build: '/smidr/build',
-    downloads: '/smidr/downloads',
-    sstate: '/smidr/sstate',
-    hashserv: '/smidr/hashserv',
-};
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+const BUILD_LABEL = 'org.smidr.build';
 /** The uid BitBake runs as: the runner's own, or a regular user's when the runner is root. */
 function builderUser() {
     const uid = process.getuid?.() ?? 1000;
@@ -40713,19 +40768,170 @@ function signalContainer(engine, name, signal) {
     spawnSync(engine, ['kill', '--signal', signal, name], { stdio: 'ignore', timeout: 30_000 });
 }
 
-/** The environment as child processes take it: only variables that have a value. */
-function stringEnv(env) {
-    const out = {};
-    for (const [k, v] of Object.entries(env))
-        if (v !== undefined)
-            out[k] = v;
+/**
+ * The paths BitBake sees, and the host directory behind each. In the container every directory
+ * has a fixed path (docs/architecture.md, "Paths BitBake sees"), so a conf file never holds a host
+ * path and the same conf works on every host; with `container-engine: none` BitBake sees the
+ * host's own paths. The conf files, the container's mounts and environment, and the report's
+ * reading back of printed paths all ask this one function.
+ */
+const IN_CONTAINER = {
+    layers: '/smidr/layers',
+    build: '/smidr/build',
+    downloads: '/smidr/downloads',
+    sstate: '/smidr/sstate',
+    hashserv: '/smidr/hashserv',
+};
+/** The action's own files in the build directory: the build user's HOME and the script that starts BitBake. */
+const OWN_DIR = '.smidr';
+function bitbakeLayout(dirs, inContainer) {
+    const seen = inContainer
+        ? { ...IN_CONTAINER, layer: (name) => `${IN_CONTAINER.layers}/${name}` }
+        : { ...dirs.caches, build: dirs.buildDir, layer: (name) => layerDir(dirs, name) };
+    const binds = inContainer
+        ? [
+            ...dirs.layers.map((l) => ({ seen: seen.layer(l.name), host: l.dir, readonly: true })),
+            { seen: seen.build, host: dirs.buildDir, readonly: false },
+            { seen: seen.downloads, host: dirs.caches.downloads, readonly: false },
+            { seen: seen.sstate, host: dirs.caches.sstate, readonly: false },
+            { seen: seen.hashserv, host: dirs.caches.hashserv, readonly: false },
+        ]
+        : [];
+    return {
+        build: seen.build,
+        downloads: seen.downloads,
+        sstate: seen.sstate,
+        hashserv: seen.hashserv,
+        layer: seen.layer,
+        home: path$1.join(seen.build, OWN_DIR, 'home'),
+        script: path$1.join(seen.build, OWN_DIR, 'run-bitbake.sh'),
+        binds,
+    };
+}
+function layerDir(dirs, name) {
+    const layer = dirs.layers.find((l) => l.name === name);
+    if (!layer)
+        throw new Error(`no layer named ${name}`);
+    return layer.dir;
+}
+/** The BitBake layer directories (BBLAYERS) and cache paths the conf files name. */
+function confPaths(layout, layers) {
+    const sub = (root, s) => (s === '.' ? root : `${root}/${s}`);
+    return {
+        topdir: layout.build,
+        downloads: layout.downloads,
+        sstate: layout.sstate,
+        hashserv: layout.hashserv,
+        layers: layers.flatMap((l) => l.sublayers.map((s) => sub(layout.layer(l.name), s))),
+    };
+}
+
+/**
+ * Where BitBake runs and with what: in the builder container (image present, directories owned by
+ * the build user, mounts and environment from the layout), or directly on the runner with the
+ * runner's environment minus what must not reach BitBake.
+ */
+async function bitbakeHost(r, argv, uid = process.getuid?.()) {
+    return r.containerName ? containerHost(r, r.containerName, argv, uid) : directHost(r, process.env, uid);
+}
+async function containerHost(r, name, argv, uid) {
+    const engine = r.container.engine;
+    const missing = await engineAvailable(engine);
+    if (missing)
+        throw new Error(missing);
+    await ensureImage(engine, r.container.image);
+    const user = builderUser();
+    if (uid === 0)
+        await ownBuildDirs([r.dirs.buildDir, ...Object.values(r.dirs.caches)], user);
+    const userns = userNamespaceOptions();
+    if (userns.warning)
+        log.warning(userns.warning);
+    const spec = containerSpec(r, name, argv, user, userns.options);
+    return { kind: 'container', spec };
+}
+/** The container BitBake runs in: layers read-only, build and caches read-write, at the layout's paths. */
+function containerSpec(r, name, argv, user, securityOptions) {
+    const layout = bitbakeLayout(r.dirs, true);
+    return {
+        engine: r.container.engine,
+        image: r.container.image,
+        name,
+        user,
+        mounts: layout.binds.map((b) => ({ source: b.host, target: b.seen, readonly: b.readonly })),
+        env: { ...bitbakeEnv(layout, r.tools), HOME: layout.home, USER: 'builder', LOGNAME: 'builder' },
+        workdir: layout.build,
+        memory: r.container.memory,
+        cpus: r.container.cpuCount,
+        securityOptions,
+        labels: { [BUILD_LABEL]: r.buildId },
+        command: ['/bin/bash', layout.script, ...argv],
+    };
+}
+/**
+ * A root runner builds as a regular user: the directories it writes must be that user's. Only
+ * what is not already: a shared sstate directory of a self-hosted host is mostly the build
+ * user's, and changing every file's owner (and ctime) on every build is needless work. Other
+ * builds may remove their temporary files meanwhile, so find's complaints about those are no
+ * failure; a file really left unwritable shows as BitBake's own permission error.
+ */
+async function ownBuildDirs(dirs, user) {
+    const notOwned = ['(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')'];
+    for (const dir of dirs) {
+        await exec('find', [dir, ...notOwned, '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], {
+            silent: true,
+            ignoreReturnCode: true,
+        });
+    }
+}
+/** BitBake on the runner itself; OE refuses root, so a root runner is told to use a container. */
+function directHost(r, env, uid) {
+    if (uid === 0) {
+        throw new ConfigError('container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner');
+    }
+    const layout = bitbakeLayout(r.dirs, false);
+    return {
+        kind: 'direct',
+        script: layout.script,
+        env: { ...runnerEnvForBitbake(env), ...bitbakeEnv(layout, r.tools) },
+        cwd: layout.build,
+    };
+}
+/** The runner's environment as BitBake gets it: no host TMPDIR, no server address, no runner secrets. */
+function runnerEnvForBitbake(env) {
+    const out = stringEnv(env);
+    for (const k of Object.keys(out)) {
+        if (k === 'TMPDIR' ||
+            k === 'BBSERVER' ||
+            k.startsWith('ACTIONS_') ||
+            k.startsWith('INPUT_') ||
+            k.startsWith('GITHUB_TOKEN'))
+            delete out[k];
+    }
     return out;
+}
+/** What run-bitbake.sh reads: where the build directory, oe-init-build-env and BitBake are. */
+function bitbakeEnv(layout, tools) {
+    return {
+        LANG: 'en_US.UTF-8',
+        LC_ALL: 'en_US.UTF-8',
+        SMIDR_BUILD_DIR: layout.build,
+        SMIDR_INIT_ENV: `${layout.layer(tools.initEnv.layer)}/${tools.initEnv.file}`,
+        SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, layout.layer(tools.bitbake.layer)),
+    };
+}
+/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
+function bitbakeDirFor(tools, layerRoot) {
+    if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake')
+        return '';
+    return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
 }
 
 /** Runs git with argument arrays (never a shell) and without ever prompting for credentials. */
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 async function git(args, cwd) {
+    const shown = `git ${args.map(hideCredentials).join(' ')}`;
+    log.debug(cwd ? `${shown} (in ${cwd})` : shown);
     const out = await getExecOutput('git', [...SAFE, ...args], {
         cwd,
         silent: true,
@@ -40734,7 +40940,7 @@ async function git(args, cwd) {
     });
     if (out.exitCode !== 0) {
         const stderr = out.stderr.trim();
-        throw new GitError(`git ${args.join(' ')} failed: ${lastLines(stderr)}`, stderr);
+        throw new GitError(`${shown} failed: ${lastLines(stderr)}`, stderr);
     }
     return out.stdout.trim();
 }
@@ -40751,6 +40957,10 @@ async function gitOk(args, cwd) {
 }
 function lastLines(text, n) {
     return text.split('\n').slice(-3).join(' / ');
+}
+/** A URL's user and password (`https://token@host/…`) never reach a log. */
+function hideCredentials(arg) {
+    return arg.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
 }
 
 /**
@@ -40907,13 +41117,13 @@ async function resolveSublayers(layer, dir, commit) {
     if (layer.sublayers) {
         for (const sub of layer.sublayers) {
             if (!existsSync(path$1.join(dir, sub, 'conf', 'layer.conf'))) {
-                const found = await discoverLayers(dir);
+                const found = discoverLayers(dir);
                 throw new ConfigError(`layer '${layer.name}'${layer.line ? ` (line ${layer.line})` : ''}: sublayer '${sub}' has no conf/layer.conf at ${commit.slice(0, 12)}; the repository provides: ${found.join(', ') || 'none'}`);
             }
         }
         return layer.sublayers;
     }
-    return (await templateLayers(dir)) ?? (await discoverLayers(dir));
+    return (await templateLayers(dir)) ?? discoverLayers(dir);
 }
 const TEMPLATES = ['meta-poky/conf/templates/default/bblayers.conf.sample', 'meta-poky/conf/bblayers.conf.sample'];
 async function templateLayers(dir) {
@@ -40929,22 +41139,21 @@ async function templateLayers(dir) {
     }
     return undefined;
 }
-async function discoverLayers(dir, depth = 2) {
+/** Directories up to `depth` levels down holding conf/layer.conf, not looking inside a layer or a hidden directory. */
+function discoverLayers(dir, depth = 2) {
+    const isLayer = (rel) => existsSync(path$1.join(dir, rel, 'conf', 'layer.conf'));
+    if (isLayer(''))
+        return ['.'];
     const found = [];
-    async function walk(rel, level) {
-        if (existsSync(path$1.join(dir, rel, 'conf', 'layer.conf'))) {
-            found.push(rel === '' ? '.' : rel);
-            return;
+    walk(dir, ({ rel, dirent }) => {
+        if (!dirent.isDirectory() || dirent.name.startsWith('.'))
+            return 'skip';
+        if (isLayer(rel)) {
+            found.push(rel);
+            return 'skip';
         }
-        if (level >= depth)
-            return;
-        const entries = await promises$1.readdir(path$1.join(dir, rel), { withFileTypes: true });
-        for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-            if (e.isDirectory() && !e.name.startsWith('.'))
-                await walk(rel ? `${rel}/${e.name}` : e.name, level + 1);
-        }
-    }
-    await walk('', 0);
+        return rel.split('/').length >= depth ? 'skip' : undefined;
+    });
     return found;
 }
 async function findBuildTools(layers) {
@@ -41146,6 +41355,8 @@ set -u
 exec bitbake "$@"
 `;
 async function runBitbake(host, argv, opts) {
+    log.debug(`Starting BitBake: ${commandLine(host, argv)}`);
+    log.debug(`BitBake's environment (names only): ${Object.keys(host.kind === 'container' ? host.spec.env : host.env).join(' ')}`);
     const parser = new BitbakeOutputParser();
     const started = Date.now();
     const child = host.kind === 'container'
@@ -41266,6 +41477,16 @@ class Stopper {
         clearTimeout(this.timer);
     }
 }
+/** The command that starts BitBake, for the debug log: environment values are left out (they may be secrets). */
+function commandLine(host, argv) {
+    const words = host.kind === 'container'
+        ? [
+            host.spec.engine,
+            ...runArgs(host.spec).map((a, i, all) => (all[i - 1] === '--env' ? a.replace(/=[^]*$/, '=…') : a)),
+        ]
+        : ['bash', host.script, ...argv];
+    return words.map((w) => (/^[\w@%+=:,./…-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(' ');
+}
 function signalNumber(signal) {
     return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal];
 }
@@ -41285,11 +41506,120 @@ function progressLine(s, started, now = Date.now()) {
 }
 
 /**
+ * Renders the conf files the action owns: conf/bblayers.conf and conf/auto.conf, every line through
+ * conf-line.ts. Names were validated with the config, and are checked again here because a conf
+ * file is where a bad value would turn into code.
+ */
+function name(kind, value) {
+    if (!BITBAKE_NAME.test(value))
+        throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
+    return value;
+}
+const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
+function renderBblayersConf(layers, pokyBblayersVersion) {
+    const lines = [HEADER];
+    if (pokyBblayersVersion)
+        lines.push(confLine('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
+    lines.push(confLine('BBPATH', '=', '${TOPDIR}'), confLine('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
+    for (const layer of layers) {
+        // One path per continued line: a quote, blank or backslash in it would end the value early.
+        if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
+            throw new Error(`layer path cannot be written to bblayers.conf: ${JSON.stringify(layer)}`);
+        lines.push(`    ${layer} \\`);
+    }
+    lines.push('"', '');
+    return lines.join('\n');
+}
+function renderAutoConf(s) {
+    const { paths } = s;
+    const lines = [
+        HEADER,
+        confLine('MACHINE', '=', name('MACHINE', s.machine)),
+        confLine('DISTRO', '=', name('DISTRO', s.distro)),
+        '',
+        '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
+        confLine('TMPDIR', '=', `${paths.topdir}/tmp`),
+        confLine('DL_DIR', '=', paths.downloads),
+        confLine('SSTATE_DIR', '=', paths.sstate),
+        '',
+        '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
+        confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+        confLine('BB_HASHSERVE', '=', 'auto'),
+        s.hashservDbDirSupported
+            ? confLine('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
+            : confLine('PERSISTENT_DIR', '=', paths.hashserv),
+    ];
+    if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined)
+        lines.push('');
+    if (s.bbNumberThreads !== undefined)
+        lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
+    if (s.parallelMake !== undefined)
+        lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
+    if (s.localConf.length > 0) {
+        lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
+        for (const a of s.localConf)
+            lines.push(renderAssignment(a));
+    }
+    lines.push('');
+    return lines.join('\n');
+}
+
+/**
+ * The files the action writes into a fresh build directory: bblayers.conf and auto.conf with the
+ * paths BitBake will see, the build user's HOME, and the script that starts BitBake.
+ */
+/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
+const HASHSERVE_DB_DIR_SINCE = '2.18';
+async function writeBuildFiles(f) {
+    const { config, workspace, layers } = f;
+    const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
+    const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
+    const conf = path$1.join(workspace.buildDir, 'conf');
+    await promises$1.writeFile(path$1.join(conf, 'bblayers.conf'), renderBblayersConf(paths.layers, hasPoky(layers) ? '2' : undefined));
+    await promises$1.writeFile(path$1.join(conf, 'auto.conf'), renderAutoConf({
+        machine: config.machine,
+        distro: f.distro,
+        paths,
+        hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE),
+        ...parallelism(config),
+        localConf: config.localConf,
+    }));
+    // Written on the host, where the layout's paths are the host's own.
+    const onHost = bitbakeLayout(dirs, false);
+    await promises$1.mkdir(onHost.home, { recursive: true });
+    if (f.inContainer)
+        await promises$1.writeFile(path$1.join(onHost.home, '.gitconfig'), BUILD_USER_GITCONFIG);
+    await promises$1.writeFile(onHost.script, RUN_BITBAKE_SH, { mode: 0o755 });
+}
+/** The distro when the config names none: poky's when its meta-poky layer is there, else OE-core's. */
+function defaultDistro(layers) {
+    return hasPoky(layers) ? 'poky' : 'nodistro';
+}
+function hasPoky(layers) {
+    return layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
+}
+/**
+ * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
+ * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
+ */
+function parallelism(config) {
+    const cpus = config.container.engine !== 'none' && config.container.cpuCount
+        ? Math.max(1, Math.ceil(config.container.cpuCount))
+        : undefined;
+    return {
+        bbNumberThreads: config.bbNumberThreads ?? cpus,
+        parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
+    };
+}
+
+/**
  * Disk space: how full the filesystems holding the workspace and the caches are, a warning naming
  * what takes the space when one is nearly full (a Yocto build fills a hosted runner's ~14 GB
  * quickly, and BitBake's own disk monitor only stops the build once it is too late), and the free
  * space a failed build's message names.
  */
+/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
+const DISK_WARN_PERCENT = 80;
 /** The filesystems holding the given directories, one entry per filesystem. */
 async function diskUsage(dirs) {
     const byDevice = new Map();
@@ -41360,117 +41690,34 @@ function diskWarning(u, when, sizes, threshold = DISK_WARN_PERCENT) {
 const NEARLY_FULL_BYTES = 64 * 1024 ** 2;
 
 /**
- * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
- * run it; they differ only in where directories are and how results are shown.
+ * What a BitBake run came to: its result, and when it did not succeed, why, in words a user can
+ * act on. Pure: the caller reads the disk usage and passes it in.
  */
-/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
-const HASHSERVE_DB_DIR_SINCE = '2.18';
-async function prepareBuild(config, dirs, env = process.env) {
-    const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
-    const tools = await findBuildTools(layers);
-    const distro = config.distro ??
-        (layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
-    const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
-    const inContainer = config.container.engine !== 'none';
-    const seen = bitbakePaths(workspace, layers, inContainer);
-    const hasPoky = layers.some((l) => l.sublayers.some((s) => path$1.basename(s) === 'meta-poky'));
-    await promises$1.writeFile(path$1.join(workspace.buildDir, 'conf', 'bblayers.conf'), renderBblayersConf(seen.layers, hasPoky ? '2' : undefined));
-    await promises$1.writeFile(path$1.join(workspace.buildDir, 'conf', 'auto.conf'), renderAutoConf({
-        machine: config.machine,
-        distro,
-        paths: seen,
-        hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-        ...parallelism(config),
-        localConf: config.localConf,
-    }));
-    await promises$1.mkdir(path$1.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
-    if (inContainer)
-        await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
-    await promises$1.writeFile(path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
-    log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
-    return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+function buildResult(run) {
+    if (run.exitCode === 0)
+        return 'success';
+    if (run.stoppedBy === 'budget')
+        return 'stopped';
+    return run.stoppedBy ? 'cancelled' : 'failure';
 }
-/**
- * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
- * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
- */
-function parallelism(config) {
-    const cpus = config.container.engine !== 'none' && config.container.cpuCount
-        ? Math.max(1, Math.ceil(config.container.cpuCount))
-        : undefined;
-    return {
-        bbNumberThreads: config.bbNumberThreads ?? cpus,
-        parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
-    };
-}
-/** Layer, build and cache paths as BitBake will see them. */
-function bitbakePaths(ws, layers, inContainer) {
-    const layerRoot = (l) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir);
-    const sub = (root, s) => (s === '.' ? root : `${root}/${s}`);
-    const layerDirs = layers.flatMap((l) => l.sublayers.map((s) => sub(layerRoot(l), s)));
-    return inContainer
-        ? {
-            topdir: IN_CONTAINER.build,
-            downloads: IN_CONTAINER.downloads,
-            sstate: IN_CONTAINER.sstate,
-            hashserv: IN_CONTAINER.hashserv,
-            layers: layerDirs,
-        }
-        : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
-}
-async function runPreparedBuild(b, options = {}) {
-    const opts = {
-        progressInterval: options.progressInterval ?? 60,
-        graceSeconds: 120,
-        deadlineMs: options.budget?.deadlineMs,
-    };
-    const { config, workspace } = b;
-    const argv = [...config.bitbakeArgs, ...config.targets];
-    const host = b.containerName ? await containerHost(b, argv) : directHost(b);
-    const commandLine = `bitbake ${argv.join(' ')}`;
-    const run = await log.group(`${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`, () => runBitbake(host, argv, opts));
-    const deployDir = await findDeployDir(workspace.buildDir);
-    const images = await listImages(path$1.join(deployDir, 'images', config.machine));
-    const outcome = {
-        result: run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
-        run,
-        deployDir,
-        images,
-        tasksRun: tasksRun(run.summary),
-        tasksReused: run.summary.tasksReused,
-    };
-    if (outcome.result !== 'success') {
-        outcome.failureMessage = failureMessage(b, run, options);
-        const full = await fullDisk(b, run);
-        if (full)
-            outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
-    }
-    return outcome;
+/** The directories whose filesystem filling up fails a build, by the name a message gives them. */
+function fullDiskDirs(buildDir, caches) {
+    return { 'the build directory': buildDir, DL_DIR: caches.downloads, SSTATE_DIR: caches.sstate };
 }
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
-async function fullDisk(b, run) {
-    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-    const dirs = {
-        'the build directory': b.workspace.buildDir,
-        DL_DIR: b.workspace.caches.downloads,
-        SSTATE_DIR: b.workspace.caches.sstate,
-    };
-    const usage = await diskUsage(dirs).catch(() => []);
-    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
-    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
-        return undefined;
-    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
-    return (`No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
-        'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR');
+function failureMessage(run, ctx) {
+    const full = fullDisk(run, ctx.disk, ctx.diskDirs);
+    const why = runFailure(run, ctx);
+    return full ? `${full}. ${why}` : why;
 }
-function failureMessage(b, run, options) {
+function runFailure(run, ctx) {
     const s = run.summary;
     if (run.oomKilled) {
         const victims = s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
-        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
+        return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${ctx.containerMemory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
     }
     if (run.stoppedBy === 'budget')
-        return budgetMessage(run, options.budget.minutes);
+        return budgetMessage(run, ctx.budgetMinutes);
     if (run.stoppedBy)
         return 'BitBake was stopped because the job was cancelled';
     if (s.failures.length > 0) {
@@ -41492,127 +41739,69 @@ function budgetMessage(run, minutes) {
     return (`BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. ` +
         'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here');
 }
-async function containerHost(b, argv) {
-    const { config, workspace, tools } = b;
-    const engine = config.container.engine;
-    const missing = await engineAvailable(engine);
-    if (missing)
-        throw new Error(missing);
-    await ensureImage(engine, config.container.image);
-    const user = builderUser();
-    // A root runner builds as a regular user: the directories it writes must be that user's. Only
-    // what is not already: a shared sstate directory of a self-hosted host is mostly the build
-    // user's, and changing every file's owner (and ctime) on every build is needless work. Other
-    // builds may remove their temporary files meanwhile, so find's complaints about those are no
-    // failure; a file really left unwritable shows as BitBake's own permission error.
-    if (process.getuid?.() === 0) {
-        for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-            await exec('find', [
-                dir,
-                '(',
-                '!',
-                '-uid',
-                String(user.uid),
-                '-o',
-                '!',
-                '-gid',
-                String(user.gid),
-                ')',
-                '-exec',
-                'chown',
-                '-h',
-                `${user.uid}:${user.gid}`,
-                '{}',
-                '+',
-            ], { silent: true, ignoreReturnCode: true });
-        }
-    }
-    const userns = userNamespaceOptions();
-    if (userns.warning)
-        log.warning(userns.warning);
-    const mounts = [
-        ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
-        { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },
-        { source: workspace.caches.downloads, target: IN_CONTAINER.downloads, readonly: false },
-        { source: workspace.caches.sstate, target: IN_CONTAINER.sstate, readonly: false },
-        { source: workspace.caches.hashserv, target: IN_CONTAINER.hashserv, readonly: false },
-    ];
-    const spec = {
-        engine,
-        image: config.container.image,
-        name: b.containerName,
-        user,
-        mounts,
-        env: {
-            ...localeEnv(),
-            HOME: `${IN_CONTAINER.build}/.smidr/home`,
-            USER: 'builder',
-            LOGNAME: 'builder',
-            SMIDR_BUILD_DIR: IN_CONTAINER.build,
-            SMIDR_INIT_ENV: `${IN_CONTAINER.layers}/${tools.initEnv.layer}/${tools.initEnv.file}`,
-            SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, `${IN_CONTAINER.layers}/${tools.bitbake.layer}`),
-        },
-        workdir: IN_CONTAINER.build,
-        memory: config.container.memory,
-        cpus: config.container.cpuCount,
-        securityOptions: userns.options,
-        labels: { 'org.smidr.build': workspace.id },
-        command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
-    };
-    return { kind: 'container', spec };
+/** Said when BitBake ran out of space, or the fullest filesystem has almost nothing left. */
+function fullDisk(run, usage, dirs) {
+    const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
+    const fullest = usage.reduce((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
+    if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES))
+        return undefined;
+    const where = fullest.holds.map((h) => `${h} (${dirs[h]})`).join(', ');
+    return (`No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
+        'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR');
 }
-function directHost(b) {
-    if (process.getuid?.() === 0) {
-        throw new ConfigError('container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner');
+
+/**
+ * One build: layers → workspace → conf → BitBake → result. The action's main step and the local
+ * CLI both run it; they differ only in where directories are and how results are shown.
+ */
+async function prepareBuild(config, dirs, env = process.env) {
+    const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+    const tools = await findBuildTools(layers);
+    const distro = config.distro ?? defaultDistro(layers);
+    const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
+    const inContainer = config.container.engine !== 'none';
+    await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer });
+    log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
+    return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+}
+async function runPreparedBuild(b, options = {}) {
+    const { config, workspace } = b;
+    const argv = [...config.bitbakeArgs, ...config.targets];
+    const host = await bitbakeHost(hostRequest(b), argv);
+    const where = b.containerName ? `in ${config.container.image}` : 'on the runner';
+    const run = await log.group(`bitbake ${argv.join(' ')} (${where})`, () => runBitbake(host, argv, {
+        progressInterval: options.progressInterval ?? 60,
+        graceSeconds: 120,
+        deadlineMs: options.budget?.deadlineMs,
+    }));
+    const deployDir = findDeployDir(workspace.buildDir);
+    const outcome = {
+        result: buildResult(run),
+        run,
+        deployDir,
+        images: listImages(path$1.join(deployDir, 'images', config.machine)),
+        tasksRun: tasksRun(run.summary),
+        tasksReused: run.summary.tasksReused,
+    };
+    if (outcome.result !== 'success') {
+        const diskDirs = fullDiskDirs(workspace.buildDir, workspace.caches);
+        outcome.failureMessage = failureMessage(run, {
+            containerMemory: config.container.memory,
+            budgetMinutes: options.budget?.minutes,
+            disk: await diskUsage(diskDirs).catch(() => []),
+            diskDirs,
+        });
     }
-    const { workspace, tools, layers } = b;
-    const dir = (name) => layers.find((l) => l.name === name).dir;
-    const env = stringEnv(process.env);
-    // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets.
-    for (const k of Object.keys(env)) {
-        if (k === 'TMPDIR' ||
-            k === 'BBSERVER' ||
-            k.startsWith('ACTIONS_') ||
-            k.startsWith('INPUT_') ||
-            k.startsWith('GITHUB_TOKEN'))
-            delete env[k];
-    }
-    Object.assign(env, {
-        ...localeEnv(),
-        SMIDR_BUILD_DIR: workspace.buildDir,
-        SMIDR_INIT_ENV: path$1.join(dir(tools.initEnv.layer), tools.initEnv.file),
-        SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, dir(tools.bitbake.layer)),
-    });
+    return outcome;
+}
+function hostRequest(b) {
     return {
-        kind: 'direct',
-        script: path$1.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'),
-        env,
-        cwd: workspace.buildDir,
+        container: b.config.container,
+        dirs: { layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches },
+        tools: b.tools,
+        buildId: b.workspace.id,
+        containerName: b.containerName,
     };
-}
-/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
-function bitbakeDirFor(tools, layerRoot) {
-    if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake')
-        return '';
-    return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
-}
-function localeEnv() {
-    return { LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' };
-}
-/** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
-async function findDeployDir(buildDir) {
-    const entries = await promises$1.readdir(buildDir).catch(() => []);
-    const candidates = entries
-        .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e))
-        .map((e) => path$1.join(buildDir, e, 'deploy'));
-    return candidates.find((c) => existsSync(c)) ?? path$1.join(buildDir, 'tmp', 'deploy');
-}
-async function listImages(dir) {
-    const entries = await promises$1.readdir(dir, { withFileTypes: true }).catch(() => []);
-    return entries
-        .filter((e) => !e.isDirectory())
-        .map((e) => path$1.join(dir, e.name))
-        .sort();
 }
 
 /**
@@ -41757,21 +41946,13 @@ async function tail(file, n) {
  * paths relative to the repository under test (to annotate a file on the pull request's diff).
  */
 function pathMapper(m) {
-    // Longest prefix first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
-    const mounts = m.inContainer
-        ? [
-            ...m.layers.map((l) => [`${IN_CONTAINER.layers}/${l.name}`, l.dir]),
-            [IN_CONTAINER.build, m.buildDir],
-            [IN_CONTAINER.downloads, m.caches.downloads],
-            [IN_CONTAINER.sstate, m.caches.sstate],
-            [IN_CONTAINER.hashserv, m.caches.hashserv],
-        ].sort((a, b) => b[0].length - a[0].length)
-        : [];
+    // Longest first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
+    const binds = bitbakeLayout(m, m.inContainer).binds.sort((a, b) => b.seen.length - a.seen.length);
     const toHost = (printed) => {
         const p = path$1.posix.normalize(printed);
-        for (const [inside, host] of mounts) {
-            if (p === inside || p.startsWith(`${inside}/`))
-                return path$1.join(host, p.slice(inside.length));
+        for (const { seen, host } of binds) {
+            if (p === seen || p.startsWith(`${seen}/`))
+                return path$1.join(host, p.slice(seen.length));
         }
         return p;
     };
@@ -41800,50 +41981,86 @@ const MAX_FAILURES_WITH_LOGS = 20;
 const MAX_LOG_LINE = 500;
 const ICON = { success: '✅', failure: '❌', cancelled: '⏹️', stopped: '⏹️' };
 function renderSummary(r) {
-    const out = [];
-    out.push(`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, '');
+    return [
+        ...headline(r),
+        // What failed comes first: it is what a reader of a failed build is looking for.
+        ...parseErrors(r),
+        ...failedTasks(r),
+        ...layers(r),
+        ...restoredCaches(r),
+        ...bitbakeFigures(r),
+        ...images(r),
+        ...disk(r),
+    ].join('\n');
+}
+function headline(r) {
+    const out = [`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, ''];
     if (r.failureMessage)
         out.push(escapeText(r.failureMessage), '');
     out.push(table(['Targets', 'Machine', 'Distro', 'Result', 'Duration'], [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]]));
-    // What failed comes first: it is what a reader of a failed build is looking for.
-    if (r.parseErrors.length > 0) {
-        out.push('### Parse errors', '', ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`), '');
+    return out;
+}
+function parseErrors(r) {
+    if (r.parseErrors.length === 0)
+        return [];
+    return [
+        '### Parse errors',
+        '',
+        ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`),
+        '',
+    ];
+}
+function failedTasks(r) {
+    if (r.failed.length === 0)
+        return [];
+    const out = ['### Failed tasks', ''];
+    for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
+        const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
+        out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
+        if (f.logFile)
+            out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile)}:`, '');
+        out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
     }
-    if (r.failed.length > 0) {
-        out.push('### Failed tasks', '');
-        for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
-            const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
-            out.push(`<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`, '');
-            if (f.logFile)
-                out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile)}:`, '');
-            out.push(f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.', '', '</details>', '');
-        }
-        const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
-        if (rest.length > 0)
-            out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
-    }
-    out.push('### Layers', '', table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
-        l.name,
-        l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
-        `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
-    ])));
-    if (r.restored) {
-        const row = (name, c) => [
-            name,
-            c.kind,
-            c.key ? code(c.key) : '–',
-            optionalBytes(c.archiveBytes),
-            formatBytes(c.bytes),
-            seconds(c.seconds),
-        ];
-        out.push('### Caches restored', '', table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
+    const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+    if (rest.length > 0)
+        out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
+    return out;
+}
+function layers(r) {
+    return [
+        '### Layers',
+        '',
+        table(['Layer', 'Source', 'Revision'], r.layers.map((l) => [
+            l.name,
+            l.kind === 'path' ? `this repository${l.url ? ` (${link(l.url)})` : ''}` : link(l.url ?? l.dir),
+            `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
+        ])),
+    ];
+}
+function restoredCaches(r) {
+    if (!r.restored)
+        return [];
+    const row = (name, c) => [
+        name,
+        c.kind,
+        c.key ? code(c.key) : '–',
+        optionalBytes(c.archiveBytes),
+        formatBytes(c.bytes),
+        seconds(c.seconds),
+    ];
+    return [
+        '### Caches restored',
+        '',
+        table(['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'], [
             row('downloads', r.restored.downloads),
             row('sstate', r.restored.sstate),
             ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
-        ]));
-    }
+        ]),
+    ];
+}
+function bitbakeFigures(r) {
     const b = r.bitbake;
-    out.push('### BitBake', '');
+    const out = ['### BitBake', ''];
     if (b.tasksAttempted === undefined && !b.sstate) {
         out.push('BitBake did not get as far as running tasks.', '');
     }
@@ -41875,14 +42092,26 @@ function renderSummary(r) {
     }
     if (b.warnings > 0)
         out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
-    if (r.images.length > 0) {
-        out.push('### Images', '', table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])));
-    }
-    out.push('### Disk', '', table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
-        const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
-        return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
-    })));
-    return out.join('\n');
+    return out;
+}
+function images(r) {
+    if (r.images.length === 0)
+        return [];
+    return [
+        '### Images',
+        '',
+        table(['File', 'Size'], r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)])),
+    ];
+}
+function disk(r) {
+    return [
+        '### Disk',
+        '',
+        table(['Filesystem holding', 'Size', 'Used at start', 'Used at end', 'Free at end'], r.disk.end.map((e) => {
+            const s = r.disk.start.find((x) => x.holds.join() === e.holds.join());
+            return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
+        })),
+    ];
 }
 function optionalBytes(n) {
     return n !== undefined ? formatBytes(n) : '–';
@@ -41979,7 +42208,10 @@ async function report(b, o, opts) {
     });
     const failed = await describeFailures(s, paths);
     emitAnnotations(buildAnnotations(s, failed, paths));
-    const diskAtEnd = await checkDisk(b, 'end', opts.diskWarnPercent, path$1.dirname(o.deployDir));
+    const diskAtEnd = await checkDisk(b.workspace, 'end', {
+        threshold: opts.diskWarnPercent,
+        tmpdir: path$1.dirname(o.deployDir),
+    });
     if (!opts.summary)
         return;
     await appendSummary(renderSummary({
@@ -42013,18 +42245,20 @@ async function report(b, o, opts) {
  * How full the filesystems of the workspace and the caches are; a warning for each one over the
  * threshold, with the sizes of TMPDIR, downloads and sstate.
  */
-async function checkDisk(b, when, threshold, tmpdir = path$1.join(b.workspace.buildDir, 'tmp')) {
-    const { caches } = b.workspace;
+async function checkDisk(workspace, when, opts = {}) {
+    const { buildDir, caches } = workspace;
+    const { threshold = DISK_WARN_PERCENT, readUsage = diskUsage, readSizes = buildDirSizes } = opts;
     let usage;
     try {
-        usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+        usage = await readUsage({ workspace: buildDir, downloads: caches.downloads, sstate: caches.sstate });
     }
     catch (e) {
         log.warning(`could not read disk usage: ${errorMessage(e)}`);
         return [];
     }
     if (usage.some((u) => u.percent > threshold)) {
-        const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
+        const tmpdir = opts.tmpdir ?? path$1.join(buildDir, 'tmp');
+        const sizes = await readSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
         for (const u of usage) {
             const warning = diskWarning(u, when, sizes, threshold);
             if (warning)
@@ -42048,43 +42282,38 @@ async function imageFiles(images) {
 const mainStartedMs = Date.now();
 async function run() {
     const inputs = readInputs();
-    const config = loadConfig(inputs.configFile, inputs.overrides);
+    const config = loadConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
     const dirs = await pipelineDirs(inputs, config);
     const build = await prepareBuild(config, dirs);
     setLayersOutput(build);
-    const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+    const diskAtStart = await checkDisk(build.workspace, 'start');
     const state = {
         buildId: build.workspace.id,
         buildDir: build.workspace.buildDir,
-        caches: build.workspace.caches,
-        containerEngine: build.containerName ? config.container.engine : undefined,
-        containerName: build.containerName,
-        cacheMode: inputs.cache.mode,
-        summary: inputs.report.summary,
-        housekeeping: inputs.cache.mode === 'local'
-            ? {
-                sstate: dirs.caches.sstate,
-                buildsDir: dirs.workspaceRoot,
-                sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
-                workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
-            }
+        container: build.containerName
+            ? { engine: config.container.engine, name: build.containerName }
             : undefined,
+        cache: inputs.cache,
+        summary: inputs.report.summary,
+        dirs,
     };
-    saveBuildState(state);
-    const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
+    saveStepState(state);
+    if (inputs.cache.mode === 'actions') {
+        state.restored = await restore(inputs, build);
+        saveStepState(state);
+    }
     const outcome = await runPreparedBuild(build, {
-        progressInterval: inputs.report.progressIntervalSeconds,
         budget: inputs.stopAfterMinutes === undefined
             ? undefined
             : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
     });
-    saveBuildState({ ...state, result: outcome.result });
+    state.result = outcome.result;
+    saveStepState(state);
     setOutputs(build, outcome);
     await reportBuild(build, outcome, {
         summary: inputs.report.summary,
-        restored,
+        restored: state.restored,
         diskAtStart,
-        diskWarnPercent: inputs.report.diskWarnPercent,
     });
     if (outcome.failureMessage)
         setFailed(outcome.failureMessage);
@@ -42110,21 +42339,6 @@ async function restore(inputs, build) {
     const inventoryFile = path$1.join(process.env.RUNNER_TEMP, 'smidr', `inventory-${workspace.id}.json`);
     const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
     setCacheOutputs(restored);
-    saveCacheState({
-        keys,
-        paths: cachePaths(workspace.caches),
-        dirs: workspace.caches,
-        restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-        inventoryFile,
-        dbFingerprint: restored.dbFingerprint,
-        // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
-        buildStartedMs: Date.now(),
-        save: inputs.cache.save,
-        saveReason: inputs.cache.saveReason,
-        saveOnFailure: inputs.cache.saveOnFailure,
-        sizeLimitBytes: inputs.cache.sizeLimitBytes,
-        timeoutMs: inputs.cache.timeoutMs,
-    });
     return restored;
 }
 run().catch((e) => {

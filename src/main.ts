@@ -3,10 +3,10 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { type ActionInputs, readInputs } from './action/inputs.js';
-import { type BuildState, saveBuildState } from './action/state.js';
+import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
+import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
-import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
+import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { type BuildConfig, loadConfig } from './config/config.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
@@ -19,45 +19,39 @@ const mainStartedMs = Date.now();
 
 async function run(): Promise<void> {
   const inputs = readInputs();
-  const config = loadConfig(inputs.configFile, inputs.overrides);
+  const config = loadConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
-  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
-  const state: BuildState = {
+  const diskAtStart = await checkDisk(build.workspace, 'start');
+  const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
-    caches: build.workspace.caches,
-    containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
-    containerName: build.containerName,
-    cacheMode: inputs.cache.mode,
+    container: build.containerName
+      ? { engine: config.container.engine as 'docker' | 'podman', name: build.containerName }
+      : undefined,
+    cache: inputs.cache,
     summary: inputs.report.summary,
-    housekeeping:
-      inputs.cache.mode === 'local'
-        ? {
-            sstate: dirs.caches.sstate,
-            buildsDir: dirs.workspaceRoot,
-            sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
-            workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
-          }
-        : undefined,
+    dirs,
   };
-  saveBuildState(state);
-  const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
+  saveStepState(state);
+  if (inputs.cache.mode === 'actions') {
+    state.restored = await restore(inputs, build);
+    saveStepState(state);
+  }
   const outcome = await runPreparedBuild(build, {
-    progressInterval: inputs.report.progressIntervalSeconds,
     budget:
       inputs.stopAfterMinutes === undefined
         ? undefined
         : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
   });
-  saveBuildState({ ...state, result: outcome.result });
+  state.result = outcome.result;
+  saveStepState(state);
   setOutputs(build, outcome);
   await reportBuild(build, outcome, {
     summary: inputs.report.summary,
-    restored,
+    restored: state.restored,
     diskAtStart,
-    diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
@@ -89,21 +83,6 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
   const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
-  saveCacheState({
-    keys,
-    paths: cachePaths(workspace.caches),
-    dirs: workspace.caches,
-    restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-    inventoryFile,
-    dbFingerprint: restored.dbFingerprint,
-    // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
-    buildStartedMs: Date.now(),
-    save: inputs.cache.save,
-    saveReason: inputs.cache.saveReason,
-    saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes,
-    timeoutMs: inputs.cache.timeoutMs,
-  });
   return restored;
 }
 

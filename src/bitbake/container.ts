@@ -9,6 +9,9 @@ import * as exec from '@actions/exec';
 
 export type Engine = 'docker' | 'podman';
 
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+export const BUILD_LABEL = 'org.smidr.build';
+
 export interface Mount {
   source: string;
   target: string;
@@ -30,15 +33,6 @@ export interface ContainerSpec {
   /** The program and its arguments, run with the image's entrypoint replaced. */
   command: string[];
 }
-
-/** Fixed paths BitBake sees inside the container (docs/architecture.md). */
-export const IN_CONTAINER = {
-  layers: '/smidr/layers',
-  build: '/smidr/build',
-  downloads: '/smidr/downloads',
-  sstate: '/smidr/sstate',
-  hashserv: '/smidr/hashserv',
-} as const;
 
 /** The uid BitBake runs as: the runner's own, or a regular user's when the runner is root. */
 export function builderUser(): { uid: number; gid: number } {

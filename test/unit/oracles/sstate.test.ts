@@ -52,6 +52,17 @@ describe.each(SERIES)('SSTATE_DIR from real BitBake (%s)', (series) => {
     expect(objects.map((o) => o.path).sort()).toEqual([...archives].sort());
     for (const o of objects) expect(o.companions, o.path).toEqual([`${o.path}.siginfo`]);
     expect(await sstateNames(dir)).toEqual([...archives].sort());
-    expect(await removeUnarchivable(dir)).toEqual([]);
+    expect((await removeUnarchivable(dir)).removed).toEqual([]);
+  });
+
+  it('tells the signatures of tasks without an archive (do_fetch, do_unpack, ...) from those of objects', async () => {
+    const orphans = listing.filter((p) => p.endsWith('.siginfo') && !listing.includes(p.slice(0, -'.siginfo'.length)));
+    expect(orphans.length).toBeGreaterThan(0);
+    const dir = materialize(listing);
+    const left = await removeUnarchivable(dir, { signaturesBefore: Date.now() + 60_000 });
+    expect([...left.staleSignatures].sort()).toEqual(orphans);
+    // What goes besides them: only the directories they leave empty.
+    for (const r of left.removed) expect(r, r).toMatch(/\/$/);
+    expect(await sstateNames(dir)).toEqual([...archives].sort());
   });
 });
