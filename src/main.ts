@@ -5,9 +5,9 @@ import * as core from '@actions/core';
 
 import { Outputs } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
-import { type BuildState, saveBuildState } from './action/state.js';
+import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
-import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
+import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { checkReport, formatOf, loadAnyConfig } from './check.js';
 import { type BuildConfig, logConfigWarnings } from './config/config.js';
@@ -35,26 +35,21 @@ async function run(): Promise<void> {
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
-  const state: BuildState = {
+  const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
-    caches: build.workspace.caches,
-    containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
-    containerName: build.containerName,
-    cacheMode: inputs.cache.mode,
+    container: build.containerName
+      ? { engine: config.container.engine as 'docker' | 'podman', name: build.containerName }
+      : undefined,
+    cache: inputs.cache,
     summary: inputs.report.summary,
-    housekeeping:
-      inputs.cache.mode === 'local'
-        ? {
-            sstate: dirs.caches.sstate,
-            buildsDir: dirs.workspaceRoot,
-            sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
-            workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
-          }
-        : undefined,
+    dirs,
   };
-  saveBuildState(state);
-  const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
+  saveStepState(state);
+  if (inputs.cache.mode === 'actions') {
+    state.restored = await restore(inputs, build);
+    saveStepState(state);
+  }
   // The stop-after input wins over the config's advanced.build_timeout.
   const budgetMinutes = inputs.stopAfterMinutes ?? config.buildTimeoutMinutes;
   const outcome = await runPreparedBuild(build, {
@@ -64,12 +59,13 @@ async function run(): Promise<void> {
         ? undefined
         : { deadlineMs: mainStartedMs + budgetMinutes * 60_000, minutes: budgetMinutes },
   });
-  saveBuildState({ ...state, result: outcome.result });
+  state.result = outcome.result;
+  saveStepState(state);
   setOutputs(build, outcome);
   await artifacts(inputs, build, outcome.deployDir);
   await reportBuild(build, outcome, {
     summary: inputs.report.summary,
-    restored,
+    restored: state.restored,
     diskAtStart,
     diskWarnPercent: inputs.report.diskWarnPercent,
   });
@@ -130,21 +126,6 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
   const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
-  saveCacheState({
-    keys,
-    paths: cachePaths(workspace.caches),
-    dirs: workspace.caches,
-    restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-    inventoryFile,
-    dbFingerprint: restored.dbFingerprint,
-    // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
-    buildStartedMs: Date.now(),
-    save: inputs.cache.save,
-    saveReason: inputs.cache.saveReason,
-    saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes,
-    timeoutMs: inputs.cache.timeoutMs,
-  });
   return restored;
 }
 
