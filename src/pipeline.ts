@@ -20,6 +20,7 @@ import {
   userNamespaceOptions,
 } from './bitbake/container.js';
 import {
+  assertMachineProvided,
   type BuildTools,
   checkoutLayers,
   findBuildTools,
@@ -66,7 +67,10 @@ export interface BuildOutcome {
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
 export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
-  const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+  const layers = await log.group('Layers', () =>
+    checkoutLayers(config.layers, dirs.layerStore, config.dir, config.yoctoSeries),
+  );
+  assertMachineProvided(layers, config.machine);
   const tools = await findBuildTools(layers);
   const distro =
     config.distro ??
