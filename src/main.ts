@@ -120,7 +120,8 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     machine: config.machine,
     targets: config.targets,
     layers: layers.map((l) => ({ name: l.name, commit: l.commit })),
-    localConf: config.localConf,
+    // The settings' conf lines change what BitBake builds exactly as local_conf does.
+    localConf: [...(config.settingsConf ?? []), ...config.localConf],
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
