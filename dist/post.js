@@ -29090,6 +29090,8 @@ var Inputs;
     Inputs["RemoteRegion"] = "remote-region";
     Inputs["RemotePathStyle"] = "remote-path-style";
     Inputs["Hashserve"] = "hashserve";
+    Inputs["UploadArtifacts"] = "upload-artifacts";
+    Inputs["CheckOnly"] = "check-only";
 })(Inputs || (Inputs = {}));
 var Outputs;
 (function (Outputs) {
@@ -29106,6 +29108,7 @@ var Outputs;
     Outputs["SstateCacheHit"] = "sstate-cache-hit";
     Outputs["SstateCacheKey"] = "sstate-cache-key";
     Outputs["HashservCacheHit"] = "hashserv-cache-hit";
+    Outputs["Artifacts"] = "artifacts";
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {

@@ -4,9 +4,16 @@
  */
 import * as path from 'node:path';
 
+import { containerName } from './bitbake/container.js';
 import { findDeployDir, listImages } from './bitbake/deploy.js';
 import { bitbakeHost, type HostRequest } from './bitbake/host.js';
-import { type BuildTools, checkoutLayers, findBuildTools, type ResolvedLayer } from './bitbake/layers.js';
+import {
+  assertMachineProvided,
+  type BuildTools,
+  checkoutLayers,
+  findBuildTools,
+  type ResolvedLayer,
+} from './bitbake/layers.js';
 import { tasksRun } from './bitbake/output.js';
 import { type BitbakeRunResult, runBitbake } from './bitbake/run.js';
 import { defaultDistro, writeBuildFiles } from './bitbake/setup.js';
@@ -53,7 +60,10 @@ export async function prepareBuild(
   shared: SharedCacheConf = {},
   env = process.env,
 ): Promise<PreparedBuild> {
-  const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+  const layers = await log.group('Layers', () =>
+    checkoutLayers(config.layers, dirs.layerStore, config.dir, config.yoctoSeries),
+  );
+  assertMachineProvided(layers, config.machine);
   const tools = await findBuildTools(layers);
   const distro = config.distro ?? defaultDistro(layers);
   const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
@@ -66,7 +76,7 @@ export async function prepareBuild(
     layers,
     tools,
     distro,
-    containerName: inContainer ? `smidr-${workspace.id}` : undefined,
+    containerName: inContainer ? containerName(workspace.id) : undefined,
     hostNetwork: inContainer && (shared.mirrors !== undefined || shared.hashServe !== undefined),
   };
 }

@@ -26,6 +26,8 @@ export enum Inputs {
   RemoteRegion = 'remote-region',
   RemotePathStyle = 'remote-path-style',
   Hashserve = 'hashserve',
+  UploadArtifacts = 'upload-artifacts',
+  CheckOnly = 'check-only',
 }
 
 export enum Outputs {
@@ -42,6 +44,7 @@ export enum Outputs {
   SstateCacheHit = 'sstate-cache-hit',
   SstateCacheKey = 'sstate-cache-key',
   HashservCacheHit = 'hashserv-cache-hit',
+  Artifacts = 'artifacts',
 }
 
 export enum State {

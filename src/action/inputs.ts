@@ -19,6 +19,10 @@ export interface ActionInputs {
   report: ReportInputs;
   /** A shared bitbake-hashserv (the hashserve input); else BitBake's local auto server. */
   hashServe?: HashServer;
+  /** Upload the files smidr.yaml's artifacts select as a workflow artifact. */
+  uploadArtifacts: boolean;
+  /** Validate and print the config, then stop: no network, Docker or BitBake. */
+  checkOnly: boolean;
 }
 
 export interface ReportInputs {
@@ -89,7 +93,14 @@ export function readInputs(env = process.env): ActionInputs {
     report: readReportInputs(),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
     hashServe: hashserve ? parseHashServer(hashserve, `input '${Inputs.Hashserve}'`) : undefined,
+    uploadArtifacts: booleanInput(Inputs.UploadArtifacts, false),
+    checkOnly: booleanInput(Inputs.CheckOnly, false),
   };
+}
+
+function booleanInput(name: Inputs, fallback: boolean): boolean {
+  const text = core.getInput(name).trim();
+  return text === '' ? fallback : parseBoolean(text, name);
 }
 
 function readReportInputs(): ReportInputs {

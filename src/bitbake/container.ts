@@ -12,6 +12,11 @@ export type Engine = 'docker' | 'podman';
 /** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
 export const BUILD_LABEL = 'org.smidr.build';
 
+/** `smidr-build-<build id>`, as Smidr names its build containers (`docker ps --filter name=smidr-build-`). */
+export function containerName(buildId: string): string {
+  return `smidr-build-${buildId}`;
+}
+
 export interface Mount {
   source: string;
   target: string;

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import type { BuildConfig, ConfAssignment } from '../config/config.js';
-import { renderAutoConf, renderBblayersConf } from './conf.js';
+import { type AutoConfSettings, renderAutoConf, renderBblayersConf } from './conf.js';
 import { BUILD_USER_GITCONFIG } from './container.js';
 import { type BuildTools, type ResolvedLayer, versionAtLeast } from './layers.js';
 import { bitbakeLayout, confPaths } from './layout.js';
@@ -16,8 +16,14 @@ import type { Workspace } from './workspace.js';
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
+/** What auto.conf needs of the config. */
+type ConfOfConfig = Pick<
+  BuildConfig,
+  'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake' | 'settingsConf' | 'hashEquivalence'
+>;
+
 export interface BuildFiles {
-  config: Pick<BuildConfig, 'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake'>;
+  config: ConfOfConfig;
   workspace: Workspace;
   layers: ResolvedLayer[];
   tools: BuildTools;
@@ -38,22 +44,37 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   );
   await fs.writeFile(
     path.join(conf, 'auto.conf'),
-    renderAutoConf({
-      machine: config.machine,
-      distro: f.distro,
-      paths,
-      hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE),
-      ...parallelism(config),
-      localConf: config.localConf,
-      mirrors: f.shared?.mirrors,
-      hashServe: f.shared?.hashServe,
-    }),
+    renderAutoConf(
+      autoConfSettings(
+        config,
+        { distro: f.distro, paths, hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE) },
+        f.shared,
+      ),
+    ),
   );
   // Written on the host, where the layout's paths are the host's own.
   const onHost = bitbakeLayout(dirs, false);
   await fs.mkdir(onHost.home, { recursive: true });
   if (f.inContainer) await fs.writeFile(path.join(onHost.home, '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(onHost.script, RUN_BITBAKE_SH, { mode: 0o755 });
+}
+
+/** What auto.conf says for a config, once the distro, the paths and BitBake's version are known. */
+export function autoConfSettings(
+  config: ConfOfConfig,
+  known: Pick<AutoConfSettings, 'distro' | 'paths' | 'hashservDbDirSupported'>,
+  shared: BuildFiles['shared'] = {},
+): AutoConfSettings {
+  return {
+    machine: config.machine,
+    ...known,
+    ...parallelism(config),
+    localConf: config.localConf,
+    settingsConf: config.settingsConf,
+    hashEquivalence: config.hashEquivalence,
+    mirrors: shared.mirrors,
+    hashServe: shared.hashServe,
+  };
 }
 
 /** The distro when the config names none: poky's when its meta-poky layer is there, else OE-core's. */

@@ -7,6 +7,7 @@
  */
 import { connect } from 'node:net';
 
+import type { BuildConfig } from '../../config/config.js';
 import { ConfigError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 
@@ -64,6 +65,12 @@ export async function hashServerProblem(server: HashServer, timeoutMs = 5_000): 
  * The conf for a shared server that answers; undefined, after one warning, for one that does not:
  * BitBake then runs its local auto server and the build goes on with the local DB.
  */
+/** smidr.yaml's `advanced.bb_hashserve: host:port`, as the hashserve input would name the server. */
+export function configuredHashServer(config: Pick<BuildConfig, 'hashEquivalence' | 'file'>): HashServer | undefined {
+  const h = config.hashEquivalence;
+  return h?.mode === 'server' ? parseHashServer(h.address, `${config.file}: advanced.bb_hashserve`) : undefined;
+}
+
 export async function sharedHashServe(
   server: HashServer,
   mayWrite: boolean,
