@@ -29077,15 +29077,6 @@ var Inputs;
     Inputs["CacheTimeout"] = "cache-timeout";
     Inputs["Summary"] = "summary";
 })(Inputs || (Inputs = {}));
-/**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
- */
-var TestEnv;
-(function (TestEnv) {
-    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
-    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
-})(TestEnv || (TestEnv = {}));
 var Outputs;
 (function (Outputs) {
     Outputs["BuildDir"] = "build-dir";

@@ -23,7 +23,7 @@ async function run(): Promise<void> {
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
-  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+  const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
@@ -40,7 +40,6 @@ async function run(): Promise<void> {
     saveStepState(state);
   }
   const outcome = await runPreparedBuild(build, {
-    progressInterval: inputs.report.progressIntervalSeconds,
     budget:
       inputs.stopAfterMinutes === undefined
         ? undefined
@@ -53,7 +52,6 @@ async function run(): Promise<void> {
     summary: inputs.report.summary,
     restored: state.restored,
     diskAtStart,
-    diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }

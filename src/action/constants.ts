@@ -23,15 +23,6 @@ export enum Inputs {
   Summary = 'summary',
 }
 
-/**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
- */
-export enum TestEnv {
-  ProgressIntervalSeconds = 'SMIDR_PROGRESS_INTERVAL_SECONDS',
-  DiskWarnPercent = 'SMIDR_DISK_WARN_PERCENT',
-}
-
 export enum Outputs {
   BuildDir = 'build-dir',
   DeployDir = 'deploy-dir',
@@ -61,9 +52,6 @@ export const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 
 export const CONTAINER_ENGINES = ['docker', 'podman', 'none'] as const;
 export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];
-
-/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
-export const DISK_WARN_PERCENT = 80;
 
 export const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 export const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';
