@@ -78,7 +78,9 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
     hashserv: path.join(cacheRoot, 'hashserv'),
   };
   const temp = path.join(work, 'runner-temp');
-  const logFile = path.join(work, 'log.txt');
+  // Beside the scratch directory, not in it: the error that names it must still find it.
+  const logFile = path.join(o.root, 'roundtrip-log.txt');
+  await fs.rm(logFile, { force: true });
   await fs.mkdir(temp, { recursive: true });
   const machine = describeMachine(work);
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');

@@ -29865,18 +29865,24 @@ const LOOKUP_LIMIT_MS = 120_000;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
 /** The key restored (undefined on a miss) and the compressed archive's size. */
-async function restoreWithin(limitMs, paths, key, restoreKeys) {
-    const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
+async function restoreWithin(limitMs, entry, key, restoreKeys) {
+    const reply = await transfer({ op: 'restore', ...entry, key, restoreKeys }, limitMs);
     return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
 /** The cache id (-1 when the service refused) and the compressed archive's size. */
-async function saveWithin(limitMs, paths, key) {
-    const reply = await transfer({ op: 'save', paths, key }, limitMs);
+async function saveWithin(limitMs, entry, key) {
+    const reply = await transfer({ op: 'save', ...entry, key }, limitMs);
     return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.
-    const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    // @actions/cache archives paths relative to GITHUB_WORKSPACE (else the working directory).
+    const worker = spawn(process.execPath, [WORKER], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        detached: true,
+        cwd: request.root,
+        env: { ...process.env, GITHUB_WORKSPACE: request.root },
+    });
     return new Promise((resolve, reject) => {
         let settled = false;
         const finish = (error, reply) => {
@@ -29930,11 +29936,15 @@ function formatLimit(ms) {
  */
 /** @actions/cache in the killable worker process, and the wall clock. */
 const actionsCache = {
-    restore: (paths, key, restoreKeys, limitMs) => restoreWithin(limitMs, paths, key, restoreKeys),
-    save: (paths, key, limitMs) => saveWithin(limitMs, paths, key),
+    restore: (entry, key, restoreKeys, limitMs) => restoreWithin(limitMs, entry, key, restoreKeys),
+    save: (entry, key, limitMs) => saveWithin(limitMs, entry, key),
     now: () => Date.now(),
 };
 const HASHSERV_DB = 'hashserv.db';
+/** The directories (or files) an entry's paths name. */
+function entryDirs(entry) {
+    return entry.paths.map((p) => path.resolve(entry.root, p));
+}
 /** Whether the post step should save at all, and if not, why. */
 function saveDecision(s, result) {
     if (!s.save)
@@ -30029,17 +30039,17 @@ function dbBytes(db) {
 const TAR_BYTES_PER_FILE = 1024;
 /** Directory entries and the end-of-archive blocks. */
 const TAR_BYTES_FIXED = 256 * 1024;
-async function upload(name, paths, key, job) {
+async function upload(name, entry, key, job) {
     const started = job.service.now();
     try {
-        const { id, archiveBytes } = await job.service.save(paths, key, job.settings.timeoutMs);
+        const { id, archiveBytes } = await job.service.save(entry, key, job.settings.timeoutMs);
         const seconds = (job.service.now() - started) / 1000;
         if (id === -1) {
             const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
             log.warning(warning);
             return { warning, seconds };
         }
-        const bytes = dirBytes(paths);
+        const bytes = dirBytes(entryDirs(entry));
         const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
         log.info(`${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`);
         return { key, bytes, archiveBytes, seconds };

@@ -14,12 +14,24 @@ import { errorMessage } from './util/errors.js';
  * restores, `File Size: B` (debug) when it saves. Read it on its way out.
  */
 let archiveBytes: number | undefined;
+/** Why the last restore failed, in @actions/cache's words: it logs the reason and returns undefined. */
+let restoreFailure: string | undefined;
 const write = process.stdout.write.bind(process.stdout) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(String(chunk));
+  const text = String(chunk);
+  const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(text);
   if (m) archiveBytes = Number(m[1] ?? m[2]);
+  const failed = /::(?:warning|error)::Failed to restore: (.*)/.exec(text);
+  if (failed) restoreFailure = failed[1]!.trim();
   return write(chunk, ...rest);
 }) as typeof process.stdout.write;
+
+/**
+ * Downloads of an entry the lookup found. @actions/cache gives up on a download after 5 s without
+ * a byte (its SocketTimeout) and then reports the entry as missing; on a loaded runner a second
+ * attempt usually gets through.
+ */
+const RESTORE_ATTEMPTS = 2;
 
 function reply(message: TransferReply): Promise<void> {
   return new Promise((resolve) => process.send!(message, () => resolve()));
@@ -36,8 +48,20 @@ async function run(request: TransferRequest): Promise<TransferReply> {
   });
   await reply({ phase: 'found', key: found });
   if (!found) return { done: 'restored' };
-  const key = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys]);
-  return { done: 'restored', key, archiveBytes: key ? archiveBytes : undefined };
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
+    restoreFailure = undefined;
+    const key = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys]);
+    if (key) return { done: 'restored', key, archiveBytes };
+    // Not found this time, without a failure: removed since the lookup, a miss after all.
+    if (restoreFailure === undefined) return { done: 'restored' };
+    failures.push(restoreFailure);
+  }
+  // Never a silent miss: the entry exists, so saying "miss" would hide a broken round trip.
+  return {
+    done: 'error',
+    message: `${found} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
+  };
 }
 
 // The step that started this worker is gone: nobody is waiting for the answer.

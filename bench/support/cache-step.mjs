@@ -31,6 +31,9 @@ const keys = cacheKeys({
   run: 'bench-1',
 });
 
+/** The same directories as the action's sstate entry, as a plain @actions/cache user names them. */
+const bareSstatePaths = [req.dirs.sstate, req.dirs.hashserv];
+
 /** The action's default cache-timeout (20 minutes): never reached here, only passed on. */
 const TIMEOUT_MS = 20 * 60_000;
 
@@ -58,11 +61,11 @@ async function operation() {
       return { ok: r.sstate.kind === 'exact', detail: r.sstate };
     }
     case 'bare-save': {
-      const id = await cache.saveCache([...paths.sstate], keys.sstate.key);
+      const id = await cache.saveCache(bareSstatePaths, keys.sstate.key);
       return { ok: id !== -1, detail: { id } };
     }
     case 'bare-restore': {
-      const key = await cache.restoreCache([...paths.sstate], keys.sstate.key, [...keys.sstate.restoreKeys]);
+      const key = await cache.restoreCache(bareSstatePaths, keys.sstate.key, [...keys.sstate.restoreKeys]);
       return { ok: key === keys.sstate.key, detail: { key } };
     }
     default:

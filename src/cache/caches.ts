@@ -25,24 +25,24 @@ import {
   sstateNames,
   type SstateObject,
 } from './sstate.js';
-import { restoreWithin, saveWithin } from './transfer.js';
+import { type EntryPaths, restoreWithin, saveWithin } from './transfer.js';
 
 /** How bytes reach the cache service, and what time it is: the seams the unit tests replace. */
 export interface CacheService {
   restore(
-    paths: string[],
+    entry: EntryPaths,
     key: string,
     restoreKeys: string[],
     limitMs: number,
   ): Promise<{ key?: string; archiveBytes?: number }>;
-  save(paths: string[], key: string, limitMs: number): Promise<{ id: number; archiveBytes?: number }>;
+  save(entry: EntryPaths, key: string, limitMs: number): Promise<{ id: number; archiveBytes?: number }>;
   now(): number;
 }
 
 /** @actions/cache in the killable worker process, and the wall clock. */
 export const actionsCache: CacheService = {
-  restore: (paths, key, restoreKeys, limitMs) => restoreWithin(limitMs, paths, key, restoreKeys),
-  save: (paths, key, limitMs) => saveWithin(limitMs, paths, key),
+  restore: (entry, key, restoreKeys, limitMs) => restoreWithin(limitMs, entry, key, restoreKeys),
+  save: (entry, key, limitMs) => saveWithin(limitMs, entry, key),
   now: () => Date.now(),
 };
 
@@ -89,7 +89,7 @@ export interface PruneSummary {
 export interface RestoredCaches {
   keys: CacheKeys;
   /** Exactly the path lists given to restoreCache: the cache version hashes them. */
-  paths: { downloads: string[]; sstate: string[] };
+  paths: { downloads: EntryPaths; sstate: EntryPaths };
   downloads: RestoredCache;
   sstate: RestoredCache;
   hashserv: MatchKind;
@@ -109,8 +109,22 @@ export const HASHSERV_DB = 'hashserv.db';
 /** BitBake's persistent unihash cache, in PERSISTENT_DIR (the DB directory, before 2.18). */
 const UNIHASH_CACHE = 'bb_unihashes.dat';
 
+/**
+ * The cache directories as entries: relative to the directory that holds them (RUNNER_TEMP/smidr/
+ * cache on a runner), so neither the version nor the archive depends on where the runner lives.
+ */
 export function cachePaths(dirs: CacheDirs): RestoredCaches['paths'] {
-  return { downloads: [dirs.downloads], sstate: [dirs.sstate, dirs.hashserv] };
+  const root = path.dirname(dirs.sstate);
+  const rel = (dir: string) => path.relative(root, dir);
+  return {
+    downloads: { root, paths: [rel(dirs.downloads)] },
+    sstate: { root, paths: [rel(dirs.sstate), rel(dirs.hashserv)] },
+  };
+}
+
+/** The directories (or files) an entry's paths name. */
+function entryDirs(entry: EntryPaths): string[] {
+  return entry.paths.map((p) => path.resolve(entry.root, p));
 }
 
 export async function restoreCaches(
@@ -162,7 +176,7 @@ export async function restoreCaches(
 /** One part restored: a miss, a failure or a timeout leaves its directories empty and warns at most. */
 export async function restoreOne(
   name: string,
-  paths: string[],
+  entry: EntryPaths,
   key: CacheKey,
   timeoutMs: number,
   service: CacheService = actionsCache,
@@ -172,21 +186,21 @@ export async function restoreOne(
   let archiveBytes: number | undefined;
   let warning: string | undefined;
   try {
-    ({ key: restored, archiveBytes } = await service.restore(paths, key.key, [...key.restoreKeys], timeoutMs));
+    ({ key: restored, archiveBytes } = await service.restore(entry, key.key, [...key.restoreKeys], timeoutMs));
   } catch (e) {
     warning = `${name} cache: restore failed, building without it: ${errorMessage(e)}`;
     log.warning(warning);
   }
   if (!restored) {
     // A corrupt or truncated archive is reported as a miss but may have left files behind.
-    for (const p of paths) await emptyDir(p);
+    for (const p of entryDirs(entry)) await emptyDir(p);
   }
   const kind = matchKind(key, restored);
   const result: RestoredCache = {
     kind,
     key: restored,
     seconds: (service.now() - started) / 1000,
-    bytes: dirBytes(paths),
+    bytes: dirBytes(entryDirs(entry)),
     archiveBytes,
     warning,
   };
@@ -319,17 +333,17 @@ const TAR_BYTES_PER_FILE = 1024;
 /** Directory entries and the end-of-archive blocks. */
 const TAR_BYTES_FIXED = 256 * 1024;
 
-async function upload(name: string, paths: string[], key: string, job: SaveJob): Promise<SavedCache> {
+async function upload(name: string, entry: EntryPaths, key: string, job: SaveJob): Promise<SavedCache> {
   const started = job.service.now();
   try {
-    const { id, archiveBytes } = await job.service.save(paths, key, job.settings.timeoutMs);
+    const { id, archiveBytes } = await job.service.save(entry, key, job.settings.timeoutMs);
     const seconds = (job.service.now() - started) / 1000;
     if (id === -1) {
       const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
       log.warning(warning);
       return { warning, seconds };
     }
-    const bytes = dirBytes(paths);
+    const bytes = dirBytes(entryDirs(entry));
     const archive = archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : '';
     log.info(
       `${name} cache: saved ${key} (${formatBytes(bytes)} before compression${archive}) in ${seconds.toFixed(1)} s`,

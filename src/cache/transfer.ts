@@ -9,8 +9,19 @@ import { fileURLToPath } from 'node:url';
 
 import { TransferTimeout } from '../util/errors.js';
 
+/**
+ * One entry's files: path patterns relative to `root`, as given to @actions/cache. The cache
+ * version hashes the patterns and the archive holds paths relative to the working directory, so
+ * with the worker working in `root` an entry is found and unpacked wherever the runner keeps
+ * RUNNER_TEMP or its workspace (a second self-hosted runner, a job in a container).
+ */
+export interface EntryPaths {
+  root: string;
+  paths: string[];
+}
+
 export type TransferRequest =
-  { op: 'restore'; paths: string[]; key: string; restoreKeys: string[] } | { op: 'save'; paths: string[]; key: string };
+  ({ op: 'restore'; key: string; restoreKeys: string[] } & EntryPaths) | ({ op: 'save'; key: string } & EntryPaths);
 
 type Done =
   | { done: 'restored'; key?: string; archiveBytes?: number }
@@ -32,27 +43,33 @@ const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : 
 /** The key restored (undefined on a miss) and the compressed archive's size. */
 export async function restoreWithin(
   limitMs: number,
-  paths: string[],
+  entry: EntryPaths,
   key: string,
   restoreKeys: string[],
 ): Promise<{ key?: string; archiveBytes?: number }> {
-  const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
+  const reply = await transfer({ op: 'restore', ...entry, key, restoreKeys }, limitMs);
   return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
 
 /** The cache id (-1 when the service refused) and the compressed archive's size. */
 export async function saveWithin(
   limitMs: number,
-  paths: string[],
+  entry: EntryPaths,
   key: string,
 ): Promise<{ id: number; archiveBytes?: number }> {
-  const reply = await transfer({ op: 'save', paths, key }, limitMs);
+  const reply = await transfer({ op: 'save', ...entry, key }, limitMs);
   return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
 }
 
 function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
   // Its own process group: killing it also kills the tar and zstd it runs.
-  const worker = spawn(process.execPath, [WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+  // @actions/cache archives paths relative to GITHUB_WORKSPACE (else the working directory).
+  const worker = spawn(process.execPath, [WORKER], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+    cwd: request.root,
+    env: { ...process.env, GITHUB_WORKSPACE: request.root },
+  });
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (error?: Error, reply?: Done) => {

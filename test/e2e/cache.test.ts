@@ -237,9 +237,17 @@ describe('damaged archives and a forbidding cache mode', () => {
   const cases: [string, Parameters<CacheService['setFault']>[0] | undefined, Record<string, string>][] = [
     ['a corrupted download', { corruptDownload: true }, {}],
     ['a truncated download', { truncateDownload: true }, {}],
+    // @actions/cache drops a download after 5 s without a byte and calls the entry missing.
+    ['a stalled download', { stallDownload: true }, {}],
     ['a quota error on save', { quotaExceeded: true }, {}],
     ['ACTIONS_CACHE_MODE=none', undefined, { ACTIONS_CACHE_MODE: 'none' }],
   ];
+  // Entries of their own, so a damaged download always has an entry to damage.
+  const inputs = { 'cache-key-prefix': 'damaged' };
+  beforeAll(async () => {
+    ok(await job({ workspace: jobWorkspace(root, 'ws-fault-seed', smidrYaml(poky.url)), inputs }));
+  }, LONG);
+
   for (const [what, fault, env] of cases) {
     it(
       `${what}: the build succeeds, cold where it must be`,
@@ -247,12 +255,16 @@ describe('damaged archives and a forbidding cache mode', () => {
         const ws = jobWorkspace(root, `ws-fault-${what.replace(/\W+/g, '-')}`, smidrYaml(poky.url));
         if (fault) await service.setFault(fault);
         try {
-          const r = await job({ workspace: ws, env });
+          const r = await job({ workspace: ws, env, inputs });
           ok(r);
           expect(r.main.outputs.result).toBe('success');
-          if (fault?.corruptDownload || fault?.truncateDownload) {
-            // A failed extraction is a miss, and nothing half-restored is left for BitBake.
+          if (fault?.corruptDownload || fault?.truncateDownload || fault?.stallDownload) {
+            // A failed extraction is a miss, and nothing half-restored is left for BitBake; but
+            // never a silent one: the entry exists, and the warning says why it did not arrive.
             expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
+            expect(r.main.stdout).toMatch(
+              /::warning::sstate cache: restore failed, building without it: \S+ was found but could not be restored \(2 attempts: /,
+            );
             expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
           }
         } finally {
@@ -402,6 +414,31 @@ describe('cache size', () => {
         if (run === 1) workingSet = entry.sizeBytes;
       }
       expect(Math.max(...sizes) / workingSet).toBeLessThanOrEqual(1.2);
+    },
+    LONG,
+  );
+});
+
+describe('entries found wherever the runner lives', () => {
+  it(
+    'a runner with another RUNNER_TEMP and workspace restores what the first saved, to a 100% match',
+    async () => {
+      const yaml = smidrYaml(poky.url);
+      const inputs = { 'cache-key-prefix': 'moved' };
+      const hereWs = jobWorkspace(root, 'ws-here', yaml);
+      const here = await job({ workspace: hereWs, inputs });
+      // A second self-hosted runner installed elsewhere: other RUNNER_TEMP, other workspace depth,
+      // the same commit checked out (so the same layer revisions, the same key).
+      const elsewhere = path.join(root, 'second-runner', '_work');
+      const thereWs = path.join(elsewhere, 'example', 'example');
+      git(root, 'clone', '-q', hereWs, thereWs);
+      const there = await job({ workspace: thereWs, runnerTemp: path.join(elsewhere, '_temp'), inputs });
+      ok(here);
+      ok(there);
+      expect(there.main.outputs['sstate-cache-hit']).toBe('exact');
+      expect(there.main.outputs['downloads-cache-hit']).toBe('exact');
+      expect(there.main.outputs['sstate-match']).toBe('100');
+      expect(standinReport(there.main.outputs['build-dir']!).tasks_run).toEqual([]);
     },
     LONG,
   );

@@ -31,6 +31,8 @@ export async function stopCacheWorld(w: CacheWorld): Promise<void> {
 
 export interface CacheJob {
   workspace: string;
+  /** A runner that keeps RUNNER_TEMP elsewhere than the others (default: the world's one path). */
+  runnerTemp?: string;
   inputs?: Record<string, string>;
   env?: Record<string, string>;
   eventName?: string;
@@ -44,7 +46,7 @@ export function cacheRunner(w: CacheWorld, runId: number, o: CacheJob): RunnerEn
   return {
     workspace: o.workspace,
     jobDir: path.join(w.root, 'jobs', String(runId)),
-    runnerTemp: path.join(w.root, 'runner-temp'),
+    runnerTemp: o.runnerTemp ?? path.join(w.root, 'runner-temp'),
     runId: String(runId),
     eventName: o.eventName,
     inputs: { config: 'smidr.yaml', cache: 'actions', ...o.inputs },

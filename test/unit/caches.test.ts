@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import {
+  cachePaths,
   type CacheService,
   planSstateSave,
   restoreCaches,
@@ -16,6 +17,7 @@ import {
 } from '../../src/cache/caches.js';
 import type { CacheKeys } from '../../src/cache/keys.js';
 import type { SstateObject } from '../../src/cache/sstate.js';
+import type { EntryPaths } from '../../src/cache/transfer.js';
 import { type Logger, setLogger, terminalLogger } from '../../src/util/log.js';
 
 const H = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -49,20 +51,20 @@ afterEach(() => {
 
 /** A cache service that answers from a script and a clock that advances 2 s per reading. */
 function fakeService(answers: Partial<Pick<CacheService, 'restore' | 'save'>>): CacheService & {
-  calls: { op: string; paths: string[]; key: string; restoreKeys?: string[] }[];
+  calls: { op: string; entry: EntryPaths; key: string; restoreKeys?: string[] }[];
 } {
   let t = 1_000_000;
-  const calls: { op: string; paths: string[]; key: string; restoreKeys?: string[] }[] = [];
+  const calls: { op: string; entry: EntryPaths; key: string; restoreKeys?: string[] }[] = [];
   return {
     calls,
     now: () => (t += 2000),
-    restore: async (paths, key, restoreKeys, limitMs) => {
-      calls.push({ op: 'restore', paths, key, restoreKeys });
-      return answers.restore ? answers.restore(paths, key, restoreKeys, limitMs) : {};
+    restore: async (entry, key, restoreKeys, limitMs) => {
+      calls.push({ op: 'restore', entry, key, restoreKeys });
+      return answers.restore ? answers.restore(entry, key, restoreKeys, limitMs) : {};
     },
-    save: async (paths, key, limitMs) => {
-      calls.push({ op: 'save', paths, key });
-      return answers.save ? answers.save(paths, key, limitMs) : { id: 7, archiveBytes: 100 };
+    save: async (entry, key, limitMs) => {
+      calls.push({ op: 'save', entry, key });
+      return answers.save ? answers.save(entry, key, limitMs) : { id: 7, archiveBytes: 100 };
     },
   };
 }
@@ -111,15 +113,16 @@ describe('saveDecision', () => {
 });
 
 describe('restoreOne', () => {
+  const entry = () => ({ root: tmp, paths: ['sstate'] });
+
   it('reports an exact or partial match with its key, size and time', async () => {
-    const dir = path.join(tmp, 'sstate');
     const service = fakeService({
       restore: async () => {
         put('sstate/ab/cd/object', '12345');
         return { key: 'smidr-v1-sstate-abc-run-1', archiveBytes: 4 };
       },
     });
-    const r = await restoreOne('sstate', [dir], KEY, 60_000, service);
+    const r = await restoreOne('sstate', entry(), KEY, 60_000, service);
     expect(r).toEqual({
       kind: 'exact',
       key: 'smidr-v1-sstate-abc-run-1',
@@ -128,14 +131,14 @@ describe('restoreOne', () => {
       archiveBytes: 4,
       warning: undefined,
     });
-    expect(service.calls).toEqual([{ op: 'restore', paths: [dir], key: KEY.key, restoreKeys: KEY.restoreKeys }]);
+    expect(service.calls).toEqual([{ op: 'restore', entry: entry(), key: KEY.key, restoreKeys: KEY.restoreKeys }]);
     const partial = fakeService({ restore: async () => ({ key: 'smidr-v1-sstate-xyz-run-1' }) });
-    expect((await restoreOne('sstate', [dir], KEY, 60_000, partial)).kind).toBe('partial');
+    expect((await restoreOne('sstate', entry(), KEY, 60_000, partial)).kind).toBe('partial');
   });
 
   it('empties the directories after a miss: a truncated archive may have left files', async () => {
     put('sstate/ab/cd/half-unpacked');
-    const r = await restoreOne('sstate', [path.join(tmp, 'sstate')], KEY, 60_000, fakeService({}));
+    const r = await restoreOne('sstate', entry(), KEY, 60_000, fakeService({}));
     expect(r).toMatchObject({ kind: 'miss', key: undefined, bytes: 0 });
     expect(readdirSync(path.join(tmp, 'sstate'))).toEqual([]);
     expect(warnings).toEqual([]);
@@ -148,7 +151,7 @@ describe('restoreOne', () => {
         throw new Error('the cache service did not answer the lookup within 2 min');
       },
     });
-    const r = await restoreOne('sstate', [path.join(tmp, 'sstate')], KEY, 60_000, service);
+    const r = await restoreOne('sstate', entry(), KEY, 60_000, service);
     expect(r).toMatchObject({ kind: 'miss', bytes: 0 });
     expect(r.warning).toBe(
       'sstate cache: restore failed, building without it: the cache service did not answer the lookup within 2 min',
@@ -214,6 +217,13 @@ describe('the save path with an injected service', () => {
   });
   const archive = `ab/cd/sstate:zlib:core2-64-poky-linux:1.0:r0:core2-64:14:${H}_populate_sysroot.tar.zst`;
 
+  it('names the entries relative to the directory holding the caches, so the runner may live anywhere', () => {
+    expect(cachePaths(dirs())).toEqual({
+      downloads: { root: tmp, paths: ['downloads'] },
+      sstate: { root: tmp, paths: ['sstate', 'hashserv'] },
+    });
+  });
+
   async function restoredWith(service: CacheService) {
     for (const d of Object.values(dirs())) mkdirSync(d, { recursive: true });
     return restoreCaches(KEYS, dirs(), path.join(tmp, 'inventory.json'), 60_000, service);
@@ -230,7 +240,7 @@ describe('the save path with an injected service', () => {
     expect(saved.downloads).toEqual({ skipped: 'no new downloads' });
     expect(saved.sstate).toMatchObject({ key: KEY.key, archiveBytes: 100, seconds: 2 });
     expect(service.calls.filter((c) => c.op === 'save')).toEqual([
-      { op: 'save', paths: restored.paths.sstate, key: KEY.key },
+      { op: 'save', entry: restored.paths.sstate, key: KEY.key },
     ]);
     expect(readdirSync(path.join(tmp, 'sstate/ab/cd'))).toEqual([path.posix.basename(archive)]);
   });
