@@ -20,6 +20,7 @@ import {
 
 import { CONTAINER_ENGINES, type ContainerEngine, DEFAULT_CONTAINER_IMAGE, Inputs } from '../action/constants.js';
 import { ConfigError } from '../util/errors.js';
+import type { KasProject } from './kas/project.js';
 import {
   BITBAKE_NAME,
   BITBAKE_TARGET,
@@ -52,6 +53,19 @@ export interface LayerConfig {
   sublayers?: string[];
   /** YAML line of the layer entry, for errors found after checkout. */
   line?: number;
+  /** kas include priority of a sublayer (higher: earlier in BBLAYERS); unset is 0. */
+  priorities?: Record<string, number>;
+  /** Patches applied to the checkout (kas `patches`), in order; a patched checkout is its own store entry. */
+  patches?: LayerPatch[];
+}
+
+/** One kas patch entry: a patch file or a quilt directory (with `series`) in a repository of the project. */
+export interface LayerPatch {
+  id: string;
+  /** Name of the layer whose checkout holds the patch. */
+  repo: string;
+  /** Relative to that checkout. */
+  path: string;
 }
 
 /** One `VAR op "value"` assignment from local_conf, parsed so conf.ts can re-render it escaped. */
@@ -81,6 +95,15 @@ export interface BuildConfig {
   /** Persistent directories for local runs and self-hosted runners; absolute, `~` expanded. */
   directories: { downloads: string; sstate: string; layers: string };
   container: { engine: ContainerEngine; image: string; memory?: string; cpuCount?: number };
+  /**
+   * Conf text from a kas project (local_conf_header, bblayers_conf_header), written as is: it
+   * comes from the repository, like its recipes; values from inputs never reach it.
+   */
+  confText?: { localConf: string; bblayersConf: string };
+  /** Variables passed into BitBake's environment (kas `env`): name → default, null = only when set. */
+  passEnv?: Record<string, string | null>;
+  /** Set when the config is a kas project. */
+  kas?: KasProject;
 }
 
 /** Values that override the file: the action's inputs, or the CLI's flags. Unset means "keep". */
