@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import * as exec from '@actions/exec';
 
-import { type BitbakePaths, renderAutoConf, renderBblayersConf } from './bitbake/conf.js';
+import { type BitbakePaths, renderAutoConf, renderBblayersConf, renderKasLocalConf } from './bitbake/conf.js';
 import {
   BUILD_USER_GITCONFIG,
   builderUser,
@@ -29,6 +29,7 @@ import { taskLabel, tasksRun } from './bitbake/output.js';
 import { type BitbakeHost, type BitbakeRunResult, RUN_BITBAKE_SH, runBitbake } from './bitbake/run.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
 import { type BuildConfig } from './config/config.js';
+import { finishKasConfig } from './config/kas/load.js';
 import { diskUsage, type FsUsage, NEARLY_FULL_BYTES } from './report/disk.js';
 import { stringEnv } from './util/env.js';
 import { ConfigError } from './util/errors.js';
@@ -64,7 +65,8 @@ export interface BuildOutcome {
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
-export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
+export async function prepareBuild(loaded: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
+  const config = await finishKas(loaded, dirs);
   const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
   const distro =
@@ -77,8 +79,13 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
   const hasPoky = layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
   await fs.writeFile(
     path.join(workspace.buildDir, 'conf', 'bblayers.conf'),
-    renderBblayersConf(seen.layers, hasPoky ? '2' : undefined),
+    renderBblayersConf(seen.layers, hasPoky ? '2' : undefined, config.confText?.bblayersConf),
   );
+  if (config.confText)
+    await fs.writeFile(
+      path.join(workspace.buildDir, 'conf', 'local.conf'),
+      renderKasLocalConf(config.confText.localConf),
+    );
   await fs.writeFile(
     path.join(workspace.buildDir, 'conf', 'auto.conf'),
     renderAutoConf({
@@ -96,6 +103,23 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+}
+
+/**
+ * A kas project whose includes name other repositories is read again once they are checked out
+ * (into the layer store, where the build's own checkout then finds them).
+ */
+export async function finishKas(config: BuildConfig, dirs: PipelineDirs): Promise<BuildConfig> {
+  const reload = config.kas?.reload;
+  if (!reload || config.kas?.read.missingRepos.length === 0) return config;
+  return log.group('Repositories holding kas includes', () =>
+    finishKasConfig(
+      config,
+      async (layers) =>
+        new Map((await checkoutLayers(layers, dirs.layerStore, config.dir)).map((l) => [l.name, l.dir])),
+      reload,
+    ),
+  );
 }
 
 /**
@@ -117,7 +141,12 @@ export function parallelism(config: BuildConfig): { bbNumberThreads?: number; pa
 function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boolean): BitbakePaths {
   const layerRoot = (l: ResolvedLayer) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir);
   const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
-  const layerDirs = layers.flatMap((l) => l.sublayers.map((s) => sub(layerRoot(l), s)));
+  // kas orders BBLAYERS by priority (higher first) across repositories; without priorities the order is as listed.
+  const prio = (l: ResolvedLayer, s: string) => l.priorities?.[s] ?? 0;
+  const layerDirs = layers
+    .flatMap((l) => l.sublayers.map((s) => ({ dir: sub(layerRoot(l), s), prio: prio(l, s) })))
+    .sort((a, b) => b.prio - a.prio)
+    .map((x) => x.dir);
   return inContainer
     ? {
         topdir: IN_CONTAINER.build,
@@ -257,6 +286,7 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
       );
     }
   }
+  const passed = passedEnv(config);
   const userns = userNamespaceOptions();
   if (userns.warning) log.warning(userns.warning);
   const mounts: Mount[] = [
@@ -280,7 +310,9 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
       SMIDR_BUILD_DIR: IN_CONTAINER.build,
       SMIDR_INIT_ENV: `${IN_CONTAINER.layers}/${tools.initEnv.layer}/${tools.initEnv.file}`,
       SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, `${IN_CONTAINER.layers}/${tools.bitbake.layer}`),
+      ...passed.defaults,
     },
+    passEnv: passed.fromEnvironment,
     workdir: IN_CONTAINER.build,
     memory: config.container.memory,
     cpus: config.container.cpuCount,
@@ -311,7 +343,10 @@ function directHost(b: PreparedBuild): BitbakeHost {
     )
       delete env[k];
   }
+  const passed = passedEnv(b.config);
+  for (const k of passed.fromEnvironment) env[k] = process.env[k]!;
   Object.assign(env, {
+    ...passed.defaults,
     ...localeEnv(),
     SMIDR_BUILD_DIR: workspace.buildDir,
     SMIDR_INIT_ENV: path.join(dir(tools.initEnv.layer), tools.initEnv.file),
@@ -323,6 +358,24 @@ function directHost(b: PreparedBuild): BitbakeHost {
     env,
     cwd: workspace.buildDir,
   };
+}
+
+/**
+ * kas `env`: each variable BitBake should see, through BB_ENV_PASSTHROUGH_ADDITIONS (which
+ * oe-init-build-env extends). A variable set in the environment passes by name, so its value
+ * never appears on a command line or in the log; an unset one takes the project's default, or is
+ * left out when it has none.
+ */
+function passedEnv(config: BuildConfig): { defaults: Record<string, string>; fromEnvironment: string[] } {
+  const defaults: Record<string, string> = {};
+  const fromEnvironment: string[] = [];
+  for (const [name, fallback] of Object.entries(config.passEnv ?? {})) {
+    if (process.env[name] !== undefined) fromEnvironment.push(name);
+    else if (fallback !== null) defaults[name] = fallback;
+  }
+  const names = [...fromEnvironment, ...Object.keys(defaults)];
+  if (names.length > 0) defaults.BB_ENV_PASSTHROUGH_ADDITIONS = names.join(' ');
+  return { defaults, fromEnvironment };
 }
 
 /** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */

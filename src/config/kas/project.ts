@@ -67,6 +67,8 @@ export interface KasProject {
   task: string;
   /** The `buildtools:` mapping as written, for the buildtools support. */
   buildtools?: KasDict;
+  /** Reads the project again with more repositories checked out, the inputs laid over it as before. */
+  reload?: (repoDirs: ReadonlyMap<string, string>) => BuildConfig;
 }
 
 /** What the process environment may set, as kas reads it (KAS_MACHINE, …, and `env` values). */
@@ -192,6 +194,12 @@ function kasEnv(value: unknown, r: KasProblems): Record<string, string | null> {
       r.error(['env', name], 'is not an environment variable name', 'letters, digits and _');
     else if (MANAGED_ENV.has(name) || name.startsWith('SMIDR_'))
       r.error(['env', name], 'is set by the action for BitBake', 'another variable name');
+    else if (/^(ACTIONS_|INPUT_|GITHUB_TOKEN)/.test(name))
+      r.error(
+        ['env', name],
+        "is the runner's own, and the runner's secrets never reach BitBake",
+        'another variable name',
+      );
     else if (v !== null && typeof v !== 'string')
       r.error(
         ['env', name],
