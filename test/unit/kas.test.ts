@@ -7,8 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
+import { renderBblayersConf, renderKasLocalConf } from '../../src/bitbake/conf.js';
 import type { BuildConfig } from '../../src/config/config.js';
+import { kasDump } from '../../src/config/kas/dump.js';
 import { isKasText, lockFileOf, mergeKas, mergeKasFiles, readKasFiles } from '../../src/config/kas/files.js';
 import { finishKasConfig, isKasConfig, kasFileList, loadKasConfig } from '../../src/config/kas/load.js';
 import { ConfigError } from '../../src/util/errors.js';
@@ -390,5 +393,53 @@ describe('includes from another repository', () => {
   it('naming a repository no file defines is an error', () => {
     repo = makeRepo({ 'kas.yml': 'header:\n  version: 14\n  includes:\n    - repo: nowhere\n      file: x.yml\n' });
     expect(errorOf(() => load(path.join(repo, 'kas.yml')))).toMatch(/names repo nowhere, which no file defines/);
+  });
+});
+
+describe('smidr check on a kas project', () => {
+  it('prints the merged project as kas dump --resolve-refs does, then the conf text as comments', () => {
+    repo = makeRepo({
+      'kas.yml': [
+        'header:\n  version: 14\n  includes: [base.yml]',
+        'repos:',
+        '  meta-custom:',
+        '  poky:\n    url: https://git.yoctoproject.org/poky\n    branch: scarthgap\n    layers:\n      meta:\n      meta-poky:',
+        'local_conf_header:\n  ci: |\n    A = "1"',
+      ].join('\n'),
+      'kas.lock.yml':
+        'header:\n  version: 14\noverrides:\n  repos:\n    poky:\n      commit: 1111111111111111111111111111111111111abc\n',
+      'base.yml': 'header:\n  version: 11\nmachine: qemuarm64\n',
+    });
+    const c = load(path.join(repo, 'kas.yml'));
+    const text = kasDump(c, [{ name: 'poky', commit: '2222222222222222222222222222222222222222' }], {
+      localConf: '# ci\nA = "1"\n',
+      bblayersConf: 'BBLAYERS ?= "x"\n',
+    });
+    const [yamlPart, confPart] = text.split('\n# ---- conf/local.conf ----\n');
+    expect(parseYaml(yamlPart!)).toEqual({
+      header: { version: 14 },
+      machine: 'qemuarm64',
+      repos: {
+        'meta-custom': null,
+        poky: {
+          url: 'https://git.yoctoproject.org/poky',
+          branch: 'scarthgap',
+          layers: { meta: null, 'meta-poky': null },
+          commit: '2222222222222222222222222222222222222222',
+        },
+      },
+      local_conf_header: { ci: 'A = "1"\n' },
+      distro: 'nodistro',
+      target: 'core-image-minimal',
+    });
+    expect(confPart).toBe('# # ci\n# A = "1"\n\n# ---- conf/bblayers.conf ----\n# BBLAYERS ?= "x"\n');
+  });
+});
+
+describe('conf files of a kas project', () => {
+  it('puts bblayers_conf_header first in bblayers.conf and the snippets in local.conf', () => {
+    const bb = renderBblayersConf(['/l/meta'], undefined, '# x\nBBPATH = "${TOPDIR}"\n');
+    expect(bb.indexOf('# x\nBBPATH = "${TOPDIR}"')).toBeLessThan(bb.indexOf('BBLAYERS ?='));
+    expect(renderKasLocalConf('# a\nA = "${@1}"\n')).toMatch(/\n# a\nA = "\$\{@1\}"\n$/);
   });
 });
