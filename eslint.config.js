@@ -34,6 +34,31 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },
   },
+  // The folder rule of docs/architecture.md: util/ stands alone; config/ and report/ describe and
+  // render, so they never start BitBake or move caches.
+  {
+    files: ['src/util/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'util/ imports nothing of ours' }] }],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts', 'src/report/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/bitbake/run.js', '**/cache/transfer.js', '**/pipeline.js'],
+              allowTypeImports: true,
+              message: 'config/ and report/ never start BitBake or move caches',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Names and conf values are checked for control characters on purpose.
   { rules: { 'no-control-regex': 'off' } },
   prettier,

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { type ConfigOverrides } from '../config/config.js';
+import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
+import { kasFileList } from '../config/kas/load.js';
 import { ConfigError } from '../util/errors.js';
 import {
   CACHE_MODES,
@@ -48,6 +49,24 @@ export interface CacheInputs {
   workspaceMaxAgeDays: number;
 }
 
+/** The input each override comes from. */
+const OVERRIDE_INPUTS: Record<OverrideField, Inputs> = {
+  config: Inputs.Config,
+  targets: Inputs.Target,
+  machine: Inputs.Machine,
+  distro: Inputs.Distro,
+  bitbakeArgs: Inputs.BitbakeArgs,
+  localConf: Inputs.LocalConf,
+  containerImage: Inputs.ContainerImage,
+  containerEngine: Inputs.ContainerEngine,
+};
+
+/** Config errors about an override name the input: `input 'machine': …`. */
+export const INPUT_NAMING: OverrideNaming = {
+  label: (field) => `input '${OVERRIDE_INPUTS[field]}'`,
+  mention: (field) => `the '${OVERRIDE_INPUTS[field]}' input`,
+};
+
 export function readInputs(env = process.env): ActionInputs {
   const get = (name: Inputs) => core.getInput(name).trim() || undefined;
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
@@ -57,7 +76,10 @@ export function readInputs(env = process.env): ActionInputs {
   const workspaceDir = get(Inputs.WorkspaceDir);
   const stopAfter = get(Inputs.StopAfter);
   return {
-    configFile: path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
+    // A kas list (`kas/base.yml:kas/ci.yml`): each file relative to the workspace.
+    configFile: kasFileList(path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE))
+      .map((f) => path.resolve(workspace, f))
+      .join(':'),
     overrides: {
       targets: target ? splitList(target) : undefined,
       machine: get(Inputs.Machine),

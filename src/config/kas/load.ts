@@ -9,7 +9,9 @@ import * as path from 'node:path';
 
 import { ConfigError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
-import type { BuildConfig, LayerConfig } from '../config.js';
+import type { BuildConfig, ConfigOptions, ConfigOverrides, LayerConfig } from '../config.js';
+import { type CheckedOverrides, checkOverrides } from '../overrides.js';
+import { YamlReader } from '../yaml-reader.js';
 import { isDict, isKasText, readKasFiles, repoRoot } from './files.js';
 import { type KasEnv, kasProject } from './project.js';
 
@@ -72,6 +74,41 @@ export function loadKasConfig(
     if (!config) throw new ConfigError(errors.join('\n'));
     return config;
   }
+}
+
+/**
+ * A kas project as the build's config: read, then the action's inputs (or the CLI's flags) laid
+ * over it with the same strict checks as over smidr.yaml. Precedence: input, then KAS_* from the
+ * environment, then the files.
+ */
+export function loadKasProject(
+  value: string,
+  overrides: ConfigOverrides,
+  options: ConfigOptions,
+  env: KasEnv = process.env,
+): BuildConfig {
+  const read = (repoDirs: ReadonlyMap<string, string>): BuildConfig => {
+    const base = loadKasConfig(value, env, { home: options.home, repoDirs });
+    const r = new YamlReader('', base.file);
+    const o = checkOverrides(overrides, options.naming, r);
+    r.throwProblems();
+    const config = laidOver(base, o);
+    config.kas!.reload = read;
+    return config;
+  };
+  return read(new Map());
+}
+
+function laidOver(base: BuildConfig, o: CheckedOverrides): BuildConfig {
+  return {
+    ...base,
+    machine: o.machine ?? base.machine,
+    distro: o.distro ?? base.distro,
+    targets: o.targets ?? base.targets,
+    bitbakeArgs: [...base.bitbakeArgs, ...o.bitbakeArgs],
+    localConf: [...base.localConf, ...o.localConf],
+    container: { ...base.container, engine: o.engine ?? base.container.engine, image: o.image ?? base.container.image },
+  };
 }
 
 /** A project read again (after a checkout for includes) repeats its warnings: say each once. */
