@@ -8,15 +8,17 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
 import { layersJson } from './bitbake/layers.js';
 import { localDirs } from './bitbake/workspace.js';
+import { kasCheckText } from './cli/check-kas.js';
 import { BUILD_OPTIONS, FLAG_NAMING, overridesFromFlags } from './cli/flags.js';
-import { loadConfig } from './config/config.js';
+import { type BuildConfig, loadConfig } from './config/config.js';
 import { prepareBuild, runPreparedBuild } from './pipeline.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { formatDuration } from './util/format.js';
-import { log, setLogger, terminalLogger } from './util/log.js';
+import { log, type Logger, setLogger, terminalLogger } from './util/log.js';
 
 const USAGE = `usage: smidr build [options]
-  -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})
+       smidr check [options]     check a kas project and print it as kas dump would
+  -c, --config FILE          smidr.yaml or kas file(s) a.yml:b.yml to build (default: ${DEFAULT_CONFIG_FILE})
   -m, --machine NAME         MACHINE, overriding the config
   -t, --target NAME          target to build (repeatable), overriding the config
   -d, --distro NAME          DISTRO, overriding the config
@@ -29,12 +31,15 @@ const USAGE = `usage: smidr build [options]
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== 'build') {
+  if (command !== 'build' && command !== 'check') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
   }
   const { values } = parseArgs({ args: rest, options: BUILD_OPTIONS, strict: true });
+  // check prints YAML on stdout: everything else goes to stderr.
+  if (command === 'check') setLogger(stderrLogger);
   const config = loadConfig(path.resolve(values.config), overridesFromFlags(values), { naming: FLAG_NAMING });
+  if (command === 'check') return check(config, localDirs(config.directories, values['workspace-dir']).layerStore);
   const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
   const outcome = await runPreparedBuild(build);
   const s = outcome.run.summary;
@@ -51,6 +56,28 @@ async function main(argv: string[]): Promise<number> {
   console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
   if (outcome.failureMessage) log.error(outcome.failureMessage);
   return outcome.result === 'success' ? 0 : 1;
+}
+
+const stderrLogger: Logger = {
+  ...terminalLogger,
+  info: (m) => process.stderr.write(`${m}\n`),
+  async group(title, body) {
+    process.stderr.write(`\n=== ${title}\n`);
+    return body();
+  },
+};
+
+/**
+ * `smidr check`: a kas project is checked out and printed as `kas dump --resolve-refs` would
+ * print it; a smidr.yaml has been validated by loading it.
+ */
+async function check(config: BuildConfig, layerStore: string): Promise<number> {
+  if (config.kas) {
+    process.stdout.write(await kasCheckText(config, layerStore));
+    return 0;
+  }
+  log.info(`${config.file}: valid; ${config.targets.join(' ')} for ${config.machine}`);
+  return 0;
 }
 
 setLogger(terminalLogger);

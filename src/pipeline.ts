@@ -66,20 +66,17 @@ export interface BuildOutcome {
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
 export async function prepareBuild(loaded: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
-  const config = await finishKas(loaded, dirs);
+  const config = await finishKas(loaded, dirs.layerStore);
   const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
-  const distro =
-    config.distro ??
-    (layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
+  const distro = config.distro ?? (hasPokyLayer(layers) ? 'poky' : 'nodistro');
 
   const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
   const seen = bitbakePaths(workspace, layers, inContainer);
-  const hasPoky = layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
   await fs.writeFile(
     path.join(workspace.buildDir, 'conf', 'bblayers.conf'),
-    renderBblayersConf(seen.layers, hasPoky ? '2' : undefined, config.confText?.bblayersConf),
+    renderBblayersConf(seen.layers, hasPokyLayer(layers) ? '2' : undefined, config.confText?.bblayersConf),
   );
   if (config.confText)
     await fs.writeFile(
@@ -105,18 +102,22 @@ export async function prepareBuild(loaded: BuildConfig, dirs: PipelineDirs, env 
   return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
 }
 
+/** meta-poky among the layers: DISTRO defaults to poky, and its sanity check wants the bblayers version. */
+export function hasPokyLayer(layers: ResolvedLayer[]): boolean {
+  return layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
+}
+
 /**
  * A kas project whose includes name other repositories is read again once they are checked out
  * (into the layer store, where the build's own checkout then finds them).
  */
-export async function finishKas(config: BuildConfig, dirs: PipelineDirs): Promise<BuildConfig> {
+export async function finishKas(config: BuildConfig, layerStore: string): Promise<BuildConfig> {
   const reload = config.kas?.reload;
   if (!reload || config.kas?.read.missingRepos.length === 0) return config;
   return log.group('Repositories holding kas includes', () =>
     finishKasConfig(
       config,
-      async (layers) =>
-        new Map((await checkoutLayers(layers, dirs.layerStore, config.dir)).map((l) => [l.name, l.dir])),
+      async (layers) => new Map((await checkoutLayers(layers, layerStore, config.dir)).map((l) => [l.name, l.dir])),
       reload,
     ),
   );
@@ -139,23 +140,28 @@ export function parallelism(config: BuildConfig): { bbNumberThreads?: number; pa
 
 /** Layer, build and cache paths as BitBake will see them. */
 function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boolean): BitbakePaths {
-  const layerRoot = (l: ResolvedLayer) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir);
-  const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
-  // kas orders BBLAYERS by priority (higher first) across repositories; without priorities the order is as listed.
-  const prio = (l: ResolvedLayer, s: string) => l.priorities?.[s] ?? 0;
-  const layerDirs = layers
-    .flatMap((l) => l.sublayers.map((s) => ({ dir: sub(layerRoot(l), s), prio: prio(l, s) })))
-    .sort((a, b) => b.prio - a.prio)
-    .map((x) => x.dir);
+  const dirs = bblayersDirs(layers, (l) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir));
   return inContainer
     ? {
         topdir: IN_CONTAINER.build,
         downloads: IN_CONTAINER.downloads,
         sstate: IN_CONTAINER.sstate,
         hashserv: IN_CONTAINER.hashserv,
-        layers: layerDirs,
+        layers: dirs,
       }
-    : { topdir: ws.buildDir, ...ws.caches, layers: layerDirs };
+    : { topdir: ws.buildDir, ...ws.caches, layers: dirs };
+}
+
+/**
+ * The BBLAYERS entries, each layer's sublayers under the root BitBake sees it at. kas orders them
+ * by priority (higher first) across repositories; without priorities the order is as listed.
+ */
+export function bblayersDirs(layers: ResolvedLayer[], rootOf: (l: ResolvedLayer) => string): string[] {
+  const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
+  return layers
+    .flatMap((l) => l.sublayers.map((s) => ({ dir: sub(rootOf(l), s), prio: l.priorities?.[s] ?? 0 })))
+    .sort((a, b) => b.prio - a.prio)
+    .map((x) => x.dir);
 }
 
 export interface RunBuildOptions {

@@ -5,13 +5,15 @@
  * lock file pinning meta-other, a quilt patch applied to meta-other, a disabled poky layer, and a
  * local_conf_header snippet one included file overrides in another.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 import { GitRemote, makeWorkspaceRepo } from '../support/git-remotes.js';
-import { runJob, type StepResult } from '../support/run-action.js';
+import { REPO_ROOT, runJob, type StepResult } from '../support/run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, FIXTURES, pokyRemote, scratch, standinReport } from '../support/world.js';
 
 const LONG = 600_000;
@@ -188,5 +190,33 @@ describe('a kas project as the config', () => {
 
   it("passes the project's env to BitBake", () => {
     expect(standinReport(buildDir).env.BB_ENV_PASSTHROUGH_ADDITIONS?.split(' ')).toContain('KAS_E2E_VAR');
+  });
+});
+
+describe('smidr check on the kas project', () => {
+  it('prints the merged project as kas dump --resolve-refs does, with the conf text the build writes', () => {
+    const out = execFileSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), 'check', '-c', 'kas/ci.yml'], {
+      cwd: workspace,
+      env: { ...process.env, HOME: path.join(root, 'check-home') },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const dumped = parseYaml(out) as Record<string, unknown> & {
+      repos: Record<string, Record<string, unknown> | null>;
+    };
+    expect(dumped).toMatchObject({
+      header: { version: 14 },
+      machine: 'qemux86-64',
+      distro: 'poky',
+      target: ['smidr-image', 'kas-patched'],
+      local_conf_header: { shared: 'KAS_SHARED = "from-other"\n', base: 'KAS_BASE = "base"\n', ci: 'KAS_CI = "1"\n' },
+    });
+    expect(dumped.header).not.toHaveProperty('includes');
+    expect(dumped).not.toHaveProperty('overrides');
+    expect(dumped.repos['meta-other']).toMatchObject({ url: other.url, commit: pinned });
+    expect(dumped.repos.poky).toMatchObject({ commit: poky.head(), layers: { 'meta-yocto-bsp': 'disabled' } });
+    expect(dumped.repos['meta-smidr-test']).toBeNull();
+    expect(out).toContain('\n# ---- conf/local.conf ----\n');
+    expect(out).toMatch(/\n# # shared\n# KAS_SHARED = "from-other"\n/);
   });
 });
