@@ -443,3 +443,16 @@ describe('conf files of a kas project', () => {
     expect(renderKasLocalConf('# a\nA = "${@1}"\n')).toMatch(/\n# a\nA = "\$\{@1\}"\n$/);
   });
 });
+
+describe('buildtools', () => {
+  it('is one warning saying it is not supported yet', () => {
+    repo = makeRepo({ 'kas.yml': 'header:\n  version: 14\nbuildtools:\n  version: "5.0"\n  sha256sum: "abc"\n' });
+    const warn = vi.spyOn(log, 'warning').mockImplementation(() => {});
+    const c = loadKasConfig(path.join(repo, 'kas.yml'), {}, { home: '/h' });
+    expect(warn.mock.calls.map((x) => x[0])).toEqual([
+      expect.stringMatching(/kas\.yml:3: buildtools: ignored: buildtools are not supported yet/),
+    ]);
+    expect(c.kas!.buildtools).toEqual({ version: '5.0', sha256sum: 'abc' });
+    warn.mockRestore();
+  });
+});

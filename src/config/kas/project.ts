@@ -105,6 +105,11 @@ export function kasProject(
   const bblayersText = confText(m, 'bblayers_conf_header', r);
   if (m.buildtools !== undefined && !isDict(m.buildtools))
     r.error(['buildtools'], 'is not a mapping', '{ version, sha256sum, base_url, filename }');
+  else if (m.buildtools !== undefined)
+    r.warn(
+      ['buildtools'],
+      "ignored: buildtools are not supported yet; BitBake uses the builder container's host tools",
+    );
   const localConf: ConfAssignment[] = [];
   const multiconfigs = [...new Set(targets.filter((t) => /^(mc|multiconfig):/.test(t)).map((t) => t.split(':')[1]!))];
   if (multiconfigs.length > 0)
