@@ -29076,6 +29076,8 @@ var Inputs;
     Inputs["StopAfter"] = "stop-after";
     Inputs["CacheTimeout"] = "cache-timeout";
     Inputs["Summary"] = "summary";
+    Inputs["UploadArtifacts"] = "upload-artifacts";
+    Inputs["CheckOnly"] = "check-only";
 })(Inputs || (Inputs = {}));
 /**
  * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
@@ -29101,6 +29103,7 @@ var Outputs;
     Outputs["SstateCacheHit"] = "sstate-cache-hit";
     Outputs["SstateCacheKey"] = "sstate-cache-key";
     Outputs["HashservCacheHit"] = "hashserv-cache-hit";
+    Outputs["Artifacts"] = "artifacts";
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {

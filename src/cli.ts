@@ -1,24 +1,21 @@
 /**
- * `smidr build`: the action's pipeline from a terminal, with the config's `directories:` as
- * persistent caches, so a CI build can be reproduced (and warmed) on a laptop.
+ * `smidr`: the action's pipeline from a terminal, with the config's `directories:` as persistent
+ * caches, so a CI build can be reproduced (and warmed) on a laptop. Upstream Smidr's spellings
+ * work too: `smidr --config FILE build`, `smidr init [name]`, `--fetch-only`, `--clean-image`.
  */
-import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
-import { layersJson } from './bitbake/layers.js';
-import { localDirs } from './bitbake/workspace.js';
-import { kasCheckText } from './cli/check-kas.js';
-import { BUILD_OPTIONS, FLAG_NAMING, overridesFromFlags } from './cli/flags.js';
-import { type BuildConfig, loadConfig } from './config/config.js';
-import { prepareBuild, runPreparedBuild } from './pipeline.js';
+import { build, checkCommand, init } from './cli/commands.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
-import { formatDuration } from './util/format.js';
-import { log, type Logger, setLogger, terminalLogger } from './util/log.js';
+import { log, setLogger, terminalLogger } from './util/log.js';
 
-const USAGE = `usage: smidr build [options]
-       smidr check [options]     check a kas project and print it as kas dump would
-  -c, --config FILE          smidr.yaml or kas file(s) a.yml:b.yml to build (default: ${DEFAULT_CONFIG_FILE})
+const USAGE = `usage: smidr [-c FILE] <command> [options]
+commands:
+  build                      build the config's targets (BitBake in the builder container)
+  check                      validate the config and print the settings, layers and conf/auto.conf
+                             lines a build would use; no network, Docker or BitBake (exit 0 or 2)
+  init [name]                write a starter smidr.yaml
+options (build and check):
+  -c, --config FILE          config to read (default: ${DEFAULT_CONFIG_FILE}); also before the command
   -m, --machine NAME         MACHINE, overriding the config
   -t, --target NAME          target to build (repeatable), overriding the config
   -d, --distro NAME          DISTRO, overriding the config
@@ -26,58 +23,32 @@ const USAGE = `usage: smidr build [options]
   -a, --bitbake-arg ARG      extra BitBake argument (repeatable)
       --container-image IMG  builder image, overriding the config
       --container-engine E   docker, podman or none
-      --workspace-dir DIR    where build directories go (default: beside the sstate directory)
+options (build):
+      --workspace-dir DIR    where build directories go (default: directories.build, else beside sstate)
+      --fetch-only           check out the layers and write the conf, then stop before BitBake
+      --clean-image          run bitbake -c clean on the targets first (regenerates the image only)
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== 'build' && command !== 'check') {
-    process.stderr.write(USAGE);
-    return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+/** `smidr --config FILE build …` and `smidr build --config FILE …` alike. */
+function splitGlobal(argv: string[]): { configFile?: string; command?: string; rest: string[] } {
+  let configFile: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '-c' || a === '--config') && i + 1 < argv.length) configFile = argv[++i];
+    else if (a.startsWith('--config=')) configFile = a.slice('--config='.length);
+    else break;
   }
-  const { values } = parseArgs({ args: rest, options: BUILD_OPTIONS, strict: true });
-  // check prints YAML on stdout: everything else goes to stderr.
-  if (command === 'check') setLogger(stderrLogger);
-  const config = loadConfig(path.resolve(values.config), overridesFromFlags(values), { naming: FLAG_NAMING });
-  if (command === 'check') return check(config, localDirs(config.directories, values['workspace-dir']).layerStore);
-  const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
-  const outcome = await runPreparedBuild(build);
-  const s = outcome.run.summary;
-  console.log(
-    `\n${outcome.result}: ${build.config.targets.join(' ')} for ${build.config.machine} in ${formatDuration(outcome.run.durationMs)}`,
-  );
-  console.log(`  build dir:    ${build.workspace.buildDir}`);
-  console.log(`  tasks run:    ${outcome.tasksRun ?? '-'}, reused from sstate: ${outcome.tasksReused ?? '-'}`);
-  if (s.sstate)
-    console.log(
-      `  sstate match: ${s.sstate.matchPercent}% (wanted ${s.sstate.wanted}, local ${s.sstate.local}, mirrors ${s.sstate.mirrors}, missed ${s.sstate.missed})`,
-    );
-  for (const image of outcome.images) console.log(`  image:        ${image}`);
-  console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
-  if (outcome.failureMessage) log.error(outcome.failureMessage);
-  return outcome.result === 'success' ? 0 : 1;
+  return { configFile, command: argv[i], rest: argv.slice(i + 1) };
 }
 
-const stderrLogger: Logger = {
-  ...terminalLogger,
-  info: (m) => process.stderr.write(`${m}\n`),
-  async group(title, body) {
-    process.stderr.write(`\n=== ${title}\n`);
-    return body();
-  },
-};
-
-/**
- * `smidr check`: a kas project is checked out and printed as `kas dump --resolve-refs` would
- * print it; a smidr.yaml has been validated by loading it.
- */
-async function check(config: BuildConfig, layerStore: string): Promise<number> {
-  if (config.kas) {
-    process.stdout.write(await kasCheckText(config, layerStore));
-    return 0;
-  }
-  log.info(`${config.file}: valid; ${config.targets.join(' ')} for ${config.machine}`);
-  return 0;
+async function main(argv: string[]): Promise<number> {
+  const { configFile, command, rest } = splitGlobal(argv);
+  if (command === 'build') return build(rest, configFile);
+  if (command === 'check') return checkCommand(rest, configFile);
+  if (command === 'init') return init(rest, configFile);
+  process.stderr.write(USAGE);
+  return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
 }
 
 setLogger(terminalLogger);

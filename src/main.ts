@@ -3,13 +3,16 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
+import { Outputs } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
-import { type BuildConfig, loadConfig } from './config/config.js';
+import { checkReport, formatOf, loadAnyConfig } from './check.js';
+import { type BuildConfig, logConfigWarnings } from './config/config.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
+import { selectArtifacts, uploadArtifacts } from './report/artifacts.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
@@ -19,7 +22,15 @@ const mainStartedMs = Date.now();
 
 async function run(): Promise<void> {
   const inputs = readInputs();
-  const config = loadConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
+  const config = loadAnyConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
+  logConfigWarnings(config);
+  if (inputs.checkOnly) {
+    await log.group('Config check', () =>
+      Promise.resolve(log.info(checkReport(config, formatOf(inputs.configFile).name))),
+    );
+    return;
+  }
+  warnInapplicable(config, inputs.cache.mode);
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);
@@ -39,16 +50,19 @@ async function run(): Promise<void> {
     state.restored = await restore(inputs, build);
     saveStepState(state);
   }
+  // The stop-after input wins over the config's advanced.build_timeout.
+  const budgetMinutes = inputs.stopAfterMinutes ?? config.buildTimeoutMinutes;
   const outcome = await runPreparedBuild(build, {
     progressInterval: inputs.report.progressIntervalSeconds,
     budget:
-      inputs.stopAfterMinutes === undefined
+      budgetMinutes === undefined
         ? undefined
-        : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+        : { deadlineMs: mainStartedMs + budgetMinutes * 60_000, minutes: budgetMinutes },
   });
   state.result = outcome.result;
   saveStepState(state);
   setOutputs(build, outcome);
+  await artifacts(inputs, build, outcome.deployDir);
   await reportBuild(build, outcome, {
     summary: inputs.report.summary,
     restored: state.restored,
@@ -56,6 +70,33 @@ async function run(): Promise<void> {
     diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
+}
+
+/** smidr.yaml's artifacts: the output always, the workflow artifact when upload-artifacts asks. */
+async function artifacts(inputs: ActionInputs, build: PreparedBuild, deployDir: string): Promise<void> {
+  const files = selectArtifacts(deployDir, build.config.artifacts ?? []);
+  core.setOutput(Outputs.Artifacts, JSON.stringify(files));
+  if (inputs.uploadArtifacts) await uploadArtifacts(`smidr-${build.workspace.id}`, files, deployDir);
+}
+
+/** One warning for each key that applies to local and self-hosted runs only, or not at all. */
+function warnInapplicable(config: BuildConfig, cacheMode: ActionInputs['cache']['mode']): void {
+  const d = config.directories;
+  if (cacheMode !== 'local') {
+    const local = (['tmp', 'build', 'deploy', 'source'] as const).filter((k) => d[k] !== undefined);
+    for (const k of local)
+      log.warning(
+        `${config.file}: directories.${k}: not used on this runner: it places files on a persistent host (cache: local, or smidr build); here each build keeps its ${k === 'source' ? 'downloads in the cache' : k === 'deploy' ? 'deploy output in its build directory (the deploy-dir output)' : 'directories in the workspace'}`,
+      );
+  }
+  if (d.tmp !== undefined && cacheMode === 'local')
+    log.warning(
+      `${config.file}: directories.tmp: not used: TMPDIR stays inside each build's own directory (one per build, never shared)`,
+    );
+  if (config.container.entrypoint)
+    log.warning(
+      `${config.file}: container.entrypoint: not used: the action runs BitBake through its own fixed script in the container, so no shell ever sees a config value; an image's own entrypoint is bypassed the same way`,
+    );
 }
 
 async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<PipelineDirs> {

@@ -7,7 +7,13 @@ import * as path from 'node:path';
 
 import * as exec from '@actions/exec';
 
-import { type BitbakePaths, renderAutoConf, renderBblayersConf, renderKasLocalConf } from './bitbake/conf.js';
+import {
+  type AutoConfSettings,
+  type BitbakePaths,
+  renderAutoConf,
+  renderBblayersConf,
+  renderKasLocalConf,
+} from './bitbake/conf.js';
 import {
   BUILD_LABEL,
   BUILD_USER_GITCONFIG,
@@ -86,21 +92,47 @@ export async function prepareBuild(loaded: BuildConfig, dirs: PipelineDirs, env 
     );
   await fs.writeFile(
     path.join(workspace.buildDir, 'conf', 'auto.conf'),
-    renderAutoConf({
-      machine: config.machine,
-      distro,
-      paths: seen,
-      hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-      ...parallelism(config),
-      localConf: config.localConf,
-    }),
+    renderAutoConf(
+      autoConfSettings(config, {
+        distro,
+        paths: seen,
+        hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
+      }),
+    ),
   );
   await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
   if (inContainer)
     await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
-  return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+  return {
+    config,
+    workspace,
+    layers,
+    tools,
+    distro,
+    containerName: inContainer ? containerName(workspace.id) : undefined,
+  };
+}
+
+/** What auto.conf says for a config, once the distro, the paths and BitBake's version are known. */
+export function autoConfSettings(
+  config: BuildConfig,
+  known: Pick<AutoConfSettings, 'distro' | 'paths' | 'hashservDbDirSupported'>,
+): AutoConfSettings {
+  return {
+    machine: config.machine,
+    ...known,
+    ...parallelism(config),
+    localConf: config.localConf,
+    settingsConf: config.settingsConf,
+    hashEquivalence: config.hashEquivalence,
+  };
+}
+
+/** `smidr-build-<build id>`, as Smidr names its build containers (`docker ps --filter name=smidr-build-`). */
+export function containerName(buildId: string): string {
+  return `smidr-build-${buildId}`;
 }
 
 /** meta-poky among the layers: DISTRO defaults to poky, and its sanity check wants the bblayers version. */

@@ -21,6 +21,8 @@ export enum Inputs {
   StopAfter = 'stop-after',
   CacheTimeout = 'cache-timeout',
   Summary = 'summary',
+  UploadArtifacts = 'upload-artifacts',
+  CheckOnly = 'check-only',
 }
 
 /**
@@ -46,6 +48,7 @@ export enum Outputs {
   SstateCacheHit = 'sstate-cache-hit',
   SstateCacheKey = 'sstate-cache-key',
   HashservCacheHit = 'hashserv-cache-hit',
+  Artifacts = 'artifacts',
 }
 
 export enum State {

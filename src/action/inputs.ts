@@ -24,6 +24,10 @@ export interface ActionInputs {
   /** Minutes after the main step started at which BitBake is stopped gracefully. */
   stopAfterMinutes?: number;
   report: ReportInputs;
+  /** Upload the files smidr.yaml's artifacts select as a workflow artifact. */
+  uploadArtifacts: boolean;
+  /** Validate and print the config, then stop: no network, Docker or BitBake. */
+  checkOnly: boolean;
 }
 
 export interface ReportInputs {
@@ -93,7 +97,14 @@ export function readInputs(env = process.env): ActionInputs {
     cache: readCacheInputs(env, workspace),
     report: readReportInputs(env),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
+    uploadArtifacts: booleanInput(Inputs.UploadArtifacts, false),
+    checkOnly: booleanInput(Inputs.CheckOnly, false),
   };
+}
+
+function booleanInput(name: Inputs, fallback: boolean): boolean {
+  const text = core.getInput(name).trim();
+  return text === '' ? fallback : parseBoolean(text, name);
 }
 
 function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {

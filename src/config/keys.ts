@@ -7,12 +7,59 @@ import type { KnownKeys } from './yaml-reader.js';
  * of `layers:`; the others are the mappings of that name.
  */
 export const CONFIG_KEYS = {
-  root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container'],
+  root: [
+    'name',
+    'description',
+    'yocto_series',
+    'base',
+    'directories',
+    'layers',
+    'build',
+    'container',
+    'packages',
+    'features',
+    'advanced',
+    'artifacts',
+    'cache',
+  ],
   base: ['provider', 'machine', 'distro', 'version'],
-  directories: ['downloads', 'sstate', 'layers'],
+  directories: ['downloads', 'sstate', 'layers', 'tmp', 'build', 'deploy', 'source'],
   layer: ['name', 'git', 'path', 'branch', 'tag', 'commit', 'sublayers'],
-  build: ['image', 'targets', 'machine', 'distro', 'parallel_make', 'bb_number_threads', 'local_conf', 'bitbake_args'],
-  container: ['engine', 'base_image', 'memory', 'cpu_count'],
+  build: [
+    'image',
+    'targets',
+    'machine',
+    'distro',
+    'parallel_make',
+    'bb_number_threads',
+    'local_conf',
+    'bitbake_args',
+    'extra_packages',
+    'extra_image_features',
+    'package_classes',
+    'inherit_classes',
+    'sstate',
+    'tmp',
+    'deploy',
+  ],
+  container: ['engine', 'base_image', 'memory', 'cpu_count', 'entrypoint'],
+  packages: ['classes'],
+  features: ['extra_image_features', 'user_classes', 'inherit_classes'],
+  advanced: [
+    'bb_hashserve',
+    'bb_signature_handler',
+    'license_flags',
+    'conf_version',
+    'disk_monitoring',
+    'qemu_sdl',
+    'qemu_gtk',
+    'accept_fsl_eula',
+    'build_timeout',
+    'sstate_mirrors',
+    'premirrors',
+    'bb_no_network',
+    'bb_fetch_premirroronly',
+  ],
 } as const;
 export type ConfigSection = keyof typeof CONFIG_KEYS;
 
@@ -23,6 +70,9 @@ const SECTION_LABEL: Record<ConfigSection, string> = {
   layer: 'a layer',
   build: 'build',
   container: 'container',
+  packages: 'packages',
+  features: 'features',
+  advanced: 'advanced',
 };
 
 /** The keys of a section, and where a key that is not there belongs instead. */

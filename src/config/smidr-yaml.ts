@@ -22,6 +22,7 @@ import {
   YOCTO_SERIES,
 } from './names.js';
 import { checkOverrides, type OverrideNaming } from './overrides.js';
+import { readSettings, type Settings } from './settings-yaml.js';
 import type { Entry, QuantityRule, YamlReader } from './yaml-reader.js';
 
 /** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
@@ -79,11 +80,20 @@ export function readSmidrYaml(
   const root = r.mapping(top, '', sectionKeys('root'), '')!;
   const project = readProject(r, top, root);
   const baseSection = readBase(c, root.get('base'));
-  const directories = readDirectories(c, root.get('directories'));
   const layers = readLayers(r, root.get('layers'), base);
+  followSeries(layers, project.yoctoSeries);
   addPokyLayer(c, layers, baseSection, root.get('base'), project.yoctoSeries, root.has('yocto_series'));
   const build = readBuild(c, root.get('build'));
+  const directories = readDirectories(c, root.get('directories'), build.entries);
   const container = readContainer(c, root.get('container'));
+  const settings = readSettings(r, root, build.entries);
+  const cache = root.get('cache');
+  if (cache)
+    r.warn(
+      cache.keyNode,
+      'cache',
+      "ignored: the action's caches are set by its inputs (cache, cache-dir, …), and directories.downloads / sstate name the persistent directories",
+    );
   const o = checkOverrides(overrides, naming, r);
   const machine = o.machine ?? build.machine ?? baseSection.machine;
   const targets = o.targets ?? build.targets;
@@ -109,8 +119,33 @@ export function readSmidrYaml(
       image: o.image ?? container.image ?? DEFAULT_CONTAINER_IMAGE,
       memory: container.memory,
       cpuCount: container.cpuCount,
+      ...optional('entrypoint', container.entrypoint),
     },
+    ...optional('provider', baseSection.provider),
+    ...upstreamSettings(settings),
   };
+}
+
+/** The settings' fields, each only when set, so a seed config's BuildConfig stays as it was. */
+function upstreamSettings(s: Settings): Partial<BuildConfig> {
+  return {
+    ...(s.conf.length > 0 && { settingsConf: s.conf }),
+    ...optional('hashEquivalence', s.hashEquivalence),
+    ...optional('buildTimeoutMinutes', s.buildTimeoutMinutes),
+    ...(s.artifacts.length > 0 && { artifacts: s.artifacts }),
+  };
+}
+
+/** A git layer given no branch, tag or commit follows yocto_series, as upstream resolves it. */
+function followSeries(layers: LayerConfig[], series: string | undefined): void {
+  if (series === undefined) return;
+  for (const l of layers) {
+    const s = l.source;
+    if (s.kind === 'git' && s.branch === undefined && s.tag === undefined && s.commit === undefined) {
+      s.branch = series;
+      s.branchFromSeries = true;
+    }
+  }
 }
 
 function readProject(r: YamlReader, top: Node, root: Map<string, Entry>) {
@@ -192,9 +227,9 @@ function readBase({ r }: Context, entry: Entry | undefined): BaseSection {
     : undefined;
   const provider = r.matching(
     base?.get('provider'),
-    (s) => (BASE_PROVIDERS as readonly string[]).includes(s),
-    'a supported provider',
-    `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`,
+    (s) => BITBAKE_NAME.test(s),
+    'a provider name',
+    `a label such as ${BASE_PROVIDERS.join(', ')}, toradex or raspberrypi (${NAME_CHARS}); only poky adds a layer`,
   );
   const machine = machineField(r, base?.get('machine'));
   const distro = bitbakeName(r, base?.get('distro'), 'DISTRO', 'poky');
@@ -219,11 +254,10 @@ function addPokyLayer(
   const { provider, version } = base;
   if (provider !== 'poky') {
     if (version !== undefined)
-      r.error(
-        base.entries!.get('version')!.value,
+      r.warn(
+        base.entries!.get('version')!.keyNode,
         'base.version',
-        'is only used with provider: poky',
-        'provider: poky, or no base.version',
+        `ignored: it picks poky's release, and provider is ${provider ?? 'not set'}, so every layer comes from layers:`,
       );
     return;
   }
@@ -256,20 +290,60 @@ function addPokyLayer(
   }
 }
 
-function readDirectories({ r, dir, home }: Context, entry: Entry | undefined): Partial<BuildConfig['directories']> {
+/**
+ * directories:, and upstream's build.sstate / tmp / deploy, which name the same directories
+ * (directories: wins when both are set). `source` is DL_DIR when `downloads` is not set, as upstream
+ * has it.
+ */
+function readDirectories(
+  { r, dir, home }: Context,
+  entry: Entry | undefined,
+  build: Map<string, Entry> | undefined,
+): Partial<BuildConfig['directories']> {
   const dirs = entry
-    ? r.mapping(entry.value, 'directories', sectionKeys('directories'), 'a mapping: { downloads, sstate, layers }')
+    ? r.mapping(
+        entry.value,
+        'directories',
+        sectionKeys('directories'),
+        'a mapping: { downloads, sstate, layers, tmp, build, deploy, source }',
+      )
     : undefined;
-  const read = (key: keyof typeof DEFAULT_DIRECTORIES) =>
-    directory(r, dirs?.get(key), DEFAULT_DIRECTORIES[key], { dir, home });
-  return { downloads: read('downloads'), sstate: read('sstate'), layers: read('layers') };
+  const base = { dir, home };
+  const at = (key: string) => dirs?.get(key) ?? build?.get(key);
+  const source = directory(r, dirs?.get('source'), undefined, base);
+  const read = (key: keyof typeof DEFAULT_DIRECTORIES) => directory(r, at(key), DEFAULT_DIRECTORIES[key], base);
+  const downloads = dirs?.get('downloads') || source === undefined ? read('downloads') : source;
+  return {
+    downloads,
+    sstate: read('sstate'),
+    layers: read('layers'),
+    ...optional('tmp', directory(r, at('tmp'), undefined, base)),
+    ...optional('build', directory(r, dirs?.get('build'), undefined, base)),
+    ...optional('deploy', directory(r, at('deploy'), undefined, base)),
+    ...optional('source', source),
+  };
 }
 
-/** `~`, `~/x`, absolute, or relative to the config file's directory. */
-function directory(r: YamlReader, e: Entry | undefined, fallback: string, base: PathBase): string | undefined {
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/**
+ * `~`, `~/x`, absolute, or relative to the config file's directory. A directory under `${TOPDIR}`
+ * (BitBake's build directory, as upstream's examples write tmp and deploy) is the default: each
+ * build's own directory for tmp and deploy, the shared one for downloads and sstate.
+ */
+function directory(
+  r: YamlReader,
+  e: Entry | undefined,
+  fallback: string | undefined,
+  base: PathBase,
+): string | undefined {
   const expected = 'an absolute path, ~/… or a path relative to the config file';
   const raw = e ? r.singleLine(e, r.str(e, expected), expected) : fallback;
   if (raw === undefined) return undefined;
+  if (raw.startsWith('${TOPDIR}') && e)
+    return fallback === undefined ? undefined : directory(r, undefined, fallback, base);
   if (raw.trim() === '') return r.error(e!.value, e!.field, 'is blank', expected);
   if (raw.startsWith('$'))
     return r.error(e!.value, e!.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
@@ -280,6 +354,7 @@ function directory(r: YamlReader, e: Entry | undefined, fallback: string, base: 
 }
 
 interface BuildSection {
+  entries?: Map<string, Entry>;
   targets: string[];
   machine?: string;
   machineFailed: boolean;
@@ -312,7 +387,7 @@ function readBuild({ r }: Context, entry: Entry | undefined): BuildSection {
   );
   const localConf = readLocalConf(r, build?.get('local_conf'));
   const bitbakeArgs = r.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]') ?? [];
-  return { targets, ...machine, distro, parallelMake, bbNumberThreads, localConf, bitbakeArgs };
+  return { entries: build, targets, ...machine, distro, parallelMake, bbNumberThreads, localConf, bitbakeArgs };
 }
 
 function target(r: YamlReader, e: Entry | undefined): string | undefined {
@@ -371,5 +446,9 @@ function readContainer({ r }: Context, entry: Entry | undefined) {
   );
   const memory = r.quantity(container?.get('memory'), MEMORY_SIZE);
   const cpuCount = r.quantity(container?.get('cpu_count'), CPU_COUNT);
-  return { engine, image, memory, cpuCount };
+  const entrypointEntry = container?.get('entrypoint');
+  const entrypoint = r.strings(entrypointEntry, 'a list of arguments, e.g. ["/bin/bash", "-l", "-c"]');
+  if (entrypoint?.some((a) => a.trim() === ''))
+    r.error(entrypointEntry!.value, entrypointEntry!.field, 'holds an empty argument', 'non-empty arguments');
+  return { engine, image, memory, cpuCount, entrypoint };
 }
