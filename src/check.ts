@@ -8,7 +8,8 @@
  * CONFIG_FORMATS.
  */
 import { renderAutoConf } from './bitbake/conf.js';
-import { IN_CONTAINER } from './bitbake/container.js';
+import { bitbakeLayout, confPaths } from './bitbake/layout.js';
+import { autoConfSettings } from './bitbake/setup.js';
 import {
   type BuildConfig,
   type ConfigOptions,
@@ -17,7 +18,6 @@ import {
   loadConfig,
 } from './config/config.js';
 import { isKasConfig, loadKasProject } from './config/kas/load.js';
-import { autoConfSettings } from './pipeline.js';
 
 /** A config format: which files it reads, and how one becomes a BuildConfig. */
 export interface ConfigFormat {
@@ -47,16 +47,15 @@ export function loadAnyConfig(file: string, overrides: ConfigOverrides, options:
 
 /** Where a build would put things, as auto.conf names them before any directory exists. */
 const HOST_PLACEHOLDERS = {
-  topdir: '<build dir>',
-  downloads: '<downloads dir>',
-  sstate: '<sstate dir>',
-  hashserv: '<hash-equivalence DB dir>',
+  layers: [],
+  buildDir: '<build dir>',
+  caches: { downloads: '<downloads dir>', sstate: '<sstate dir>', hashserv: '<hash-equivalence DB dir>' },
 };
 
 /** The check report: effective settings, layers as configured, auto.conf lines. */
 export function checkReport(config: BuildConfig, format: string = SMIDR_YAML.name): string {
   const inContainer = config.container.engine !== 'none';
-  const paths = { ...(inContainer ? { ...IN_CONTAINER, topdir: IN_CONTAINER.build } : HOST_PLACEHOLDERS), layers: [] };
+  const paths = confPaths(bitbakeLayout(HOST_PLACEHOLDERS, inContainer), []);
   const distro = config.distro ?? 'poky';
   const autoConf = renderAutoConf(autoConfSettings(config, { distro, paths, hashservDbDirSupported: true }));
   const lines = [

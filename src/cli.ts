@@ -4,6 +4,7 @@
  * work too: `smidr --config FILE build`, `smidr init [name]`, `--fetch-only`, `--clean-image`.
  */
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
+import { CLEAN_REMOTE_USAGE, cleanRemote } from './cli/clean-remote.js';
 import { build, checkCommand, init } from './cli/commands.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log, setLogger, terminalLogger } from './util/log.js';
@@ -14,6 +15,7 @@ commands:
   check                      validate the config and print the settings, layers and conf/auto.conf
                              lines a build would use; no network, Docker or BitBake (exit 0 or 2)
   init [name]                write a starter smidr.yaml
+  clean-remote               remove objects of a remote cache unused for N days (see below)
 options (build and check):
   -c, --config FILE          config to read (default: ${DEFAULT_CONFIG_FILE}); also before the command
   -m, --machine NAME         MACHINE, overriding the config
@@ -27,7 +29,8 @@ options (build):
       --workspace-dir DIR    where build directories go (default: directories.build, else beside sstate)
       --fetch-only           check out the layers and write the conf, then stop before BitBake
       --clean-image          run bitbake -c clean on the targets first (regenerates the image only)
-`;
+
+${CLEAN_REMOTE_USAGE}`;
 
 /** `smidr --config FILE build …` and `smidr build --config FILE …` alike. */
 function splitGlobal(argv: string[]): { configFile?: string; command?: string; rest: string[] } {
@@ -47,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'build') return build(rest, configFile);
   if (command === 'check') return checkCommand(rest, configFile);
   if (command === 'init') return init(rest, configFile);
+  if (command === 'clean-remote') return cleanRemote(rest);
   process.stderr.write(USAGE);
   return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
 }

@@ -9,6 +9,8 @@ import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
+import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
+import { finishRemote, mirrorConf, type RemoteSession, startRemote } from './cache/remote/session.js';
 import { checkReport, formatOf, loadAnyConfig } from './check.js';
 import { type BuildConfig, logConfigWarnings } from './config/config.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
@@ -32,9 +34,27 @@ async function run(): Promise<void> {
   }
   warnInapplicable(config, inputs.cache.mode);
   const dirs = await pipelineDirs(inputs, config);
-  const build = await prepareBuild(config, dirs);
+  const remote = inputs.cache.mode === 'remote' ? await startRemote(inputs.cache.remote!) : undefined;
+  try {
+    await runBuild(inputs, config, dirs, remote);
+  } finally {
+    // The endpoint keeps the process alive; a build that ended early must not leave it open.
+    if (remote) await remote.endpoint.close();
+  }
+}
+
+async function runBuild(
+  inputs: ActionInputs,
+  config: BuildConfig,
+  dirs: PipelineDirs,
+  remote: RemoteSession | undefined,
+): Promise<void> {
+  // The hashserve input wins over smidr.yaml's advanced.bb_hashserve: host:port.
+  const server = inputs.hashServe ?? configuredHashServer(config);
+  const hashServe = server && (await sharedHashServe(server, inputs.cache.save));
+  const build = await prepareBuild(config, dirs, { mirrors: remote && mirrorConf(remote.endpoint.url), hashServe });
   setLayersOutput(build);
-  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+  const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
@@ -53,12 +73,12 @@ async function run(): Promise<void> {
   // The stop-after input wins over the config's advanced.build_timeout.
   const budgetMinutes = inputs.stopAfterMinutes ?? config.buildTimeoutMinutes;
   const outcome = await runPreparedBuild(build, {
-    progressInterval: inputs.report.progressIntervalSeconds,
     budget:
       budgetMinutes === undefined
         ? undefined
         : { deadlineMs: mainStartedMs + budgetMinutes * 60_000, minutes: budgetMinutes },
   });
+  if (remote) await finishRemote(remote, build.workspace.buildDir);
   state.result = outcome.result;
   saveStepState(state);
   setOutputs(build, outcome);
@@ -67,7 +87,6 @@ async function run(): Promise<void> {
     summary: inputs.report.summary,
     restored: state.restored,
     diskAtStart,
-    diskWarnPercent: inputs.report.diskWarnPercent,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
@@ -121,7 +140,8 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     targets: config.targets,
     // A patched checkout (kas patches) builds other sources than its commit alone.
     layers: layers.map((l) => ({ name: l.name, commit: l.patches ? `${l.commit}+${l.patches.digest}` : l.commit })),
-    localConf: config.localConf,
+    // The settings' conf lines change what BitBake builds exactly as local_conf does.
+    localConf: [...(config.settingsConf ?? []), ...config.localConf],
     confText: config.confText && config.confText.bblayersConf + config.confText.localConf,
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });

@@ -1,49 +1,30 @@
 /**
- * One build: layers → workspace → conf → BitBake. The action's main step and the local CLI both
- * run it; they differ only in where directories are and how results are shown.
+ * One build: layers → workspace → conf → BitBake → result. The action's main step and the local
+ * CLI both run it; they differ only in where directories are and how results are shown.
  */
-import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import * as exec from '@actions/exec';
-
+import { containerName } from './bitbake/container.js';
+import { findDeployDir, listImages } from './bitbake/deploy.js';
+import { bitbakeHost, type HostRequest } from './bitbake/host.js';
 import {
-  type AutoConfSettings,
-  type BitbakePaths,
-  renderAutoConf,
-  renderBblayersConf,
-  renderKasLocalConf,
-} from './bitbake/conf.js';
-import {
-  BUILD_LABEL,
-  BUILD_USER_GITCONFIG,
-  builderUser,
-  type ContainerSpec,
-  engineAvailable,
-  ensureImage,
-  IN_CONTAINER,
-  type Mount,
-  userNamespaceOptions,
-} from './bitbake/container.js';
-import {
+  assertMachineProvided,
   type BuildTools,
   checkoutLayers,
   findBuildTools,
   type ResolvedLayer,
-  versionAtLeast,
 } from './bitbake/layers.js';
-import { taskLabel, tasksRun } from './bitbake/output.js';
-import { type BitbakeHost, type BitbakeRunResult, RUN_BITBAKE_SH, runBitbake } from './bitbake/run.js';
+import { tasksRun } from './bitbake/output.js';
+import { type BitbakeRunResult, runBitbake } from './bitbake/run.js';
+import { defaultDistro, writeBuildFiles } from './bitbake/setup.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
-import { type BuildConfig } from './config/config.js';
+import { type BuildConfig, type ConfAssignment } from './config/config.js';
 import { finishKasConfig } from './config/kas/load.js';
-import { diskUsage, type FsUsage, NEARLY_FULL_BYTES } from './report/disk.js';
-import { stringEnv } from './util/env.js';
-import { ConfigError } from './util/errors.js';
-import { formatBytes } from './util/format.js';
+import { diskUsage } from './report/disk.js';
+import { type BuildResult, buildResult, failureMessage, fullDiskDirs } from './report/outcome.js';
 import { log } from './util/log.js';
 
-export type { PipelineDirs };
+export type { BuildResult, PipelineDirs };
 
 export interface PreparedBuild {
   config: BuildConfig;
@@ -53,10 +34,15 @@ export interface PreparedBuild {
   distro: string;
   /** Set when BitBake runs in a container. */
   containerName?: string;
+  /** The container shares the runner's network (to reach the remote cache's endpoint on 127.0.0.1). */
+  hostNetwork?: boolean;
 }
 
-/** `stopped`: the stop-after budget ran out; what finished is in sstate and the next run goes on from there. */
-export type BuildResult = 'success' | 'failure' | 'cancelled' | 'stopped';
+/** What BitBake shares beyond this host: the remote cache's mirrors and a shared hash server. */
+export interface SharedCacheConf {
+  mirrors?: ConfAssignment[];
+  hashServe?: Record<string, string>;
+}
 
 export interface BuildOutcome {
   result: BuildResult;
@@ -69,41 +55,22 @@ export interface BuildOutcome {
   failureMessage?: string;
 }
 
-/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
-const HASHSERVE_DB_DIR_SINCE = '2.18';
-
-export async function prepareBuild(loaded: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
+export async function prepareBuild(
+  loaded: BuildConfig,
+  dirs: PipelineDirs,
+  shared: SharedCacheConf = {},
+  env = process.env,
+): Promise<PreparedBuild> {
   const config = await finishKas(loaded, dirs.layerStore);
-  const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+  const layers = await log.group('Layers', () =>
+    checkoutLayers(config.layers, dirs.layerStore, config.dir, config.yoctoSeries),
+  );
+  assertMachineProvided(layers, config.machine);
   const tools = await findBuildTools(layers);
-  const distro = config.distro ?? (hasPokyLayer(layers) ? 'poky' : 'nodistro');
-
+  const distro = config.distro ?? defaultDistro(layers);
   const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
-  const seen = bitbakePaths(workspace, layers, inContainer);
-  await fs.writeFile(
-    path.join(workspace.buildDir, 'conf', 'bblayers.conf'),
-    renderBblayersConf(seen.layers, hasPokyLayer(layers) ? '2' : undefined, config.confText?.bblayersConf),
-  );
-  if (config.confText)
-    await fs.writeFile(
-      path.join(workspace.buildDir, 'conf', 'local.conf'),
-      renderKasLocalConf(config.confText.localConf),
-    );
-  await fs.writeFile(
-    path.join(workspace.buildDir, 'conf', 'auto.conf'),
-    renderAutoConf(
-      autoConfSettings(config, {
-        distro,
-        paths: seen,
-        hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-      }),
-    ),
-  );
-  await fs.mkdir(path.join(workspace.buildDir, '.smidr', 'home'), { recursive: true });
-  if (inContainer)
-    await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'home', '.gitconfig'), BUILD_USER_GITCONFIG);
-  await fs.writeFile(path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'), RUN_BITBAKE_SH, { mode: 0o755 });
+  await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, shared });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return {
     config,
@@ -112,32 +79,48 @@ export async function prepareBuild(loaded: BuildConfig, dirs: PipelineDirs, env 
     tools,
     distro,
     containerName: inContainer ? containerName(workspace.id) : undefined,
+    hostNetwork: inContainer && (shared.mirrors !== undefined || shared.hashServe !== undefined),
   };
 }
 
-/** What auto.conf says for a config, once the distro, the paths and BitBake's version are known. */
-export function autoConfSettings(
-  config: BuildConfig,
-  known: Pick<AutoConfSettings, 'distro' | 'paths' | 'hashservDbDirSupported'>,
-): AutoConfSettings {
-  return {
-    machine: config.machine,
-    ...known,
-    ...parallelism(config),
-    localConf: config.localConf,
-    settingsConf: config.settingsConf,
-    hashEquivalence: config.hashEquivalence,
+export interface RunBuildOptions {
+  /** Seconds between progress lines (default 60). */
+  progressInterval?: number;
+  /** Epoch ms at which BitBake is stopped gracefully, and the stop-after minutes it came from. */
+  budget?: { deadlineMs: number; minutes: number };
+}
+
+export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOptions = {}): Promise<BuildOutcome> {
+  const { config, workspace } = b;
+  const argv = [...config.bitbakeArgs, ...config.targets];
+  const host = await bitbakeHost(hostRequest(b), argv);
+  const where = b.containerName ? `in ${config.container.image}` : 'on the runner';
+  const run = await log.group(`bitbake ${argv.join(' ')} (${where})`, () =>
+    runBitbake(host, argv, {
+      progressInterval: options.progressInterval ?? 60,
+      graceSeconds: 120,
+      deadlineMs: options.budget?.deadlineMs,
+    }),
+  );
+  const deployDir = findDeployDir(workspace.buildDir);
+  const outcome: BuildOutcome = {
+    result: buildResult(run),
+    run,
+    deployDir,
+    images: listImages(path.join(deployDir, 'images', config.machine)),
+    tasksRun: tasksRun(run.summary),
+    tasksReused: run.summary.tasksReused,
   };
-}
-
-/** `smidr-build-<build id>`, as Smidr names its build containers (`docker ps --filter name=smidr-build-`). */
-export function containerName(buildId: string): string {
-  return `smidr-build-${buildId}`;
-}
-
-/** meta-poky among the layers: DISTRO defaults to poky, and its sanity check wants the bblayers version. */
-export function hasPokyLayer(layers: ResolvedLayer[]): boolean {
-  return layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
+  if (outcome.result !== 'success') {
+    const diskDirs = fullDiskDirs(workspace.buildDir, workspace.caches);
+    outcome.failureMessage = failureMessage(run, {
+      containerMemory: config.container.memory,
+      budgetMinutes: options.budget?.minutes,
+      disk: await diskUsage(diskDirs).catch(() => []),
+      diskDirs,
+    });
+  }
+  return outcome;
 }
 
 /**
@@ -156,290 +139,14 @@ export async function finishKas(config: BuildConfig, layerStore: string): Promis
   );
 }
 
-/**
- * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
- * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
- */
-export function parallelism(config: BuildConfig): { bbNumberThreads?: number; parallelMake?: string } {
-  const cpus =
-    config.container.engine !== 'none' && config.container.cpuCount
-      ? Math.max(1, Math.ceil(config.container.cpuCount))
-      : undefined;
+function hostRequest(b: PreparedBuild): HostRequest {
   return {
-    bbNumberThreads: config.bbNumberThreads ?? cpus,
-    parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
+    container: b.config.container,
+    dirs: { layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches },
+    tools: b.tools,
+    buildId: b.workspace.id,
+    containerName: b.containerName,
+    hostNetwork: b.hostNetwork,
+    passEnv: b.config.passEnv,
   };
-}
-
-/** Layer, build and cache paths as BitBake will see them. */
-function bitbakePaths(ws: Workspace, layers: ResolvedLayer[], inContainer: boolean): BitbakePaths {
-  const dirs = bblayersDirs(layers, (l) => (inContainer ? `${IN_CONTAINER.layers}/${l.name}` : l.dir));
-  return inContainer
-    ? {
-        topdir: IN_CONTAINER.build,
-        downloads: IN_CONTAINER.downloads,
-        sstate: IN_CONTAINER.sstate,
-        hashserv: IN_CONTAINER.hashserv,
-        layers: dirs,
-      }
-    : { topdir: ws.buildDir, ...ws.caches, layers: dirs };
-}
-
-/**
- * The BBLAYERS entries, each layer's sublayers under the root BitBake sees it at. kas orders them
- * by priority (higher first) across repositories; without priorities the order is as listed.
- */
-export function bblayersDirs(layers: ResolvedLayer[], rootOf: (l: ResolvedLayer) => string): string[] {
-  const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
-  return layers
-    .flatMap((l) => l.sublayers.map((s) => ({ dir: sub(rootOf(l), s), prio: l.priorities?.[s] ?? 0 })))
-    .sort((a, b) => b.prio - a.prio)
-    .map((x) => x.dir);
-}
-
-export interface RunBuildOptions {
-  /** Seconds between progress lines (default 60). */
-  progressInterval?: number;
-  /** Epoch ms at which BitBake is stopped gracefully, and the stop-after minutes it came from. */
-  budget?: { deadlineMs: number; minutes: number };
-}
-
-export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOptions = {}): Promise<BuildOutcome> {
-  const opts = {
-    progressInterval: options.progressInterval ?? 60,
-    graceSeconds: 120,
-    deadlineMs: options.budget?.deadlineMs,
-  };
-  const { config, workspace } = b;
-  const argv = [...config.bitbakeArgs, ...config.targets];
-  const host = b.containerName ? await containerHost(b, argv) : directHost(b);
-  const commandLine = `bitbake ${argv.join(' ')}`;
-  const run = await log.group(
-    `${commandLine} (${b.containerName ? `in ${config.container.image}` : 'on the runner'})`,
-    () => runBitbake(host, argv, opts),
-  );
-  const deployDir = await findDeployDir(workspace.buildDir);
-  const images = await listImages(path.join(deployDir, 'images', config.machine));
-  const outcome: BuildOutcome = {
-    result:
-      run.exitCode === 0 ? 'success' : run.stoppedBy === 'budget' ? 'stopped' : run.stoppedBy ? 'cancelled' : 'failure',
-    run,
-    deployDir,
-    images,
-    tasksRun: tasksRun(run.summary),
-    tasksReused: run.summary.tasksReused,
-  };
-  if (outcome.result !== 'success') {
-    outcome.failureMessage = failureMessage(b, run, options);
-    const full = await fullDisk(b, run);
-    if (full) outcome.failureMessage = `${full}. ${outcome.failureMessage}`;
-  }
-  return outcome;
-}
-
-/** A build that failed for want of space says so first: the task errors are only its symptoms. */
-async function fullDisk(b: PreparedBuild, run: BitbakeRunResult): Promise<string | undefined> {
-  const enospc = run.summary.errors.some((e) => /No space left on device|disk space monitor/i.test(e));
-  const dirs = {
-    'the build directory': b.workspace.buildDir,
-    DL_DIR: b.workspace.caches.downloads,
-    SSTATE_DIR: b.workspace.caches.sstate,
-  };
-  const usage = await diskUsage(dirs).catch(() => []);
-  const fullest = usage.reduce<FsUsage | undefined>((a, u) => (!a || u.freeBytes < a.freeBytes ? u : a), undefined);
-  if (!fullest || (!enospc && fullest.freeBytes >= NEARLY_FULL_BYTES)) return undefined;
-  const where = fullest.holds.map((h) => `${h} (${dirs[h as keyof typeof dirs]})`).join(', ');
-  return (
-    `No space left on the file system holding ${where}: ${formatBytes(fullest.freeBytes)} free of ${formatBytes(fullest.totalBytes)}; ` +
-    'free space on the runner, put workspace-dir (and the caches) on a bigger disk, or add INHERIT += "rm_work" to local-conf so finished recipes leave TMPDIR'
-  );
-}
-
-function failureMessage(b: PreparedBuild, run: BitbakeRunResult, options: RunBuildOptions): string {
-  const s = run.summary;
-  if (run.oomKilled) {
-    const victims =
-      s.failures.length > 0 ? `${s.failures.map(taskLabel).join(', ')} failed: ` : 'BitBake was stopped: ';
-    return `${victims}the out-of-memory killer stopped a process at the container memory limit (container.memory: ${b.config.container.memory ?? 'none'}); raise container.memory or lower build.bb_number_threads / parallel_make`;
-  }
-  if (run.stoppedBy === 'budget') return budgetMessage(run, options.budget!.minutes);
-  if (run.stoppedBy) return 'BitBake was stopped because the job was cancelled';
-  if (s.failures.length > 0) {
-    return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
-  }
-  if (s.parseErrors.length > 0) {
-    return `BitBake could not parse: ${s.parseErrors.map((p) => `${p.file}:${p.line}: ${p.message}`).join('; ')}`;
-  }
-  const last = s.errors.at(-1);
-  return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
-}
-
-function budgetMessage(run: BitbakeRunResult, minutes: number): string {
-  const p = run.summary.lastProgress;
-  const where = !p
-    ? 'before any task ran'
-    : p.phase === 'setscene'
-      ? `while reusing sstate (${p.current} of ${p.total} setscene tasks), before any real task`
-      : `after ${p.current} of ${p.total} tasks; ${p.total - p.current} remain`;
-  return (
-    `BitBake was stopped at the time budget (stop-after: ${minutes} minutes) ${where}. ` +
-    'Everything that finished is in sstate and is saved with the caches: run the job again with the same config to continue from here'
-  );
-}
-
-async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeHost> {
-  const { config, workspace, tools } = b;
-  const engine = config.container.engine as 'docker' | 'podman';
-  const missing = await engineAvailable(engine);
-  if (missing) throw new Error(missing);
-  await ensureImage(engine, config.container.image);
-  const user = builderUser();
-  // A root runner builds as a regular user: the directories it writes must be that user's. Only
-  // what is not already: a shared sstate directory of a self-hosted host is mostly the build
-  // user's, and changing every file's owner (and ctime) on every build is needless work. Other
-  // builds may remove their temporary files meanwhile, so find's complaints about those are no
-  // failure; a file really left unwritable shows as BitBake's own permission error.
-  if (process.getuid?.() === 0) {
-    for (const dir of [workspace.buildDir, ...Object.values(workspace.caches)]) {
-      await exec.exec(
-        'find',
-        [
-          dir,
-          '(',
-          '!',
-          '-uid',
-          String(user.uid),
-          '-o',
-          '!',
-          '-gid',
-          String(user.gid),
-          ')',
-          '-exec',
-          'chown',
-          '-h',
-          `${user.uid}:${user.gid}`,
-          '{}',
-          '+',
-        ],
-        { silent: true, ignoreReturnCode: true },
-      );
-    }
-  }
-  const passed = passedEnv(config);
-  const userns = userNamespaceOptions();
-  if (userns.warning) log.warning(userns.warning);
-  const mounts: Mount[] = [
-    ...b.layers.map((l) => ({ source: l.dir, target: `${IN_CONTAINER.layers}/${l.name}`, readonly: true })),
-    { source: workspace.buildDir, target: IN_CONTAINER.build, readonly: false },
-    { source: workspace.caches.downloads, target: IN_CONTAINER.downloads, readonly: false },
-    { source: workspace.caches.sstate, target: IN_CONTAINER.sstate, readonly: false },
-    { source: workspace.caches.hashserv, target: IN_CONTAINER.hashserv, readonly: false },
-  ];
-  const spec: ContainerSpec = {
-    engine,
-    image: config.container.image,
-    name: b.containerName!,
-    user,
-    mounts,
-    env: {
-      ...localeEnv(),
-      HOME: `${IN_CONTAINER.build}/.smidr/home`,
-      USER: 'builder',
-      LOGNAME: 'builder',
-      SMIDR_BUILD_DIR: IN_CONTAINER.build,
-      SMIDR_INIT_ENV: `${IN_CONTAINER.layers}/${tools.initEnv.layer}/${tools.initEnv.file}`,
-      SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, `${IN_CONTAINER.layers}/${tools.bitbake.layer}`),
-      ...passed.defaults,
-    },
-    passEnv: passed.fromEnvironment,
-    workdir: IN_CONTAINER.build,
-    memory: config.container.memory,
-    cpus: config.container.cpuCount,
-    securityOptions: userns.options,
-    labels: { [BUILD_LABEL]: workspace.id },
-    command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
-  };
-  return { kind: 'container', spec };
-}
-
-function directHost(b: PreparedBuild): BitbakeHost {
-  if (process.getuid?.() === 0) {
-    throw new ConfigError(
-      'container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner',
-    );
-  }
-  const { workspace, tools, layers } = b;
-  const dir = (name: string) => layers.find((l) => l.name === name)!.dir;
-  const env = stringEnv(process.env);
-  // The host's TMPDIR must not reach BitBake, nor a server address, nor the runner's secrets.
-  for (const k of Object.keys(env)) {
-    if (
-      k === 'TMPDIR' ||
-      k === 'BBSERVER' ||
-      k.startsWith('ACTIONS_') ||
-      k.startsWith('INPUT_') ||
-      k.startsWith('GITHUB_TOKEN')
-    )
-      delete env[k];
-  }
-  const passed = passedEnv(b.config);
-  for (const k of passed.fromEnvironment) env[k] = process.env[k]!;
-  Object.assign(env, {
-    ...passed.defaults,
-    ...localeEnv(),
-    SMIDR_BUILD_DIR: workspace.buildDir,
-    SMIDR_INIT_ENV: path.join(dir(tools.initEnv.layer), tools.initEnv.file),
-    SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, dir(tools.bitbake.layer)),
-  });
-  return {
-    kind: 'direct',
-    script: path.join(workspace.buildDir, '.smidr', 'run-bitbake.sh'),
-    env,
-    cwd: workspace.buildDir,
-  };
-}
-
-/**
- * kas `env`: each variable BitBake should see, through BB_ENV_PASSTHROUGH_ADDITIONS (which
- * oe-init-build-env extends). A variable set in the environment passes by name, so its value
- * never appears on a command line or in the log; an unset one takes the project's default, or is
- * left out when it has none.
- */
-function passedEnv(config: BuildConfig): { defaults: Record<string, string>; fromEnvironment: string[] } {
-  const defaults: Record<string, string> = {};
-  const fromEnvironment: string[] = [];
-  for (const [name, fallback] of Object.entries(config.passEnv ?? {})) {
-    if (process.env[name] !== undefined) fromEnvironment.push(name);
-    else if (fallback !== null) defaults[name] = fallback;
-  }
-  const names = [...fromEnvironment, ...Object.keys(defaults)];
-  if (names.length > 0) defaults.BB_ENV_PASSTHROUGH_ADDITIONS = names.join(' ');
-  return { defaults, fromEnvironment };
-}
-
-/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
-function bitbakeDirFor(tools: BuildTools, layerRoot: string): string {
-  if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake') return '';
-  return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
-}
-
-function localeEnv(): Record<string, string> {
-  return { LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' };
-}
-
-/** TMPDIR may carry a libc suffix (scarthgap's tmp-glibc): take the deploy dir that exists. */
-async function findDeployDir(buildDir: string): Promise<string> {
-  const entries = await fs.readdir(buildDir).catch(() => [] as string[]);
-  const candidates = entries
-    .filter((e) => /^tmp(-[A-Za-z0-9]+)?$/.test(e))
-    .map((e) => path.join(buildDir, e, 'deploy'));
-  return candidates.find((c) => existsSync(c)) ?? path.join(buildDir, 'tmp', 'deploy');
-}
-
-async function listImages(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => !e.isDirectory())
-    .map((e) => path.join(dir, e.name))
-    .sort();
 }

@@ -21,17 +21,13 @@ export enum Inputs {
   StopAfter = 'stop-after',
   CacheTimeout = 'cache-timeout',
   Summary = 'summary',
+  RemoteCache = 'remote-cache',
+  RemoteEndpoint = 'remote-endpoint',
+  RemoteRegion = 'remote-region',
+  RemotePathStyle = 'remote-path-style',
+  Hashserve = 'hashserve',
   UploadArtifacts = 'upload-artifacts',
   CheckOnly = 'check-only',
-}
-
-/**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
- */
-export enum TestEnv {
-  ProgressIntervalSeconds = 'SMIDR_PROGRESS_INTERVAL_SECONDS',
-  DiskWarnPercent = 'SMIDR_DISK_WARN_PERCENT',
 }
 
 export enum Outputs {
@@ -56,7 +52,7 @@ export enum State {
   Step = 'step',
 }
 
-export const CACHE_MODES = ['auto', 'actions', 'local', 'off'] as const;
+export const CACHE_MODES = ['auto', 'actions', 'local', 'remote', 'off'] as const;
 export type CacheModeInput = (typeof CACHE_MODES)[number];
 
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
@@ -64,9 +60,6 @@ export const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
 
 export const CONTAINER_ENGINES = ['docker', 'podman', 'none'] as const;
 export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];
-
-/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
-export const DISK_WARN_PERCENT = 80;
 
 export const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 export const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';

@@ -3,18 +3,12 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
+import { type HashServer, parseHashServer } from '../cache/remote/hashserve.js';
+import { parseBucketUrl, type RemoteSettings } from '../cache/remote/location.js';
 import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
 import { kasFileList } from '../config/kas/load.js';
 import { ConfigError } from '../util/errors.js';
-import {
-  CACHE_MODES,
-  type CacheModeInput,
-  DEFAULT_CONFIG_FILE,
-  DISK_WARN_PERCENT,
-  Inputs,
-  TestEnv,
-  UNTRUSTED_EVENTS,
-} from './constants.js';
+import { CACHE_MODES, type CacheModeInput, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS } from './constants.js';
 
 export interface ActionInputs {
   configFile: string;
@@ -24,6 +18,8 @@ export interface ActionInputs {
   /** Minutes after the main step started at which BitBake is stopped gracefully. */
   stopAfterMinutes?: number;
   report: ReportInputs;
+  /** A shared bitbake-hashserv (the hashserve input); else BitBake's local auto server. */
+  hashServe?: HashServer;
   /** Upload the files smidr.yaml's artifacts select as a workflow artifact. */
   uploadArtifacts: boolean;
   /** Validate and print the config, then stop: no network, Docker or BitBake. */
@@ -33,12 +29,14 @@ export interface ActionInputs {
 export interface ReportInputs {
   /** Write the job summary. */
   summary: boolean;
-  progressIntervalSeconds: number;
-  diskWarnPercent: number;
 }
 
+export type CacheMode = 'actions' | 'local' | 'remote' | 'off';
+
 export interface CacheInputs {
-  mode: 'actions' | 'local' | 'off';
+  mode: CacheMode;
+  /** cache: remote: the bucket. */
+  remote?: RemoteSettings;
   /** Root of the persistent cache directories (local mode); else smidr.yaml's directories. */
   dir?: string;
   keyPrefix: string;
@@ -79,6 +77,7 @@ export function readInputs(env = process.env): ActionInputs {
   const localConf = core.getInput(Inputs.LocalConf);
   const workspaceDir = get(Inputs.WorkspaceDir);
   const stopAfter = get(Inputs.StopAfter);
+  const hashserve = get(Inputs.Hashserve);
   return {
     // A kas list (`kas/base.yml:kas/ci.yml`): each file relative to the workspace.
     configFile: kasFileList(path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE))
@@ -95,8 +94,9 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
-    report: readReportInputs(env),
+    report: readReportInputs(),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
+    hashServe: hashserve ? parseHashServer(hashserve, `input '${Inputs.Hashserve}'`) : undefined,
     uploadArtifacts: booleanInput(Inputs.UploadArtifacts, false),
     checkOnly: booleanInput(Inputs.CheckOnly, false),
   };
@@ -107,18 +107,9 @@ function booleanInput(name: Inputs, fallback: boolean): boolean {
   return text === '' ? fallback : parseBoolean(text, name);
 }
 
-function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {
+function readReportInputs(): ReportInputs {
   const summary = core.getInput(Inputs.Summary).trim();
-  return {
-    summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
-    progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
-    diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
-  };
-}
-
-function testEnv(env: NodeJS.ProcessEnv, name: TestEnv, unit: string, fallback: number): number {
-  const text = env[name]?.trim();
-  return text ? parsePositive(text, name, unit, fallback) : fallback;
+  return { summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary) };
 }
 
 function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {
@@ -140,8 +131,25 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
         : `a ${event} build restores only (its code is untrusted); set save: true to save`;
   const dir = get(Inputs.CacheDir);
   const limit = get(Inputs.CacheSizeLimit);
+  const remoteUrl = get(Inputs.RemoteCache);
+  const resolved = resolveCacheMode(mode as CacheModeInput, env, remoteUrl !== '');
+  if (resolved === 'remote' && !remoteUrl)
+    throw new ConfigError(
+      `input '${Inputs.Cache}': cache: remote needs the bucket; set ${Inputs.RemoteCache}: s3://bucket/prefix`,
+    );
+  const pathStyle = get(Inputs.RemotePathStyle);
   return {
-    mode: resolveCacheMode(mode as CacheModeInput, env),
+    mode: resolved,
+    remote:
+      resolved === 'remote'
+        ? remoteSettings({
+            url: remoteUrl,
+            endpoint: get(Inputs.RemoteEndpoint) || undefined,
+            region: get(Inputs.RemoteRegion) || undefined,
+            pathStyle: pathStyle === '' ? undefined : parseBoolean(pathStyle, Inputs.RemotePathStyle),
+            where: { url: `input '${Inputs.RemoteCache}'`, endpoint: `input '${Inputs.RemoteEndpoint}'` },
+          })
+        : undefined,
     dir: dir ? path.resolve(workspace, dir) : undefined,
     keyPrefix: get(Inputs.CacheKeyPrefix),
     save,
@@ -158,10 +166,38 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
   };
 }
 
-/** GitHub-hosted runners start empty: the cache service is their only memory. */
-export function resolveCacheMode(mode: CacheModeInput, env: NodeJS.ProcessEnv): 'actions' | 'local' | 'off' {
+/**
+ * GitHub-hosted runners start empty: the cache service is their only memory. A bucket named in
+ * remote-cache is what the workflow wants shared, on any runner.
+ */
+export function resolveCacheMode(mode: CacheModeInput, env: NodeJS.ProcessEnv, remoteGiven = false): CacheMode {
   if (mode !== 'auto') return mode;
+  if (remoteGiven) return 'remote';
   return env.RUNNER_ENVIRONMENT === 'self-hosted' ? 'local' : 'actions';
+}
+
+/** The bucket's settings from inputs or CLI flags: an endpoint implies path-style unless told otherwise. */
+export function remoteSettings(o: {
+  url: string;
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  /** How the URL and the endpoint were given (input or flag), for messages. */
+  where: { url: string; endpoint: string };
+}): RemoteSettings {
+  const { bucket, prefix } = parseBucketUrl(o.url, o.where.url);
+  if (o.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(o.endpoint))
+    throw new ConfigError(
+      `${o.where.endpoint}: "${o.endpoint}" is not an http:// or https:// URL, e.g. https://minio.example.com:9000`,
+    );
+  return {
+    url: `s3://${bucket}/${prefix}`,
+    bucket,
+    prefix,
+    endpoint: o.endpoint,
+    region: o.region,
+    pathStyle: o.pathStyle ?? o.endpoint !== undefined,
+  };
 }
 
 /** The YAML 1.2 core-schema booleans, as core.getBooleanInput reads them. */

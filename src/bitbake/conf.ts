@@ -27,6 +27,10 @@ export interface AutoConfSettings {
   /** Set when the layers include meta-poky, whose sanity check wants the bblayers version. */
   pokyBblayersVersion?: string;
   localConf: ConfAssignment[];
+  /** A shared hash server's assignments (the hashserve input or advanced.bb_hashserve: host:port). */
+  hashServe?: Record<string, string>;
+  /** The remote cache's mirror settings (SSTATE_MIRRORS, PREMIRRORS), before local_conf so it can override them. */
+  mirrors?: ConfAssignment[];
   /** Lines the config's settings ask for (packages, features, advanced), written before local_conf. */
   settingsConf?: ConfAssignment[];
   /** Default: auto. */
@@ -81,6 +85,10 @@ export function renderAutoConf(s: AutoConfSettings): string {
   if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined) lines.push('');
   if (s.bbNumberThreads !== undefined) lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
   if (s.parallelMake !== undefined) lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
+  if (s.mirrors?.length) {
+    lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
+    for (const a of s.mirrors) lines.push(renderAssignment(a));
+  }
   if (s.settingsConf && s.settingsConf.length > 0) {
     lines.push('', "# smidr.yaml's packages, features and advanced settings.");
     for (const a of s.settingsConf) lines.push(renderAssignment(a));
@@ -95,6 +103,18 @@ export function renderAutoConf(s: AutoConfSettings): string {
 
 /** advanced.bb_hashserve: a private server whose DB lives beside sstate (auto), none, or a shared server. */
 function hashEquivalenceLines(s: AutoConfSettings): string[] {
+  const dbDir = s.hashservDbDirSupported
+    ? confLine('BB_HASHSERVE_DB_DIR', '=', s.paths.hashserv)
+    : confLine('PERSISTENT_DIR', '=', s.paths.hashserv);
+  if (s.hashServe) {
+    // Writers talk to the shared server; readers keep a local server with it as upstream.
+    return [
+      '# Hash equivalence through a shared bitbake-hashserv; the local DB lives beside sstate.',
+      confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+      ...Object.entries(s.hashServe).map(([k, v]) => confLine(k, '=', v)),
+      dbDir,
+    ];
+  }
   const h = s.hashEquivalence ?? { mode: 'auto' };
   if (h.mode === 'none') {
     return [
@@ -114,8 +134,6 @@ function hashEquivalenceLines(s: AutoConfSettings): string[] {
     '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
     confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
     confLine('BB_HASHSERVE', '=', 'auto'),
-    s.hashservDbDirSupported
-      ? confLine('BB_HASHSERVE_DB_DIR', '=', s.paths.hashserv)
-      : confLine('PERSISTENT_DIR', '=', s.paths.hashserv),
+    dbDir,
   ];
 }

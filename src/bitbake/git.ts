@@ -3,11 +3,14 @@ import * as exec from '@actions/exec';
 
 import { stringEnv } from '../util/env.js';
 import { GitError } from '../util/errors.js';
+import { log } from '../util/log.js';
 
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 
 export async function git(args: string[], cwd?: string, env: Record<string, string> = {}): Promise<string> {
+  const shown = `git ${args.map(hideCredentials).join(' ')}`;
+  log.debug(cwd ? `${shown} (in ${cwd})` : shown);
   const out = await exec.getExecOutput('git', [...SAFE, ...args], {
     cwd,
     silent: true,
@@ -16,7 +19,7 @@ export async function git(args: string[], cwd?: string, env: Record<string, stri
   });
   if (out.exitCode !== 0) {
     const stderr = out.stderr.trim();
-    throw new GitError(`git ${args.join(' ')} failed: ${lastLines(stderr, 3)}`, stderr);
+    throw new GitError(`${shown} failed: ${lastLines(stderr, 3)}`, stderr);
   }
   return out.stdout.trim();
 }
@@ -33,4 +36,9 @@ export async function gitOk(args: string[], cwd?: string): Promise<boolean> {
 
 function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join(' / ');
+}
+
+/** A URL's user and password (`https://token@host/…`) never reach a log. */
+export function hideCredentials(arg: string): string {
+  return arg.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
 }

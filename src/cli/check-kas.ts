@@ -4,19 +4,21 @@
  * --resolve-refs` prints it, with the conf text the build would write, for a side-by-side
  * comparison with kas.
  */
-import { renderBblayersConf, renderKasLocalConf } from '../bitbake/conf.js';
+import { renderKasLocalConf } from '../bitbake/conf.js';
 import { checkoutLayers } from '../bitbake/layers.js';
+import { bblayersDirs } from '../bitbake/layout.js';
+import { bblayersConf as renderBblayers } from '../bitbake/setup.js';
 import type { BuildConfig } from '../config/config.js';
 import { kasDump } from '../config/kas/dump.js';
-import { bblayersDirs, finishKas, hasPokyLayer } from '../pipeline.js';
+import { finishKas } from '../pipeline.js';
 
 export async function kasCheckText(loaded: BuildConfig, layerStore: string): Promise<string> {
   const config = await finishKas(loaded, layerStore);
   const layers = await checkoutLayers(config.layers, layerStore, config.dir);
-  const bblayersConf = renderBblayersConf(
+  const bblayersConf = renderBblayers(
     bblayersDirs(layers, (l) => l.dir),
-    hasPokyLayer(layers) ? '2' : undefined,
-    config.confText?.bblayersConf,
+    layers,
+    config.confText,
   );
   const localConf = renderKasLocalConf(config.confText?.localConf ?? '');
   return kasDump(config, layers, { localConf, bblayersConf });

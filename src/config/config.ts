@@ -19,9 +19,10 @@ import { readSmidrYaml } from './smidr-yaml.js';
 import { YamlReader } from './yaml-reader.js';
 
 export type { ConfAssignment } from '../bitbake/conf-line.js';
+export { DEFAULT_DIRECTORIES } from './directories-yaml.js';
 export { CONFIG_KEYS, type ConfigSection } from './keys.js';
 export type { OverrideField, OverrideNaming } from './overrides.js';
-export { BASE_PROVIDERS, DEFAULT_DIRECTORIES, POKY_GIT_URL } from './smidr-yaml.js';
+export { BASE_PROVIDERS, POKY_GIT_URL } from './smidr-yaml.js';
 
 /** Where a layer's repository comes from. */
 export type LayerSource =

@@ -2,13 +2,13 @@
  * The rules of smidr.yaml, section by section, and how the sections and the overrides combine
  * into one BuildConfig. Reading and reporting go through YamlReader.
  */
-import * as path from 'node:path';
 
 import { isMap, type Node } from 'yaml';
 
 import { CONTAINER_ENGINES, type ContainerEngine, DEFAULT_CONTAINER_IMAGE } from '../action/constants.js';
 import { ASSIGNMENT_FORM, type ConfAssignment, parseConfAssignment } from '../bitbake/conf-line.js';
 import type { BuildConfig, ConfigOverrides, LayerConfig } from './config.js';
+import { optional, readDirectories } from './directories-yaml.js';
 import { CONFIG_KEYS, sectionKeys } from './keys.js';
 import { type PathBase, readLayers } from './layers-yaml.js';
 import {
@@ -28,11 +28,6 @@ import type { Entry, QuantityRule, YamlReader } from './yaml-reader.js';
 /** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
 export const BASE_PROVIDERS = ['poky', 'none'] as const;
 export const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
-export const DEFAULT_DIRECTORIES = {
-  downloads: '~/.smidr/downloads',
-  sstate: '~/.smidr/sstate-cache',
-  layers: '~/.smidr/layers',
-} as const;
 
 const PROJECT_NAME = 'a project name, e.g. name: my-project';
 
@@ -288,69 +283,6 @@ function addPokyLayer(
       'a layer named poky under layers, base.version (e.g. "4.0.20"), or yocto_series (e.g. kirkstone)',
     );
   }
-}
-
-/**
- * directories:, and upstream's build.sstate / tmp / deploy, which name the same directories
- * (directories: wins when both are set). `source` is DL_DIR when `downloads` is not set, as upstream
- * has it.
- */
-function readDirectories(
-  { r, dir, home }: Context,
-  entry: Entry | undefined,
-  build: Map<string, Entry> | undefined,
-): Partial<BuildConfig['directories']> {
-  const dirs = entry
-    ? r.mapping(
-        entry.value,
-        'directories',
-        sectionKeys('directories'),
-        'a mapping: { downloads, sstate, layers, tmp, build, deploy, source }',
-      )
-    : undefined;
-  const base = { dir, home };
-  const at = (key: string) => dirs?.get(key) ?? build?.get(key);
-  const source = directory(r, dirs?.get('source'), undefined, base);
-  const read = (key: keyof typeof DEFAULT_DIRECTORIES) => directory(r, at(key), DEFAULT_DIRECTORIES[key], base);
-  const downloads = dirs?.get('downloads') || source === undefined ? read('downloads') : source;
-  return {
-    downloads,
-    sstate: read('sstate'),
-    layers: read('layers'),
-    ...optional('tmp', directory(r, at('tmp'), undefined, base)),
-    ...optional('build', directory(r, dirs?.get('build'), undefined, base)),
-    ...optional('deploy', directory(r, at('deploy'), undefined, base)),
-    ...optional('source', source),
-  };
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
-
-/**
- * `~`, `~/x`, absolute, or relative to the config file's directory. A directory under `${TOPDIR}`
- * (BitBake's build directory, as upstream's examples write tmp and deploy) is the default: each
- * build's own directory for tmp and deploy, the shared one for downloads and sstate.
- */
-function directory(
-  r: YamlReader,
-  e: Entry | undefined,
-  fallback: string | undefined,
-  base: PathBase,
-): string | undefined {
-  const expected = 'an absolute path, ~/… or a path relative to the config file';
-  const raw = e ? r.singleLine(e, r.str(e, expected), expected) : fallback;
-  if (raw === undefined) return undefined;
-  if (raw.startsWith('${TOPDIR}') && e)
-    return fallback === undefined ? undefined : directory(r, undefined, fallback, base);
-  if (raw.trim() === '') return r.error(e!.value, e!.field, 'is blank', expected);
-  if (raw.startsWith('$'))
-    return r.error(e!.value, e!.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
-  if (raw.startsWith('~') && raw !== '~' && !raw.startsWith('~/'))
-    return r.error(e!.value, e!.field, `${JSON.stringify(raw)}: only ~ (your home) is expanded, not ~user`, expected);
-  if (raw === '~' || raw.startsWith('~/')) return path.join(base.home, raw.slice(1));
-  return path.resolve(base.dir, raw);
 }
 
 interface BuildSection {
