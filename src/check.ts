@@ -17,6 +17,7 @@ import {
   type LayerConfig,
   loadConfig,
 } from './config/config.js';
+import { isKasConfig, loadKasProject } from './config/kas/load.js';
 
 /** A config format: which files it reads, and how one becomes a BuildConfig. */
 export interface ConfigFormat {
@@ -29,8 +30,11 @@ export interface ConfigFormat {
 
 export const SMIDR_YAML: ConfigFormat = { name: 'smidr.yaml', reads: () => true, load: loadConfig };
 
+/** kas project files: a file with `header.version`, or a colon-separated list of them. */
+export const KAS: ConfigFormat = { name: 'kas', reads: isKasConfig, load: (f, o, opts) => loadKasProject(f, o, opts) };
+
 /** Tried in order; smidr.yaml reads any file, so it comes last. */
-export const CONFIG_FORMATS: ConfigFormat[] = [SMIDR_YAML];
+export const CONFIG_FORMATS: ConfigFormat[] = [KAS, SMIDR_YAML];
 
 export function formatOf(file: string, formats: readonly ConfigFormat[] = CONFIG_FORMATS): ConfigFormat {
   return formats.find((f) => f.reads(file)) ?? SMIDR_YAML;

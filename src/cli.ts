@@ -5,7 +5,7 @@
  */
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
 import { CLEAN_REMOTE_USAGE, cleanRemote } from './cli/clean-remote.js';
-import { build, check, init } from './cli/commands.js';
+import { build, checkCommand, init } from './cli/commands.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log, setLogger, terminalLogger } from './util/log.js';
 
@@ -48,7 +48,7 @@ function splitGlobal(argv: string[]): { configFile?: string; command?: string; r
 async function main(argv: string[]): Promise<number> {
   const { configFile, command, rest } = splitGlobal(argv);
   if (command === 'build') return build(rest, configFile);
-  if (command === 'check') return check(rest, configFile);
+  if (command === 'check') return checkCommand(rest, configFile);
   if (command === 'init') return init(rest, configFile);
   if (command === 'clean-remote') return cleanRemote(rest);
   process.stderr.write(USAGE);

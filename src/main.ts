@@ -138,9 +138,11 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     distro: build.distro,
     machine: config.machine,
     targets: config.targets,
-    layers: layers.map((l) => ({ name: l.name, commit: l.commit })),
+    // A patched checkout (kas patches) builds other sources than its commit alone.
+    layers: layers.map((l) => ({ name: l.name, commit: l.patches ? `${l.commit}+${l.patches.digest}` : l.commit })),
     // The settings' conf lines change what BitBake builds exactly as local_conf does.
     localConf: [...(config.settingsConf ?? []), ...config.localConf],
+    confText: config.confText && config.confText.bblayersConf + config.confText.localConf,
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);

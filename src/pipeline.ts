@@ -19,6 +19,7 @@ import { type BitbakeRunResult, runBitbake } from './bitbake/run.js';
 import { defaultDistro, writeBuildFiles } from './bitbake/setup.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
 import { type BuildConfig, type ConfAssignment } from './config/config.js';
+import { finishKasConfig } from './config/kas/load.js';
 import { diskUsage } from './report/disk.js';
 import { type BuildResult, buildResult, failureMessage, fullDiskDirs } from './report/outcome.js';
 import { log } from './util/log.js';
@@ -55,11 +56,12 @@ export interface BuildOutcome {
 }
 
 export async function prepareBuild(
-  config: BuildConfig,
+  loaded: BuildConfig,
   dirs: PipelineDirs,
   shared: SharedCacheConf = {},
   env = process.env,
 ): Promise<PreparedBuild> {
+  const config = await finishKas(loaded, dirs.layerStore);
   const layers = await log.group('Layers', () =>
     checkoutLayers(config.layers, dirs.layerStore, config.dir, config.yoctoSeries),
   );
@@ -121,6 +123,22 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
   return outcome;
 }
 
+/**
+ * A kas project whose includes name other repositories is read again once they are checked out
+ * (into the layer store, where the build's own checkout then finds them).
+ */
+export async function finishKas(config: BuildConfig, layerStore: string): Promise<BuildConfig> {
+  const reload = config.kas?.reload;
+  if (!reload || config.kas?.read.missingRepos.length === 0) return config;
+  return log.group('Repositories holding kas includes', () =>
+    finishKasConfig(
+      config,
+      async (layers) => new Map((await checkoutLayers(layers, layerStore, config.dir)).map((l) => [l.name, l.dir])),
+      reload,
+    ),
+  );
+}
+
 function hostRequest(b: PreparedBuild): HostRequest {
   return {
     container: b.config.container,
@@ -129,5 +147,6 @@ function hostRequest(b: PreparedBuild): HostRequest {
     buildId: b.workspace.id,
     containerName: b.containerName,
     hostNetwork: b.hostNetwork,
+    passEnv: b.config.passEnv,
   };
 }

@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { type HashServer, parseHashServer } from '../cache/remote/hashserve.js';
 import { parseBucketUrl, type RemoteSettings } from '../cache/remote/location.js';
 import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
+import { kasFileList } from '../config/kas/load.js';
 import { ConfigError } from '../util/errors.js';
 import { CACHE_MODES, type CacheModeInput, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS } from './constants.js';
 
@@ -78,7 +79,10 @@ export function readInputs(env = process.env): ActionInputs {
   const stopAfter = get(Inputs.StopAfter);
   const hashserve = get(Inputs.Hashserve);
   return {
-    configFile: path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
+    // A kas list (`kas/base.yml:kas/ci.yml`): each file relative to the workspace.
+    configFile: kasFileList(path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE))
+      .map((f) => path.resolve(workspace, f))
+      .join(':'),
     overrides: {
       targets: target ? splitList(target) : undefined,
       machine: get(Inputs.Machine),

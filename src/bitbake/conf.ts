@@ -44,8 +44,9 @@ function name(kind: string, value: string): string {
 
 const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
 
-export function renderBblayersConf(layers: string[], pokyBblayersVersion?: string): string {
-  const lines = [HEADER];
+/** `header`: a kas project's bblayers_conf_header, first as kas writes it; it comes from the repository, as is. */
+export function renderBblayersConf(layers: string[], pokyBblayersVersion?: string, header = ''): string {
+  const lines = [HEADER + header];
   if (pokyBblayersVersion) lines.push(confLine('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
   lines.push(confLine('BBPATH', '=', '${TOPDIR}'), confLine('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
   for (const layer of layers) {
@@ -56,6 +57,15 @@ export function renderBblayersConf(layers: string[], pokyBblayersVersion?: strin
   }
   lines.push('"', '');
   return lines.join('\n');
+}
+
+/**
+ * conf/local.conf of a kas project: its local_conf_header snippets, as kas writes them. The text
+ * comes from the project's repository and is trusted as its recipes are (it may hold any BitBake
+ * syntax); nothing from an input reaches it. MACHINE and DISTRO are in auto.conf.
+ */
+export function renderKasLocalConf(text: string): string {
+  return `${HEADER}# local_conf_header of the kas project, as kas writes it; the action's settings are in auto.conf.\n${text}`;
 }
 
 export function renderAutoConf(s: AutoConfSettings): string {

@@ -30,6 +30,8 @@ export interface ContainerSpec {
   user: { uid: number; gid: number };
   mounts: Mount[];
   env: Record<string, string>;
+  /** Variables passed by name (`--env NAME`): the engine takes the value from its own environment, off the command line. */
+  passEnv?: string[];
   workdir: string;
   memory?: string;
   cpus?: number;
@@ -91,6 +93,7 @@ export function runArgs(spec: ContainerSpec): string[] {
   if (spec.network) args.push('--network', spec.network);
   for (const m of spec.mounts) args.push('--mount', mountArg(m));
   for (const [k, v] of Object.entries(spec.env)) args.push('--env', `${k}=${v}`);
+  for (const k of spec.passEnv ?? []) args.push('--env', k);
   args.push(spec.image, ...spec.command.slice(1));
   return args;
 }

@@ -8,14 +8,14 @@ import { log } from '../util/log.js';
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 
-export async function git(args: string[], cwd?: string): Promise<string> {
+export async function git(args: string[], cwd?: string, env: Record<string, string> = {}): Promise<string> {
   const shown = `git ${args.map(hideCredentials).join(' ')}`;
   log.debug(cwd ? `${shown} (in ${cwd})` : shown);
   const out = await exec.getExecOutput('git', [...SAFE, ...args], {
     cwd,
     silent: true,
     ignoreReturnCode: true,
-    env: { ...stringEnv(process.env), GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' },
+    env: { ...stringEnv(process.env), ...env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' },
   });
   if (out.exitCode !== 0) {
     const stderr = out.stderr.trim();

@@ -32,6 +32,8 @@ export interface HostRequest {
   containerName?: string;
   /** The container shares the runner's network (the remote cache's endpoint listens on its 127.0.0.1). */
   hostNetwork?: boolean;
+  /** kas `env`: variables BitBake sees, each with its default (null: none). */
+  passEnv?: BuildConfig['passEnv'];
 }
 
 export async function bitbakeHost(r: HostRequest, argv: string[], uid = process.getuid?.()): Promise<BitbakeHost> {
@@ -60,13 +62,15 @@ export function containerSpec(
   securityOptions: string[],
 ): ContainerSpec {
   const layout = bitbakeLayout(r.dirs, true);
+  const passed = passedEnv(r.passEnv, process.env);
   return {
     engine: r.container.engine as ContainerSpec['engine'],
     image: r.container.image,
     name,
     user,
     mounts: layout.binds.map((b) => ({ source: b.host, target: b.seen, readonly: b.readonly })),
-    env: { ...bitbakeEnv(layout, r.tools), HOME: layout.home, USER: 'builder', LOGNAME: 'builder' },
+    env: { ...bitbakeEnv(layout, r.tools), HOME: layout.home, USER: 'builder', LOGNAME: 'builder', ...passed.defaults },
+    passEnv: passed.fromEnvironment,
     workdir: layout.build,
     memory: r.container.memory,
     cpus: r.container.cpuCount,
@@ -102,10 +106,12 @@ export function directHost(r: HostRequest, env: NodeJS.ProcessEnv, uid?: number)
     );
   }
   const layout = bitbakeLayout(r.dirs, false);
+  const passed = passedEnv(r.passEnv, env);
+  const fromEnvironment = Object.fromEntries(passed.fromEnvironment.map((k) => [k, env[k]!]));
   return {
     kind: 'direct',
     script: layout.script,
-    env: { ...runnerEnvForBitbake(env), ...bitbakeEnv(layout, r.tools) },
+    env: { ...runnerEnvForBitbake(env), ...fromEnvironment, ...passed.defaults, ...bitbakeEnv(layout, r.tools) },
     cwd: layout.build,
   };
 }
@@ -145,4 +151,25 @@ export function bitbakeEnv(layout: BitbakeLayout, tools: BuildTools): Record<str
 function bitbakeDirFor(tools: BuildTools, layerRoot: string): string {
   if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake') return '';
   return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
+}
+
+/**
+ * kas `env`: each variable BitBake should see, through BB_ENV_PASSTHROUGH_ADDITIONS (which
+ * oe-init-build-env extends). A variable set in the environment passes by name, so its value
+ * never appears on a command line or in the log; an unset one takes the project's default, or is
+ * left out when it has none.
+ */
+export function passedEnv(
+  passEnv: BuildConfig['passEnv'],
+  env: NodeJS.ProcessEnv,
+): { defaults: Record<string, string>; fromEnvironment: string[] } {
+  const defaults: Record<string, string> = {};
+  const fromEnvironment: string[] = [];
+  for (const [name, fallback] of Object.entries(passEnv ?? {})) {
+    if (env[name] !== undefined) fromEnvironment.push(name);
+    else if (fallback !== null) defaults[name] = fallback;
+  }
+  const names = [...fromEnvironment, ...Object.keys(defaults)];
+  if (names.length > 0) defaults.BB_ENV_PASSTHROUGH_ADDITIONS = names.join(' ');
+  return { defaults, fromEnvironment };
 }

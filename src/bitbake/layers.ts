@@ -13,6 +13,7 @@ import { ConfigError, type GitError } from '../util/errors.js';
 import { walk } from '../util/fs.js';
 import { log } from '../util/log.js';
 import { git, gitOk } from './git.js';
+import { patchedCheckout, patchFiles } from './patches.js';
 
 export interface ResolvedLayer {
   name: string;
@@ -27,6 +28,10 @@ export interface ResolvedLayer {
   dir: string;
   /** BitBake layer directories inside the checkout, relative to it ('.' is the root). */
   sublayers: string[];
+  /** Set when kas patches were applied: the patch entries, and the digest naming the patched tree. */
+  patches?: { ids: string[]; digest: string };
+  /** kas include priorities of sublayers (higher: earlier in BBLAYERS). */
+  priorities?: Record<string, number>;
 }
 
 /** The marker written last into a checkout: without it the directory is an interrupted clone. */
@@ -44,18 +49,30 @@ export async function checkoutLayers(
 ): Promise<ResolvedLayer[]> {
   const resolved: ResolvedLayer[] = [];
   for (const layer of layers) {
-    const r =
+    resolved.push(
       layer.source.kind === 'path'
         ? await usePathLayer(layer, path.resolve(configDir, layer.source.path))
-        : await checkoutGitLayer(layer, store);
+        : await checkoutGitLayer(layer, store),
+    );
+  }
+  // Patches may come from any layer's checkout (kas reads them from the unpatched trees).
+  const dirs = new Map(resolved.map((r) => [r.name, r.dir]));
+  for (const [i, layer] of layers.entries()) {
+    const r = resolved[i]!;
+    if (layer.patches?.length && r.kind === 'git') {
+      const patched = await patchedCheckout(layer.name, r, await patchFiles(layer, dirs), COMPLETE);
+      r.dir = patched.dir;
+      r.patches = { ids: layer.patches.map((p) => p.id), digest: patched.digest };
+    }
     r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
     if (!layer.sublayers && series) r.sublayers = await compatibleSublayers(r, series);
+    if (layer.priorities) r.priorities = layer.priorities;
     log.info(
       `${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
         `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
+        `${r.patches ? ` patched (${r.patches.ids.join(', ')})` : ''}` +
         ` layers: ${r.sublayers.join(', ') || '(none)'}`,
     );
-    resolved.push(r);
   }
   return resolved;
 }
@@ -368,5 +385,6 @@ export function layersJson(layers: ResolvedLayer[]): object[] {
     tag: l.tag,
     commit: l.commit,
     sublayers: l.sublayers,
+    ...(l.patches && { patches: l.patches.ids, patched: l.patches.digest }),
   }));
 }

@@ -82,14 +82,33 @@ function layerDir(dirs: HostDirs, name: string): string {
   return layer.dir;
 }
 
+/** A layer checkout as BBLAYERS lists it: its sublayers, and kas include priorities of some. */
+export interface BblayersEntry {
+  name: string;
+  sublayers: string[];
+  /** Higher comes earlier in BBLAYERS. */
+  priorities?: Record<string, number>;
+}
+
 /** The BitBake layer directories (BBLAYERS) and cache paths the conf files name. */
-export function confPaths(layout: BitbakeLayout, layers: { name: string; sublayers: string[] }[]): BitbakePaths {
-  const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
+export function confPaths(layout: BitbakeLayout, layers: BblayersEntry[]): BitbakePaths {
   return {
     topdir: layout.build,
     downloads: layout.downloads,
     sstate: layout.sstate,
     hashserv: layout.hashserv,
-    layers: layers.flatMap((l) => l.sublayers.map((s) => sub(layout.layer(l.name), s))),
+    layers: bblayersDirs(layers, (l) => layout.layer(l.name)),
   };
+}
+
+/**
+ * The BBLAYERS entries, each layer's sublayers under the root BitBake sees it at. kas orders them
+ * by priority (higher first) across repositories; without priorities the order is as listed.
+ */
+export function bblayersDirs<L extends BblayersEntry>(layers: L[], rootOf: (l: L) => string): string[] {
+  const sub = (root: string, s: string) => (s === '.' ? root : `${root}/${s}`);
+  return layers
+    .flatMap((l) => l.sublayers.map((s) => ({ dir: sub(rootOf(l), s), prio: l.priorities?.[s] ?? 0 })))
+    .sort((a, b) => b.prio - a.prio)
+    .map((x) => x.dir);
 }

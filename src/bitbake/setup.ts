@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import type { BuildConfig, ConfAssignment } from '../config/config.js';
-import { type AutoConfSettings, renderAutoConf, renderBblayersConf } from './conf.js';
+import { type AutoConfSettings, renderAutoConf, renderBblayersConf, renderKasLocalConf } from './conf.js';
 import { BUILD_USER_GITCONFIG } from './container.js';
 import { type BuildTools, type ResolvedLayer, versionAtLeast } from './layers.js';
 import { bitbakeLayout, confPaths } from './layout.js';
@@ -19,7 +19,14 @@ const HASHSERVE_DB_DIR_SINCE = '2.18';
 /** What auto.conf needs of the config. */
 type ConfOfConfig = Pick<
   BuildConfig,
-  'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake' | 'settingsConf' | 'hashEquivalence'
+  | 'machine'
+  | 'localConf'
+  | 'container'
+  | 'bbNumberThreads'
+  | 'parallelMake'
+  | 'settingsConf'
+  | 'hashEquivalence'
+  | 'confText'
 >;
 
 export interface BuildFiles {
@@ -38,10 +45,9 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
   const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
   const conf = path.join(workspace.buildDir, 'conf');
-  await fs.writeFile(
-    path.join(conf, 'bblayers.conf'),
-    renderBblayersConf(paths.layers, hasPoky(layers) ? '2' : undefined),
-  );
+  await fs.writeFile(path.join(conf, 'bblayers.conf'), bblayersConf(paths.layers, layers, config.confText));
+  // A kas project's local_conf_header snippets are local.conf, as kas writes them.
+  if (config.confText) await fs.writeFile(path.join(conf, 'local.conf'), renderKasLocalConf(config.confText.localConf));
   await fs.writeFile(
     path.join(conf, 'auto.conf'),
     renderAutoConf(
@@ -75,6 +81,18 @@ export function autoConfSettings(
     mirrors: shared.mirrors,
     hashServe: shared.hashServe,
   };
+}
+
+/**
+ * bblayers.conf for BBLAYERS in order: poky's version line when meta-poky is there (its sanity
+ * check wants it), and a kas project's bblayers_conf_header snippets.
+ */
+export function bblayersConf(
+  layerDirs: string[],
+  layers: Pick<ResolvedLayer, 'sublayers'>[],
+  confText?: BuildConfig['confText'],
+): string {
+  return renderBblayersConf(layerDirs, hasPoky(layers) ? '2' : undefined, confText?.bblayersConf);
 }
 
 /** The distro when the config names none: poky's when its meta-poky layer is there, else OE-core's. */

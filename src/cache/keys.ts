@@ -19,6 +19,8 @@ export interface KeyInputs {
   layers: { name: string; commit: string }[];
   /** Conf lines that may change task hashes. */
   localConf: ConfAssignment[];
+  /** Conf text written as is (a kas project's conf snippets): any change may change task hashes. */
+  confText?: string;
   /** Unique per run and attempt: `<run id>-<attempt>`. */
   run: string;
 }
@@ -70,11 +72,11 @@ export function layersHash(layers: { name: string; commit: string }[]): string {
   );
 }
 
-export function confHash(localConf: ConfAssignment[], targets: string[]): string {
+export function confHash(localConf: ConfAssignment[], targets: string[], confText = ''): string {
   const lines = localConf
     .filter((a) => !NOT_IN_SIGNATURES.has(a.variable.split(/[:[]/)[0]!))
     .map((a) => `${a.variable} ${a.operator} ${a.value}`);
-  return hash([...lines, `targets ${[...targets].sort().join(' ')}`].join('\n'));
+  return hash([...lines, `targets ${[...targets].sort().join(' ')}`, ...(confText ? [confText] : [])].join('\n'));
 }
 
 /** A key may not contain commas and is at most 512 characters. */
@@ -88,7 +90,7 @@ export function cacheKeys(k: KeyInputs): CacheKeys {
   const distro = clean(k.distro);
   const machine = clean(k.machine);
   const lh = layersHash(k.layers);
-  const ch = confHash(k.localConf, k.targets);
+  const ch = confHash(k.localConf, k.targets, k.confText);
   const run = clean(k.run);
 
   // Downloads do not depend on the machine: every matrix leg restores the same entries.

@@ -10,13 +10,14 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from '../action/constants.js';
 import { layersJson } from '../bitbake/layers.js';
 import { localDirs } from '../bitbake/workspace.js';
-import { checkReport, formatOf, loadAnyConfig } from '../check.js';
+import { checkReport, formatOf, KAS, loadAnyConfig } from '../check.js';
 import { type BuildConfig, logConfigWarnings } from '../config/config.js';
 import { prepareBuild, type PreparedBuild, runPreparedBuild } from '../pipeline.js';
 import { selectArtifacts } from '../report/artifacts.js';
 import { ConfigError } from '../util/errors.js';
 import { formatDuration } from '../util/format.js';
-import { log } from '../util/log.js';
+import { log, type Logger, setLogger, terminalLogger } from '../util/log.js';
+import { kasCheckText } from './check-kas.js';
 import { BUILD_OPTIONS, CHECK_OPTIONS, FLAG_NAMING, overridesFromFlags } from './flags.js';
 
 export async function build(args: string[], configFile: string | undefined): Promise<number> {
@@ -74,6 +75,30 @@ export function check(args: string[], configFile: string | undefined): number {
   process.stdout.write(checkReport(config, formatOf(file).name));
   return 0;
 }
+
+/**
+ * `smidr check`: check for smidr.yaml; a kas project is checked out and printed the way
+ * `kas dump --resolve-refs` prints it (resolving refs needs the network, as it does for kas).
+ */
+export async function checkCommand(args: string[], configFile: string | undefined): Promise<number> {
+  const { values } = parseArgs({ args, options: CHECK_OPTIONS, strict: true });
+  const file = path.resolve(values.config ?? configFile ?? DEFAULT_CONFIG_FILE);
+  if (formatOf(file) !== KAS) return check(args, configFile);
+  // The dump is YAML on stdout: warnings and the checkout's progress go to stderr.
+  setLogger(STDERR_LOGGER);
+  const config = KAS.load(file, overridesFromFlags(values), { naming: FLAG_NAMING });
+  process.stdout.write(await kasCheckText(config, localDirs(config.directories).layerStore));
+  return 0;
+}
+
+const STDERR_LOGGER: Logger = {
+  ...terminalLogger,
+  info: (m) => process.stderr.write(`${m}\n`),
+  async group(title, body) {
+    process.stderr.write(`\n=== ${title}\n`);
+    return body();
+  },
+};
 
 export function init(args: string[], configFile: string | undefined): number {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });

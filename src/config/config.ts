@@ -13,6 +13,7 @@ import type { ConfAssignment } from '../bitbake/conf-line.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { Environment } from './env-substitution.js';
+import type { KasProject } from './kas/project.js';
 import type { OverrideNaming } from './overrides.js';
 import { readSmidrYaml } from './smidr-yaml.js';
 import { YamlReader } from './yaml-reader.js';
@@ -48,6 +49,19 @@ export interface LayerConfig {
   sublayers?: string[];
   /** YAML line of the layer entry, for errors found after checkout. */
   line?: number;
+  /** kas include priority of a sublayer (higher: earlier in BBLAYERS); unset is 0. */
+  priorities?: Record<string, number>;
+  /** Patches applied to the checkout (kas `patches`), in order; a patched checkout is its own store entry. */
+  patches?: LayerPatch[];
+}
+
+/** One kas patch entry: a patch file or a quilt directory (with `series`) in a repository of the project. */
+export interface LayerPatch {
+  id: string;
+  /** Name of the layer whose checkout holds the patch. */
+  repo: string;
+  /** Relative to that checkout. */
+  path: string;
 }
 
 export interface BuildConfig {
@@ -95,6 +109,15 @@ export interface BuildConfig {
   artifacts?: string[];
   /** Keys read and ignored, with where they are: each is logged once as a warning. */
   warnings?: string[];
+  /**
+   * Conf text from a kas project (local_conf_header, bblayers_conf_header), written as is: it
+   * comes from the repository, like its recipes; values from inputs never reach it.
+   */
+  confText?: { localConf: string; bblayersConf: string };
+  /** Variables passed into BitBake's environment (kas `env`): name → default, null = only when set. */
+  passEnv?: Record<string, string | null>;
+  /** Set when the config is a kas project. */
+  kas?: KasProject;
 }
 
 /** advanced.bb_hashserve: `auto` (the default), `none`, or a shared server's host:port. */

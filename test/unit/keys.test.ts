@@ -58,6 +58,13 @@ describe('cacheKeys', () => {
     expect(changed.sstate.restoreKeys[1]).toBe(k.sstate.restoreKeys[1]);
   });
 
+  it("changes the conf part with a kas project's conf text, and keeps keys without it as they were", () => {
+    expect(cacheKeys({ ...base, confText: '' }).sstate.key).toBe(k.sstate.key);
+    const snippets = cacheKeys({ ...base, confText: '# a\nDISTRO_FEATURES:append = " x11"\n' });
+    expect(snippets.sstate.restoreKeys[0]).not.toBe(k.sstate.restoreKeys[0]);
+    expect(snippets.sstate.restoreKeys[1]).toBe(k.sstate.restoreKeys[1]);
+  });
+
   it('keeps keys within the service limits: no commas, at most 512 characters', () => {
     const odd = cacheKeys({ ...base, userPrefix: 'team,a b', machine: 'x'.repeat(300) });
     for (const key of [odd.sstate.key, ...odd.sstate.restoreKeys, odd.downloads.key]) {
