@@ -11,7 +11,7 @@ import { type LayerConfig } from '../config/config.js';
 import { FULL_COMMIT } from '../config/names.js';
 import { ConfigError, type GitError } from '../util/errors.js';
 import { log } from '../util/log.js';
-import { git, gitOk } from './git.js';
+import { git, gitOk, gitRemote, gitRemoteOk } from './git.js';
 
 export interface ResolvedLayer {
   name: string;
@@ -118,7 +118,7 @@ async function remoteHead(name: string, url: string, branch?: string, tag?: stri
   const ref = branch ? `refs/heads/${branch}` : tag ? `refs/tags/${tag}` : 'HEAD';
   let out: string;
   try {
-    out = await git(['ls-remote', '--', url, ref, ...(tag ? [`${ref}^{}`] : [])]);
+    out = await gitRemote(['ls-remote', '--', url, ref, ...(tag ? [`${ref}^{}`] : [])]);
   } catch (e) {
     throw new ConfigError(
       `layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`,
@@ -161,11 +161,11 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
         ? `tag ${rev.tag}`
         : `HEAD (${want})`;
   log.info(`${name}: fetching ${revLabel} from ${url}`);
-  const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
+  const shallow = FULL_COMMIT.test(want) && (await gitRemoteOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
   if (!shallow) {
     // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
     try {
-      await git(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
+      await gitRemote(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
     } catch (e) {
       throw new ConfigError(
         `layer '${name}': cannot fetch from ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}`,
@@ -189,8 +189,8 @@ async function assertOnBranch(name: string, repo: string, url: string, commit: s
   const since = Number(await git(['log', '-1', '--format=%ct', commit], repo)) - 86400;
   const ref = `refs/remotes/origin/${branch}`;
   const fetched =
-    (await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
-    (await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
+    (await gitRemoteOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
+    (await gitRemoteOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
   if (!fetched) throw new ConfigError(`layer '${name}': ${url} has no branch '${branch}'; fix the layer's branch`);
   if (!(await gitOk(['merge-base', '--is-ancestor', commit, ref], repo))) {
     throw new ConfigError(
