@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
-import { confLines, splitList } from './action/inputs.js';
 import { layersJson } from './bitbake/layers.js';
 import { localDirs } from './bitbake/workspace.js';
-import { type ConfigOverrides, loadConfig } from './config/config.js';
+import { BUILD_OPTIONS, FLAG_NAMING, overridesFromFlags } from './cli/flags.js';
+import { loadConfig } from './config/config.js';
 import { prepareBuild, runPreparedBuild } from './pipeline.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { formatDuration } from './util/format.js';
@@ -33,31 +33,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
   }
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
-      machine: { type: 'string', short: 'm' },
-      target: { type: 'string', short: 't', multiple: true },
-      distro: { type: 'string', short: 'd' },
-      'local-conf': { type: 'string', short: 'l', multiple: true },
-      'bitbake-arg': { type: 'string', short: 'a', multiple: true },
-      'container-image': { type: 'string' },
-      'container-engine': { type: 'string' },
-      'workspace-dir': { type: 'string' },
-    },
-    strict: true,
-  });
-  const overrides: ConfigOverrides = {
-    machine: values.machine,
-    targets: values.target?.flatMap(splitList),
-    distro: values.distro,
-    localConf: values['local-conf']?.flatMap(confLines),
-    bitbakeArgs: values['bitbake-arg'],
-    containerImage: values['container-image'],
-    containerEngine: values['container-engine'],
-  };
-  const config = loadConfig(path.resolve(values.config), overrides);
+  const { values } = parseArgs({ args: rest, options: BUILD_OPTIONS, strict: true });
+  const config = loadConfig(path.resolve(values.config), overridesFromFlags(values), { naming: FLAG_NAMING });
   const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
   const outcome = await runPreparedBuild(build);
   const s = outcome.run.summary;

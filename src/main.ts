@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { type ActionInputs, readInputs } from './action/inputs.js';
+import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { type BuildState, saveBuildState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
@@ -19,7 +19,7 @@ const mainStartedMs = Date.now();
 
 async function run(): Promise<void> {
   const inputs = readInputs();
-  const config = loadConfig(inputs.configFile, inputs.overrides);
+  const config = loadConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs);
   setLayersOutput(build);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { type ConfigOverrides } from '../config/config.js';
+import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
 import { ConfigError } from '../util/errors.js';
 import {
   CACHE_MODES,
@@ -47,6 +47,24 @@ export interface CacheInputs {
   sstateMaxAgeDays: number;
   workspaceMaxAgeDays: number;
 }
+
+/** The input each override comes from. */
+const OVERRIDE_INPUTS: Record<OverrideField, Inputs> = {
+  config: Inputs.Config,
+  targets: Inputs.Target,
+  machine: Inputs.Machine,
+  distro: Inputs.Distro,
+  bitbakeArgs: Inputs.BitbakeArgs,
+  localConf: Inputs.LocalConf,
+  containerImage: Inputs.ContainerImage,
+  containerEngine: Inputs.ContainerEngine,
+};
+
+/** Config errors about an override name the input: `input 'machine': …`. */
+export const INPUT_NAMING: OverrideNaming = {
+  label: (field) => `input '${OVERRIDE_INPUTS[field]}'`,
+  mention: (field) => `the '${OVERRIDE_INPUTS[field]}' input`,
+};
 
 export function readInputs(env = process.env): ActionInputs {
   const get = (name: Inputs) => core.getInput(name).trim() || undefined;

@@ -1,10 +1,10 @@
 /**
- * Renders the conf files the action owns: conf/bblayers.conf and conf/auto.conf. Every value is
- * escaped for BitBake's double-quoted strings; names were validated by config.ts, and are checked
- * again here because a conf file is where a bad value would turn into code.
+ * Renders the conf files the action owns: conf/bblayers.conf and conf/auto.conf, every line through
+ * conf-line.ts. Names were validated with the config, and are checked again here because a conf
+ * file is where a bad value would turn into code.
  */
-import type { ConfAssignment } from '../config/config.js';
-import { BITBAKE_NAME, CONF_VARIABLE } from '../config/names.js';
+import { BITBAKE_NAME } from '../config/names.js';
+import { type ConfAssignment, confLine, renderAssignment } from './conf-line.js';
 
 /** Paths as BitBake sees them (container paths, or host paths when running without one). */
 export interface BitbakePaths {
@@ -28,28 +28,6 @@ export interface AutoConfSettings {
   localConf: ConfAssignment[];
 }
 
-/**
- * BitBake takes a value verbatim between its first and last quote: there are no escapes, and a
- * value with exactly one inner quote of the delimiting kind is a ParseError. So pick the quote
- * that keeps the value intact, and refuse what no quoting can carry: line breaks, inline Python
- * (`$` cannot be escaped) and a value with exactly one `"` and exactly one `'`.
- */
-export function quote(value: string): string {
-  if (/[\n\r\0]/.test(value)) throw new Error(`conf value contains a line break: ${JSON.stringify(value)}`);
-  if (value.includes('${@')) throw new Error(`conf value contains inline Python: ${JSON.stringify(value)}`);
-  const count = (c: string) => value.split(c).length - 1;
-  if (count('"') !== 1) return `"${value}"`;
-  if (count("'") !== 1) return `'${value}'`;
-  throw new Error(
-    `conf value has one double and one single quote, which BitBake cannot read in either quoting: ${JSON.stringify(value)}`,
-  );
-}
-
-function assign(variable: string, operator: string, value: string): string {
-  if (!CONF_VARIABLE.test(variable)) throw new Error(`not a conf variable name: ${JSON.stringify(variable)}`);
-  return `${variable} ${operator} ${quote(value)}`;
-}
-
 function name(kind: string, value: string): string {
   if (!BITBAKE_NAME.test(value)) throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
   return value;
@@ -59,8 +37,8 @@ const HEADER = '# Written by smidr/build-action for this build; it is rewritten 
 
 export function renderBblayersConf(layers: string[], pokyBblayersVersion?: string): string {
   const lines = [HEADER];
-  if (pokyBblayersVersion) lines.push(assign('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
-  lines.push(assign('BBPATH', '=', '${TOPDIR}'), assign('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
+  if (pokyBblayersVersion) lines.push(confLine('POKY_BBLAYERS_CONF_VERSION', '=', pokyBblayersVersion));
+  lines.push(confLine('BBPATH', '=', '${TOPDIR}'), confLine('BBFILES', '?=', ''), 'BBLAYERS ?= " \\');
   for (const layer of layers) {
     // One path per continued line: a quote, blank or backslash in it would end the value early.
     if (!/^[A-Za-z0-9_./+@%=,~-]+$/.test(layer))
@@ -75,27 +53,27 @@ export function renderAutoConf(s: AutoConfSettings): string {
   const { paths } = s;
   const lines = [
     HEADER,
-    assign('MACHINE', '=', name('MACHINE', s.machine)),
-    assign('DISTRO', '=', name('DISTRO', s.distro)),
+    confLine('MACHINE', '=', name('MACHINE', s.machine)),
+    confLine('DISTRO', '=', name('DISTRO', s.distro)),
     '',
     '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
-    assign('TMPDIR', '=', `${paths.topdir}/tmp`),
-    assign('DL_DIR', '=', paths.downloads),
-    assign('SSTATE_DIR', '=', paths.sstate),
+    confLine('TMPDIR', '=', `${paths.topdir}/tmp`),
+    confLine('DL_DIR', '=', paths.downloads),
+    confLine('SSTATE_DIR', '=', paths.sstate),
     '',
     '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
-    assign('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-    assign('BB_HASHSERVE', '=', 'auto'),
+    confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+    confLine('BB_HASHSERVE', '=', 'auto'),
     s.hashservDbDirSupported
-      ? assign('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
-      : assign('PERSISTENT_DIR', '=', paths.hashserv),
+      ? confLine('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
+      : confLine('PERSISTENT_DIR', '=', paths.hashserv),
   ];
   if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined) lines.push('');
-  if (s.bbNumberThreads !== undefined) lines.push(assign('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
-  if (s.parallelMake !== undefined) lines.push(assign('PARALLEL_MAKE', '=', s.parallelMake));
+  if (s.bbNumberThreads !== undefined) lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
+  if (s.parallelMake !== undefined) lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
   if (s.localConf.length > 0) {
     lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
-    for (const a of s.localConf) lines.push(assign(a.variable, a.operator, a.value));
+    for (const a of s.localConf) lines.push(renderAssignment(a));
   }
   lines.push('');
   return lines.join('\n');

@@ -65,3 +65,6 @@ export function gitUrlProblem(url: string): string | undefined {
   }
   return undefined;
 }
+
+/** How BITBAKE_NAME reads in a message. */
+export const NAME_CHARS = 'letters, digits and . _ + - (starting with a letter or digit)';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { type AutoConfSettings, quote, renderAutoConf, renderBblayersConf } from '../../src/bitbake/conf.js';
+import { type AutoConfSettings, renderAutoConf, renderBblayersConf } from '../../src/bitbake/conf.js';
+import { quote } from '../../src/bitbake/conf-line.js';
 
 const base: AutoConfSettings = {
   machine: 'qemux86-64',

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
 import { DEFAULT_CONTAINER_IMAGE } from '../../src/action/constants.js';
+import { INPUT_NAMING } from '../../src/action/inputs.js';
+import { parseConfAssignment } from '../../src/bitbake/conf-line.js';
+import { FLAG_NAMING } from '../../src/cli/flags.js';
 import {
   type BuildConfig,
   CONFIG_KEYS,
@@ -13,7 +16,6 @@ import {
   type ConfigSection,
   DEFAULT_DIRECTORIES,
   loadConfig,
-  parseConfAssignment,
   parseConfig,
   POKY_GIT_URL,
 } from '../../src/config/config.js';
@@ -23,15 +25,16 @@ import { ConfigError } from '../../src/util/errors.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures/configs');
 const HOME = '/home/builder';
+const OPTS = { home: HOME, naming: INPUT_NAMING };
 
 function parse(text: string, overrides: ConfigOverrides = {}, file = '/repo/smidr.yaml'): BuildConfig {
-  return parseConfig(text, file, overrides, { home: HOME });
+  return parseConfig(text, file, overrides, OPTS);
 }
 
 /** The ConfigError message parsing `text` as smidr.yaml gives. */
 function errorOf(text: string, overrides: ConfigOverrides = {}, file = 'smidr.yaml'): string {
   try {
-    parseConfig(text, file, overrides, { home: HOME });
+    parseConfig(text, file, overrides, OPTS);
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return (e as Error).message;
@@ -59,7 +62,7 @@ const withLayer = (lines: string) =>
 describe('the seed config', () => {
   it('loads exactly as written in the brief', () => {
     const file = path.join(FIXTURES, 'seed.yaml');
-    const c = loadConfig(file, {}, { home: HOME });
+    const c = loadConfig(file, {}, OPTS);
     expect(c).toEqual({
       file,
       dir: FIXTURES,
@@ -91,7 +94,7 @@ describe('the seed config', () => {
 
   it('takes a relative file name and reports it as given', () => {
     const rel = path.relative(process.cwd(), path.join(FIXTURES, 'seed.yaml'));
-    expect(loadConfig(rel, {}, { home: HOME }).file).toBe(path.join(FIXTURES, 'seed.yaml'));
+    expect(loadConfig(rel, {}, OPTS).file).toBe(path.join(FIXTURES, 'seed.yaml'));
   });
 });
 
@@ -122,7 +125,9 @@ describe('defaults', () => {
 
   it('expands ~ with the home directory of the process when none is given', async () => {
     const os = await import('node:os');
-    expect(parseConfig(MIN, '/repo/smidr.yaml', {}).directories.layers).toBe(path.join(os.homedir(), '.smidr/layers'));
+    expect(parseConfig(MIN, '/repo/smidr.yaml', {}, { naming: INPUT_NAMING }).directories.layers).toBe(
+      path.join(os.homedir(), '.smidr/layers'),
+    );
   });
 
   it('treats empty sections and lists as absent', () => {
@@ -195,7 +200,7 @@ describe('layers', () => {
   });
 
   it('resolves relative git paths against the config file and keeps URLs as they are', () => {
-    const c = loadConfig(path.join(FIXTURES, 'local-git.yaml'), {}, { home: HOME });
+    const c = loadConfig(path.join(FIXTURES, 'local-git.yaml'), {}, OPTS);
     expect(c.layers.map((l) => l.source)).toEqual([
       { kind: 'git', url: path.resolve(FIXTURES, '../repos/poky'), tag: 'yocto-5.0.8' },
       { kind: 'git', url: path.join(FIXTURES, 'vendor/meta-local') },
@@ -206,7 +211,7 @@ describe('layers', () => {
   });
 
   it('loads the split layout (bitbake + openembedded-core + meta-yocto) with nothing implicit', () => {
-    const c = loadConfig(path.join(FIXTURES, 'split.yaml'), {}, { home: HOME });
+    const c = loadConfig(path.join(FIXTURES, 'split.yaml'), {}, OPTS);
     expect(c.layers.map((l) => [l.name, l.source.kind === 'git' && l.source.branch, l.sublayers])).toEqual([
       ['bitbake', '2.18', undefined],
       ['openembedded-core', 'wrynose', ['meta']],
@@ -217,7 +222,7 @@ describe('layers', () => {
   });
 
   it('loads the layer CI fixture with every extension', () => {
-    const c = loadConfig(path.join(FIXTURES, 'layer-ci.yaml'), {}, { home: HOME });
+    const c = loadConfig(path.join(FIXTURES, 'layer-ci.yaml'), {}, OPTS);
     expect(c.layers.map((l) => l.name)).toEqual(['poky', 'meta-openembedded', 'meta-example']);
     expect(c.layers[0]).toEqual({
       name: 'poky',
@@ -874,14 +879,14 @@ describe('bad configs: every message names file, line, field and what is expecte
 
   it('reports a missing config file with its path and what to do', () => {
     const file = path.join(FIXTURES, 'does-not-exist.yaml');
-    expect(() => loadConfig(file, {})).toThrow(ConfigError);
-    expect(() => loadConfig(file, {})).toThrow(
+    expect(() => loadConfig(file, {}, { naming: INPUT_NAMING })).toThrow(ConfigError);
+    expect(() => loadConfig(file, {}, { naming: INPUT_NAMING })).toThrow(
       `${file}: config file not found; expected a Smidr config there: create it (see docs/config.md) or set the 'config' input to its path`,
     );
   });
 
   it('reports a directory given as the config file', () => {
-    expect(() => loadConfig(FIXTURES, {})).toThrow(
+    expect(() => loadConfig(FIXTURES, {}, { naming: INPUT_NAMING })).toThrow(
       `${FIXTURES}: is a directory; expected the path of a Smidr config file (smidr.yaml)`,
     );
   });
@@ -1221,5 +1226,34 @@ describe('schema/smidr.schema.json', () => {
       ['directory with a variable', { name: 't', directories: { sstate: '$HOME/s' } }],
     ];
     for (const [title, doc] of bad) expect(validate(schema, doc), title).not.toEqual([]);
+  });
+});
+
+describe('overrides are named as their source names them', () => {
+  const bad = { machine: 'bad name' };
+  it('the action names inputs', () => {
+    expect(errorOf(MIN, bad)).toBe(
+      `input 'machine': "bad name" is not a valid MACHINE name; expected letters, digits and . _ + - (starting with a letter or digit), e.g. qemux86-64`,
+    );
+    expect(errorOf(MIN.replace(', machine: qemux86-64', ''))).toMatch(/or the 'machine' input$/);
+  });
+  it('the CLI names flags', () => {
+    const cli = (text: string, o: ConfigOverrides) => {
+      try {
+        parseConfig(text, 'smidr.yaml', o, { home: HOME, naming: FLAG_NAMING });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(cli(MIN, bad)).toBe(
+      `--machine: "bad name" is not a valid MACHINE name; expected letters, digits and . _ + - (starting with a letter or digit), e.g. qemux86-64`,
+    );
+    expect(cli(MIN, { localConf: ['inherit x'] })).toMatch(/^--local-conf: "inherit x" is an inherit directive/);
+    expect(cli(MIN, { targets: ['a;b'] })).toMatch(/^--target: "a;b" is not a valid target/);
+    expect(cli(MIN.replace(', machine: qemux86-64', ''), {})).toMatch(/or --machine$/);
+    expect(() => loadConfig('/nonexistent/smidr.yaml', {}, { naming: FLAG_NAMING })).toThrow(
+      /or set --config to its path/,
+    );
   });
 });

@@ -1,0 +1,57 @@
+/** The CLI's flags: how they are spelled, read into overrides, and named in config errors. */
+import { DEFAULT_CONFIG_FILE } from '../action/constants.js';
+import { confLines, splitList } from '../action/inputs.js';
+import type { ConfigOverrides, OverrideField, OverrideNaming } from '../config/config.js';
+
+/** The flag each override comes from. */
+const OVERRIDE_FLAGS: Record<OverrideField, string> = {
+  config: '--config',
+  targets: '--target',
+  machine: '--machine',
+  distro: '--distro',
+  bitbakeArgs: '--bitbake-arg',
+  localConf: '--local-conf',
+  containerImage: '--container-image',
+  containerEngine: '--container-engine',
+};
+
+/** Config errors about an override name the flag: `--machine: …`. */
+export const FLAG_NAMING: OverrideNaming = {
+  label: (field) => OVERRIDE_FLAGS[field],
+  mention: (field) => OVERRIDE_FLAGS[field],
+};
+
+/** The flags `smidr build` takes, in node:util parseArgs form. */
+export const BUILD_OPTIONS = {
+  config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
+  machine: { type: 'string', short: 'm' },
+  target: { type: 'string', short: 't', multiple: true },
+  distro: { type: 'string', short: 'd' },
+  'local-conf': { type: 'string', short: 'l', multiple: true },
+  'bitbake-arg': { type: 'string', short: 'a', multiple: true },
+  'container-image': { type: 'string' },
+  'container-engine': { type: 'string' },
+  'workspace-dir': { type: 'string' },
+} as const;
+
+export interface OverrideFlags {
+  machine?: string;
+  target?: string[];
+  distro?: string;
+  'local-conf'?: string[];
+  'bitbake-arg'?: string[];
+  'container-image'?: string;
+  'container-engine'?: string;
+}
+
+export function overridesFromFlags(values: OverrideFlags): ConfigOverrides {
+  return {
+    machine: values.machine,
+    targets: values.target?.flatMap(splitList),
+    distro: values.distro,
+    localConf: values['local-conf']?.flatMap(confLines),
+    bitbakeArgs: values['bitbake-arg'],
+    containerImage: values['container-image'],
+    containerEngine: values['container-engine'],
+  };
+}
