@@ -29076,6 +29076,11 @@ var Inputs;
     Inputs["StopAfter"] = "stop-after";
     Inputs["CacheTimeout"] = "cache-timeout";
     Inputs["Summary"] = "summary";
+    Inputs["RmWork"] = "rm-work";
+    Inputs["RmWorkExclude"] = "rm-work-exclude";
+    Inputs["FreeDiskSpace"] = "free-disk-space";
+    Inputs["Buildtools"] = "buildtools";
+    Inputs["BuildtoolsSha256"] = "buildtools-sha256";
 })(Inputs || (Inputs = {}));
 /**
  * Environment variables for the action's own tests: a progress line every N seconds instead of 60,

@@ -21,7 +21,7 @@ async function run(): Promise<void> {
   const inputs = readInputs();
   const config = loadConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
   const dirs = await pipelineDirs(inputs, config);
-  const build = await prepareBuild(config, dirs);
+  const build = await prepareBuild(config, dirs, { rmWork: inputs.runner.rmWork });
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
   const state: BuildState = {

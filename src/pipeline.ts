@@ -29,6 +29,13 @@ import { taskLabel, tasksRun } from './bitbake/output.js';
 import { type BitbakeHost, type BitbakeRunResult, RUN_BITBAKE_SH, runBitbake } from './bitbake/run.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
 import { type BuildConfig } from './config/config.js';
+import {
+  containerResources,
+  type Parallelism,
+  PRESSURE_SINCE,
+  runnerResources,
+  sizeParallelism,
+} from './host/sizing.js';
 import { diskUsage, type FsUsage, NEARLY_FULL_BYTES } from './report/disk.js';
 import { stringEnv } from './util/env.js';
 import { ConfigError } from './util/errors.js';
@@ -64,7 +71,19 @@ export interface BuildOutcome {
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
-export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env = process.env): Promise<PreparedBuild> {
+/** What the runner adds to a build beyond the config. */
+export interface PrepareOptions {
+  /** INHERIT += "rm_work", keeping these recipes' work directories. */
+  rmWork?: { exclude: string[] };
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function prepareBuild(
+  config: BuildConfig,
+  dirs: PipelineDirs,
+  options: PrepareOptions = {},
+): Promise<PreparedBuild> {
+  const env = options.env ?? process.env;
   const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
   const tools = await findBuildTools(layers);
   const distro =
@@ -86,7 +105,8 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
       distro,
       paths: seen,
       hashservDbDirSupported: versionAtLeast(tools.version, HASHSERVE_DB_DIR_SINCE),
-      ...parallelism(config),
+      ...parallelism(config, tools.version),
+      rmWork: options.rmWork,
       localConf: config.localConf,
     }),
   );
@@ -99,18 +119,19 @@ export async function prepareBuild(config: BuildConfig, dirs: PipelineDirs, env 
 }
 
 /**
- * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
- * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
+ * Tasks and compiler jobs for the cores and memory BitBake really gets: the container's limits
+ * (BitBake inside sees the host's nproc and memory whatever the limit), else the runner's.
  */
-export function parallelism(config: BuildConfig): { bbNumberThreads?: number; parallelMake?: string } {
-  const cpus =
-    config.container.engine !== 'none' && config.container.cpuCount
-      ? Math.max(1, Math.ceil(config.container.cpuCount))
-      : undefined;
-  return {
-    bbNumberThreads: config.bbNumberThreads ?? cpus,
-    parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
-  };
+function parallelism(config: BuildConfig, bitbakeVersion: string): Parallelism {
+  const runner = runnerResources();
+  const resources = config.container.engine === 'none' ? runner : containerResources(config.container, runner);
+  const sized = sizeParallelism(
+    resources,
+    { bbNumberThreads: config.bbNumberThreads, parallelMake: config.parallelMake },
+    versionAtLeast(bitbakeVersion, PRESSURE_SINCE),
+  );
+  log.info(`Parallelism: ${sized.explanation}`);
+  return sized;
 }
 
 /** Layer, build and cache paths as BitBake will see them. */

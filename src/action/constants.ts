@@ -21,6 +21,11 @@ export enum Inputs {
   StopAfter = 'stop-after',
   CacheTimeout = 'cache-timeout',
   Summary = 'summary',
+  RmWork = 'rm-work',
+  RmWorkExclude = 'rm-work-exclude',
+  FreeDiskSpace = 'free-disk-space',
+  Buildtools = 'buildtools',
+  BuildtoolsSha256 = 'buildtools-sha256',
 }
 
 /**
@@ -60,6 +65,10 @@ export type CacheModeInput = (typeof CACHE_MODES)[number];
 
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
 export const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
+
+/** rm-work and free-disk-space: auto decides by the runner (and, for free-disk-space, the free space). */
+export const AUTO_SWITCH = ['auto', 'true', 'false'] as const;
+export type AutoSwitch = (typeof AUTO_SWITCH)[number];
 
 export const CONTAINER_ENGINES = ['docker', 'podman', 'none'] as const;
 export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];

@@ -14,6 +14,7 @@ import {
   TestEnv,
   UNTRUSTED_EVENTS,
 } from './constants.js';
+import { readRunnerInputs, type RunnerInputs } from './runner-inputs.js';
 
 export interface ActionInputs {
   configFile: string;
@@ -23,6 +24,7 @@ export interface ActionInputs {
   /** Minutes after the main step started at which BitBake is stopped gracefully. */
   stopAfterMinutes?: number;
   report: ReportInputs;
+  runner: RunnerInputs;
 }
 
 export interface ReportInputs {
@@ -88,6 +90,7 @@ export function readInputs(env = process.env): ActionInputs {
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
     report: readReportInputs(env),
+    runner: readRunnerInputs(env),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
   };
 }

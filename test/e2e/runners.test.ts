@@ -2,13 +2,22 @@
  * The runner as it is: layer remotes that fail for a moment. dist/main.js fetches poky over git's
  * smart HTTP from a server on 127.0.0.1 that fails its first requests.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { GitHttpServer } from '../support/git-http-server.js';
 import { runJob, startStep, type StepResult } from '../support/run-action.js';
-import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, smidrYaml } from '../support/world.js';
+import {
+  BUILDER_IMAGE,
+  dockerAvailable,
+  jobWorkspace,
+  pokyRemote,
+  scratch,
+  smidrYaml,
+  standinReport,
+} from '../support/world.js';
 
 const LONG = 600_000;
 let root: string;
@@ -30,18 +39,22 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function job(name: string, yaml: string) {
+function job(name: string, yaml: string, inputs: Record<string, string> = {}, env: Record<string, string> = {}) {
   const workspace = jobWorkspace(root, `ws-${name}`, yaml);
-  return { workspace, jobDir: path.join(root, 'jobs', name), inputs: { config: 'smidr.yaml' } };
+  return { workspace, jobDir: path.join(root, 'jobs', name), inputs: { config: 'smidr.yaml', ...inputs }, env };
 }
 
-describe('a layer remote that fails its first requests', () => {
-  let main: StepResult;
-  let post: StepResult;
+let main: StepResult;
+let post: StepResult;
 
+describe('a layer remote that fails its first requests', () => {
   beforeAll(async () => {
     server.failNext('http-503', 'reset');
-    ({ main, post } = await runJob(job('flaky', smidrYaml(server.url('poky.git')))));
+    // A hosted runner: rm_work is on by default.
+    const hosted = { RUNNER_ENVIRONMENT: 'github-hosted' };
+    ({ main, post } = await runJob(
+      job('flaky', smidrYaml(server.url('poky.git')), { 'rm-work-exclude': 'smidr-image' }, hosted),
+    ));
   }, LONG);
 
   it('is retried, each retry logged, and the build succeeds', () => {
@@ -60,17 +73,33 @@ describe('a layer remote that fails its first requests', () => {
   });
 });
 
+describe('a build on a hosted runner', () => {
+  it('sizes parallelism for the container limits, inherits rm_work and sets the disk monitor', () => {
+    const buildDir = main.outputs['build-dir']!;
+    const report = standinReport(buildDir);
+    // smidrYaml: bb_number_threads 2, container memory 2g: one compiler's worth of memory per task.
+    expect(report.variables.BB_NUMBER_THREADS).toBe('2');
+    expect(report.variables.PARALLEL_MAKE).toBe('-j 1');
+    expect(main.stdout).toContain('Parallelism: 2 CPUs and 2.0 GiB (container limits from the config)');
+    expect(report.variables.INHERIT?.split(/\s+/)).toContain('rm_work');
+    const autoConf = readFileSync(path.join(buildDir, 'conf', 'auto.conf'), 'utf8');
+    expect(autoConf).toContain('RM_WORK_EXCLUDE += "smidr-image"');
+    expect(autoConf).toContain('BB_DISKMON_DIRS ?= "STOPTASKS,${TMPDIR},1G,100K');
+    expect(autoConf).toContain('BB_PRESSURE_MAX_MEMORY = "10000"');
+  });
+});
+
 describe('a layer remote that does not exist', () => {
-  let main: StepResult;
+  let missing: StepResult;
 
   beforeAll(async () => {
-    main = await startStep(job('missing', smidrYaml(server.url('missing.git'))), 'main').done;
+    missing = await startStep(job('missing', smidrYaml(server.url('missing.git'))), 'main').done;
   }, LONG);
 
   it('fails at once with the message of a permanent error', () => {
-    expect(main.exitCode).not.toBe(0);
-    expect(main.stdout).toContain(`layer 'poky': cannot reach ${server.url('missing.git')}`);
-    expect(main.stdout).toContain('not found');
-    expect(main.stdout).not.toContain('trying again');
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stdout).toContain(`layer 'poky': cannot reach ${server.url('missing.git')}`);
+    expect(missing.stdout).toContain('not found');
+    expect(missing.stdout).not.toContain('trying again');
   });
 });
