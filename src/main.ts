@@ -3,12 +3,14 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
+import { TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { type BuildState, saveBuildState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { type BuildConfig, loadConfig } from './config/config.js';
+import { placeBuild } from './host/placement.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
@@ -16,6 +18,9 @@ import { log } from './util/log.js';
 
 // The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
 const mainStartedMs = Date.now();
+
+/** The directories of a build, and where a hosted runner's build was placed. */
+type Placed = PipelineDirs & { placement?: string };
 
 async function run(): Promise<void> {
   const inputs = readInputs();
@@ -58,13 +63,22 @@ async function run(): Promise<void> {
     restored,
     diskAtStart,
     diskWarnPercent: inputs.report.diskWarnPercent,
+    placement: dirs.placement,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
 
-async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<PipelineDirs> {
+async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<Placed> {
   const base = actionDirs(process.env, inputs.workspaceDir);
-  if (inputs.cache.mode !== 'local') return base;
+  if (inputs.cache.mode !== 'local') {
+    // Only a hosted runner's disks are the action's to choose; a self-hosted owner sets workspace-dir.
+    if (inputs.workspaceDir || !inputs.runner.githubHosted) return base;
+    const root = path.join(process.env.RUNNER_TEMP!, 'smidr');
+    const extra = process.env[TestEnv.ExtraDisk] || '/mnt';
+    const placement = await placeBuild(root, path.dirname(base.caches.downloads), extra);
+    log.info(`Build placed on ${placement.description}`);
+    return { ...base, workspaceRoot: placement.workspaceRoot, placement: placement.description };
+  }
   return selfHostedDirs(
     base,
     inputs.cache.dir,

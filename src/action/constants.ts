@@ -30,11 +30,16 @@ export enum Inputs {
 
 /**
  * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * and the disk warning's threshold instead of 80% (a test cannot fill the disk).
+ * the disk warning's threshold instead of 80% (a test cannot fill the disk), and the places on a
+ * hosted runner the action changes (a test must never touch the machine's own /mnt or /usr).
  */
 export enum TestEnv {
   ProgressIntervalSeconds = 'SMIDR_PROGRESS_INTERVAL_SECONDS',
   DiskWarnPercent = 'SMIDR_DISK_WARN_PERCENT',
+  /** The hosted runner's second disk, instead of /mnt (a test mounts its own). */
+  ExtraDisk = 'SMIDR_TEST_EXTRA_DISK',
+  /** The root under which free-disk-space finds the preinstalled tools, instead of / (a fake runner root). */
+  RunnerRoot = 'SMIDR_TEST_RUNNER_ROOT',
 }
 
 export enum Outputs {

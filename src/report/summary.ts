@@ -48,7 +48,8 @@ export interface BuildReport {
   failed: FailedTask[];
   /** `where` is the repository's path when the file is the repository's, else BitBake's. */
   parseErrors: { where: string; line: number; message: string }[];
-  disk: { start: FsUsage[]; end: FsUsage[] };
+  /** placement: where the build went and why; freed: what free-disk-space removed. */
+  disk: { start: FsUsage[]; end: FsUsage[]; placement?: string; freed?: string };
 }
 
 /**
@@ -196,6 +197,8 @@ export function renderSummary(r: BuildReport): string {
       }),
     ),
   );
+  if (r.disk.placement) out.push('', `Placed on ${r.disk.placement}.`);
+  if (r.disk.freed) out.push('', `Freed before the build: ${r.disk.freed}.`);
   return out.join('\n');
 }
 

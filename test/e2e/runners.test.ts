@@ -2,7 +2,8 @@
  * The runner as it is: layer remotes that fail for a moment. dist/main.js fetches poky over git's
  * smart HTTP from a server on 127.0.0.1 that fails its first requests.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import {
 const LONG = 600_000;
 let root: string;
 let server: GitHttpServer;
+let pokyUrl: string;
 
 beforeAll(async () => {
   if (!dockerAvailable()) {
@@ -30,7 +32,7 @@ beforeAll(async () => {
     );
   }
   root = scratch('runners');
-  pokyRemote(root);
+  pokyUrl = pokyRemote(root).url;
   server = new GitHttpServer(path.join(root, 'remotes'));
   await server.start();
 });
@@ -51,7 +53,7 @@ describe('a layer remote that fails its first requests', () => {
   beforeAll(async () => {
     server.failNext('http-503', 'reset');
     // A hosted runner: rm_work is on by default.
-    const hosted = { RUNNER_ENVIRONMENT: 'github-hosted' };
+    const hosted = { RUNNER_ENVIRONMENT: 'github-hosted', SMIDR_TEST_EXTRA_DISK: path.join(root, 'no-mnt') };
     ({ main, post } = await runJob(
       job('flaky', smidrYaml(server.url('poky.git')), { 'rm-work-exclude': 'smidr-image' }, hosted),
     ));
@@ -86,6 +88,47 @@ describe('a build on a hosted runner', () => {
     expect(autoConf).toContain('RM_WORK_EXCLUDE += "smidr-image"');
     expect(autoConf).toContain('BB_DISKMON_DIRS ?= "STOPTASKS,${TMPDIR},1G,100K');
     expect(autoConf).toContain('BB_PRESSURE_MAX_MEMORY = "10000"');
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('a hosted runner with a second, larger disk', () => {
+  let temp: string;
+  let mnt: string;
+  let placed: StepResult;
+
+  beforeAll(async () => {
+    // Two small filesystems: RUNNER_TEMP's (64 MB) and the "/mnt" disk (256 MB).
+    temp = path.join(root, 'disk-temp');
+    mnt = path.join(root, 'disk-mnt');
+    for (const [dir, size] of [
+      [temp, '64m'],
+      [mnt, '256m'],
+    ] as const) {
+      mkdirSync(dir, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+    }
+    const env = { RUNNER_ENVIRONMENT: 'github-hosted', SMIDR_TEST_EXTRA_DISK: mnt };
+    const r = { ...job('placed', smidrYaml(pokyUrl), { 'rm-work': 'false' }, env), runnerTemp: path.join(temp, 'rt') };
+    ({ main: placed } = await runJob(r));
+  }, LONG);
+
+  afterAll(() => {
+    for (const dir of [path.join(temp, 'rt', 'smidr', 'cache'), temp, mnt])
+      spawnSync('umount', ['--lazy', dir], { stdio: 'ignore' });
+  });
+
+  it('builds on the disk with the most free space, caches bound at their stable path', () => {
+    expect(placed.exitCode, placed.stdout).toBe(0);
+    expect(placed.outputs['build-dir']!.startsWith(path.join(mnt, 'smidr', 'builds') + path.sep)).toBe(true);
+    expect(placed.stdout).toMatch(
+      new RegExp(
+        `Build placed on ${mnt}/smidr \\(most free space of: ${temp}/rt/smidr [0-9.]+ MiB free, ${mnt}/smidr [0-9.]+ MiB free\\); caches bind-mounted at ${temp}/rt/smidr/cache`,
+      ),
+    );
+    expect(placed.summary).toContain(`Placed on ${mnt}/smidr`);
+    // The caches' stable path is on the larger disk.
+    expect(statSync(path.join(temp, 'rt', 'smidr', 'cache', 'sstate-cache')).dev).toBe(statSync(mnt).dev);
+    expect(readdirSync(path.join(mnt, 'smidr', 'cache'))).toContain('sstate-cache');
   });
 });
 
