@@ -176,7 +176,7 @@ superseded older builds of the same recipe, architecture and task. Generated fro
 protocol: twirp, archives in Azurite, downloads as one plain GET), the service and the client on
 the same machine. Each variant ran in each of ${o.rounds} rounds, interleaved with the others in a rotating
 order; medians below. Throughput is the tree's bytes (pruned: what was left) over the time.
-"The action's cache path" is \`saveCaches\` / \`restoreCaches\` from \`src/caches.ts\`, as the post
+"The action's cache path" is \`saveCaches\` / \`restoreCaches\` from \`src/cache/caches.ts\`, as the post
 and main steps call them (checkpoint, clean-up, prune, inventory, the downloads entry looked up
 beside sstate), each in a node process of its own whose peak RSS is shown (\`getrusage\`
 \`ru_maxrss\`), with that of the worker process the action runs @actions/cache in (\`VmHWM\`,

@@ -33,10 +33,10 @@ import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
 import { spawnSync, execFile, spawn } from 'node:child_process';
-import { promises as promises$1, lstatSync, readdirSync, existsSync, statSync, rmSync, rmdirSync } from 'node:fs';
+import { promises as promises$1, readdirSync, lstatSync, rmSync, existsSync, statSync, rmdirSync, chmodSync, unlinkSync } from 'node:fs';
 import 'node:readline';
-import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -29114,15 +29114,17 @@ var Outputs;
 })(Outputs || (Outputs = {}));
 var State;
 (function (State) {
-    /** JSON of the BuildState the main step leaves for the post step. */
-    State["Build"] = "build";
-    /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-    State["Caches"] = "caches";
+    /** JSON of the StepState the main step leaves for the post step. */
+    State["Step"] = "step";
 })(State || (State = {}));
 
-/** What the main step leaves for the post step, in one state entry. */
-function loadBuildState() {
-    const raw = getState(State.Build);
+/**
+ * What the main step leaves for the post step: one object, built once by the main step and saved
+ * whole under one state entry, which the post step reads back as it was (as rust-cache does with
+ * its CacheConfig). Nothing in it is copied field by field from the inputs or the directories.
+ */
+function loadStepState() {
+    const raw = getState(State.Step);
     return raw ? JSON.parse(raw) : undefined;
 }
 
@@ -29130,357 +29132,11 @@ function loadBuildState() {
  * The builder container: who BitBake runs as, what it sees (read-only layers, read-write build
  * and cache directories at fixed paths), the limits it runs under, and its removal.
  */
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+const BUILD_LABEL = 'org.smidr.build';
 /** Synchronous, so it also completes from a signal handler just before the process exits. */
 function removeContainer(engine, name) {
     spawnSync(engine, ['rm', '--force', '--volumes', name], { stdio: 'ignore', timeout: 60_000 });
-}
-
-/**
- * The kinds of error the action tells apart, and the one way to print anything thrown.
- * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
- * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
- */
-/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
-/** A cache transfer ran past its time limit and was killed. */
-class TransferTimeout extends Error {
-    name = 'TransferTimeout';
-}
-/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
-function errorMessage(e) {
-    return e instanceof Error ? e.message : String(e);
-}
-/** The stack of anything thrown, for debug output. */
-function errorStack(e) {
-    return e instanceof Error && e.stack ? e.stack : String(e);
-}
-
-/**
- * The persistent cache directories of a self-hosted runner: making them private per repository,
- * refusing a file system the hash-equivalence DB cannot live on, and removing what no build has
- * used for a while — all while other builds on the host keep running.
- */
-/**
- * Nothing younger than this is removed, whatever the configured age: a build that is writing an
- * sstate object, or has created its build directory and is still checking out layers, leaves
- * fresh mtimes and has no bitbake.lock yet.
- */
-const MIN_AGE_MS = 6 * 3600_000;
-/** Build directories are named by `buildId`: readable part, then 8 hex digits. */
-const WORKSPACE_NAME = /^[A-Za-z0-9_.-]+-[0-9a-f]{8}$/;
-/** A build directory being removed is renamed first, so a removal cut short is finished later. */
-const TRASH_PREFIX = '.smidr-trash-';
-/**
- * Removes sstate objects unused for `sstateMaxAgeDays` and build directories untouched for
- * `workspaceMaxAgeDays`, safely while other builds run on the host. Never follows a symlink out
- * of the given directories.
- */
-async function housekeep(o) {
-    const now = o.now ?? Date.now();
-    const report = {
-        sstateRemoved: 0,
-        sstateBytes: 0,
-        workspacesRemoved: [],
-        skippedInUse: [],
-        problems: [],
-    };
-    await pruneSstate(o.sstate, cutoff(now, o.sstateMaxAgeDays), report);
-    await pruneWorkspaces(o.buildsDir, cutoff(now, o.workspaceMaxAgeDays), report);
-    return report;
-}
-function cutoff(now, days) {
-    if (!Number.isFinite(days) || days < 0)
-        throw new RangeError(`a maximum age must be a number of days, not ${days}`);
-    return now - Math.max(days * 86400_000, MIN_AGE_MS);
-}
-// --- sstate ----------------------------------------------------------------------------------
-const HEX2 = /^[0-9a-f]{2}$/;
-/**
- * An object's name and its companions: the archive (.tar.zst; .tgz before kirkstone), .siginfo,
- * .sig, and .done/.lock when the fetcher brought it from an SSTATE_MIRROR. Any other `sstate:`
- * name is a temporary file (`mktemp ${SSTATE_PKG}.XXXXXXXX` in older OE-core,
- * NamedTemporaryFile(prefix=<object name>) in newer): grouped alone, so it is judged by its own
- * mtime, which advances while a build writes it.
- */
-const OBJECT_FILE = /^(sstate:.*\.(?:tar\.zst|tgz))(?:\.siginfo|\.sig)?(?:\.done|\.lock)?$/;
-/**
- * Objects live in `SSTATE_DIR/[<NATIVELSBSTRING>/]<2 hex>/<2 hex>/`. Only that layout is entered,
- * so neither a signing build's temporary directory nor anything else kept beside sstate is touched.
- */
-async function pruneSstate(root, before, report) {
-    for (const top of await tolerant(() => dirents(root), [], report)) {
-        if (!top.isDirectory())
-            continue;
-        const at = path.join(root, top.name);
-        if (HEX2.test(top.name)) {
-            await pruneHexDir(at, before, report);
-        }
-        else {
-            for (const e of await tolerant(() => dirents(at), [], report))
-                if (e.isDirectory() && HEX2.test(e.name))
-                    await pruneHexDir(path.join(at, e.name), before, report);
-        }
-    }
-}
-async function pruneHexDir(dir, before, report) {
-    const list = await tolerant(() => dirents(dir), [], report);
-    let emptied = 0;
-    for (const e of list) {
-        if (e.isDirectory() &&
-            HEX2.test(e.name) &&
-            (await tolerant(() => pruneObjectDir(path.join(dir, e.name), before, report), false, report)))
-            emptied++;
-    }
-    if (emptied > 0 && emptied === list.length)
-        await rmdirIfEmpty(dir);
-}
-/** Returns whether the directory was emptied by this pass and then removed. */
-async function pruneObjectDir(dir, before, report) {
-    const list = await dirents(dir);
-    const groups = new Map();
-    for (const e of list) {
-        if (!e.name.startsWith('sstate:') || !(e.isFile() || e.isSymbolicLink()))
-            continue;
-        const key = OBJECT_FILE.exec(e.name)?.[1] ?? e.name;
-        groups.set(key, [...(groups.get(key) ?? []), e.name]);
-    }
-    let gone = 0;
-    for (const names of groups.values()) {
-        const removed = await removeStaleGroup(dir, names, before, report);
-        if (removed.unlinked > 0)
-            report.sstateRemoved++;
-        report.sstateBytes += removed.bytes;
-        gone += removed.gone;
-    }
-    // Only a directory this pass emptied: an empty one found as such may have just been created by
-    // a build about to write its object into it.
-    return gone > 0 && gone === list.length && rmdirIfEmpty(dir);
-}
-/**
- * Removes a group when every member is older than `before`. The stat comes right before the
- * unlink: a build that has just checked an object (sstate_checkhashes touches it) keeps it, and a
- * build that touches it in the few microseconds between loses only that object's setscene task,
- * which BitBake then runs for real.
- */
-async function removeStaleGroup(dir, names, before, report) {
-    const result = { gone: 0, unlinked: 0, bytes: 0 };
-    const stats = await Promise.all(names.map((n) => promises$1.lstat(path.join(dir, n)).catch(() => undefined)));
-    if (stats.some((s) => s !== undefined && s.mtimeMs >= before))
-        return result;
-    // The archive first: a checking build must not find an object whose companions are gone.
-    const order = names.map((n, i) => ({ n, s: stats[i] })).sort((a, b) => a.n.length - b.n.length);
-    for (const { n, s } of order) {
-        try {
-            await promises$1.unlink(path.join(dir, n));
-            result.unlinked++;
-            result.bytes += s?.size ?? 0;
-            result.gone++;
-        }
-        catch (e) {
-            if (errno(e) === 'ENOENT')
-                result.gone++; // another housekeeper was faster
-            else
-                report.problems.push(`could not remove ${path.join(dir, n)}: ${errorMessage(e)}`);
-        }
-    }
-    return result;
-}
-/** rmdir fails on a directory that is not empty: a build that wrote into it meanwhile wins. */
-async function rmdirIfEmpty(dir) {
-    try {
-        await promises$1.rmdir(dir);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-// --- build directories -----------------------------------------------------------------------
-async function pruneWorkspaces(buildsDir, before, report) {
-    const engines = new EngineProbe();
-    for (const e of await tolerant(() => dirents(buildsDir), [], report)) {
-        // A symlink is never followed, so never removed either: what it points at is not ours to judge.
-        if (!e.isDirectory())
-            continue;
-        const dir = path.join(buildsDir, e.name);
-        if (e.name.startsWith(TRASH_PREFIX)) {
-            if (WORKSPACE_NAME.test(e.name.slice(TRASH_PREFIX.length)))
-                await removeTrash(dir, path.join(buildsDir, e.name.slice(TRASH_PREFIX.length)), report);
-            continue;
-        }
-        // workspace-dir may be a directory holding other things: only what looks like a build
-        // directory this action created is a candidate.
-        if (!WORKSPACE_NAME.test(e.name))
-            continue;
-        await tolerant(() => pruneWorkspace(dir, before, engines, report), undefined, report);
-    }
-}
-async function pruneWorkspace(dir, before, engines, report) {
-    if (!(await isRealDir(path.join(dir, 'conf'))) || (await newestMtime(dir)) >= before)
-        return;
-    if ((await bitbakeRunning(dir)) || (await engines.running(path.basename(dir)))) {
-        report.skippedInUse.push(dir);
-        return;
-    }
-    const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
-    try {
-        await promises$1.rename(dir, trash);
-    }
-    catch (e) {
-        if (errno(e) === 'ENOENT')
-            return; // another housekeeper took it
-        throw e;
-    }
-    await removeTrash(trash, dir, report);
-}
-/** The newest mtime of the build directory, its tmp/ and conf/, and their entries. */
-async function newestMtime(dir) {
-    let newest = (await promises$1.lstat(dir)).mtimeMs;
-    for (const sub of ['tmp', 'conf']) {
-        const at = path.join(dir, sub);
-        const st = await promises$1.lstat(at).catch(() => undefined);
-        if (!st?.isDirectory())
-            continue;
-        newest = Math.max(newest, st.mtimeMs);
-        const children = await Promise.all((await dirents(at)).map((c) => promises$1.lstat(path.join(at, c.name)).catch(() => undefined)));
-        for (const c of children)
-            if (c)
-                newest = Math.max(newest, c.mtimeMs);
-    }
-    return newest;
-}
-async function removeTrash(trash, original, report) {
-    try {
-        await removeTree(trash);
-        report.workspacesRemoved.push(original);
-    }
-    catch (e) {
-        report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${errorMessage(e)}`);
-    }
-}
-/** fs.rm works off the event loop; read-only directories (Go's module cache) are opened up first. */
-async function removeTree(dir) {
-    try {
-        await promises$1.rm(dir, { recursive: true, force: true });
-    }
-    catch (e) {
-        if (!['EACCES', 'EPERM', 'ENOTEMPTY'].includes(errno(e) ?? ''))
-            throw e;
-        await makeWritable(dir);
-        await promises$1.rm(dir, { recursive: true, force: true });
-    }
-}
-async function makeWritable(dir) {
-    const st = await promises$1.lstat(dir).catch(() => undefined);
-    if (!st?.isDirectory())
-        return;
-    if ((st.mode & 0o700) !== 0o700)
-        await promises$1.chmod(dir, (st.mode & 0o7777) | 0o700).catch(() => undefined);
-    for (const e of await dirents(dir))
-        if (e.isDirectory())
-            await makeWritable(path.join(dir, e.name));
-}
-/**
- * Whether a BitBake still holds the build directory's bitbake.lock. BitBake keeps an flock on it
- * while it runs and removes it on exit, so a lock file alone may be a crashed build's. Where
- * /proc/locks is readable (Linux) the kernel's lock table decides: the pid BitBake writes into the
- * file is from the builder container's pid namespace, and on the host such a small pid nearly
- * always belongs to some live process, so a crashed container build would be kept forever.
- * Elsewhere the pid decides.
- */
-async function bitbakeRunning(buildDir, procLocks = readProcLocks) {
-    const lock = path.join(buildDir, 'bitbake.lock');
-    const st = await promises$1.lstat(lock).catch(() => undefined);
-    if (!st?.isFile())
-        return false;
-    const table = await procLocks();
-    if (table !== undefined)
-        return lockedInodes(table).has(st.ino);
-    const pid = Number.parseInt((await promises$1.readFile(lock, 'utf8').catch(() => '')).trim().split(/\s/)[0] ?? '', 10);
-    // Between taking the lock and writing its pid BitBake leaves the file empty: that is in use.
-    return !(pid > 0) || pidAlive(pid);
-}
-async function readProcLocks() {
-    return promises$1.readFile('/proc/locks', 'utf8').catch(() => undefined);
-}
-/**
- * Inode numbers in /proc/locks (`1: FLOCK  ADVISORY  WRITE 4102 fe:00:1507790 0 EOF`). The
- * device part is ignored: on btrfs and overlayfs it differs from stat's st_dev, and an inode
- * number that collides with a lock on another file system only keeps a directory longer.
- */
-function lockedInodes(procLocks) {
-    const inodes = new Set();
-    for (const m of procLocks.matchAll(/\s[0-9a-f]+:[0-9a-f]+:(\d+)\s/g))
-        inodes.add(Number(m[1]));
-    return inodes;
-}
-function pidAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (e) {
-        return errno(e) === 'EPERM'; // alive, but another user's
-    }
-}
-/**
- * Asks docker and podman, where installed, whether a build container labelled with the build
- * directory's name still runs: it does before BitBake takes its lock, and a runner that is itself
- * in a container sees neither the lock nor the pid of a sibling build container.
- */
-class EngineProbe {
-    missing = new Set();
-    async running(name) {
-        for (const engine of ['docker', 'podman']) {
-            if (this.missing.has(engine))
-                continue;
-            const answer = await new Promise((resolve) => {
-                execFile(engine, ['ps', '--filter', `label=org.smidr.build=${name}`, '--quiet'], { timeout: 30_000 }, (err, stdout) => {
-                    if (!err)
-                        resolve(stdout.trim() ? 'yes' : 'no');
-                    else if (errno(err) === 'ENOENT')
-                        resolve('missing');
-                    // An engine that answers with an error cannot be running this user's containers; one
-                    // that does not answer at all might be.
-                    else
-                        resolve(err.killed ? 'unknown' : 'no');
-                });
-            });
-            if (answer === 'missing')
-                this.missing.add(engine);
-            if (answer === 'yes' || answer === 'unknown')
-                return true;
-        }
-        return false;
-    }
-}
-// --- helpers ---------------------------------------------------------------------------------
-/** Directory entries, typed from lstat (never following symlinks); none for a missing directory. */
-async function dirents(dir) {
-    try {
-        return await promises$1.readdir(dir, { withFileTypes: true });
-    }
-    catch (e) {
-        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR')
-            return [];
-        throw e;
-    }
-}
-/** One unreadable directory costs only itself: the rest of the pass goes on. */
-async function tolerant(f, fallback, report) {
-    try {
-        return await f();
-    }
-    catch (e) {
-        report.problems.push(errorMessage(e));
-        return fallback;
-    }
-}
-async function isRealDir(p) {
-    const st = await promises$1.lstat(p).catch(() => undefined);
-    return st?.isDirectory() ?? false;
-}
-function errno(e) {
-    return e?.code;
 }
 
 /** Sizes and durations as people read them, in logs, messages and the job summary. */
@@ -29535,6 +29191,109 @@ const log = {
 };
 
 /**
+ * The kinds of error the action tells apart, and the one way to print anything thrown.
+ * A ConfigError is the user's to fix (a config file, an input or a flag): shown as is, exit 2,
+ * never a stack. Anything else is the action's or the environment's: its stack goes to debug.
+ */
+/** A bad config, input or flag: the message names where (file and line, input or flag) and what is expected. */
+/** A cache transfer ran past its time limit and was killed. */
+class TransferTimeout extends Error {
+    name = 'TransferTimeout';
+}
+/** The message of anything thrown: an Error's message, else its string form (never "undefined"). */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** The stack of anything thrown, for debug output. */
+function errorStack(e) {
+    return e instanceof Error && e.stack ? e.stack : String(e);
+}
+/** The errno code of a failed system call (`ENOENT`, `EACCES`, …), undefined for anything else. */
+function errorCode(e) {
+    return e?.code;
+}
+
+/**
+ * Whether a build directory is still in use: a BitBake holds its bitbake.lock, or a build
+ * container labelled with its name still runs. The runner waits on the first before touching the
+ * hash-equivalence DB; housekeeping keeps such directories.
+ */
+/**
+ * Whether a BitBake still holds the build directory's bitbake.lock. BitBake keeps an flock on it
+ * while it runs and removes it on exit, so a lock file alone may be a crashed build's. Where
+ * /proc/locks is readable (Linux) the kernel's lock table decides: the pid BitBake writes into the
+ * file is from the builder container's pid namespace, and on the host such a small pid nearly
+ * always belongs to some live process, so a crashed container build would be kept forever.
+ * Elsewhere the pid decides.
+ */
+async function bitbakeRunning(buildDir, procLocks = readProcLocks) {
+    const lock = path.join(buildDir, 'bitbake.lock');
+    const st = await promises$1.lstat(lock).catch(() => undefined);
+    if (!st?.isFile())
+        return false;
+    const table = await procLocks();
+    if (table !== undefined)
+        return lockedInodes(table).has(st.ino);
+    const pid = Number.parseInt((await promises$1.readFile(lock, 'utf8').catch(() => '')).trim().split(/\s/)[0] ?? '', 10);
+    // Between taking the lock and writing its pid BitBake leaves the file empty: that is in use.
+    return !(pid > 0) || pidAlive(pid);
+}
+async function readProcLocks() {
+    return promises$1.readFile('/proc/locks', 'utf8').catch(() => undefined);
+}
+/**
+ * Inode numbers in /proc/locks (`1: FLOCK  ADVISORY  WRITE 4102 fe:00:1507790 0 EOF`). The
+ * device part is ignored: on btrfs and overlayfs it differs from stat's st_dev, and an inode
+ * number that collides with a lock on another file system only keeps a directory longer.
+ */
+function lockedInodes(procLocks) {
+    const inodes = new Set();
+    for (const m of procLocks.matchAll(/\s[0-9a-f]+:[0-9a-f]+:(\d+)\s/g))
+        inodes.add(Number(m[1]));
+    return inodes;
+}
+function pidAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        return errorCode(e) === 'EPERM'; // alive, but another user's
+    }
+}
+/**
+ * Asks docker and podman, where installed, whether a build container labelled with the build
+ * directory's name still runs: it does before BitBake takes its lock, and a runner that is itself
+ * in a container sees neither the lock nor the pid of a sibling build container.
+ */
+class BuildContainerProbe {
+    missing = new Set();
+    async running(name) {
+        for (const engine of ['docker', 'podman']) {
+            if (this.missing.has(engine))
+                continue;
+            const answer = await new Promise((resolve) => {
+                execFile(engine, ['ps', '--filter', `label=${BUILD_LABEL}=${name}`, '--quiet'], { timeout: 30_000 }, (err, stdout) => {
+                    if (!err)
+                        resolve(stdout.trim() ? 'yes' : 'no');
+                    else if (errorCode(err) === 'ENOENT')
+                        resolve('missing');
+                    // An engine that answers with an error cannot be running this user's containers; one
+                    // that does not answer at all might be.
+                    else
+                        resolve(err.killed ? 'unknown' : 'no');
+                });
+            });
+            if (answer === 'missing')
+                this.missing.add(engine);
+            if (answer === 'yes' || answer === 'unknown')
+                return true;
+        }
+        return false;
+    }
+}
+
+/**
  * Runs BitBake (in the builder container, or directly) and follows it: every output line goes to
  * the log and to the parser, progress is reported even when BitBake is quiet, and a cancelled job
  * stops BitBake the way a terminal would (SIGINT, then harder) and leaves no container behind.
@@ -29564,12 +29323,17 @@ async function waitForServerExit(buildDir, timeoutMs = 60_000) {
  * docs/benchmarks.md). Per directory, only what the visitor keeps stays alive; plain loops leave
  * no promise per file behind, and nothing else waits on the event loop meanwhile.
  */
-/** Entries of dir, typed without following symlinks; none when it is missing or unreadable. */
-function readDirents(dir) {
+/**
+ * Entries of dir, typed without following symlinks; none when it is missing or unreadable.
+ * `onError` hears of a directory that exists but cannot be read (a missing one is just empty).
+ */
+function readDirents(dir, onError) {
     try {
         return readdirSync(dir, { withFileTypes: true });
     }
-    catch {
+    catch (e) {
+        if (onError && errorCode(e) !== 'ENOENT' && errorCode(e) !== 'ENOTDIR')
+            onError(e);
         return [];
     }
 }
@@ -29579,21 +29343,22 @@ function readDirents(dir) {
  * entries have all been visited (to remove it if it became empty, say). Entries are sorted by
  * name so every listing is deterministic.
  */
-function walk$1(root, visit, after) {
+function walk(root, visit, after, onError) {
     const visitDir = (rel) => {
-        const entries = readDirents(rel ? path.join(root, rel) : root).sort((a, b) => (a.name < b.name ? -1 : 1));
+        const entries = readDirents(rel ? path.join(root, rel) : root, onError).sort((a, b) => (a.name < b.name ? -1 : 1));
         const siblings = new Set(entries.map((e) => e.name));
         for (const dirent of entries) {
             const r = rel ? `${rel}/${dirent.name}` : dirent.name;
             if (visit({ rel: r, dirent, siblings }) === 'skip' || !dirent.isDirectory())
                 continue;
             visitDir(r);
+            after?.(r);
         }
     };
     visitDir('');
 }
 /** lstat, or undefined for a file that is gone (another build may remove it meanwhile). */
-function lstatOrUndefined$1(file) {
+function lstatOrUndefined(file) {
     try {
         return lstatSync(file);
     }
@@ -29605,16 +29370,16 @@ function lstatOrUndefined$1(file) {
 function dirBytes(paths) {
     let total = 0;
     for (const p of paths) {
-        const st = lstatOrUndefined$1(p);
+        const st = lstatOrUndefined(p);
         if (!st)
             continue;
         if (!st.isDirectory()) {
             total += st.size;
             continue;
         }
-        walk$1(p, ({ rel, dirent }) => {
+        walk(p, ({ rel, dirent }) => {
             if (!dirent.isDirectory())
-                total += lstatOrUndefined$1(path.join(p, rel))?.size ?? 0;
+                total += lstatOrUndefined(path.join(p, rel))?.size ?? 0;
         });
     }
     return total;
@@ -29631,26 +29396,20 @@ function dirBytes(paths) {
  */
 /** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
 const PY_TEMP_NAME = /^tmp[a-z0-9_]{8}$/;
-async function entries(dir, rel) {
-    return promises$1.readdir(rel ? path.join(dir, rel) : dir, { withFileTypes: true }).catch(() => []);
-}
-const join = (rel, name) => (rel ? `${rel}/${name}` : name);
+const isStamp = (name) => name.endsWith('.done');
 /** Sorted `.done` stamps, relative: the downloads that completed. */
 async function downloadNames(dir) {
     const out = [];
-    async function visit(rel) {
-        const list = await entries(dir, rel);
-        const names = new Set(list.map((e) => e.name));
-        for (const e of list) {
-            const r = join(rel, e.name);
-            if (e.name.endsWith('.done') && !e.isDirectory())
-                out.push(r);
-            // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
-            else if (e.isDirectory() && !names.has(`${e.name}.done`))
-                await visit(r);
+    walk(dir, ({ rel, dirent, siblings }) => {
+        if (!dirent.isDirectory()) {
+            if (isStamp(dirent.name))
+                out.push(rel);
+            return;
         }
-    }
-    await visit('');
+        // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+        if (siblings.has(`${dirent.name}.done`))
+            return 'skip';
+    });
     return out.sort();
 }
 /**
@@ -29668,36 +29427,36 @@ async function downloadNames(dir) {
  */
 async function removeUnarchivableDownloads(dir) {
     const removed = [];
-    const remove = async (r, recursive = false) => {
-        await promises$1.rm(path.join(dir, r), { recursive, force: true });
-        removed.push(r);
+    const remove = (rel, recursive = false) => {
+        rmSync(path.join(dir, rel), { recursive, force: true });
+        removed.push(rel);
     };
-    async function visit(rel) {
-        const list = await entries(dir, rel);
-        const names = new Set(list.map((e) => e.name));
-        const stamped = rel === '' || list.some((e) => e.name.endsWith('.done') && !e.isDirectory());
-        for (const e of list) {
-            const r = join(rel, e.name);
-            if (e.isDirectory()) {
-                if (rel === '' && PY_TEMP_NAME.test(e.name))
-                    await remove(r, true);
-                else
-                    await visit(r);
-                continue;
-            }
-            if (!e.isFile() && !e.isSymbolicLink())
-                continue;
-            if (e.name.endsWith('.lock'))
-                await remove(r);
-            else if (e.name.endsWith('.done') || names.has(`${e.name}.done`))
-                continue;
-            else if (rel === '')
-                await remove(r);
-            else if (stamped && (e.name.endsWith('.tmp') || e.name.includes('_bad-checksum_')))
-                await remove(r);
+    // Whether a directory holds stamps, asked once per directory (its entries share one siblings set).
+    const stamped = new WeakMap();
+    walk(dir, ({ rel, dirent, siblings }) => {
+        const top = !rel.includes('/');
+        if (dirent.isDirectory()) {
+            if (!top || !PY_TEMP_NAME.test(dirent.name))
+                return;
+            remove(rel, true);
+            return 'skip';
         }
-    }
-    await visit('');
+        if (!dirent.isFile() && !dirent.isSymbolicLink())
+            return;
+        const name = dirent.name;
+        if (name.endsWith('.lock'))
+            remove(rel);
+        else if (isStamp(name) || siblings.has(`${name}.done`))
+            return;
+        else if (top)
+            remove(rel);
+        else if (name.endsWith('.tmp') || name.includes('_bad-checksum_')) {
+            if (!stamped.has(siblings))
+                stamped.set(siblings, [...siblings].some(isStamp));
+            if (stamped.get(siblings))
+                remove(rel);
+        }
+    });
     return removed;
 }
 
@@ -29860,6 +29619,8 @@ const PREFIX = 'sstate:';
 const ARCHIVE = /\.(?:tar\.zst|tgz)$/;
 /** Suffixes a companion adds to its archive's name. */
 const COMPANION_SUFFIXES = ['.siginfo', '.sig', '.done', '.siginfo.done', '.sig.done'];
+const LOCK = '.lock';
+const SIGTASK_TEMP = 'sigtask.';
 /** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
 const PY_TEMP_DIR = /^tmp[a-z0-9_]{8}$/;
 /**
@@ -29896,74 +29657,53 @@ function parseSstateName(fileName) {
         task,
     };
 }
-/*
- * Listing is synchronous and goes one directory at a time on purpose. A cache holds tens of
- * thousands of files; listing them all first, then stat-ing them all, kept everything alive at
- * once and made V8 grow the post step's heap by some 80 MB that it kept through the upload that
- * follows (10,000 objects: peak RSS 250-310 MB against 170 MB for @actions/cache alone; see
- * docs/benchmarks.md). Per directory, only the objects found stay alive; plain loops leave no
- * promise per file behind, and nothing else waits on the event loop meanwhile.
+/**
+ * The one grammar of sstate file names: an archive, a companion named after an archive (with or
+ * without the archive beside it: OE writes a `.siginfo` for every task that runs, sstate task or
+ * not, and fetches a mirror's siginfo apart from its archive), a lock, or a temporary file.
+ * Undefined for a name that is none of sstate's (hashserv.db, a README).
  */
-function readDir(dir) {
-    try {
-        return readdirSync(dir, { withFileTypes: true });
+function sstateFile(name) {
+    if (name.endsWith(LOCK)) {
+        const owner = sstateFile(name.slice(0, -LOCK.length));
+        return { role: 'lock', archive: owner && 'archive' in owner ? owner.archive : undefined };
     }
-    catch {
-        return [];
-    }
-}
-/** Files and symlinks below dir, without following symlinked directories. */
-function walk(dir, rel = '', dirs, out = []) {
-    for (const dirent of readDir(rel ? path.join(dir, rel) : dir)) {
-        const r = rel ? `${rel}/${dirent.name}` : dirent.name;
-        if (dirent.isDirectory()) {
-            walk(dir, r, dirs, out);
-        }
-        else if (dirent.isFile() || dirent.isSymbolicLink()) {
-            out.push({ rel: r, dirent });
-        }
-    }
-    return out;
-}
-/** lstat: an object fetched from a file:// mirror is a symlink, and OE touches the link itself. */
-function lstatOrUndefined(file) {
-    try {
-        return lstatSync(file);
-    }
-    catch {
+    if (name.startsWith(SIGTASK_TEMP))
+        return { role: 'temporary' };
+    if (!name.startsWith(PREFIX))
         return undefined;
+    if (parseSstateName(name))
+        return { role: 'archive', archive: name };
+    for (const suffix of COMPANION_SUFFIXES) {
+        const archive = name.slice(0, -suffix.length);
+        if (name.endsWith(suffix) && parseSstateName(archive))
+            return { role: 'companion', archive };
     }
+    return { role: 'temporary' };
 }
 async function listSstate(dir) {
     const objects = [];
-    const visit = (rel) => {
-        const entries = readDir(rel ? path.join(dir, rel) : dir);
-        const files = new Set(entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name));
-        for (const e of entries) {
-            const r = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isDirectory())
-                visit(r);
-            if (!files.has(e.name))
+    walk(dir, ({ rel, dirent, siblings }) => {
+        if (!(dirent.isFile() || dirent.isSymbolicLink()))
+            return;
+        const parsed = parseSstateName(dirent.name);
+        if (!parsed)
+            return;
+        // lstat: an object fetched from a file:// mirror is a symlink, and OE touches the link itself.
+        const stat = lstatOrUndefined(path.join(dir, rel));
+        // Gone between readdir and lstat: another process removed it; not ours to count.
+        if (!stat)
+            return;
+        const object = { ...parsed, path: rel, companions: [], bytes: stat.size, mtimeMs: stat.mtimeMs };
+        for (const suffix of COMPANION_SUFFIXES) {
+            const companion = siblings.has(dirent.name + suffix) ? lstatOrUndefined(path.join(dir, rel + suffix)) : undefined;
+            if (!companion?.isFile() && !companion?.isSymbolicLink())
                 continue;
-            const parsed = parseSstateName(e.name);
-            if (!parsed)
-                continue;
-            const stat = lstatOrUndefined(path.join(dir, r));
-            // Gone between readdir and lstat: another process removed it; not ours to count.
-            if (!stat)
-                continue;
-            const object = { ...parsed, path: r, companions: [], bytes: stat.size, mtimeMs: stat.mtimeMs };
-            for (const suffix of COMPANION_SUFFIXES) {
-                const companion = files.has(e.name + suffix) ? lstatOrUndefined(path.join(dir, r + suffix)) : undefined;
-                if (!companion)
-                    continue;
-                object.companions.push(r + suffix);
-                object.bytes += companion.size;
-            }
-            objects.push(object);
+            object.companions.push(rel + suffix);
+            object.bytes += companion.size;
         }
-    };
-    visit('');
+        objects.push(object);
+    });
     return objects;
 }
 /**
@@ -30050,55 +29790,58 @@ async function removeEmptyUpwards(dir, rel) {
 }
 /**
  * What sstate writes while it works and leaves behind when killed; none of it is ever read back:
- * - `*.lock`;
- * - the archive's temporary file, named from the archive: `mktemp ${SSTATE_PKG}.XXXXXXXX` up to
- *   kirkstone (`<archive>.Ab3dE9xZ`), `NamedTemporaryFile(prefix=<archive name>)` since scarthgap
- *   (`<archive>k2_9xq0a`, no separator), `<archive>.<8 chars>` from the stand-in, and the fetcher's
- *   `<archive>.tmp` when an object comes from an http SSTATE_MIRROR: every `sstate:` file that is
- *   neither an archive nor a companion;
- * - BitBake's siginfo temporary `sigtask.*` (siggen.dump_sigtask);
+ * - locks and temporary files (see sstateFile);
  * - `tmpXXXXXXXX/` directories, where scarthgap+ signs an archive (SSTATE_SIG_KEY) before
  *   linking it into place;
  * - symlinks to a file:// mirror that no longer resolve;
  * - directories left empty.
+ * With `signaturesBefore`, also the signature files of tasks that have no archive (OE writes a
+ * `.siginfo` for every task that runs, do_compile included) last written before it: an earlier
+ * build's, which no restore ever needs, and which would otherwise pile up in a rolling cache
+ * entry, one set per build. One walk for all of it: the save path walks sstate once before listing.
  * Only while no BitBake uses the directory: a running build's temporary files are live.
- * Returns the removed paths, directories with a trailing '/'.
  */
-async function removeUnarchivable(dir) {
-    const removed = [];
-    const visit = (rel) => {
-        for (const dirent of readDir(rel ? path.join(dir, rel) : dir)) {
-            const r = rel ? `${rel}/${dirent.name}` : dirent.name;
-            const full = path.join(dir, r);
-            if (dirent.isDirectory()) {
-                if (PY_TEMP_DIR.test(dirent.name)) {
-                    // Its contents are the temporary's, not objects: never looked at on their own.
-                    rmSync(full, { recursive: true, force: true });
-                    removed.push(`${r}/`);
-                    continue;
-                }
-                visit(r);
-                // After its children, so a directory they emptied goes too; rmdir refuses the others.
-                if (tryRmdir(full))
-                    removed.push(`${r}/`);
-                continue;
-            }
-            if (!dirent.isFile() && !dirent.isSymbolicLink())
-                continue;
-            const name = dirent.name;
-            let leftover = name.endsWith('.lock') ||
-                name.startsWith('sigtask.') ||
-                (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
-            if (!leftover && dirent.isSymbolicLink())
-                leftover = !existsSync(full);
-            if (leftover) {
-                rmSync(full, { force: true });
-                removed.push(r);
-            }
+async function removeUnarchivable(dir, o = {}) {
+    const result = { removed: [], staleSignatures: [], staleSignatureBytes: 0 };
+    // An archive removed as a dangling link leaves its companions without an archive.
+    const gone = new Set();
+    walk(dir, ({ rel, dirent, siblings }) => {
+        const full = path.join(dir, rel);
+        if (dirent.isDirectory()) {
+            if (!PY_TEMP_DIR.test(dirent.name))
+                return;
+            // Its contents are the temporary's, not objects: never looked at on their own.
+            rmSync(full, { recursive: true, force: true });
+            result.removed.push(`${rel}/`);
+            return 'skip';
         }
-    };
-    visit('');
-    return removed;
+        if (!dirent.isFile() && !dirent.isSymbolicLink())
+            return;
+        const file = sstateFile(dirent.name);
+        if (file?.role === 'lock' || file?.role === 'temporary' || (dirent.isSymbolicLink() && !existsSync(full))) {
+            rmSync(full, { force: true });
+            result.removed.push(rel);
+            gone.add(rel);
+            return;
+        }
+        if (o.signaturesBefore === undefined || file?.role !== 'companion')
+            return;
+        const archive = path.posix.join(path.posix.dirname(rel), file.archive);
+        if (siblings.has(file.archive) && !gone.has(archive))
+            return;
+        const st = lstatOrUndefined(full);
+        if (!st || st.mtimeMs >= o.signaturesBefore)
+            return;
+        rmSync(full, { force: true });
+        result.staleSignatures.push(rel);
+        result.staleSignatureBytes += st.size;
+    }, 
+    // After its children, so a directory they emptied goes too; rmdir refuses the others.
+    (rel) => {
+        if (tryRmdir(path.join(dir, rel)))
+            result.removed.push(`${rel}/`);
+    });
+    return result;
 }
 function tryRmdir(p) {
     try {
@@ -30108,45 +29851,6 @@ function tryRmdir(p) {
     catch {
         return false;
     }
-}
-/**
- * Signature files of tasks that have no archive (OE writes a `.siginfo` for every task that runs,
- * do_compile included) last written before `sinceMs`: an earlier build's, which no restore ever
- * needs. Without this they pile up in a rolling cache entry, one set per build. Returns what was
- * removed, with its size.
- */
-async function removeStaleSiginfo(dir, sinceMs) {
-    const files = walk(dir);
-    const present = new Set(files.map((f) => f.rel));
-    const orphans = files
-        .map((f) => f.rel)
-        .filter((rel) => {
-        const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
-        return (suffix !== undefined &&
-            parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined &&
-            !present.has(rel.slice(0, -suffix.length)));
-    });
-    const stats = orphans.map((rel) => lstatOrUndefined(path.join(dir, rel)));
-    const removed = [];
-    let bytes = 0;
-    for (const [i, rel] of orphans.entries()) {
-        const st = stats[i];
-        if (!st || st.mtimeMs >= sinceMs)
-            continue;
-        await promises$1.rm(path.join(dir, rel), { force: true });
-        await removeEmptyUpwards(dir, path.posix.dirname(rel));
-        removed.push(rel);
-        bytes += st.size;
-    }
-    return { files: removed, bytes };
-}
-/**
- * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
- * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
- * from its archive.
- */
-function isCompanionName(name) {
-    return COMPANION_SUFFIXES.some((s) => name.endsWith(s) && parseSstateName(name.slice(0, -s.length)) !== undefined);
 }
 
 /**
@@ -30162,6 +29866,11 @@ const LOOKUP_LIMIT_MS = 120_000;
  */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WORKER = path.join(path.basename(HERE) === 'cache' ? path.dirname(HERE) : HERE, 'cache-worker.js');
+/** The key restored (undefined on a miss) and the compressed archive's size. */
+async function restoreWithin(limitMs, paths, key, restoreKeys) {
+    const reply = await transfer({ op: 'restore', paths, key, restoreKeys }, limitMs);
+    return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
+}
 /** The cache id (-1 when the service refused) and the compressed archive's size. */
 async function saveWithin(limitMs, paths, key) {
     const reply = await transfer({ op: 'save', paths, key }, limitMs);
@@ -30221,11 +29930,13 @@ function formatLimit(ms) {
  * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
  * any kind is a warning: the build goes on cold.
  */
+/** @actions/cache in the killable worker process, and the wall clock. */
+const actionsCache = {
+    restore: (paths, key, restoreKeys, limitMs) => restoreWithin(limitMs, paths, key, restoreKeys),
+    save: (paths, key, limitMs) => saveWithin(limitMs, paths, key),
+    now: () => Date.now(),
+};
 const HASHSERV_DB = 'hashserv.db';
-function loadCacheState() {
-    const raw = getState(State.Caches);
-    return raw ? JSON.parse(raw) : undefined;
-}
 /** Whether the post step should save at all, and if not, why. */
 function saveDecision(s, result) {
     if (!s.save)
@@ -30236,27 +29947,29 @@ function saveDecision(s, result) {
         return `the build ended in ${result} and save-on-failure is false`;
     return undefined;
 }
-async function saveCaches(s) {
-    const inventory = JSON.parse(await promises$1.readFile(s.inventoryFile, 'utf8'));
-    const [downloads, sstate] = await Promise.all([saveDownloads(s, inventory), saveSstate(s, inventory)]);
+async function saveCaches(restored, dirs, settings, service = actionsCache) {
+    const job = { restored, dirs, settings, service };
+    const inventory = JSON.parse(await promises$1.readFile(restored.inventoryFile, 'utf8'));
+    const [downloads, sstate] = await Promise.all([saveDownloads(job, inventory), saveSstate(job, inventory)]);
     if (downloads.skipped)
         log.info(`downloads cache: not saved: ${downloads.skipped}`);
     if (sstate.skipped)
         log.info(`sstate cache: not saved: ${sstate.skipped}`);
     return { downloads, sstate };
 }
-async function saveDownloads(s, inventory) {
-    const removed = await removeUnarchivableDownloads(s.dirs.downloads);
+async function saveDownloads(job, inventory) {
+    const removed = await removeUnarchivableDownloads(job.dirs.downloads);
     if (removed.length > 0)
         log.info(`downloads: left out ${removed.length} lock or partial files`);
     const before = new Set(inventory.downloads);
-    const added = (await downloadNames(s.dirs.downloads)).filter((n) => !before.has(n));
+    const added = (await downloadNames(job.dirs.downloads)).filter((n) => !before.has(n));
     if (added.length === 0)
         return { skipped: 'no new downloads' };
-    return upload('downloads', s.paths.downloads, s.keys.downloads.key, s.timeoutMs);
+    return upload('downloads', job.restored.paths.downloads, job.restored.keys.downloads.key, job);
 }
-async function saveSstate(s, inventory) {
-    const db = path.join(s.dirs.hashserv, HASHSERV_DB);
+async function saveSstate(job, inventory) {
+    const { dirs, restored } = job;
+    const db = path.join(dirs.hashserv, HASHSERV_DB);
     if (await exists(db)) {
         // BitBake's hash server leaves its rows in the WAL; fold them in so the archive is whole.
         const checkpoint = checkpointDb(db);
@@ -30266,55 +29979,63 @@ async function saveSstate(s, inventory) {
                 await promises$1.rm(f, { force: true });
         }
     }
-    await removeUnarchivable(s.dirs.sstate);
-    const staleSiginfo = await removeStaleSiginfo(s.dirs.sstate, s.buildStartedMs);
-    if (staleSiginfo.files.length > 0)
-        log.info(`sstate: left out ${staleSiginfo.files.length} signature files of earlier builds' tasks that have no archive (${formatBytes(staleSiginfo.bytes)})`);
-    const restored = new Set(inventory.sstate);
-    const objects = await listSstate(s.dirs.sstate);
-    const plan = planPrune(objects, {
-        buildStartedMs: s.buildStartedMs,
-        restored,
-        budgetBytes: await sstateBudget(s, objects, db),
+    const left = await removeUnarchivable(dirs.sstate, { signaturesBefore: restored.buildStartedMs });
+    if (left.staleSignatures.length > 0)
+        log.info(`sstate: left out ${left.staleSignatures.length} signature files of earlier builds' tasks that have no archive (${formatBytes(left.staleSignatureBytes)})`);
+    const objects = await listSstate(dirs.sstate);
+    const plan = planSstateSave(objects, {
+        restored: new Set(inventory.sstate),
+        buildStartedMs: restored.buildStartedMs,
+        budgetBytes: sstateBudget(job.settings.sizeLimitBytes, objects, dbBytes(db)),
+        dbChanged: dbFingerprint(db) !== restored.dbFingerprint,
     });
-    const created = plan.keep.filter((o) => !restored.has(o.path)).length;
-    const dbChanged = dbFingerprint(db) !== s.dbFingerprint;
-    if (created === 0 && !dbChanged)
+    if ('skipped' in plan)
+        return plan;
+    await applyPrune(dirs.sstate, plan.prune);
+    const { pruned } = plan;
+    if (pruned.objects > 0) {
+        log.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${pruned.overLimit.length} over the size limit${pruned.overLimit.length ? ` (${pruned.overLimit.join(', ')})` : ''}`);
+    }
+    log.info(`sstate: ${plan.created} new objects${plan.dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.prune.keptBytes)}`);
+    return { ...(await upload('sstate', restored.paths.sstate, restored.keys.sstate.key, job)), pruned };
+}
+/** Saves only when the build created objects or equivalences; prunes to the working set and budget first. */
+function planSstateSave(objects, o) {
+    const prune = planPrune(objects, o);
+    const created = prune.keep.filter((x) => !o.restored.has(x.path)).length;
+    if (created === 0 && !o.dbChanged)
         return { skipped: 'no new sstate objects and no new equivalences' };
-    await applyPrune(s.dirs.sstate, plan);
-    const overLimit = plan.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
+    const overLimit = prune.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
     const pruned = {
-        objects: plan.drop.length,
-        bytes: plan.droppedBytes,
-        superseded: plan.drop.length - overLimit.length,
+        objects: prune.drop.length,
+        bytes: prune.droppedBytes,
+        superseded: prune.drop.length - overLimit.length,
         overLimit,
     };
-    if (pruned.objects > 0) {
-        log.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${overLimit.length} over the size limit${overLimit.length ? ` (${overLimit.join(', ')})` : ''}`);
-    }
-    log.info(`sstate: ${created} new objects${dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.keptBytes)}`);
-    return { ...(await upload('sstate', s.paths.sstate, s.keys.sstate.key, s.timeoutMs)), pruned };
+    return { prune, pruned, created, dbChanged: o.dbChanged };
 }
 /**
  * cache-size-limit caps the archive, which also holds the DB and a tar header per file; objects
  * are zstd already, so the archive is about as large as what goes in.
  */
-async function sstateBudget(s, objects, db) {
-    if (s.sizeLimitBytes === undefined)
+function sstateBudget(sizeLimitBytes, objects, dbBytes) {
+    if (sizeLimitBytes === undefined)
         return undefined;
     const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
-    const dbBytes = await promises$1.stat(db).then((st) => st.size, () => 0);
-    return Math.max(0, s.sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
+    return Math.max(0, sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
+}
+function dbBytes(db) {
+    return lstatOrUndefined(db)?.size ?? 0;
 }
 /** A header block per file plus padding to the next 512-byte block, at most. */
 const TAR_BYTES_PER_FILE = 1024;
 /** Directory entries and the end-of-archive blocks. */
 const TAR_BYTES_FIXED = 256 * 1024;
-async function upload(name, paths, key, timeoutMs) {
-    const started = Date.now();
+async function upload(name, paths, key, job) {
+    const started = job.service.now();
     try {
-        const { id, archiveBytes } = await saveWithin(timeoutMs, paths, key);
-        const seconds = (Date.now() - started) / 1000;
+        const { id, archiveBytes } = await job.service.save(paths, key, job.settings.timeoutMs);
+        const seconds = (job.service.now() - started) / 1000;
         if (id === -1) {
             const warning = `${name} cache: not saved under ${key} (the cache service refused or failed; see above)`;
             log.warning(warning);
@@ -30333,6 +30054,246 @@ async function upload(name, paths, key, timeoutMs) {
 }
 async function exists(p) {
     return promises$1.access(p).then(() => true, () => false);
+}
+
+/**
+ * Housekeeping of a self-hosted runner's persistent directories: removing sstate objects and build
+ * directories no build has used for a while, safely while other builds on the host keep running.
+ */
+/**
+ * Nothing younger than this is removed, whatever the configured age: a build that is writing an
+ * sstate object, or has created its build directory and is still checking out layers, leaves
+ * fresh mtimes and has no bitbake.lock yet.
+ */
+const MIN_AGE_MS = 6 * 3600_000;
+/** Build directories are named by `buildId`: readable part, then 8 hex digits. */
+const WORKSPACE_NAME = /^[A-Za-z0-9_.-]+-[0-9a-f]{8}$/;
+/** A build directory being removed is renamed first, so a removal cut short is finished later. */
+const TRASH_PREFIX = '.smidr-trash-';
+/**
+ * Removes sstate objects unused for `sstateMaxAgeDays` and build directories untouched for
+ * `workspaceMaxAgeDays`, safely while other builds run on the host. Never follows a symlink out
+ * of the given directories.
+ */
+async function housekeep(dirs, ages, now = Date.now()) {
+    const report = {
+        sstateRemoved: 0,
+        sstateBytes: 0,
+        workspacesRemoved: [],
+        skippedInUse: [],
+        problems: [],
+    };
+    pruneSstate(dirs.caches.sstate, cutoff(now, ages.sstateMaxAgeDays), report);
+    await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report);
+    return report;
+}
+function cutoff(now, days) {
+    if (!Number.isFinite(days) || days < 0)
+        throw new RangeError(`a maximum age must be a number of days, not ${days}`);
+    return now - Math.max(days * 86400_000, MIN_AGE_MS);
+}
+// --- sstate ----------------------------------------------------------------------------------
+const HEX2 = /^[0-9a-f]{2}$/;
+/**
+ * Objects live in `SSTATE_DIR/[<NATIVELSBSTRING>/]<2 hex>/<2 hex>/`. Only that layout is entered,
+ * so neither a signing build's temporary directory nor anything else kept beside sstate is touched.
+ * A first-level hash directory goes when this pass emptied every object directory in it.
+ */
+function pruneSstate(root, before, report) {
+    const problem = (e) => report.problems.push(errorMessage(e));
+    /** First-level hash directories: their entries, and how many of them this pass emptied. */
+    const hashDirs = new Map();
+    walk(root, ({ rel, dirent, siblings }) => {
+        if (!dirent.isDirectory())
+            return 'skip';
+        const parts = rel.split('/');
+        const hex = parts.map((p) => HEX2.test(p));
+        const native = !hex[0];
+        const depth = parts.length - (native ? 1 : 0);
+        if (!parts.slice(native ? 1 : 0).every((_, i) => hex[i + (native ? 1 : 0)]))
+            return 'skip';
+        if (depth === 1)
+            hashDirs.set(rel, { entries: 0, emptied: 0 });
+        if (depth < 2)
+            return;
+        const parent = hashDirs.get(path.posix.dirname(rel));
+        if (parent)
+            parent.entries = siblings.size;
+        try {
+            if (pruneObjectDir(path.join(root, rel), before, report) && parent)
+                parent.emptied++;
+        }
+        catch (e) {
+            problem(e);
+        }
+        return 'skip';
+    }, (rel) => {
+        const d = hashDirs.get(rel);
+        if (d && d.emptied > 0 && d.emptied === d.entries)
+            rmdirIfEmpty(path.join(root, rel));
+    }, problem);
+}
+/** Returns whether the directory was emptied by this pass and then removed. */
+function pruneObjectDir(dir, before, report) {
+    const list = readDirents(dir, (e) => {
+        throw e;
+    });
+    const groups = new Map();
+    for (const e of list) {
+        const file = sstateFile(e.name);
+        if (!file || !(e.isFile() || e.isSymbolicLink()))
+            continue;
+        // A temporary or orphan lock is judged alone, by its own mtime, which advances while a build writes it.
+        const key = 'archive' in file && file.archive !== undefined ? file.archive : e.name;
+        groups.set(key, [...(groups.get(key) ?? []), e.name]);
+    }
+    let gone = 0;
+    for (const names of groups.values()) {
+        const removed = removeStaleGroup(dir, names, before, report);
+        if (removed.unlinked > 0)
+            report.sstateRemoved++;
+        report.sstateBytes += removed.bytes;
+        gone += removed.gone;
+    }
+    // Only a directory this pass emptied: an empty one found as such may have just been created by
+    // a build about to write its object into it.
+    return gone > 0 && gone === list.length && rmdirIfEmpty(dir);
+}
+/**
+ * Removes a group when every member is older than `before`. The stat comes right before the
+ * unlink: a build that has just checked an object (sstate_checkhashes touches it) keeps it, and a
+ * build that touches it in the few microseconds between loses only that object's setscene task,
+ * which BitBake then runs for real.
+ */
+function removeStaleGroup(dir, names, before, report) {
+    const result = { gone: 0, unlinked: 0, bytes: 0 };
+    const stats = names.map((n) => lstatOrUndefined(path.join(dir, n)));
+    if (stats.some((s) => s !== undefined && s.mtimeMs >= before))
+        return result;
+    // The archive first: a checking build must not find an object whose companions are gone.
+    const order = names.map((n, i) => ({ n, s: stats[i] })).sort((a, b) => a.n.length - b.n.length);
+    for (const { n, s } of order) {
+        try {
+            unlinkSync(path.join(dir, n));
+            result.unlinked++;
+            result.bytes += s?.size ?? 0;
+            result.gone++;
+        }
+        catch (e) {
+            if (errorCode(e) === 'ENOENT')
+                result.gone++; // another housekeeper was faster
+            else
+                report.problems.push(`could not remove ${path.join(dir, n)}: ${errorMessage(e)}`);
+        }
+    }
+    return result;
+}
+/** rmdir fails on a directory that is not empty: a build that wrote into it meanwhile wins. */
+function rmdirIfEmpty(dir) {
+    try {
+        rmdirSync(dir);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+// --- build directories -----------------------------------------------------------------------
+async function pruneWorkspaces(buildsDir, before, report) {
+    const containers = new BuildContainerProbe();
+    for (const e of readDirents(buildsDir, (err) => report.problems.push(errorMessage(err)))) {
+        // A symlink is never followed, so never removed either: what it points at is not ours to judge.
+        if (!e.isDirectory())
+            continue;
+        const dir = path.join(buildsDir, e.name);
+        if (e.name.startsWith(TRASH_PREFIX)) {
+            if (WORKSPACE_NAME.test(e.name.slice(TRASH_PREFIX.length)))
+                await removeTrash(dir, path.join(buildsDir, e.name.slice(TRASH_PREFIX.length)), report);
+            continue;
+        }
+        // workspace-dir may be a directory holding other things: only what looks like a build
+        // directory this action created is a candidate.
+        if (!WORKSPACE_NAME.test(e.name))
+            continue;
+        try {
+            await pruneWorkspace(dir, before, containers, report);
+        }
+        catch (err) {
+            report.problems.push(errorMessage(err));
+        }
+    }
+}
+async function pruneWorkspace(dir, before, containers, report) {
+    if (!lstatOrUndefined(path.join(dir, 'conf'))?.isDirectory() || newestMtime(dir) >= before)
+        return;
+    if ((await bitbakeRunning(dir)) || (await containers.running(path.basename(dir)))) {
+        report.skippedInUse.push(dir);
+        return;
+    }
+    const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
+    try {
+        await promises$1.rename(dir, trash);
+    }
+    catch (e) {
+        if (errorCode(e) === 'ENOENT')
+            return; // another housekeeper took it
+        throw e;
+    }
+    await removeTrash(trash, dir, report);
+}
+/** The newest mtime of the build directory, its tmp/ and conf/, and their entries. */
+function newestMtime(dir) {
+    let newest = lstatOrUndefined(dir)?.mtimeMs ?? Infinity;
+    for (const sub of ['tmp', 'conf']) {
+        const at = path.join(dir, sub);
+        const st = lstatOrUndefined(at);
+        if (!st?.isDirectory())
+            continue;
+        newest = Math.max(newest, st.mtimeMs);
+        for (const c of readDirents(at))
+            newest = Math.max(newest, lstatOrUndefined(path.join(at, c.name))?.mtimeMs ?? 0);
+    }
+    return newest;
+}
+async function removeTrash(trash, original, report) {
+    try {
+        await removeTree(trash);
+        report.workspacesRemoved.push(original);
+    }
+    catch (e) {
+        report.problems.push(`could not remove ${original} (left as ${trash}, retried next time): ${errorMessage(e)}`);
+    }
+}
+/** fs.rm works off the event loop; read-only directories (Go's module cache) are opened up first. */
+async function removeTree(dir) {
+    try {
+        await promises$1.rm(dir, { recursive: true, force: true });
+    }
+    catch (e) {
+        if (!['EACCES', 'EPERM', 'ENOTEMPTY'].includes(errorCode(e) ?? ''))
+            throw e;
+        makeWritable(dir);
+        await promises$1.rm(dir, { recursive: true, force: true });
+    }
+}
+/** Each directory is opened up before the walk reads it. */
+function makeWritable(dir) {
+    const openUp = (p) => {
+        const st = lstatOrUndefined(p);
+        if (!st?.isDirectory() || (st.mode & 0o700) === 0o700)
+            return;
+        try {
+            chmodSync(p, (st.mode & 0o7777) | 0o700);
+        }
+        catch {
+            // Not ours to open: fs.rm reports it.
+        }
+    };
+    openUp(dir);
+    walk(dir, ({ rel, dirent }) => {
+        if (dirent.isDirectory())
+            openUp(path.join(dir, rel));
+    });
 }
 
 /**
@@ -30403,42 +30364,36 @@ function escapeText(text) {
 
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 async function run() {
-    const state = loadBuildState();
+    const state = loadStepState();
     if (!state) {
         log.info('The main step did not start a build; nothing to do.');
         return;
     }
     // The main step removes its container; a main step killed outright could not.
-    if (state.containerEngine && state.containerName)
-        removeContainer(state.containerEngine, state.containerName);
+    if (state.container)
+        removeContainer(state.container.engine, state.container.name);
     else if (!(await waitForServerExit(state.buildDir)))
         log.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
-    if (state.cacheMode === 'actions') {
-        const caches = loadCacheState();
-        if (!caches)
+    if (state.cache.mode === 'actions') {
+        if (!state.restored)
             return;
-        const why = saveDecision(caches, state.result);
+        const why = saveDecision(state.cache, state.result);
         if (why) {
             log.info(`Not saving caches: ${why}.`);
             if (state.summary)
                 await appendSummary(renderSaveSummary(undefined, why));
             return;
         }
-        const saved = await log.group('Save caches', () => saveCaches(caches));
+        const restored = state.restored;
+        const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
         if (state.summary)
             await appendSummary(renderSaveSummary(saved));
     }
-    else if (state.cacheMode === 'local' && state.housekeeping) {
-        const h = state.housekeeping;
-        const report = await log.group('Housekeeping of the shared cache directories', () => housekeep({
-            sstate: h.sstate,
-            buildsDir: h.buildsDir,
-            sstateMaxAgeDays: h.sstateMaxAgeDays,
-            workspaceMaxAgeDays: h.workspaceMaxAgeDays,
-        }));
+    else if (state.cache.mode === 'local') {
+        const report = await log.group('Housekeeping of the shared cache directories', () => housekeep(state.dirs, state.cache));
         for (const problem of report.problems)
             log.warning(`housekeeping: ${problem}`);
-        log.info(`Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
+        log.info(`Removed ${report.sstateRemoved} sstate objects unused for ${state.cache.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${state.cache.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
     }
 }
 run().catch((e) => {

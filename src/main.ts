@@ -5,9 +5,9 @@ import * as core from '@actions/core';
 
 import { TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
-import { type BuildState, saveBuildState } from './action/state.js';
+import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
-import { cachePaths, restoreCaches, saveCacheState } from './cache/caches.js';
+import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { type BuildConfig, loadConfig } from './config/config.js';
 import { placeBuild } from './host/placement.js';
@@ -29,26 +29,21 @@ async function run(): Promise<void> {
   const build = await prepareBuild(config, dirs, { rmWork: inputs.runner.rmWork });
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
-  const state: BuildState = {
+  const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
-    caches: build.workspace.caches,
-    containerEngine: build.containerName ? (config.container.engine as 'docker' | 'podman') : undefined,
-    containerName: build.containerName,
-    cacheMode: inputs.cache.mode,
+    container: build.containerName
+      ? { engine: config.container.engine as 'docker' | 'podman', name: build.containerName }
+      : undefined,
+    cache: inputs.cache,
     summary: inputs.report.summary,
-    housekeeping:
-      inputs.cache.mode === 'local'
-        ? {
-            sstate: dirs.caches.sstate,
-            buildsDir: dirs.workspaceRoot,
-            sstateMaxAgeDays: inputs.cache.sstateMaxAgeDays,
-            workspaceMaxAgeDays: inputs.cache.workspaceMaxAgeDays,
-          }
-        : undefined,
+    dirs,
   };
-  saveBuildState(state);
-  const restored = inputs.cache.mode === 'actions' ? await restore(inputs, build) : undefined;
+  saveStepState(state);
+  if (inputs.cache.mode === 'actions') {
+    state.restored = await restore(inputs, build);
+    saveStepState(state);
+  }
   const outcome = await runPreparedBuild(build, {
     progressInterval: inputs.report.progressIntervalSeconds,
     budget:
@@ -56,11 +51,12 @@ async function run(): Promise<void> {
         ? undefined
         : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
   });
-  saveBuildState({ ...state, result: outcome.result });
+  state.result = outcome.result;
+  saveStepState(state);
   setOutputs(build, outcome);
   await reportBuild(build, outcome, {
     summary: inputs.report.summary,
-    restored,
+    restored: state.restored,
     diskAtStart,
     diskWarnPercent: inputs.report.diskWarnPercent,
     placement: dirs.placement,
@@ -77,7 +73,7 @@ async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<
     const extra = process.env[TestEnv.ExtraDisk] || '/mnt';
     const placement = await placeBuild(root, path.dirname(base.caches.downloads), extra);
     log.info(`Build placed on ${placement.description}`);
-    return { ...base, workspaceRoot: placement.workspaceRoot, placement: placement.description };
+    return { ...base, buildsDir: placement.buildsDir, placement: placement.description };
   }
   return selfHostedDirs(
     base,
@@ -103,21 +99,6 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
   const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
-  saveCacheState({
-    keys,
-    paths: cachePaths(workspace.caches),
-    dirs: workspace.caches,
-    restored: { downloads: restored.downloads, sstate: restored.sstate, hashserv: restored.hashserv },
-    inventoryFile,
-    dbFingerprint: restored.dbFingerprint,
-    // Objects unpacked from here on get a newer mtime: that is how "used by this build" shows.
-    buildStartedMs: Date.now(),
-    save: inputs.cache.save,
-    saveReason: inputs.cache.saveReason,
-    saveOnFailure: inputs.cache.saveOnFailure,
-    sizeLimitBytes: inputs.cache.sizeLimitBytes,
-    timeoutMs: inputs.cache.timeoutMs,
-  });
   return restored;
 }
 

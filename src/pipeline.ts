@@ -9,6 +9,7 @@ import * as exec from '@actions/exec';
 
 import { type BitbakePaths, renderAutoConf, renderBblayersConf } from './bitbake/conf.js';
 import {
+  BUILD_LABEL,
   BUILD_USER_GITCONFIG,
   builderUser,
   type ContainerSpec,
@@ -90,7 +91,7 @@ export async function prepareBuild(
     config.distro ??
     (layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky')) ? 'poky' : 'nodistro');
 
-  const workspace = await createWorkspace(dirs.workspaceRoot, buildId(env, config.machine), dirs.caches);
+  const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
   const seen = bitbakePaths(workspace, layers, inContainer);
   const hasPoky = layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
@@ -306,7 +307,7 @@ async function containerHost(b: PreparedBuild, argv: string[]): Promise<BitbakeH
     memory: config.container.memory,
     cpus: config.container.cpuCount,
     securityOptions: userns.options,
-    labels: { 'org.smidr.build': workspace.id },
+    labels: { [BUILD_LABEL]: workspace.id },
     command: ['/bin/bash', `${IN_CONTAINER.build}/.smidr/run-bitbake.sh`, ...argv],
   };
   return { kind: 'container', spec };

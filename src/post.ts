@@ -1,49 +1,43 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 
-import { loadBuildState } from './action/state.js';
+import { loadStepState } from './action/state.js';
 import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
-import { loadCacheState, saveCaches, saveDecision } from './cache/caches.js';
+import { saveCaches, saveDecision } from './cache/caches.js';
 import { housekeep } from './local/housekeeping.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
 import { errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
 
 async function run(): Promise<void> {
-  const state = loadBuildState();
+  const state = loadStepState();
   if (!state) {
     log.info('The main step did not start a build; nothing to do.');
     return;
   }
   // The main step removes its container; a main step killed outright could not.
-  if (state.containerEngine && state.containerName) removeContainer(state.containerEngine, state.containerName);
+  if (state.container) removeContainer(state.container.engine, state.container.name);
   else if (!(await waitForServerExit(state.buildDir)))
     log.warning('BitBake server still running after 60 s; the hash-equivalence DB may be incomplete');
 
-  if (state.cacheMode === 'actions') {
-    const caches = loadCacheState();
-    if (!caches) return;
-    const why = saveDecision(caches, state.result);
+  if (state.cache.mode === 'actions') {
+    if (!state.restored) return;
+    const why = saveDecision(state.cache, state.result);
     if (why) {
       log.info(`Not saving caches: ${why}.`);
       if (state.summary) await appendSummary(renderSaveSummary(undefined, why));
       return;
     }
-    const saved = await log.group('Save caches', () => saveCaches(caches));
+    const restored = state.restored;
+    const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
     if (state.summary) await appendSummary(renderSaveSummary(saved));
-  } else if (state.cacheMode === 'local' && state.housekeeping) {
-    const h = state.housekeeping;
+  } else if (state.cache.mode === 'local') {
     const report = await log.group('Housekeeping of the shared cache directories', () =>
-      housekeep({
-        sstate: h.sstate,
-        buildsDir: h.buildsDir,
-        sstateMaxAgeDays: h.sstateMaxAgeDays,
-        workspaceMaxAgeDays: h.workspaceMaxAgeDays,
-      }),
+      housekeep(state.dirs, state.cache),
     );
     for (const problem of report.problems) log.warning(`housekeeping: ${problem}`);
     log.info(
-      `Removed ${report.sstateRemoved} sstate objects unused for ${h.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${h.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`,
+      `Removed ${report.sstateRemoved} sstate objects unused for ${state.cache.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${state.cache.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`,
     );
   }
 }

@@ -37,23 +37,20 @@ const TIMEOUT_MS = 20 * 60_000;
 async function operation() {
   switch (mode) {
     case 'action-save': {
-      const r = await saveCaches({
-        keys,
-        paths,
-        dirs: req.dirs,
-        restored: {
+      const r = await saveCaches(
+        {
+          keys,
+          paths,
           downloads: { kind: 'miss', seconds: 0, bytes: 0 },
           sstate: { kind: 'miss', seconds: 0, bytes: 0 },
           hashserv: 'miss',
+          inventoryFile: req.inventory,
+          dbFingerprint: undefined,
+          buildStartedMs: req.buildStartedMs,
         },
-        inventoryFile: req.inventory,
-        dbFingerprint: undefined,
-        buildStartedMs: req.buildStartedMs,
-        save: true,
-        saveReason: '',
-        saveOnFailure: true,
-        timeoutMs: TIMEOUT_MS,
-      });
+        req.dirs,
+        { save: true, saveReason: '', saveOnFailure: true, timeoutMs: TIMEOUT_MS },
+      );
       return { ok: r.sstate.key === keys.sstate.key, detail: r.sstate };
     }
     case 'action-restore': {

@@ -59,10 +59,8 @@ export enum Outputs {
 }
 
 export enum State {
-  /** JSON of the BuildState the main step leaves for the post step. */
-  Build = 'build',
-  /** JSON of the CacheState: keys, paths and what was restored, for saving in the post step. */
-  Caches = 'caches',
+  /** JSON of the StepState the main step leaves for the post step. */
+  Step = 'step',
 }
 
 export const CACHE_MODES = ['auto', 'actions', 'local', 'off'] as const;

@@ -9,6 +9,9 @@ import * as exec from '@actions/exec';
 
 export type Engine = 'docker' | 'podman';
 
+/** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
+export const BUILD_LABEL = 'org.smidr.build';
+
 export interface Mount {
   source: string;
   target: string;

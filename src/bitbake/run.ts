@@ -6,10 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import { bitbakeRunning } from '../local/housekeeping.js';
 import { formatDuration } from '../util/format.js';
 import { log } from '../util/log.js';
 import { type ContainerSpec, removeContainer, runArgs, signalContainer, wasOomKilled } from './container.js';
+import { bitbakeRunning } from './in-use.js';
 import { BitbakeOutputParser, type BitbakeSummary } from './output.js';
 
 /**

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { dbDirProblem, privateCacheDirs } from '../local/housekeeping.js';
+import { dbDirProblem } from '../local/db-dir.js';
+import { privateCacheDirs } from '../local/private-dirs.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
 
@@ -23,7 +24,7 @@ export interface PipelineDirs {
   /** Where immutable layer checkouts are kept. */
   layerStore: string;
   /** Under which each build gets its own directory. */
-  workspaceRoot: string;
+  buildsDir: string;
   caches: CacheDirs;
 }
 
@@ -72,7 +73,7 @@ export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): Pipel
   return {
     // The tool cache survives between jobs on self-hosted runners: checkouts are reused there.
     layerStore: path.join(env.RUNNER_TOOL_CACHE ?? temp, 'smidr-layers'),
-    workspaceRoot: workspaceDir ?? path.join(temp, 'smidr', 'builds'),
+    buildsDir: workspaceDir ?? path.join(temp, 'smidr', 'builds'),
     caches: cacheDirsUnder(path.join(temp, 'smidr', 'cache')),
   };
 }
@@ -85,7 +86,7 @@ export function localDirs(
   const root = path.dirname(d.sstate);
   return {
     layerStore: d.layers,
-    workspaceRoot: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
+    buildsDir: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
     caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path.join(root, 'hashserv') },
   };
 }
@@ -107,7 +108,7 @@ export async function selfHostedDirs(
     for (const t of p.tightened) log.notice(`Made ${t} private to the runner user`);
     dirs = {
       layerStore: base.layerStore,
-      workspaceRoot: workspaceDir ?? p.builds,
+      buildsDir: workspaceDir ?? p.buildsDir,
       caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv },
     };
   } else {

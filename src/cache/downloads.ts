@@ -7,35 +7,29 @@
  * Directories hold whatever their fetcher keeps there (git2/ bare clones, svn/ and hg/ checkouts,
  * npm2/'s `.resolved` files) and have no stamp per file.
  */
-import { type Dirent, promises as fs } from 'node:fs';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
+
+import { walk } from '../util/fs.js';
 
 /** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
 const PY_TEMP_NAME = /^tmp[a-z0-9_]{8}$/;
 
-async function entries(dir: string, rel: string): Promise<Dirent[]> {
-  return fs.readdir(rel ? path.join(dir, rel) : dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
-}
-
-const join = (rel: string, name: string) => (rel ? `${rel}/${name}` : name);
+const isStamp = (name: string) => name.endsWith('.done');
 
 /** Sorted `.done` stamps, relative: the downloads that completed. */
 export async function downloadNames(dir: string): Promise<string[]> {
   const out: string[] = [];
-  async function visit(rel: string): Promise<void> {
-    const list = await entries(dir, rel);
-    const names = new Set(list.map((e) => e.name));
-    for (const e of list) {
-      const r = join(rel, e.name);
-      if (e.name.endsWith('.done') && !e.isDirectory()) out.push(r);
-      // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
-      else if (e.isDirectory() && !names.has(`${e.name}.done`)) await visit(r);
+  walk(dir, ({ rel, dirent, siblings }) => {
+    if (!dirent.isDirectory()) {
+      if (isStamp(dirent.name)) out.push(rel);
+      return;
     }
-  }
-  await visit('');
+    // A directory with its own stamp (a git clone) is one download: its insides are the VCS's.
+    if (siblings.has(`${dirent.name}.done`)) return 'skip';
+  });
   return out.sort();
 }
-
 /**
  * - `*.lock` anywhere: the fetcher's, and git's own inside bare clones, which a killed fetch leaves
  *   and which make the next `git fetch` fail;
@@ -51,29 +45,28 @@ export async function downloadNames(dir: string): Promise<string[]> {
  */
 export async function removeUnarchivableDownloads(dir: string): Promise<string[]> {
   const removed: string[] = [];
-  const remove = async (r: string, recursive = false) => {
-    await fs.rm(path.join(dir, r), { recursive, force: true });
-    removed.push(r);
+  const remove = (rel: string, recursive = false) => {
+    rmSync(path.join(dir, rel), { recursive, force: true });
+    removed.push(rel);
   };
-
-  async function visit(rel: string): Promise<void> {
-    const list = await entries(dir, rel);
-    const names = new Set(list.map((e) => e.name));
-    const stamped = rel === '' || list.some((e) => e.name.endsWith('.done') && !e.isDirectory());
-    for (const e of list) {
-      const r = join(rel, e.name);
-      if (e.isDirectory()) {
-        if (rel === '' && PY_TEMP_NAME.test(e.name)) await remove(r, true);
-        else await visit(r);
-        continue;
-      }
-      if (!e.isFile() && !e.isSymbolicLink()) continue;
-      if (e.name.endsWith('.lock')) await remove(r);
-      else if (e.name.endsWith('.done') || names.has(`${e.name}.done`)) continue;
-      else if (rel === '') await remove(r);
-      else if (stamped && (e.name.endsWith('.tmp') || e.name.includes('_bad-checksum_'))) await remove(r);
+  // Whether a directory holds stamps, asked once per directory (its entries share one siblings set).
+  const stamped = new WeakMap<ReadonlySet<string>, boolean>();
+  walk(dir, ({ rel, dirent, siblings }) => {
+    const top = !rel.includes('/');
+    if (dirent.isDirectory()) {
+      if (!top || !PY_TEMP_NAME.test(dirent.name)) return;
+      remove(rel, true);
+      return 'skip';
     }
-  }
-  await visit('');
+    if (!dirent.isFile() && !dirent.isSymbolicLink()) return;
+    const name = dirent.name;
+    if (name.endsWith('.lock')) remove(rel);
+    else if (isStamp(name) || siblings.has(`${name}.done`)) return;
+    else if (top) remove(rel);
+    else if (name.endsWith('.tmp') || name.includes('_bad-checksum_')) {
+      if (!stamped.has(siblings)) stamped.set(siblings, [...siblings].some(isStamp));
+      if (stamped.get(siblings)) remove(rel);
+    }
+  });
   return removed;
 }

@@ -8,17 +8,10 @@
  * plus `.siginfo` (task signature), `.sig` (SSTATE_SIG_KEY signing) and, for objects fetched from
  * SSTATE_MIRRORS, the fetcher's `.done` stamps beside them.
  */
-import {
-  type Dirent,
-  existsSync,
-  lstatSync,
-  promises as fs,
-  readdirSync,
-  rmdirSync,
-  rmSync,
-  type Stats,
-} from 'node:fs';
+import { existsSync, promises as fs, rmdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+
+import { lstatOrUndefined, walk } from '../util/fs.js';
 
 export interface SstateObject {
   /** Archive path relative to the sstate dir, `/`-separated, e.g. `ab/cd/sstate:zlib:…_populate_sysroot.tar.zst`. */
@@ -44,6 +37,8 @@ const PREFIX = 'sstate:';
 const ARCHIVE = /\.(?:tar\.zst|tgz)$/;
 /** Suffixes a companion adds to its archive's name. */
 const COMPANION_SUFFIXES = ['.siginfo', '.sig', '.done', '.siginfo.done', '.sig.done'];
+const LOCK = '.lock';
+const SIGTASK_TEMP = 'sigtask.';
 /** Python's tempfile names: "tmp" + 8 of [a-z0-9_]. */
 const PY_TEMP_DIR = /^tmp[a-z0-9_]{8}$/;
 
@@ -78,85 +73,71 @@ export function parseSstateName(fileName: string): SstateName | undefined {
   };
 }
 
-interface Entry {
-  rel: string;
-  dirent: Dirent;
-}
+/** A file of an sstate directory, by its name. */
+export type SstateFile =
+  | { role: 'archive' | 'companion'; archive: string }
+  /** The fetcher's lock (`<file>.lock`, beside the archive or companion it fetches), or any other lock. */
+  | { role: 'lock'; archive?: string }
+  /**
+   * Something sstate is writing, or a killed build left: the archive's temporary file, named from
+   * the archive (`mktemp ${SSTATE_PKG}.XXXXXXXX` up to kirkstone, `<archive>.Ab3dE9xZ`;
+   * `NamedTemporaryFile(prefix=<archive name>)` since scarthgap, `<archive>k2_9xq0a`;
+   * `<archive>.<8 chars>` from the stand-in; the fetcher's `<archive>.tmp` from an http
+   * SSTATE_MIRROR): every `sstate:` name that is neither an archive nor a companion; and
+   * BitBake's siginfo temporary `sigtask.*` (siggen.dump_sigtask).
+   */
+  | { role: 'temporary' };
 
-/*
- * Listing is synchronous and goes one directory at a time on purpose. A cache holds tens of
- * thousands of files; listing them all first, then stat-ing them all, kept everything alive at
- * once and made V8 grow the post step's heap by some 80 MB that it kept through the upload that
- * follows (10,000 objects: peak RSS 250-310 MB against 170 MB for @actions/cache alone; see
- * docs/benchmarks.md). Per directory, only the objects found stay alive; plain loops leave no
- * promise per file behind, and nothing else waits on the event loop meanwhile.
+/**
+ * The one grammar of sstate file names: an archive, a companion named after an archive (with or
+ * without the archive beside it: OE writes a `.siginfo` for every task that runs, sstate task or
+ * not, and fetches a mirror's siginfo apart from its archive), a lock, or a temporary file.
+ * Undefined for a name that is none of sstate's (hashserv.db, a README).
  */
-
-function readDir(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
+export function sstateFile(name: string): SstateFile | undefined {
+  if (name.endsWith(LOCK)) {
+    const owner = sstateFile(name.slice(0, -LOCK.length));
+    return { role: 'lock', archive: owner && 'archive' in owner ? owner.archive : undefined };
   }
-}
-
-/** Files and symlinks below dir, without following symlinked directories. */
-function walk(dir: string, rel = '', dirs?: string[], out: Entry[] = []): Entry[] {
-  for (const dirent of readDir(rel ? path.join(dir, rel) : dir)) {
-    const r = rel ? `${rel}/${dirent.name}` : dirent.name;
-    if (dirent.isDirectory()) {
-      walk(dir, r, dirs, out);
-      dirs?.push(r);
-    } else if (dirent.isFile() || dirent.isSymbolicLink()) {
-      out.push({ rel: r, dirent });
-    }
+  if (name.startsWith(SIGTASK_TEMP)) return { role: 'temporary' };
+  if (!name.startsWith(PREFIX)) return undefined;
+  if (parseSstateName(name)) return { role: 'archive', archive: name };
+  for (const suffix of COMPANION_SUFFIXES) {
+    const archive = name.slice(0, -suffix.length);
+    if (name.endsWith(suffix) && parseSstateName(archive)) return { role: 'companion', archive };
   }
-  return out;
-}
-
-/** lstat: an object fetched from a file:// mirror is a symlink, and OE touches the link itself. */
-function lstatOrUndefined(file: string): Stats | undefined {
-  try {
-    return lstatSync(file);
-  } catch {
-    return undefined;
-  }
+  return { role: 'temporary' };
 }
 
 export async function listSstate(dir: string): Promise<SstateObject[]> {
   const objects: SstateObject[] = [];
-  const visit = (rel: string): void => {
-    const entries = readDir(rel ? path.join(dir, rel) : dir);
-    const files = new Set(entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name));
-    for (const e of entries) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) visit(r);
-      if (!files.has(e.name)) continue;
-      const parsed = parseSstateName(e.name);
-      if (!parsed) continue;
-      const stat = lstatOrUndefined(path.join(dir, r));
-      // Gone between readdir and lstat: another process removed it; not ours to count.
-      if (!stat) continue;
-      const object: SstateObject = { ...parsed, path: r, companions: [], bytes: stat.size, mtimeMs: stat.mtimeMs };
-      for (const suffix of COMPANION_SUFFIXES) {
-        const companion = files.has(e.name + suffix) ? lstatOrUndefined(path.join(dir, r + suffix)) : undefined;
-        if (!companion) continue;
-        object.companions.push(r + suffix);
-        object.bytes += companion.size;
-      }
-      objects.push(object);
+  walk(dir, ({ rel, dirent, siblings }) => {
+    if (!(dirent.isFile() || dirent.isSymbolicLink())) return;
+    const parsed = parseSstateName(dirent.name);
+    if (!parsed) return;
+    // lstat: an object fetched from a file:// mirror is a symlink, and OE touches the link itself.
+    const stat = lstatOrUndefined(path.join(dir, rel));
+    // Gone between readdir and lstat: another process removed it; not ours to count.
+    if (!stat) return;
+    const object: SstateObject = { ...parsed, path: rel, companions: [], bytes: stat.size, mtimeMs: stat.mtimeMs };
+    for (const suffix of COMPANION_SUFFIXES) {
+      const companion = siblings.has(dirent.name + suffix) ? lstatOrUndefined(path.join(dir, rel + suffix)) : undefined;
+      if (!companion?.isFile() && !companion?.isSymbolicLink()) continue;
+      object.companions.push(rel + suffix);
+      object.bytes += companion.size;
     }
-  };
-  visit('');
+    objects.push(object);
+  });
   return objects;
 }
 
 /** Archive paths, sorted: what was there at restore, to tell later what the build created. */
 export async function sstateNames(dir: string): Promise<string[]> {
-  return walk(dir)
-    .map((f) => f.rel)
-    .filter((r) => parseSstateName(path.posix.basename(r)))
-    .sort();
+  const names: string[] = [];
+  walk(dir, ({ rel, dirent }) => {
+    if ((dirent.isFile() || dirent.isSymbolicLink()) && parseSstateName(dirent.name)) names.push(rel);
+  });
+  return names.sort();
 }
 
 export interface PruneDecision {
@@ -268,55 +249,66 @@ async function removeEmptyUpwards(dir: string, rel: string): Promise<void> {
   }
 }
 
+/** What removeUnarchivable left out of the archive. */
+export interface Unarchivable {
+  /** Temporary files, locks, dangling links and empty directories (with a trailing '/'). */
+  removed: string[];
+  /** Signature files of earlier builds' tasks that have no archive, with their bytes. */
+  staleSignatures: string[];
+  staleSignatureBytes: number;
+}
+
 /**
  * What sstate writes while it works and leaves behind when killed; none of it is ever read back:
- * - `*.lock`;
- * - the archive's temporary file, named from the archive: `mktemp ${SSTATE_PKG}.XXXXXXXX` up to
- *   kirkstone (`<archive>.Ab3dE9xZ`), `NamedTemporaryFile(prefix=<archive name>)` since scarthgap
- *   (`<archive>k2_9xq0a`, no separator), `<archive>.<8 chars>` from the stand-in, and the fetcher's
- *   `<archive>.tmp` when an object comes from an http SSTATE_MIRROR: every `sstate:` file that is
- *   neither an archive nor a companion;
- * - BitBake's siginfo temporary `sigtask.*` (siggen.dump_sigtask);
+ * - locks and temporary files (see sstateFile);
  * - `tmpXXXXXXXX/` directories, where scarthgap+ signs an archive (SSTATE_SIG_KEY) before
  *   linking it into place;
  * - symlinks to a file:// mirror that no longer resolve;
  * - directories left empty.
+ * With `signaturesBefore`, also the signature files of tasks that have no archive (OE writes a
+ * `.siginfo` for every task that runs, do_compile included) last written before it: an earlier
+ * build's, which no restore ever needs, and which would otherwise pile up in a rolling cache
+ * entry, one set per build. One walk for all of it: the save path walks sstate once before listing.
  * Only while no BitBake uses the directory: a running build's temporary files are live.
- * Returns the removed paths, directories with a trailing '/'.
  */
-export async function removeUnarchivable(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  const visit = (rel: string): void => {
-    for (const dirent of readDir(rel ? path.join(dir, rel) : dir)) {
-      const r = rel ? `${rel}/${dirent.name}` : dirent.name;
-      const full = path.join(dir, r);
+export async function removeUnarchivable(dir: string, o: { signaturesBefore?: number } = {}): Promise<Unarchivable> {
+  const result: Unarchivable = { removed: [], staleSignatures: [], staleSignatureBytes: 0 };
+  // An archive removed as a dangling link leaves its companions without an archive.
+  const gone = new Set<string>();
+  walk(
+    dir,
+    ({ rel, dirent, siblings }) => {
+      const full = path.join(dir, rel);
       if (dirent.isDirectory()) {
-        if (PY_TEMP_DIR.test(dirent.name)) {
-          // Its contents are the temporary's, not objects: never looked at on their own.
-          rmSync(full, { recursive: true, force: true });
-          removed.push(`${r}/`);
-          continue;
-        }
-        visit(r);
-        // After its children, so a directory they emptied goes too; rmdir refuses the others.
-        if (tryRmdir(full)) removed.push(`${r}/`);
-        continue;
+        if (!PY_TEMP_DIR.test(dirent.name)) return;
+        // Its contents are the temporary's, not objects: never looked at on their own.
+        rmSync(full, { recursive: true, force: true });
+        result.removed.push(`${rel}/`);
+        return 'skip';
       }
-      if (!dirent.isFile() && !dirent.isSymbolicLink()) continue;
-      const name = dirent.name;
-      let leftover =
-        name.endsWith('.lock') ||
-        name.startsWith('sigtask.') ||
-        (name.startsWith(PREFIX) && !parseSstateName(name) && !isCompanionName(name));
-      if (!leftover && dirent.isSymbolicLink()) leftover = !existsSync(full);
-      if (leftover) {
+      if (!dirent.isFile() && !dirent.isSymbolicLink()) return;
+      const file = sstateFile(dirent.name);
+      if (file?.role === 'lock' || file?.role === 'temporary' || (dirent.isSymbolicLink() && !existsSync(full))) {
         rmSync(full, { force: true });
-        removed.push(r);
+        result.removed.push(rel);
+        gone.add(rel);
+        return;
       }
-    }
-  };
-  visit('');
-  return removed;
+      if (o.signaturesBefore === undefined || file?.role !== 'companion') return;
+      const archive = path.posix.join(path.posix.dirname(rel), file.archive);
+      if (siblings.has(file.archive) && !gone.has(archive)) return;
+      const st = lstatOrUndefined(full);
+      if (!st || st.mtimeMs >= o.signaturesBefore) return;
+      rmSync(full, { force: true });
+      result.staleSignatures.push(rel);
+      result.staleSignatureBytes += st.size;
+    },
+    // After its children, so a directory they emptied goes too; rmdir refuses the others.
+    (rel) => {
+      if (tryRmdir(path.join(dir, rel))) result.removed.push(`${rel}/`);
+    },
+  );
+  return result;
 }
 
 function tryRmdir(p: string): boolean {
@@ -326,46 +318,4 @@ function tryRmdir(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Signature files of tasks that have no archive (OE writes a `.siginfo` for every task that runs,
- * do_compile included) last written before `sinceMs`: an earlier build's, which no restore ever
- * needs. Without this they pile up in a rolling cache entry, one set per build. Returns what was
- * removed, with its size.
- */
-export async function removeStaleSiginfo(dir: string, sinceMs: number): Promise<{ files: string[]; bytes: number }> {
-  const files = walk(dir);
-  const present = new Set(files.map((f) => f.rel));
-  const orphans = files
-    .map((f) => f.rel)
-    .filter((rel) => {
-      const suffix = COMPANION_SUFFIXES.find((s) => rel.endsWith(s));
-      return (
-        suffix !== undefined &&
-        parseSstateName(path.posix.basename(rel).slice(0, -suffix.length)) !== undefined &&
-        !present.has(rel.slice(0, -suffix.length))
-      );
-    });
-  const stats = orphans.map((rel) => lstatOrUndefined(path.join(dir, rel)));
-  const removed: string[] = [];
-  let bytes = 0;
-  for (const [i, rel] of orphans.entries()) {
-    const st = stats[i];
-    if (!st || st.mtimeMs >= sinceMs) continue;
-    await fs.rm(path.join(dir, rel), { force: true });
-    await removeEmptyUpwards(dir, path.posix.dirname(rel));
-    removed.push(rel);
-    bytes += st.size;
-  }
-  return { files: removed, bytes };
-}
-
-/**
- * Named after an archive, with or without the archive beside it: OE writes a `.siginfo` for every
- * task that runs, sstate task or not (sstate_eventhandler), and fetches a mirror's siginfo apart
- * from its archive.
- */
-function isCompanionName(name: string): boolean {
-  return COMPANION_SUFFIXES.some((s) => name.endsWith(s) && parseSstateName(name.slice(0, -s.length)) !== undefined);
 }

@@ -31,7 +31,7 @@ export function chooseCandidate(candidates: Candidate[]): Candidate {
 
 export interface Placement {
   /** Under which the build directories go. */
-  workspaceRoot: string;
+  buildsDir: string;
   /** The disk the caches really are on: `stableCacheDir` itself, or a directory bind-mounted there. */
   cacheDiskDir: string;
   /** What the log and the summary say. */
@@ -87,7 +87,7 @@ export async function placeBuild(stableRoot: string, stableCacheDir: string, ext
   const seen = candidates.map((c) => `${c.dir} ${formatBytes(c.freeBytes)} free`).join(', ');
   if (chosen.stable) {
     return {
-      workspaceRoot: path.join(stableRoot, 'builds'),
+      buildsDir: path.join(stableRoot, 'builds'),
       cacheDiskDir: stableCacheDir,
       description: `${stableRoot} (most free space of: ${seen})`,
     };
@@ -95,7 +95,7 @@ export async function placeBuild(stableRoot: string, stableCacheDir: string, ext
   const cacheDir = path.join(chosen.dir, 'cache');
   const bound = await bindMount(cacheDir, stableCacheDir);
   return {
-    workspaceRoot: path.join(chosen.dir, 'builds'),
+    buildsDir: path.join(chosen.dir, 'builds'),
     cacheDiskDir: bound ? cacheDir : stableCacheDir,
     description:
       `${chosen.dir} (most free space of: ${seen}); ` +

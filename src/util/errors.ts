@@ -34,3 +34,8 @@ export function errorMessage(e: unknown): string {
 export function errorStack(e: unknown): string {
   return e instanceof Error && e.stack ? e.stack : String(e);
 }
+
+/** The errno code of a failed system call (`ENOENT`, `EACCES`, …), undefined for anything else. */
+export function errorCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}

@@ -11,6 +11,8 @@
 import { type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
+import { errorCode } from './errors.js';
+
 /** One entry met by walk(): its path relative to the root ('/'-separated) and its type. */
 export interface WalkEntry {
   rel: string;
@@ -19,11 +21,15 @@ export interface WalkEntry {
   siblings: ReadonlySet<string>;
 }
 
-/** Entries of dir, typed without following symlinks; none when it is missing or unreadable. */
-export function readDirents(dir: string): Dirent[] {
+/**
+ * Entries of dir, typed without following symlinks; none when it is missing or unreadable.
+ * `onError` hears of a directory that exists but cannot be read (a missing one is just empty).
+ */
+export function readDirents(dir: string, onError?: (e: unknown) => void): Dirent[] {
   try {
     return readdirSync(dir, { withFileTypes: true });
-  } catch {
+  } catch (e) {
+    if (onError && errorCode(e) !== 'ENOENT' && errorCode(e) !== 'ENOTDIR') onError(e);
     return [];
   }
 }
@@ -34,9 +40,14 @@ export function readDirents(dir: string): Dirent[] {
  * entries have all been visited (to remove it if it became empty, say). Entries are sorted by
  * name so every listing is deterministic.
  */
-export function walk(root: string, visit: (entry: WalkEntry) => void | 'skip', after?: (relDir: string) => void): void {
+export function walk(
+  root: string,
+  visit: (entry: WalkEntry) => void | 'skip',
+  after?: (relDir: string) => void,
+  onError?: (e: unknown) => void,
+): void {
   const visitDir = (rel: string): void => {
-    const entries = readDirents(rel ? path.join(root, rel) : root).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const entries = readDirents(rel ? path.join(root, rel) : root, onError).sort((a, b) => (a.name < b.name ? -1 : 1));
     const siblings = new Set(entries.map((e) => e.name));
     for (const dirent of entries) {
       const r = rel ? `${rel}/${dirent.name}` : dirent.name;

@@ -9,7 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { lockedInodes } from '../../src/local/housekeeping.js';
+import { lockedInodes } from '../../src/bitbake/in-use.js';
 import { type CacheService } from '../support/cache-service/index.js';
 import { cacheRunner, type CacheWorld, startCacheWorld, stopCacheWorld } from '../support/cache-world.js';
 import { type GitRemote } from '../support/git-remotes.js';

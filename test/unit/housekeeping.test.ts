@@ -5,15 +5,10 @@ import * as path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import {
-  bitbakeRunning,
-  dbDirProblem,
-  fsTypeProblem,
-  housekeep,
-  lockedInodes,
-  privateCacheDirs,
-  repositoryDirs,
-} from '../../src/local/housekeeping.js';
+import { bitbakeRunning, lockedInodes } from '../../src/bitbake/in-use.js';
+import { dbDirProblem, fsTypeProblem } from '../../src/local/db-dir.js';
+import { housekeep } from '../../src/local/housekeeping.js';
+import { privateCacheDirs, repositoryDirs } from '../../src/local/private-dirs.js';
 
 const DAY = 86400_000;
 const NOW = Date.now();
@@ -82,10 +77,11 @@ describe('privateCacheDirs', () => {
       downloads: path.join(repo, 'downloads'),
       sstate: path.join(repo, 'sstate-cache'),
       hashserv: path.join(repo, 'hashserv'),
-      builds: path.join(repo, 'builds'),
+      buildsDir: path.join(repo, 'builds'),
       tightened: [],
     });
-    for (const p of [d.downloads, d.sstate, d.hashserv, d.builds]) expect((await fs.stat(p)).isDirectory()).toBe(true);
+    for (const p of [d.downloads, d.sstate, d.hashserv, d.buildsDir])
+      expect((await fs.stat(p)).isDirectory()).toBe(true);
     expect(await mode(repo)).toBe(0o700);
     expect(await mode(path.dirname(repo))).toBe(0o700);
   });
@@ -144,7 +140,11 @@ describe('privateCacheDirs', () => {
 describe('housekeep: sstate', () => {
   const obj = 'sstate:zlib:core2-64-poky-linux:1.3.1:r0:core2-64:11:0123abcd_populate_sysroot.tar.zst';
   const run = (sstate: string, sstateMaxAgeDays = 30) =>
-    housekeep({ sstate, buildsDir: path.join(tmp, 'builds'), sstateMaxAgeDays, workspaceMaxAgeDays: 7, now: NOW });
+    housekeep(
+      { buildsDir: path.join(tmp, 'builds'), caches: { sstate } },
+      { sstateMaxAgeDays, workspaceMaxAgeDays: 7 },
+      NOW,
+    );
 
   it('removes objects unused for the maximum age with their companions, keeps the rest', async () => {
     const s = path.join(tmp, 'sstate');
@@ -253,13 +253,11 @@ describe('housekeep: sstate', () => {
 describe('housekeep: build directories', () => {
   let builds: string;
   const run = () =>
-    housekeep({
-      sstate: path.join(tmp, 'sstate'),
-      buildsDir: builds,
-      sstateMaxAgeDays: 30,
-      workspaceMaxAgeDays: 7,
-      now: NOW,
-    });
+    housekeep(
+      { buildsDir: builds, caches: { sstate: path.join(tmp, 'sstate') } },
+      { sstateMaxAgeDays: 30, workspaceMaxAgeDays: 7 },
+      NOW,
+    );
 
   beforeEach(() => {
     builds = path.join(tmp, 'builds');
