@@ -10,8 +10,10 @@ import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { type BuildConfig, loadConfig } from './config/config.js';
-import { placeBuild } from './host/placement.js';
+import { freeDiskDecision, freeDiskSpace } from './host/free-disk.js';
+import { diskCandidates, placeBuild } from './host/placement.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
+import { diskUsage } from './report/disk.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
@@ -20,7 +22,7 @@ import { log } from './util/log.js';
 const mainStartedMs = Date.now();
 
 /** The directories of a build, and where a hosted runner's build was placed. */
-type Placed = PipelineDirs & { placement?: string };
+type Placed = PipelineDirs & { placement?: string; freed?: string };
 
 async function run(): Promise<void> {
   const inputs = readInputs();
@@ -60,6 +62,7 @@ async function run(): Promise<void> {
     diskAtStart,
     diskWarnPercent: inputs.report.diskWarnPercent,
     placement: dirs.placement,
+    freed: dirs.freed,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
@@ -68,20 +71,43 @@ async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<
   const base = actionDirs(process.env, inputs.workspaceDir);
   if (inputs.cache.mode !== 'local') {
     // Only a hosted runner's disks are the action's to choose; a self-hosted owner sets workspace-dir.
-    if (inputs.workspaceDir || !inputs.runner.githubHosted) return base;
+    const placeOnHost = !inputs.workspaceDir && inputs.runner.githubHosted;
     const root = path.join(process.env.RUNNER_TEMP!, 'smidr');
     const extra = process.env[TestEnv.ExtraDisk] || '/mnt';
+    const room = placeOnHost
+      ? Math.max(...(await diskCandidates(root, extra)).map((c) => c.freeBytes))
+      : await freeBytesFor(base.buildsDir);
+    const freed = await makeRoom(inputs, room);
+    if (!placeOnHost) return { ...base, freed };
     const placement = await placeBuild(root, path.dirname(base.caches.downloads), extra);
     log.info(`Build placed on ${placement.description}`);
-    return { ...base, buildsDir: placement.buildsDir, placement: placement.description };
+    return { ...base, buildsDir: placement.buildsDir, placement: placement.description, freed };
   }
-  return selfHostedDirs(
+  const dirs = await selfHostedDirs(
     base,
     inputs.cache.dir,
     config.directories,
     process.env.GITHUB_REPOSITORY ?? 'local/repository',
     inputs.workspaceDir,
   );
+  return { ...dirs, freed: await makeRoom(inputs, await freeBytesFor(dirs.buildsDir)) };
+}
+
+/** free-disk-space: removes the hosted image's unused toolchains when the build needs the room. */
+async function makeRoom(inputs: ActionInputs, buildFreeBytes: number): Promise<string | undefined> {
+  const decision = freeDiskDecision(inputs.runner.freeDiskSpace, inputs.runner.githubHosted, buildFreeBytes);
+  if (!decision.free) {
+    log.info(`Not freeing disk space: ${decision.why}`);
+    return undefined;
+  }
+  const root = process.env[TestEnv.RunnerRoot] || '/';
+  const freed = await log.group('Freeing disk space', () => freeDiskSpace(root));
+  log.info(`Freed disk space because ${decision.why}: ${freed.description}`);
+  return freed.description;
+}
+
+async function freeBytesFor(dir: string): Promise<number> {
+  return (await diskUsage({ build: dir }))[0]?.freeBytes ?? 0;
 }
 
 async function restore(inputs: ActionInputs, build: PreparedBuild) {

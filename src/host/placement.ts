@@ -72,17 +72,23 @@ async function bindMount(source: string, target: string): Promise<boolean> {
   );
 }
 
-/**
- * Picks the disk for RUNNER_TEMP/smidr (`stableRoot`) or `<extra>/smidr`, and binds the caches
- * to their stable path when the other disk wins. `extra` is /mnt on a hosted runner.
- */
-export async function placeBuild(stableRoot: string, stableCacheDir: string, extra: string): Promise<Placement> {
+/** RUNNER_TEMP/smidr, and `<extra>/smidr` when that disk is there and can be made ours. */
+export async function diskCandidates(stableRoot: string, extra: string): Promise<Candidate[]> {
   await fs.mkdir(stableRoot, { recursive: true });
   const candidates: Candidate[] = [{ dir: stableRoot, freeBytes: await freeBytes(stableRoot), stable: true }];
   const other = path.join(extra, 'smidr');
   if (existsSync(extra) && (await ownDir(other))) {
     candidates.push({ dir: other, freeBytes: await freeBytes(other), stable: false });
   }
+  return candidates;
+}
+
+/**
+ * Picks the disk for RUNNER_TEMP/smidr (`stableRoot`) or `<extra>/smidr`, and binds the caches
+ * to their stable path when the other disk wins. `extra` is /mnt on a hosted runner.
+ */
+export async function placeBuild(stableRoot: string, stableCacheDir: string, extra: string): Promise<Placement> {
+  const candidates = await diskCandidates(stableRoot, extra);
   const chosen = chooseCandidate(candidates);
   const seen = candidates.map((c) => `${c.dir} ${formatBytes(c.freeBytes)} free`).join(', ');
   if (chosen.stable) {

@@ -3,7 +3,7 @@
  * smart HTTP from a server on 127.0.0.1 that fails its first requests.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,15 +48,24 @@ function job(name: string, yaml: string, inputs: Record<string, string> = {}, en
 
 let main: StepResult;
 let post: StepResult;
+let runnerRoot: string;
 
 describe('a layer remote that fails its first requests', () => {
   beforeAll(async () => {
     server.failNext('http-503', 'reset');
     // A hosted runner: rm_work is on by default.
-    const hosted = { RUNNER_ENVIRONMENT: 'github-hosted', SMIDR_TEST_EXTRA_DISK: path.join(root, 'no-mnt') };
-    ({ main, post } = await runJob(
-      job('flaky', smidrYaml(server.url('poky.git')), { 'rm-work-exclude': 'smidr-image' }, hosted),
-    ));
+    // A hosted runner: rm_work is on by default, and a fake runner root holds the preinstalled tools.
+    runnerRoot = path.join(root, 'runner-root');
+    for (const dir of ['usr/share/dotnet/sdk', 'usr/local/lib/android/sdk', 'opt/hostedtoolcache/CodeQL/2.20'])
+      mkdirSync(path.join(runnerRoot, dir), { recursive: true });
+    mkdirSync(path.join(runnerRoot, 'usr/bin'), { recursive: true });
+    const hosted = {
+      RUNNER_ENVIRONMENT: 'github-hosted',
+      SMIDR_TEST_EXTRA_DISK: path.join(root, 'no-mnt'),
+      SMIDR_TEST_RUNNER_ROOT: runnerRoot,
+    };
+    const inputs = { 'rm-work-exclude': 'smidr-image', 'free-disk-space': 'true' };
+    ({ main, post } = await runJob(job('flaky', smidrYaml(server.url('poky.git')), inputs, hosted)));
   }, LONG);
 
   it('is retried, each retry logged, and the build succeeds', () => {
@@ -89,6 +98,15 @@ describe('a build on a hosted runner', () => {
     expect(autoConf).toContain('BB_DISKMON_DIRS ?= "STOPTASKS,${TMPDIR},1G,100K');
     expect(autoConf).toContain('BB_PRESSURE_MAX_MEMORY = "10000"');
   });
+
+  it('removes the preinstalled toolchains first (free-disk-space: true) and reports it', () => {
+    for (const dir of ['usr/share/dotnet', 'usr/local/lib/android', 'opt/hostedtoolcache/CodeQL'])
+      expect(existsSync(path.join(runnerRoot, dir)), dir).toBe(false);
+    expect(existsSync(path.join(runnerRoot, 'usr/bin'))).toBe(true);
+    const line = `Freed disk space because free-disk-space is true: removed .NET, Android SDK, CodeQL bundle: `;
+    expect(main.stdout).toContain(line);
+    expect(main.summary).toContain('Freed before the build: removed .NET, Android SDK, CodeQL bundle');
+  });
 });
 
 describe.skipIf(process.getuid?.() !== 0)('a hosted runner with a second, larger disk', () => {
@@ -108,7 +126,8 @@ describe.skipIf(process.getuid?.() !== 0)('a hosted runner with a second, larger
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
     }
     const env = { RUNNER_ENVIRONMENT: 'github-hosted', SMIDR_TEST_EXTRA_DISK: mnt };
-    const r = { ...job('placed', smidrYaml(pokyUrl), { 'rm-work': 'false' }, env), runnerTemp: path.join(temp, 'rt') };
+    const inputs = { 'rm-work': 'false', 'free-disk-space': 'false' };
+    const r = { ...job('placed', smidrYaml(pokyUrl), inputs, env), runnerTemp: path.join(temp, 'rt') };
     ({ main: placed } = await runJob(r));
   }, LONG);
 
