@@ -59,6 +59,15 @@ export interface BuildConfig {
   /** Persistent directories for local runs and self-hosted runners; absolute, `~` expanded. */
   directories: { downloads: string; sstate: string; layers: string };
   container: { engine: ContainerEngine; image: string; memory?: string; cpuCount?: number };
+  /** Yocto's buildtools for container-engine none, as kas's `buildtools:` key names them. */
+  buildtools?: BuildtoolsConfig;
+}
+
+export interface BuildtoolsConfig {
+  version: string;
+  sha256sum?: string;
+  baseUrl?: string;
+  filename?: string;
 }
 
 /** Values that override the file: the action's inputs, or the CLI's flags. Unset means "keep". */

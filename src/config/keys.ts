@@ -7,12 +7,13 @@ import type { KnownKeys } from './yaml-reader.js';
  * of `layers:`; the others are the mappings of that name.
  */
 export const CONFIG_KEYS = {
-  root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container'],
+  root: ['name', 'description', 'yocto_series', 'base', 'directories', 'layers', 'build', 'container', 'buildtools'],
   base: ['provider', 'machine', 'distro', 'version'],
   directories: ['downloads', 'sstate', 'layers'],
   layer: ['name', 'git', 'path', 'branch', 'tag', 'commit', 'sublayers'],
   build: ['image', 'targets', 'machine', 'distro', 'parallel_make', 'bb_number_threads', 'local_conf', 'bitbake_args'],
   container: ['engine', 'base_image', 'memory', 'cpu_count'],
+  buildtools: ['version', 'sha256sum', 'base_url', 'filename'],
 } as const;
 export type ConfigSection = keyof typeof CONFIG_KEYS;
 
@@ -23,6 +24,7 @@ const SECTION_LABEL: Record<ConfigSection, string> = {
   layer: 'a layer',
   build: 'build',
   container: 'container',
+  buildtools: 'buildtools',
 };
 
 /** The keys of a section, and where a key that is not there belongs instead. */
