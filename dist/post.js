@@ -29083,14 +29083,11 @@ var Inputs;
     Inputs["BuildtoolsSha256"] = "buildtools-sha256";
 })(Inputs || (Inputs = {}));
 /**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * the disk warning's threshold instead of 80% (a test cannot fill the disk), and the places on a
- * hosted runner the action changes (a test must never touch the machine's own /mnt or /usr).
+ * Environment variables for the action's own end-to-end tests: the places on a hosted runner the
+ * action changes, so a test never touches the machine's own /mnt or /usr.
  */
 var TestEnv;
 (function (TestEnv) {
-    TestEnv["ProgressIntervalSeconds"] = "SMIDR_PROGRESS_INTERVAL_SECONDS";
-    TestEnv["DiskWarnPercent"] = "SMIDR_DISK_WARN_PERCENT";
     /** The hosted runner's second disk, instead of /mnt (a test mounts its own). */
     TestEnv["ExtraDisk"] = "SMIDR_TEST_EXTRA_DISK";
     /** The root under which free-disk-space finds the preinstalled tools, instead of / (a fake runner root). */

@@ -10,7 +10,7 @@ import { layersJson } from './bitbake/layers.js';
 import { localDirs } from './bitbake/workspace.js';
 import { BUILD_OPTIONS, FLAG_NAMING, overridesFromFlags } from './cli/flags.js';
 import { loadConfig } from './config/config.js';
-import { prepareBuild, runPreparedBuild } from './pipeline.js';
+import { type BuildOutcome, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { formatDuration } from './util/format.js';
 import { log, setLogger, terminalLogger } from './util/log.js';
@@ -37,20 +37,25 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(path.resolve(values.config), overridesFromFlags(values), { naming: FLAG_NAMING });
   const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
   const outcome = await runPreparedBuild(build);
+  printOutcome(build, outcome);
+  return outcome.result === 'success' ? 0 : 1;
+}
+
+function printOutcome(build: PreparedBuild, outcome: BuildOutcome): void {
+  const { config } = build;
   const s = outcome.run.summary;
-  console.log(
+  log.info(
     `\n${outcome.result}: ${config.targets.join(' ')} for ${config.machine} in ${formatDuration(outcome.run.durationMs)}`,
   );
-  console.log(`  build dir:    ${build.workspace.buildDir}`);
-  console.log(`  tasks run:    ${outcome.tasksRun ?? '-'}, reused from sstate: ${outcome.tasksReused ?? '-'}`);
+  log.info(`  build dir:    ${build.workspace.buildDir}`);
+  log.info(`  tasks run:    ${outcome.tasksRun ?? '-'}, reused from sstate: ${outcome.tasksReused ?? '-'}`);
   if (s.sstate)
-    console.log(
+    log.info(
       `  sstate match: ${s.sstate.matchPercent}% (wanted ${s.sstate.wanted}, local ${s.sstate.local}, mirrors ${s.sstate.mirrors}, missed ${s.sstate.missed})`,
     );
-  for (const image of outcome.images) console.log(`  image:        ${image}`);
-  console.log(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
+  for (const image of outcome.images) log.info(`  image:        ${image}`);
+  log.info(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
   if (outcome.failureMessage) log.error(outcome.failureMessage);
-  return outcome.result === 'success' ? 0 : 1;
 }
 
 setLogger(terminalLogger);

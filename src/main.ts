@@ -30,7 +30,7 @@ async function run(): Promise<void> {
   const dirs = await pipelineDirs(inputs, config);
   const build = await prepareBuild(config, dirs, { rmWork: inputs.runner.rmWork });
   setLayersOutput(build);
-  const diskAtStart = await checkDisk(build, 'start', inputs.report.diskWarnPercent);
+  const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: StepState = {
     buildId: build.workspace.id,
     buildDir: build.workspace.buildDir,
@@ -47,7 +47,6 @@ async function run(): Promise<void> {
     saveStepState(state);
   }
   const outcome = await runPreparedBuild(build, {
-    progressInterval: inputs.report.progressIntervalSeconds,
     budget:
       inputs.stopAfterMinutes === undefined
         ? undefined
@@ -60,7 +59,6 @@ async function run(): Promise<void> {
     summary: inputs.report.summary,
     restored: state.restored,
     diskAtStart,
-    diskWarnPercent: inputs.report.diskWarnPercent,
     placement: dirs.placement,
     freed: dirs.freed,
   });

@@ -29,13 +29,10 @@ export enum Inputs {
 }
 
 /**
- * Environment variables for the action's own tests: a progress line every N seconds instead of 60,
- * the disk warning's threshold instead of 80% (a test cannot fill the disk), and the places on a
- * hosted runner the action changes (a test must never touch the machine's own /mnt or /usr).
+ * Environment variables for the action's own end-to-end tests: the places on a hosted runner the
+ * action changes, so a test never touches the machine's own /mnt or /usr.
  */
 export enum TestEnv {
-  ProgressIntervalSeconds = 'SMIDR_PROGRESS_INTERVAL_SECONDS',
-  DiskWarnPercent = 'SMIDR_DISK_WARN_PERCENT',
   /** The hosted runner's second disk, instead of /mnt (a test mounts its own). */
   ExtraDisk = 'SMIDR_TEST_EXTRA_DISK',
   /** The root under which free-disk-space finds the preinstalled tools, instead of / (a fake runner root). */
@@ -75,9 +72,6 @@ export type AutoSwitch = (typeof AUTO_SWITCH)[number];
 
 export const CONTAINER_ENGINES = ['docker', 'podman', 'none'] as const;
 export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];
-
-/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
-export const DISK_WARN_PERCENT = 80;
 
 export const DEFAULT_CONFIG_FILE = 'smidr.yaml';
 export const DEFAULT_CONTAINER_IMAGE = 'crops/poky:ubuntu-22.04';

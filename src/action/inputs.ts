@@ -5,15 +5,7 @@ import * as core from '@actions/core';
 
 import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
 import { ConfigError } from '../util/errors.js';
-import {
-  CACHE_MODES,
-  type CacheModeInput,
-  DEFAULT_CONFIG_FILE,
-  DISK_WARN_PERCENT,
-  Inputs,
-  TestEnv,
-  UNTRUSTED_EVENTS,
-} from './constants.js';
+import { CACHE_MODES, type CacheModeInput, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS } from './constants.js';
 import { readRunnerInputs, type RunnerInputs } from './runner-inputs.js';
 
 export interface ActionInputs {
@@ -30,8 +22,6 @@ export interface ActionInputs {
 export interface ReportInputs {
   /** Write the job summary. */
   summary: boolean;
-  progressIntervalSeconds: number;
-  diskWarnPercent: number;
 }
 
 export interface CacheInputs {
@@ -89,24 +79,15 @@ export function readInputs(env = process.env): ActionInputs {
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
-    report: readReportInputs(env),
+    report: readReportInputs(),
     runner: readRunnerInputs(env),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
   };
 }
 
-function readReportInputs(env: NodeJS.ProcessEnv): ReportInputs {
+function readReportInputs(): ReportInputs {
   const summary = core.getInput(Inputs.Summary).trim();
-  return {
-    summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary),
-    progressIntervalSeconds: testEnv(env, TestEnv.ProgressIntervalSeconds, 'seconds', 60),
-    diskWarnPercent: testEnv(env, TestEnv.DiskWarnPercent, 'percent', DISK_WARN_PERCENT),
-  };
-}
-
-function testEnv(env: NodeJS.ProcessEnv, name: TestEnv, unit: string, fallback: number): number {
-  const text = env[name]?.trim();
-  return text ? parsePositive(text, name, unit, fallback) : fallback;
+  return { summary: summary === '' ? true : parseBoolean(summary, Inputs.Summary) };
 }
 
 function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs {

@@ -34,15 +34,6 @@ export interface ContainerSpec {
   command: string[];
 }
 
-/** Fixed paths BitBake sees inside the container (docs/architecture.md). */
-export const IN_CONTAINER = {
-  layers: '/smidr/layers',
-  build: '/smidr/build',
-  downloads: '/smidr/downloads',
-  sstate: '/smidr/sstate',
-  hashserv: '/smidr/hashserv',
-} as const;
-
 /** The uid BitBake runs as: the runner's own, or a regular user's when the runner is root. */
 export function builderUser(): { uid: number; gid: number } {
   const uid = process.getuid?.() ?? 1000;

@@ -11,6 +11,8 @@ import { GIT_RETRY_DELAYS_MS, transientGitFailure } from './git-transient.js';
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 
 export async function git(args: string[], cwd?: string): Promise<string> {
+  const shown = `git ${args.map(hideCredentials).join(' ')}`;
+  log.debug(cwd ? `${shown} (in ${cwd})` : shown);
   const out = await exec.getExecOutput('git', [...SAFE, ...args], {
     cwd,
     silent: true,
@@ -19,7 +21,7 @@ export async function git(args: string[], cwd?: string): Promise<string> {
   });
   if (out.exitCode !== 0) {
     const stderr = out.stderr.trim();
-    throw new GitError(`git ${args.join(' ')} failed: ${lastLines(stderr, 3)}`, stderr);
+    throw new GitError(`${shown} failed: ${lastLines(stderr, 3)}`, stderr);
   }
   return out.stdout.trim();
 }
@@ -64,4 +66,9 @@ export async function gitRemoteOk(args: string[], cwd?: string): Promise<boolean
 
 function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join(' / ');
+}
+
+/** A URL's user and password (`https://token@host/…`) never reach a log. */
+export function hideCredentials(arg: string): string {
+  return arg.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
 }

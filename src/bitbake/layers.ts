@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { type LayerConfig } from '../config/config.js';
 import { FULL_COMMIT } from '../config/names.js';
 import { ConfigError, type GitError } from '../util/errors.js';
+import { walk } from '../util/fs.js';
 import { log } from '../util/log.js';
 import { git, gitOk, gitRemote, gitRemoteOk } from './git.js';
 
@@ -208,7 +209,7 @@ async function resolveSublayers(layer: LayerConfig, dir: string, commit: string)
   if (layer.sublayers) {
     for (const sub of layer.sublayers) {
       if (!existsSync(path.join(dir, sub, 'conf', 'layer.conf'))) {
-        const found = await discoverLayers(dir);
+        const found = discoverLayers(dir);
         throw new ConfigError(
           `layer '${layer.name}'${layer.line ? ` (line ${layer.line})` : ''}: sublayer '${sub}' has no conf/layer.conf at ${commit.slice(0, 12)}; the repository provides: ${found.join(', ') || 'none'}`,
         );
@@ -216,7 +217,7 @@ async function resolveSublayers(layer: LayerConfig, dir: string, commit: string)
     }
     return layer.sublayers;
   }
-  return (await templateLayers(dir)) ?? (await discoverLayers(dir));
+  return (await templateLayers(dir)) ?? discoverLayers(dir);
 }
 
 const TEMPLATES = ['meta-poky/conf/templates/default/bblayers.conf.sample', 'meta-poky/conf/bblayers.conf.sample'];
@@ -233,20 +234,19 @@ async function templateLayers(dir: string): Promise<string[] | undefined> {
   return undefined;
 }
 
-export async function discoverLayers(dir: string, depth = 2): Promise<string[]> {
+/** Directories up to `depth` levels down holding conf/layer.conf, not looking inside a layer or a hidden directory. */
+export function discoverLayers(dir: string, depth = 2): string[] {
+  const isLayer = (rel: string) => existsSync(path.join(dir, rel, 'conf', 'layer.conf'));
+  if (isLayer('')) return ['.'];
   const found: string[] = [];
-  async function walk(rel: string, level: number): Promise<void> {
-    if (existsSync(path.join(dir, rel, 'conf', 'layer.conf'))) {
-      found.push(rel === '' ? '.' : rel);
-      return;
+  walk(dir, ({ rel, dirent }) => {
+    if (!dirent.isDirectory() || dirent.name.startsWith('.')) return 'skip';
+    if (isLayer(rel)) {
+      found.push(rel);
+      return 'skip';
     }
-    if (level >= depth) return;
-    const entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.isDirectory() && !e.name.startsWith('.')) await walk(rel ? `${rel}/${e.name}` : e.name, level + 1);
-    }
-  }
-  await walk('', 0);
+    return rel.split('/').length >= depth ? 'skip' : undefined;
+  });
   return found;
 }
 

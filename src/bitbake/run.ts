@@ -56,6 +56,10 @@ export interface RunOptions {
 }
 
 export async function runBitbake(host: BitbakeHost, argv: string[], opts: RunOptions): Promise<BitbakeRunResult> {
+  log.debug(`Starting BitBake: ${commandLine(host, argv)}`);
+  log.debug(
+    `BitBake's environment (names only): ${Object.keys(host.kind === 'container' ? host.spec.env : host.env).join(' ')}`,
+  );
   const parser = new BitbakeOutputParser();
   const started = Date.now();
   const child =
@@ -179,6 +183,18 @@ class Stopper {
   dispose(): void {
     clearTimeout(this.timer);
   }
+}
+
+/** The command that starts BitBake, for the debug log: environment values are left out (they may be secrets). */
+export function commandLine(host: BitbakeHost, argv: string[]): string {
+  const words =
+    host.kind === 'container'
+      ? [
+          host.spec.engine,
+          ...runArgs(host.spec).map((a, i, all) => (all[i - 1] === '--env' ? a.replace(/=[^]*$/, '=…') : a)),
+        ]
+      : ['bash', host.script, ...argv];
+  return words.map((w) => (/^[\w@%+=:,./…-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(' ');
 }
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {

@@ -44,7 +44,7 @@ export interface ParallelismSet {
 }
 
 export function sizeParallelism(r: Resources, set: ParallelismSet, pressureSupported: boolean): Parallelism {
-  const cpus = Math.max(1, Math.floor(r.cpus));
+  const cpus = Math.max(1, Math.ceil(r.cpus));
   const jobs = Math.max(1, Math.round(r.memoryBytes / BYTES_PER_JOB));
   const setMake = set.parallelMake ? makeJobs(set.parallelMake) : undefined;
   const threads = set.bbNumberThreads ?? Math.min(cpus, Math.max(1, Math.round(jobs / (setMake ?? 1))));

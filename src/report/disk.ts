@@ -9,9 +9,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { DISK_WARN_PERCENT } from '../action/constants.js';
 import { formatBytes } from '../util/format.js';
 import { dirBytes } from '../util/fs.js';
+
+/** Above this share of a filesystem in use, the action warns (at the start and the end of a build). */
+export const DISK_WARN_PERCENT = 80;
 
 export interface FsUsage {
   /** What lives there: `workspace`, `downloads`, `sstate`. */

@@ -5,8 +5,8 @@
  */
 import * as path from 'node:path';
 
-import { IN_CONTAINER } from '../bitbake/container.js';
 import type { ResolvedLayer } from '../bitbake/layers.js';
+import { bitbakeLayout } from '../bitbake/layout.js';
 
 export interface PathMapper {
   /** The host path of a path BitBake printed. */
@@ -25,22 +25,12 @@ export interface PathMapInput {
 }
 
 export function pathMapper(m: PathMapInput): PathMapper {
-  // Longest prefix first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
-  const mounts: [string, string][] = m.inContainer
-    ? (
-        [
-          ...m.layers.map((l): [string, string] => [`${IN_CONTAINER.layers}/${l.name}`, l.dir]),
-          [IN_CONTAINER.build, m.buildDir],
-          [IN_CONTAINER.downloads, m.caches.downloads],
-          [IN_CONTAINER.sstate, m.caches.sstate],
-          [IN_CONTAINER.hashserv, m.caches.hashserv],
-        ] as [string, string][]
-      ).sort((a, b) => b[0].length - a[0].length)
-    : [];
+  // Longest first, so /smidr/layers/a-b is not taken for /smidr/layers/a.
+  const binds = bitbakeLayout(m, m.inContainer).binds.sort((a, b) => b.seen.length - a.seen.length);
   const toHost = (printed: string): string => {
     const p = path.posix.normalize(printed);
-    for (const [inside, host] of mounts) {
-      if (p === inside || p.startsWith(`${inside}/`)) return path.join(host, p.slice(inside.length));
+    for (const { seen, host } of binds) {
+      if (p === seen || p.startsWith(`${seen}/`)) return path.join(host, p.slice(seen.length));
     }
     return p;
   };

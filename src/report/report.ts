@@ -9,12 +9,13 @@ import * as core from '@actions/core';
 
 import { Outputs } from '../action/constants.js';
 import { layersJson } from '../bitbake/layers.js';
+import type { Workspace } from '../bitbake/workspace.js';
 import type { MatchKind, RestoredCache } from '../cache/caches.js';
 import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
 import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { buildAnnotations, emitAnnotations } from './annotations.js';
-import { buildDirSizes, diskUsage, diskWarning, type FsUsage } from './disk.js';
+import { buildDirSizes, DISK_WARN_PERCENT, diskUsage, diskWarning, type FsUsage } from './disk.js';
 import { describeFailures } from './failures.js';
 import { pathMapper } from './paths.js';
 import { appendSummary, type ImageFile, renderSummary } from './summary.js';
@@ -51,7 +52,8 @@ export interface ReportOptions {
   summary: boolean;
   restored?: Restored;
   diskAtStart: FsUsage[];
-  diskWarnPercent: number;
+  /** The disk warning's threshold (default DISK_WARN_PERCENT). */
+  diskWarnPercent?: number;
   /** Where the build was placed and why (hosted runners). */
   placement?: string;
   /** What free-disk-space removed and the space it gained. */
@@ -78,7 +80,10 @@ async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): P
   });
   const failed = await describeFailures(s, paths);
   emitAnnotations(buildAnnotations(s, failed, paths));
-  const diskAtEnd = await checkDisk(b, 'end', opts.diskWarnPercent, path.dirname(o.deployDir));
+  const diskAtEnd = await checkDisk(b.workspace, 'end', {
+    threshold: opts.diskWarnPercent,
+    tmpdir: path.dirname(o.deployDir),
+  });
   if (!opts.summary) return;
   await appendSummary(
     renderSummary({
@@ -110,26 +115,37 @@ async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): P
   );
 }
 
+export interface DiskCheck {
+  /** Warn above this share in use (default DISK_WARN_PERCENT). */
+  threshold?: number;
+  /** TMPDIR, whose size the warning names (default: the build directory's tmp/). */
+  tmpdir?: string;
+  /** How usage and sizes are read; tests pass their own. */
+  readUsage?: typeof diskUsage;
+  readSizes?: typeof buildDirSizes;
+}
+
 /**
  * How full the filesystems of the workspace and the caches are; a warning for each one over the
  * threshold, with the sizes of TMPDIR, downloads and sstate.
  */
 export async function checkDisk(
-  b: PreparedBuild,
+  workspace: Pick<Workspace, 'buildDir' | 'caches'>,
   when: 'start' | 'end',
-  threshold: number,
-  tmpdir = path.join(b.workspace.buildDir, 'tmp'),
+  opts: DiskCheck = {},
 ): Promise<FsUsage[]> {
-  const { caches } = b.workspace;
+  const { buildDir, caches } = workspace;
+  const { threshold = DISK_WARN_PERCENT, readUsage = diskUsage, readSizes = buildDirSizes } = opts;
   let usage: FsUsage[];
   try {
-    usage = await diskUsage({ workspace: b.workspace.buildDir, downloads: caches.downloads, sstate: caches.sstate });
+    usage = await readUsage({ workspace: buildDir, downloads: caches.downloads, sstate: caches.sstate });
   } catch (e) {
     log.warning(`could not read disk usage: ${errorMessage(e)}`);
     return [];
   }
   if (usage.some((u) => u.percent > threshold)) {
-    const sizes = await buildDirSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
+    const tmpdir = opts.tmpdir ?? path.join(buildDir, 'tmp');
+    const sizes = await readSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
     for (const u of usage) {
       const warning = diskWarning(u, when, sizes, threshold);
       if (warning) log.warning(warning, { title: 'Disk nearly full' });

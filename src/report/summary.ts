@@ -7,10 +7,10 @@ import * as core from '@actions/core';
 
 import type { SstateSummary } from '../bitbake/output.js';
 import { type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from '../cache/caches.js';
-import type { BuildResult } from '../pipeline.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
+import type { BuildResult } from './outcome.js';
 
 export interface ImageFile {
   name: string;
@@ -62,8 +62,21 @@ const MAX_LOG_LINE = 500;
 const ICON: Record<BuildResult, string> = { success: '✅', failure: '❌', cancelled: '⏹️', stopped: '⏹️' };
 
 export function renderSummary(r: BuildReport): string {
-  const out: string[] = [];
-  out.push(`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, '');
+  return [
+    ...headline(r),
+    // What failed comes first: it is what a reader of a failed build is looking for.
+    ...parseErrors(r),
+    ...failedTasks(r),
+    ...layers(r),
+    ...restoredCaches(r),
+    ...bitbakeFigures(r),
+    ...images(r),
+    ...disk(r),
+  ].join('\n');
+}
+
+function headline(r: BuildReport): string[] {
+  const out = [`## ${ICON[r.result]} ${r.targets.map(code).join(', ')} for ${code(r.machine)}: ${r.result}`, ''];
   if (r.failureMessage) out.push(escapeText(r.failureMessage), '');
   out.push(
     table(
@@ -71,37 +84,43 @@ export function renderSummary(r: BuildReport): string {
       [[r.targets.join(' '), r.machine, r.distro, r.result, formatDuration(r.durationMs)]],
     ),
   );
+  return out;
+}
 
-  // What failed comes first: it is what a reader of a failed build is looking for.
-  if (r.parseErrors.length > 0) {
+function parseErrors(r: BuildReport): string[] {
+  if (r.parseErrors.length === 0) return [];
+  return [
+    '### Parse errors',
+    '',
+    ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`),
+    '',
+  ];
+}
+
+function failedTasks(r: BuildReport): string[] {
+  if (r.failed.length === 0) return [];
+  const out = ['### Failed tasks', ''];
+  for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
+    const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
     out.push(
-      '### Parse errors',
+      `<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`,
       '',
-      ...r.parseErrors.map((p) => `- ${code(`${p.where}:${p.line}`)}: ${escapeText(p.message)}`),
+    );
+    if (f.logFile) out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile!)}:`, '');
+    out.push(
+      f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.',
+      '',
+      '</details>',
       '',
     );
   }
-  if (r.failed.length > 0) {
-    out.push('### Failed tasks', '');
-    for (const f of r.failed.slice(0, MAX_FAILURES_WITH_LOGS)) {
-      const at = f.location && (f.location.line ? `${f.location.file}:${f.location.line}` : f.location.file);
-      out.push(
-        `<details><summary><b>${escapeHtml(f.label)}</b>${at ? ` at <code>${escapeHtml(at)}</code>` : ''}</summary>`,
-        '',
-      );
-      if (f.logFile) out.push(`Last ${f.logTail?.length ?? 0} lines of ${code(f.failure.logFile!)}:`, '');
-      out.push(
-        f.logTail ? fence(f.logTail.map(clip).join('\n')) : 'The task log could not be read.',
-        '',
-        '</details>',
-        '',
-      );
-    }
-    const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
-    if (rest.length > 0) out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
-  }
+  const rest = r.failed.slice(MAX_FAILURES_WITH_LOGS);
+  if (rest.length > 0) out.push(`And ${rest.length} more: ${rest.map((f) => code(f.label)).join(', ')}.`, '');
+  return out;
+}
 
-  out.push(
+function layers(r: BuildReport): string[] {
+  return [
     '### Layers',
     '',
     table(
@@ -112,33 +131,36 @@ export function renderSummary(r: BuildReport): string {
         `${code(l.commit.slice(0, 12))}${l.branch ? ` (${l.branch})` : l.tag ? ` (tag ${l.tag})` : ''}`,
       ]),
     ),
-  );
+  ];
+}
 
-  if (r.restored) {
-    const row = (name: string, c: RestoredCache) => [
-      name,
-      c.kind,
-      c.key ? code(c.key) : '–',
-      optionalBytes(c.archiveBytes),
-      formatBytes(c.bytes),
-      seconds(c.seconds),
-    ];
-    out.push(
-      '### Caches restored',
-      '',
-      table(
-        ['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'],
-        [
-          row('downloads', r.restored.downloads),
-          row('sstate', r.restored.sstate),
-          ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
-        ],
-      ),
-    );
-  }
+function restoredCaches(r: BuildReport): string[] {
+  if (!r.restored) return [];
+  const row = (name: string, c: RestoredCache) => [
+    name,
+    c.kind,
+    c.key ? code(c.key) : '–',
+    optionalBytes(c.archiveBytes),
+    formatBytes(c.bytes),
+    seconds(c.seconds),
+  ];
+  return [
+    '### Caches restored',
+    '',
+    table(
+      ['Cache', 'Match', 'Restored key', 'Archive', 'Size on disk', 'Restore time'],
+      [
+        row('downloads', r.restored.downloads),
+        row('sstate', r.restored.sstate),
+        ['hash-equivalence DB', r.restored.hashserv, 'with sstate', '–', '–', '–'],
+      ],
+    ),
+  ];
+}
 
+function bitbakeFigures(r: BuildReport): string[] {
   const b = r.bitbake;
-  out.push('### BitBake', '');
+  const out = ['### BitBake', ''];
   if (b.tasksAttempted === undefined && !b.sstate) {
     out.push('BitBake did not get as far as running tasks.', '');
   } else {
@@ -174,19 +196,23 @@ export function renderSummary(r: BuildReport): string {
   }
   if (b.warnings > 0)
     out.push(`${b.warnings} BitBake warning${b.warnings === 1 ? '' : 's'}: see the annotations and the build log.`, '');
+  return out;
+}
 
-  if (r.images.length > 0) {
-    out.push(
-      '### Images',
-      '',
-      table(
-        ['File', 'Size'],
-        r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)]),
-      ),
-    );
-  }
+function images(r: BuildReport): string[] {
+  if (r.images.length === 0) return [];
+  return [
+    '### Images',
+    '',
+    table(
+      ['File', 'Size'],
+      r.images.map((i) => [code(i.name), i.linkTo ? `→ ${code(i.linkTo)}` : formatBytes(i.bytes)]),
+    ),
+  ];
+}
 
-  out.push(
+function disk(r: BuildReport): string[] {
+  return [
     '### Disk',
     '',
     table(
@@ -196,10 +222,9 @@ export function renderSummary(r: BuildReport): string {
         return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
       }),
     ),
-  );
-  if (r.disk.placement) out.push('', `Placed on ${r.disk.placement}.`);
-  if (r.disk.freed) out.push('', `Freed before the build: ${r.disk.freed}.`);
-  return out.join('\n');
+    ...(r.disk.placement ? ['', `Placed on ${r.disk.placement}.`] : []),
+    ...(r.disk.freed ? ['', `Freed before the build: ${r.disk.freed}.`] : []),
+  ];
 }
 
 /** The post step's part: what was saved, or why not. */

@@ -61,20 +61,35 @@ function where(place?: Place): string {
   return place.line ? `${place.file}:${place.line}: ` : `${place.file}: `;
 }
 
+/**
+ * A terminal shows workflow commands as text, but the CLI's output may still land on a runner (a
+ * workflow step running `smidr build`): a line that begins with `::` gets a marker in front, so
+ * no BitBake line or message of ours can turn into one.
+ */
+function plain(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l.trimStart().startsWith('::') ? `(text) ${l}` : l))
+    .join('\n');
+}
+
+const out = (text: string) => void process.stdout.write(`${plain(text)}\n`);
+const err = (text: string) => void process.stderr.write(`${plain(text)}\n`);
+
 /** The CLI's logger: plain lines, problems on stderr, debug lines with SMIDR_DEBUG=1. */
 export const terminalLogger: Logger = {
-  info: (m) => process.stdout.write(`${m}\n`),
+  info: (m) => out(m),
   debug: (m) => {
-    if (process.env.SMIDR_DEBUG) process.stderr.write(`debug: ${m}\n`);
+    if (process.env.SMIDR_DEBUG) err(`debug: ${m}`);
   },
-  notice: (m, p) => process.stderr.write(`note: ${where(p)}${m}\n`),
-  warning: (m, p) => process.stderr.write(`warning: ${where(p)}${m}\n`),
-  error: (m, p) => process.stderr.write(`error: ${where(p)}${m}\n`),
+  notice: (m, p) => err(`note: ${where(p)}${m}`),
+  warning: (m, p) => err(`warning: ${where(p)}${m}`),
+  error: (m, p) => err(`error: ${where(p)}${m}`),
   async group(title, body) {
-    process.stdout.write(`\n=== ${title}\n`);
+    out(`\n=== ${title}`);
     return body();
   },
-  passthrough: () => ({ line: (text) => process.stdout.write(`${text}\n`), end: () => undefined }),
+  passthrough: () => ({ line: out, end: () => undefined }),
 };
 
 let current: Logger = actionLogger;

@@ -60,7 +60,6 @@ export function jobWorkspace(root: string, name: string, yaml: string): string {
 
 export interface StandinReport {
   uid: number;
-  gid: number;
   version: string;
   env: Record<string, string | null>;
   conf_files: string[];
@@ -71,8 +70,6 @@ export interface StandinReport {
   tasks_run: string[];
   setscene_tasks_run: string[];
   equivalences: unknown[];
-  sstate_created: string[];
-  result: string;
   cgroup: { memory_bytes: number | null; cpus: number | null };
 }
 

@@ -364,7 +364,7 @@ describe('the sstate directory on disk', () => {
     writeFileSync(path.join(staging, 'file'), 'content');
     const rel = standin(
       `
-sc = sstate.SstateCache(sys.argv[1], [])
+sc = sstate.SstateCache(sys.argv[1])
 recipe = types.SimpleNamespace(pn="zlib-native", pv="1.3.1", pr="r0", multimach="x86_64-linux", sstate_pkgarch="x86_64", is_native=True)
 rel = sstate.object_relpath(recipe, "do_populate_sysroot", "${H}", "14", "universal")
 assert sc.write(rel, sys.argv[2], {"task": "do_populate_sysroot"})

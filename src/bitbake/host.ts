@@ -1,0 +1,141 @@
+/**
+ * Where BitBake runs and with what: in the builder container (image present, directories owned by
+ * the build user, mounts and environment from the layout), or directly on the runner with the
+ * runner's environment minus what must not reach BitBake.
+ */
+import * as exec from '@actions/exec';
+
+import type { BuildConfig } from '../config/config.js';
+import { stringEnv } from '../util/env.js';
+import { ConfigError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import {
+  BUILD_LABEL,
+  builderUser,
+  type ContainerSpec,
+  engineAvailable,
+  ensureImage,
+  userNamespaceOptions,
+} from './container.js';
+import type { BuildTools } from './layers.js';
+import { type BitbakeLayout, bitbakeLayout, type HostDirs } from './layout.js';
+import type { BitbakeHost } from './run.js';
+
+/** What a host is made from: the container settings, the build's directories and its tools. */
+export interface HostRequest {
+  container: BuildConfig['container'];
+  dirs: HostDirs;
+  tools: BuildTools;
+  /** The build's id, labelled on its container. */
+  buildId: string;
+  /** Set when BitBake runs in a container. */
+  containerName?: string;
+}
+
+export async function bitbakeHost(r: HostRequest, argv: string[], uid = process.getuid?.()): Promise<BitbakeHost> {
+  return r.containerName ? containerHost(r, r.containerName, argv, uid) : directHost(r, process.env, uid);
+}
+
+async function containerHost(r: HostRequest, name: string, argv: string[], uid?: number): Promise<BitbakeHost> {
+  const engine = r.container.engine as ContainerSpec['engine'];
+  const missing = await engineAvailable(engine);
+  if (missing) throw new Error(missing);
+  await ensureImage(engine, r.container.image);
+  const user = builderUser();
+  if (uid === 0) await ownBuildDirs([r.dirs.buildDir, ...Object.values(r.dirs.caches)], user);
+  const userns = userNamespaceOptions();
+  if (userns.warning) log.warning(userns.warning);
+  const spec = containerSpec(r, name, argv, user, userns.options);
+  return { kind: 'container', spec };
+}
+
+/** The container BitBake runs in: layers read-only, build and caches read-write, at the layout's paths. */
+export function containerSpec(
+  r: HostRequest,
+  name: string,
+  argv: string[],
+  user: { uid: number; gid: number },
+  securityOptions: string[],
+): ContainerSpec {
+  const layout = bitbakeLayout(r.dirs, true);
+  return {
+    engine: r.container.engine as ContainerSpec['engine'],
+    image: r.container.image,
+    name,
+    user,
+    mounts: layout.binds.map((b) => ({ source: b.host, target: b.seen, readonly: b.readonly })),
+    env: { ...bitbakeEnv(layout, r.tools), HOME: layout.home, USER: 'builder', LOGNAME: 'builder' },
+    workdir: layout.build,
+    memory: r.container.memory,
+    cpus: r.container.cpuCount,
+    securityOptions,
+    labels: { [BUILD_LABEL]: r.buildId },
+    command: ['/bin/bash', layout.script, ...argv],
+  };
+}
+
+/**
+ * A root runner builds as a regular user: the directories it writes must be that user's. Only
+ * what is not already: a shared sstate directory of a self-hosted host is mostly the build
+ * user's, and changing every file's owner (and ctime) on every build is needless work. Other
+ * builds may remove their temporary files meanwhile, so find's complaints about those are no
+ * failure; a file really left unwritable shows as BitBake's own permission error.
+ */
+async function ownBuildDirs(dirs: string[], user: { uid: number; gid: number }): Promise<void> {
+  const notOwned = ['(', '!', '-uid', String(user.uid), '-o', '!', '-gid', String(user.gid), ')'];
+  for (const dir of dirs) {
+    await exec.exec('find', [dir, ...notOwned, '-exec', 'chown', '-h', `${user.uid}:${user.gid}`, '{}', '+'], {
+      silent: true,
+      ignoreReturnCode: true,
+    });
+  }
+}
+
+/** BitBake on the runner itself; OE refuses root, so a root runner is told to use a container. */
+export function directHost(r: HostRequest, env: NodeJS.ProcessEnv, uid?: number): BitbakeHost {
+  if (uid === 0) {
+    throw new ConfigError(
+      'container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner',
+    );
+  }
+  const layout = bitbakeLayout(r.dirs, false);
+  return {
+    kind: 'direct',
+    script: layout.script,
+    env: { ...runnerEnvForBitbake(env), ...bitbakeEnv(layout, r.tools) },
+    cwd: layout.build,
+  };
+}
+
+/** The runner's environment as BitBake gets it: no host TMPDIR, no server address, no runner secrets. */
+export function runnerEnvForBitbake(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out = stringEnv(env);
+  for (const k of Object.keys(out)) {
+    if (
+      k === 'TMPDIR' ||
+      k === 'BBSERVER' ||
+      k.startsWith('ACTIONS_') ||
+      k.startsWith('INPUT_') ||
+      k.startsWith('GITHUB_TOKEN')
+    )
+      delete out[k];
+  }
+  return out;
+}
+
+/** What run-bitbake.sh reads: where the build directory, oe-init-build-env and BitBake are. */
+export function bitbakeEnv(layout: BitbakeLayout, tools: BuildTools): Record<string, string> {
+  return {
+    LANG: 'en_US.UTF-8',
+    LC_ALL: 'en_US.UTF-8',
+    SMIDR_BUILD_DIR: layout.build,
+    SMIDR_INIT_ENV: `${layout.layer(tools.initEnv.layer)}/${tools.initEnv.file}`,
+    SMIDR_BITBAKE_DIR: bitbakeDirFor(tools, layout.layer(tools.bitbake.layer)),
+  };
+}
+
+/** oe-init-build-env finds poky's bitbake/ itself; the split layout must name the directory. */
+function bitbakeDirFor(tools: BuildTools, layerRoot: string): string {
+  if (tools.bitbake.layer === tools.initEnv.layer && tools.bitbake.dir === 'bitbake') return '';
+  return tools.bitbake.dir === '.' ? layerRoot : `${layerRoot}/${tools.bitbake.dir}`;
+}

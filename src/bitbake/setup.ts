@@ -1,0 +1,93 @@
+/**
+ * The files the action writes into a fresh build directory: bblayers.conf and auto.conf with the
+ * paths BitBake will see, the build user's HOME, and the script that starts BitBake.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+import type { BuildConfig } from '../config/config.js';
+import {
+  containerResources,
+  type Parallelism,
+  PRESSURE_SINCE,
+  type Resources,
+  runnerResources,
+  sizeParallelism,
+} from '../host/sizing.js';
+import { log } from '../util/log.js';
+import { renderAutoConf, renderBblayersConf } from './conf.js';
+import { BUILD_USER_GITCONFIG } from './container.js';
+import { type BuildTools, type ResolvedLayer, versionAtLeast } from './layers.js';
+import { bitbakeLayout, confPaths } from './layout.js';
+import { RUN_BITBAKE_SH } from './run.js';
+import type { Workspace } from './workspace.js';
+
+/** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
+const HASHSERVE_DB_DIR_SINCE = '2.18';
+
+export interface BuildFiles {
+  config: Pick<BuildConfig, 'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake'>;
+  workspace: Workspace;
+  layers: ResolvedLayer[];
+  tools: BuildTools;
+  distro: string;
+  inContainer: boolean;
+  /** INHERIT += "rm_work", keeping these recipes' work directories. */
+  rmWork?: { exclude: string[] };
+}
+
+export async function writeBuildFiles(f: BuildFiles): Promise<void> {
+  const { config, workspace, layers } = f;
+  const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
+  const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
+  const conf = path.join(workspace.buildDir, 'conf');
+  const sized = parallelism(config, f.tools.version);
+  log.info(`Parallelism: ${sized.explanation}`);
+  await fs.writeFile(
+    path.join(conf, 'bblayers.conf'),
+    renderBblayersConf(paths.layers, hasPoky(layers) ? '2' : undefined),
+  );
+  await fs.writeFile(
+    path.join(conf, 'auto.conf'),
+    renderAutoConf({
+      machine: config.machine,
+      distro: f.distro,
+      paths,
+      hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE),
+      ...sized,
+      rmWork: f.rmWork,
+      localConf: config.localConf,
+    }),
+  );
+  // Written on the host, where the layout's paths are the host's own.
+  const onHost = bitbakeLayout(dirs, false);
+  await fs.mkdir(onHost.home, { recursive: true });
+  if (f.inContainer) await fs.writeFile(path.join(onHost.home, '.gitconfig'), BUILD_USER_GITCONFIG);
+  await fs.writeFile(onHost.script, RUN_BITBAKE_SH, { mode: 0o755 });
+}
+
+/** The distro when the config names none: poky's when its meta-poky layer is there, else OE-core's. */
+export function defaultDistro(layers: ResolvedLayer[]): string {
+  return hasPoky(layers) ? 'poky' : 'nodistro';
+}
+
+function hasPoky(layers: Pick<ResolvedLayer, 'sublayers'>[]): boolean {
+  return layers.some((l) => l.sublayers.some((s) => path.basename(s) === 'meta-poky'));
+}
+
+/**
+ * Tasks and compiler jobs for the cores and memory BitBake really gets: the container's limits
+ * (BitBake in a container sees the host's nproc and memory whatever the limit), else the runner's.
+ */
+export function parallelism(
+  config: Pick<BuildConfig, 'container' | 'bbNumberThreads' | 'parallelMake'>,
+  bitbakeVersion: string,
+  runner: Resources = runnerResources(),
+): Parallelism {
+  const resources = config.container.engine === 'none' ? runner : containerResources(config.container, runner);
+  return sizeParallelism(
+    resources,
+    { bbNumberThreads: config.bbNumberThreads, parallelMake: config.parallelMake },
+    versionAtLeast(bitbakeVersion, PRESSURE_SINCE),
+  );
+}

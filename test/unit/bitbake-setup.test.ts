@@ -1,0 +1,252 @@
+/**
+ * The build directory and where BitBake runs: the paths it sees (container or host), the files
+ * written before it starts, the container it runs in, the environment it gets on the runner, and
+ * what it left behind. Real files in a temporary directory; no Docker.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { findDeployDir, listImages } from '../../src/bitbake/deploy.js';
+import { containerSpec, directHost, type HostRequest, runnerEnvForBitbake } from '../../src/bitbake/host.js';
+import { type BuildTools, discoverLayers, type ResolvedLayer } from '../../src/bitbake/layers.js';
+import { bitbakeLayout, confPaths } from '../../src/bitbake/layout.js';
+import { RUN_BITBAKE_SH } from '../../src/bitbake/run.js';
+import { defaultDistro, parallelism, writeBuildFiles } from '../../src/bitbake/setup.js';
+import { ConfigError } from '../../src/util/errors.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'bitbake-setup-'));
+
+function layer(name: string, sublayers: string[]): ResolvedLayer {
+  return { name, kind: 'git', commit: 'a'.repeat(40), dir: `/store/${name}-1234/${'a'.repeat(40)}`, sublayers };
+}
+const poky = layer('poky', ['meta', 'meta-poky']);
+const mine = layer('meta-mine', ['.']);
+const caches = { downloads: '/c/downloads', sstate: '/c/sstate-cache', hashserv: '/c/hashserv' };
+const dirs = { layers: [poky, mine], buildDir: '/w/builds/b1', caches };
+const POKY_TOOLS: BuildTools = {
+  initEnv: { layer: 'poky', file: 'oe-init-build-env' },
+  bitbake: { layer: 'poky', dir: 'bitbake' },
+  version: '2.8.0',
+};
+const SPLIT_TOOLS: BuildTools = {
+  initEnv: { layer: 'poky', file: 'oe-init-build-env' },
+  bitbake: { layer: 'meta-mine', dir: '.' },
+  version: '2.19.0',
+};
+const container = { engine: 'docker' as const, image: 'smidr-builder:bookworm', memory: '8g', cpuCount: 4 };
+
+describe('bitbakeLayout', () => {
+  it('puts everything at fixed paths in the container, and binds each to its host directory', () => {
+    const l = bitbakeLayout(dirs, true);
+    expect([l.build, l.downloads, l.sstate, l.hashserv, l.layer('poky')]).toEqual([
+      '/smidr/build',
+      '/smidr/downloads',
+      '/smidr/sstate',
+      '/smidr/hashserv',
+      '/smidr/layers/poky',
+    ]);
+    expect([l.home, l.script]).toEqual(['/smidr/build/.smidr/home', '/smidr/build/.smidr/run-bitbake.sh']);
+    expect(l.binds).toEqual([
+      { seen: '/smidr/layers/poky', host: poky.dir, readonly: true },
+      { seen: '/smidr/layers/meta-mine', host: mine.dir, readonly: true },
+      { seen: '/smidr/build', host: '/w/builds/b1', readonly: false },
+      { seen: '/smidr/downloads', host: '/c/downloads', readonly: false },
+      { seen: '/smidr/sstate', host: '/c/sstate-cache', readonly: false },
+      { seen: '/smidr/hashserv', host: '/c/hashserv', readonly: false },
+    ]);
+    expect(confPaths(l, dirs.layers).layers).toEqual([
+      '/smidr/layers/poky/meta',
+      '/smidr/layers/poky/meta-poky',
+      '/smidr/layers/meta-mine',
+    ]);
+  });
+
+  it("is the host's own paths without a container, with nothing to bind", () => {
+    const l = bitbakeLayout(dirs, false);
+    expect(confPaths(l, dirs.layers)).toEqual({
+      topdir: '/w/builds/b1',
+      ...caches,
+      layers: [`${poky.dir}/meta`, `${poky.dir}/meta-poky`, mine.dir],
+    });
+    expect(l.script).toBe('/w/builds/b1/.smidr/run-bitbake.sh');
+    expect(l.binds).toEqual([]);
+  });
+});
+
+describe('parallelism', () => {
+  const runner = { cpus: 16, memoryBytes: 64 * 1024 ** 3, source: 'the runner' };
+  const config = (c: Partial<Parameters<typeof parallelism>[0]>) => parallelism({ container, ...c }, '2.8.0', runner);
+  it('follows container.cpu_count and memory, which BitBake in the container does not see', () => {
+    expect(config({})).toMatchObject({ bbNumberThreads: 4, parallelMake: '-j 1', pressureMaxMemory: 10000 });
+    expect(config({ container: { ...container, cpuCount: 1.5 } })).toMatchObject({
+      bbNumberThreads: 2,
+      parallelMake: '-j 2',
+    });
+    expect(config({ container: { ...container, engine: 'none' } })).toMatchObject({
+      bbNumberThreads: 16,
+      parallelMake: '-j 2',
+    });
+  });
+  it("keeps the config's own settings, and sizes the other around them", () => {
+    expect(config({ bbNumberThreads: 8, parallelMake: '-j 16' })).toMatchObject({
+      bbNumberThreads: 8,
+      parallelMake: '-j 16',
+    });
+    expect(config({ bbNumberThreads: 2 })).toMatchObject({ bbNumberThreads: 2, parallelMake: '-j 2' });
+  });
+  it('sets memory pressure regulation from BitBake 2.0 only', () => {
+    expect(parallelism({ container }, '1.52.0', runner).pressureMaxMemory).toBeUndefined();
+  });
+});
+
+describe('writeBuildFiles', () => {
+  it('writes the conf files with the paths BitBake sees, the build home and the start script', async () => {
+    const buildDir = path.join(root, 'build-container');
+    mkdirSync(path.join(buildDir, 'conf'), { recursive: true });
+    const config = { machine: 'qemux86-64', localConf: [], container };
+    const workspace = { id: 'b1', buildDir, caches };
+    await writeBuildFiles({
+      config,
+      workspace,
+      layers: [poky, mine],
+      tools: POKY_TOOLS,
+      distro: 'poky',
+      inContainer: true,
+    });
+    const bblayers = readFileSync(path.join(buildDir, 'conf', 'bblayers.conf'), 'utf8');
+    expect(bblayers).toContain('POKY_BBLAYERS_CONF_VERSION = "2"');
+    expect(bblayers).toContain('    /smidr/layers/poky/meta-poky \\\n    /smidr/layers/meta-mine \\\n"');
+    const auto = readFileSync(path.join(buildDir, 'conf', 'auto.conf'), 'utf8');
+    expect(auto).toContain('SSTATE_DIR = "/smidr/sstate"');
+    expect(auto).toContain('PERSISTENT_DIR = "/smidr/hashserv"'); // BitBake 2.8: no BB_HASHSERVE_DB_DIR
+    expect(auto).toContain('BB_NUMBER_THREADS = "4"');
+    expect(readFileSync(path.join(buildDir, '.smidr', 'home', '.gitconfig'), 'utf8')).toContain('directory = *');
+    const script = path.join(buildDir, '.smidr', 'run-bitbake.sh');
+    expect(readFileSync(script, 'utf8')).toBe(RUN_BITBAKE_SH);
+    expect(statSync(script).mode & 0o777).toBe(0o755);
+  });
+
+  it('writes host paths and no git trust without a container', async () => {
+    const buildDir = path.join(root, 'build-direct');
+    mkdirSync(path.join(buildDir, 'conf'), { recursive: true });
+    const config = { machine: 'qemux86-64', localConf: [], container: { ...container, engine: 'none' as const } };
+    const layers = [layer('oe-core', ['meta']), mine];
+    await writeBuildFiles({
+      config,
+      workspace: { id: 'b2', buildDir, caches },
+      layers,
+      tools: SPLIT_TOOLS,
+      distro: 'nodistro',
+      inContainer: false,
+    });
+    const auto = readFileSync(path.join(buildDir, 'conf', 'auto.conf'), 'utf8');
+    expect(auto).toContain(`TMPDIR = "${buildDir}/tmp"`);
+    expect(auto).toContain('BB_HASHSERVE_DB_DIR = "/c/hashserv"');
+    expect(auto).not.toContain('BB_NUMBER_THREADS');
+    expect(readFileSync(path.join(buildDir, 'conf', 'bblayers.conf'), 'utf8')).not.toContain(
+      'POKY_BBLAYERS_CONF_VERSION',
+    );
+    expect(() => readFileSync(path.join(buildDir, '.smidr', 'home', '.gitconfig'))).toThrow();
+  });
+
+  it("defaults the distro to poky's only when meta-poky is there", () => {
+    expect(defaultDistro([poky, mine])).toBe('poky');
+    expect(defaultDistro([layer('oe-core', ['meta']), mine])).toBe('nodistro');
+  });
+});
+
+describe('the BitBake host', () => {
+  const request: HostRequest = { container, dirs, tools: POKY_TOOLS, buildId: 'b1', containerName: 'smidr-b1' };
+
+  it('runs the fixed script in a container at the layout paths, as the build user, with its limits', () => {
+    const spec = containerSpec(request, 'smidr-b1', ['-k', 'core-image-minimal'], { uid: 1001, gid: 1001 }, []);
+    expect(spec.mounts).toContainEqual({ source: poky.dir, target: '/smidr/layers/poky', readonly: true });
+    expect(spec.mounts).toContainEqual({ source: '/c/sstate-cache', target: '/smidr/sstate', readonly: false });
+    expect(spec.env).toEqual({
+      LANG: 'en_US.UTF-8',
+      LC_ALL: 'en_US.UTF-8',
+      SMIDR_BUILD_DIR: '/smidr/build',
+      SMIDR_INIT_ENV: '/smidr/layers/poky/oe-init-build-env',
+      SMIDR_BITBAKE_DIR: '',
+      HOME: '/smidr/build/.smidr/home',
+      USER: 'builder',
+      LOGNAME: 'builder',
+    });
+    expect(spec).toMatchObject({ workdir: '/smidr/build', memory: '8g', cpus: 4, labels: { 'org.smidr.build': 'b1' } });
+    expect(spec.command).toEqual(['/bin/bash', '/smidr/build/.smidr/run-bitbake.sh', '-k', 'core-image-minimal']);
+    // The split layout names BitBake's directory: a repository of its own.
+    expect(
+      containerSpec({ ...request, tools: SPLIT_TOOLS }, 'x', [], { uid: 1, gid: 1 }, []).env.SMIDR_BITBAKE_DIR,
+    ).toBe('/smidr/layers/meta-mine');
+  });
+
+  it('refuses to run BitBake as root on the runner, which OE would refuse later', () => {
+    expect(() => directHost(request, {}, 0)).toThrow(ConfigError);
+    expect(() => directHost(request, {}, 0)).toThrow(/BitBake refuses to run as root/);
+  });
+
+  it("runs on the runner with its environment, minus TMPDIR, BBSERVER and the runner's secrets", () => {
+    const env = {
+      PATH: '/usr/bin',
+      TMPDIR: '/tmp/x',
+      BBSERVER: 'localhost:1',
+      ACTIONS_RUNTIME_TOKEN: 'secret',
+      INPUT_SAVE: 'true',
+      GITHUB_TOKEN: 'secret',
+      GITHUB_REPOSITORY: 'o/r',
+      UNSET: undefined,
+    };
+    expect(runnerEnvForBitbake(env)).toEqual({ PATH: '/usr/bin', GITHUB_REPOSITORY: 'o/r' });
+    const host = directHost(request, env, 1000);
+    expect(host).toMatchObject({ kind: 'direct', script: '/w/builds/b1/.smidr/run-bitbake.sh', cwd: '/w/builds/b1' });
+    expect(host.kind === 'direct' && host.env).toEqual({
+      PATH: '/usr/bin',
+      GITHUB_REPOSITORY: 'o/r',
+      LANG: 'en_US.UTF-8',
+      LC_ALL: 'en_US.UTF-8',
+      SMIDR_BUILD_DIR: '/w/builds/b1',
+      SMIDR_INIT_ENV: `${poky.dir}/oe-init-build-env`,
+      SMIDR_BITBAKE_DIR: '',
+    });
+  });
+});
+
+describe('what a build left', () => {
+  it('finds the deploy dir of a TMPDIR with a libc suffix, and lists the image files and links', () => {
+    const buildDir = path.join(root, 'deployed');
+    const images = path.join(buildDir, 'tmp-glibc', 'deploy', 'images', 'qemux86-64');
+    mkdirSync(images, { recursive: true });
+    mkdirSync(path.join(buildDir, 'tmpfoo'));
+    writeFileSync(path.join(images, 'b.ext4'), 'x');
+    symlinkSync('b.ext4', path.join(images, 'a.ext4'));
+    mkdirSync(path.join(images, 'modules'));
+    expect(findDeployDir(buildDir)).toBe(path.join(buildDir, 'tmp-glibc', 'deploy'));
+    expect(listImages(images)).toEqual([path.join(images, 'a.ext4'), path.join(images, 'b.ext4')]);
+    expect(findDeployDir(path.join(root, 'nothing'))).toBe(path.join(root, 'nothing', 'tmp', 'deploy'));
+    expect(listImages(path.join(root, 'nothing'))).toEqual([]);
+  });
+});
+
+describe('discoverLayers', () => {
+  const repo = path.join(root, 'repo');
+  const layerAt = (rel: string) => {
+    mkdirSync(path.join(repo, rel, 'conf'), { recursive: true });
+    writeFileSync(path.join(repo, rel, 'conf', 'layer.conf'), '');
+  };
+  it('finds layers two levels down, in name order, not inside a layer or a hidden directory', () => {
+    layerAt('meta-oe');
+    layerAt('meta-oe/nested');
+    layerAt('meta-python');
+    layerAt('extra/meta-x');
+    layerAt('extra/deeper/meta-too-deep');
+    layerAt('.git/meta-hidden');
+    expect(discoverLayers(repo)).toEqual(['extra/meta-x', 'meta-oe', 'meta-python']);
+  });
+  it('takes the repository itself when it is a layer', () => {
+    layerAt('.');
+    expect(discoverLayers(repo)).toEqual(['.']);
+  });
+});
