@@ -34,6 +34,8 @@ export interface BuildFiles {
   inContainer: boolean;
   /** INHERIT += "rm_work", keeping these recipes' work directories. */
   rmWork?: { exclude: string[] };
+  /** The runner's CPUs and memory; read from the machine when not given. */
+  runner?: Resources;
 }
 
 export async function writeBuildFiles(f: BuildFiles): Promise<void> {
@@ -41,7 +43,7 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
   const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
   const conf = path.join(workspace.buildDir, 'conf');
-  const sized = parallelism(config, f.tools.version);
+  const sized = parallelism(config, f.tools.version, f.runner);
   log.info(`Parallelism: ${sized.explanation}`);
   await fs.writeFile(
     path.join(conf, 'bblayers.conf'),

@@ -36,6 +36,7 @@ const SPLIT_TOOLS: BuildTools = {
   bitbake: { layer: 'meta-mine', dir: '.' },
   version: '2.19.0',
 };
+const RUNNER = { cpus: 16, memoryBytes: 64 * 1024 ** 3, source: 'the runner' };
 const container = { engine: 'docker' as const, image: 'smidr-builder:bookworm', memory: '8g', cpuCount: 4 };
 
 describe('bitbakeLayout', () => {
@@ -115,6 +116,7 @@ describe('writeBuildFiles', () => {
       tools: POKY_TOOLS,
       distro: 'poky',
       inContainer: true,
+      runner: RUNNER,
     });
     const bblayers = readFileSync(path.join(buildDir, 'conf', 'bblayers.conf'), 'utf8');
     expect(bblayers).toContain('POKY_BBLAYERS_CONF_VERSION = "2"');
@@ -141,11 +143,13 @@ describe('writeBuildFiles', () => {
       tools: SPLIT_TOOLS,
       distro: 'nodistro',
       inContainer: false,
+      runner: RUNNER,
     });
     const auto = readFileSync(path.join(buildDir, 'conf', 'auto.conf'), 'utf8');
     expect(auto).toContain(`TMPDIR = "${buildDir}/tmp"`);
     expect(auto).toContain('BB_HASHSERVE_DB_DIR = "/c/hashserv"');
-    expect(auto).not.toContain('BB_NUMBER_THREADS');
+    // Sized for the runner itself: no container limits apply.
+    expect(auto).toContain('BB_NUMBER_THREADS = "16"\nPARALLEL_MAKE = "-j 2"');
     expect(readFileSync(path.join(buildDir, 'conf', 'bblayers.conf'), 'utf8')).not.toContain(
       'POKY_BBLAYERS_CONF_VERSION',
     );
