@@ -29079,8 +29079,6 @@ var Inputs;
     Inputs["RmWork"] = "rm-work";
     Inputs["RmWorkExclude"] = "rm-work-exclude";
     Inputs["FreeDiskSpace"] = "free-disk-space";
-    Inputs["Buildtools"] = "buildtools";
-    Inputs["BuildtoolsSha256"] = "buildtools-sha256";
 })(Inputs || (Inputs = {}));
 /**
  * Environment variables for the action's own end-to-end tests: the places on a hosted runner the

@@ -24,8 +24,6 @@ export enum Inputs {
   RmWork = 'rm-work',
   RmWorkExclude = 'rm-work-exclude',
   FreeDiskSpace = 'free-disk-space',
-  Buildtools = 'buildtools',
-  BuildtoolsSha256 = 'buildtools-sha256',
 }
 
 /**

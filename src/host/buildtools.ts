@@ -53,7 +53,7 @@ export interface Buildtools {
 export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()): Promise<Buildtools> {
   if (!bt.sha256sum) {
     throw new ConfigError(
-      `buildtools ${bt.version}: no sha256sum; set buildtools.sha256sum in smidr.yaml or the buildtools-sha256 input to the installer's SHA-256`,
+      `buildtools ${bt.version}: no sha256sum; set buildtools.sha256sum in smidr.yaml to the installer's SHA-256`,
     );
   }
   const version = cacheVersion(bt.version);
@@ -69,7 +69,7 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
     const actual = await sha256(file);
     if (actual !== bt.sha256sum.toLowerCase()) {
       throw new ConfigError(
-        `buildtools ${bt.version}: the installer from ${url} has SHA-256 ${actual}, but ${bt.sha256sum.toLowerCase()} was expected; check buildtools.sha256sum (or the buildtools-sha256 input) and the download site`,
+        `buildtools ${bt.version}: the installer from ${url} has SHA-256 ${actual}, but ${bt.sha256sum.toLowerCase()} was expected; check buildtools.sha256sum and the download site`,
       );
     }
     // An empty directory is cached first, so the installer relocates itself to its final place.
