@@ -1,8 +1,8 @@
 /**
  * Runs the benchmarks and writes their sections of docs/benchmarks.md:
- *   ./scripts/bench.sh [roundtrip] [warm] [growth] [--size=3G] [--objects=10000] [--rounds=3]
+ *   ./scripts/bench.sh [roundtrip] [warm] [growth] [remote] [--size=3G] [--objects=10000] [--rounds=3]
  *     [--warm-cycles=3] [--task-seconds=3] [--growth-runs=10] [--note=<text>]
- * No names: all three. Scratch data goes under $SMIDR_BENCH_DIR (default /var/tmp/smidr-bench);
+ * No names: all four. Scratch data goes under $SMIDR_BENCH_DIR (default /var/tmp/smidr-bench);
  * the generated sstate tree is kept there for the next run, everything else is removed.
  */
 import { mkdirSync } from 'node:fs';
@@ -10,11 +10,12 @@ import * as path from 'node:path';
 
 import { cacheGrowth } from './cache-growth.js';
 import { cacheRoundTrip } from './cache-roundtrip.js';
+import { remoteFetch } from './remote-fetch.js';
 import { writeSection } from './support/doc.js';
 import { parseSize } from './support/stats.js';
 import { warmRebuild } from './warm-rebuild.js';
 
-const ORDER = ['roundtrip', 'warm', 'growth'];
+const ORDER = ['roundtrip', 'warm', 'growth', 'remote'];
 const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flags = Object.fromEntries(
   process.argv
@@ -60,8 +61,16 @@ for (const name of names.length ? ORDER.filter((n) => names.includes(n)) : ORDER
     const taskSeconds = Number(flags['task-seconds'] ?? 3);
     if (!(taskSeconds >= 0)) usage(`--task-seconds must be a number of seconds, not '${flags['task-seconds']}'`);
     body = await warmRebuild({ root, cycles: int('warm-cycles', 3), taskSeconds, log });
-  } else {
+  } else if (name === 'growth') {
     body = await cacheGrowth({ root, runs: int('growth-runs', 10), log });
+  } else {
+    let totalBytes = 0;
+    try {
+      totalBytes = parseSize(flags.size ?? '3G');
+    } catch (e) {
+      usage(`--size: ${(e as Error).message}`);
+    }
+    body = await remoteFetch({ root, totalBytes, objects: int('objects', 10000), rounds: int('rounds', 3), log });
   }
   writeSection({ id: name, body: body.replace(/\n/, `\n${note}`) }, ORDER);
   log(`${name}: written to ${path.relative(process.cwd(), 'docs/benchmarks.md')}`);

@@ -1,22 +1,23 @@
 /**
- * `smidr build`: the action's pipeline from a terminal, with the config's `directories:` as
- * persistent caches, so a CI build can be reproduced (and warmed) on a laptop.
+ * `smidr`: the action's pipeline from a terminal, with the config's `directories:` as persistent
+ * caches, so a CI build can be reproduced (and warmed) on a laptop. Upstream Smidr's spellings
+ * work too: `smidr --config FILE build`, `smidr init [name]`, `--fetch-only`, `--clean-image`.
  */
-import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-
 import { DEFAULT_CONFIG_FILE } from './action/constants.js';
-import { layersJson } from './bitbake/layers.js';
-import { localDirs } from './bitbake/workspace.js';
-import { BUILD_OPTIONS, FLAG_NAMING, overridesFromFlags } from './cli/flags.js';
-import { loadConfig } from './config/config.js';
-import { type BuildOutcome, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
+import { CLEAN_REMOTE_USAGE, cleanRemote } from './cli/clean-remote.js';
+import { build, check, init } from './cli/commands.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
-import { formatDuration } from './util/format.js';
 import { log, setLogger, terminalLogger } from './util/log.js';
 
-const USAGE = `usage: smidr build [options]
-  -c, --config FILE          smidr.yaml to build (default: ${DEFAULT_CONFIG_FILE})
+const USAGE = `usage: smidr [-c FILE] <command> [options]
+commands:
+  build                      build the config's targets (BitBake in the builder container)
+  check                      validate the config and print the settings, layers and conf/auto.conf
+                             lines a build would use; no network, Docker or BitBake (exit 0 or 2)
+  init [name]                write a starter smidr.yaml
+  clean-remote               remove objects of a remote cache unused for N days (see below)
+options (build and check):
+  -c, --config FILE          config to read (default: ${DEFAULT_CONFIG_FILE}); also before the command
   -m, --machine NAME         MACHINE, overriding the config
   -t, --target NAME          target to build (repeatable), overriding the config
   -d, --distro NAME          DISTRO, overriding the config
@@ -24,38 +25,34 @@ const USAGE = `usage: smidr build [options]
   -a, --bitbake-arg ARG      extra BitBake argument (repeatable)
       --container-image IMG  builder image, overriding the config
       --container-engine E   docker, podman or none
-      --workspace-dir DIR    where build directories go (default: beside the sstate directory)
-`;
+options (build):
+      --workspace-dir DIR    where build directories go (default: directories.build, else beside sstate)
+      --fetch-only           check out the layers and write the conf, then stop before BitBake
+      --clean-image          run bitbake -c clean on the targets first (regenerates the image only)
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== 'build') {
-    process.stderr.write(USAGE);
-    return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+${CLEAN_REMOTE_USAGE}`;
+
+/** `smidr --config FILE build …` and `smidr build --config FILE …` alike. */
+function splitGlobal(argv: string[]): { configFile?: string; command?: string; rest: string[] } {
+  let configFile: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '-c' || a === '--config') && i + 1 < argv.length) configFile = argv[++i];
+    else if (a.startsWith('--config=')) configFile = a.slice('--config='.length);
+    else break;
   }
-  const { values } = parseArgs({ args: rest, options: BUILD_OPTIONS, strict: true });
-  const config = loadConfig(path.resolve(values.config), overridesFromFlags(values), { naming: FLAG_NAMING });
-  const build = await prepareBuild(config, localDirs(config.directories, values['workspace-dir']));
-  const outcome = await runPreparedBuild(build);
-  printOutcome(build, outcome);
-  return outcome.result === 'success' ? 0 : 1;
+  return { configFile, command: argv[i], rest: argv.slice(i + 1) };
 }
 
-function printOutcome(build: PreparedBuild, outcome: BuildOutcome): void {
-  const { config } = build;
-  const s = outcome.run.summary;
-  log.info(
-    `\n${outcome.result}: ${config.targets.join(' ')} for ${config.machine} in ${formatDuration(outcome.run.durationMs)}`,
-  );
-  log.info(`  build dir:    ${build.workspace.buildDir}`);
-  log.info(`  tasks run:    ${outcome.tasksRun ?? '-'}, reused from sstate: ${outcome.tasksReused ?? '-'}`);
-  if (s.sstate)
-    log.info(
-      `  sstate match: ${s.sstate.matchPercent}% (wanted ${s.sstate.wanted}, local ${s.sstate.local}, mirrors ${s.sstate.mirrors}, missed ${s.sstate.missed})`,
-    );
-  for (const image of outcome.images) log.info(`  image:        ${image}`);
-  log.info(`  layers:       ${JSON.stringify(layersJson(build.layers))}`);
-  if (outcome.failureMessage) log.error(outcome.failureMessage);
+async function main(argv: string[]): Promise<number> {
+  const { configFile, command, rest } = splitGlobal(argv);
+  if (command === 'build') return build(rest, configFile);
+  if (command === 'check') return check(rest, configFile);
+  if (command === 'init') return init(rest, configFile);
+  if (command === 'clean-remote') return cleanRemote(rest);
+  process.stderr.write(USAGE);
+  return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
 }
 
 setLogger(terminalLogger);

@@ -3,16 +3,20 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { TestEnv } from './action/constants.js';
+import { Outputs, TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
-import { type BuildConfig, loadConfig } from './config/config.js';
+import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
+import { finishRemote, mirrorConf, type RemoteSession, startRemote } from './cache/remote/session.js';
+import { checkReport, formatOf, loadAnyConfig } from './check.js';
+import { type BuildConfig, logConfigWarnings } from './config/config.js';
 import { freeDiskDecision, freeDiskSpace } from './host/free-disk.js';
 import { diskCandidates, placeBuild } from './host/placement.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
+import { selectArtifacts, uploadArtifacts } from './report/artifacts.js';
 import { diskUsage } from './report/disk.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
@@ -26,9 +30,41 @@ type Placed = PipelineDirs & { placement?: string; freed?: string };
 
 async function run(): Promise<void> {
   const inputs = readInputs();
-  const config = loadConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
+  const config = loadAnyConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
+  logConfigWarnings(config);
+  if (inputs.checkOnly) {
+    await log.group('Config check', () =>
+      Promise.resolve(
+        log.info(checkReport(config, formatOf(inputs.configFile).name, { rmWork: inputs.runner.rmWork })),
+      ),
+    );
+    return;
+  }
+  warnInapplicable(config, inputs.cache.mode);
   const dirs = await pipelineDirs(inputs, config);
-  const build = await prepareBuild(config, dirs, { rmWork: inputs.runner.rmWork });
+  const remote = inputs.cache.mode === 'remote' ? await startRemote(inputs.cache.remote!) : undefined;
+  try {
+    await runBuild(inputs, config, dirs, remote);
+  } finally {
+    // The endpoint keeps the process alive; a build that ended early must not leave it open.
+    if (remote) await remote.endpoint.close();
+  }
+}
+
+async function runBuild(
+  inputs: ActionInputs,
+  config: BuildConfig,
+  dirs: Placed,
+  remote: RemoteSession | undefined,
+): Promise<void> {
+  // The hashserve input wins over smidr.yaml's advanced.bb_hashserve: host:port.
+  const server = inputs.hashServe ?? configuredHashServer(config);
+  const hashServe = server && (await sharedHashServe(server, inputs.cache.save));
+  const build = await prepareBuild(config, dirs, {
+    mirrors: remote && mirrorConf(remote.endpoint.url),
+    hashServe,
+    rmWork: inputs.runner.rmWork,
+  });
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: StepState = {
@@ -46,15 +82,19 @@ async function run(): Promise<void> {
     state.restored = await restore(inputs, build);
     saveStepState(state);
   }
+  // The stop-after input wins over the config's advanced.build_timeout.
+  const budgetMinutes = inputs.stopAfterMinutes ?? config.buildTimeoutMinutes;
   const outcome = await runPreparedBuild(build, {
     budget:
-      inputs.stopAfterMinutes === undefined
+      budgetMinutes === undefined
         ? undefined
-        : { deadlineMs: mainStartedMs + inputs.stopAfterMinutes * 60_000, minutes: inputs.stopAfterMinutes },
+        : { deadlineMs: mainStartedMs + budgetMinutes * 60_000, minutes: budgetMinutes },
   });
+  if (remote) await finishRemote(remote, build.workspace.buildDir);
   state.result = outcome.result;
   saveStepState(state);
   setOutputs(build, outcome);
+  await artifacts(inputs, build, outcome.deployDir);
   await reportBuild(build, outcome, {
     summary: inputs.report.summary,
     restored: state.restored,
@@ -63,6 +103,33 @@ async function run(): Promise<void> {
     freed: dirs.freed,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
+}
+
+/** smidr.yaml's artifacts: the output always, the workflow artifact when upload-artifacts asks. */
+async function artifacts(inputs: ActionInputs, build: PreparedBuild, deployDir: string): Promise<void> {
+  const files = selectArtifacts(deployDir, build.config.artifacts ?? []);
+  core.setOutput(Outputs.Artifacts, JSON.stringify(files));
+  if (inputs.uploadArtifacts) await uploadArtifacts(`smidr-${build.workspace.id}`, files, deployDir);
+}
+
+/** One warning for each key that applies to local and self-hosted runs only, or not at all. */
+function warnInapplicable(config: BuildConfig, cacheMode: ActionInputs['cache']['mode']): void {
+  const d = config.directories;
+  if (cacheMode !== 'local') {
+    const local = (['tmp', 'build', 'deploy', 'source'] as const).filter((k) => d[k] !== undefined);
+    for (const k of local)
+      log.warning(
+        `${config.file}: directories.${k}: not used on this runner: it places files on a persistent host (cache: local, or smidr build); here each build keeps its ${k === 'source' ? 'downloads in the cache' : k === 'deploy' ? 'deploy output in its build directory (the deploy-dir output)' : 'directories in the workspace'}`,
+      );
+  }
+  if (d.tmp !== undefined && cacheMode === 'local')
+    log.warning(
+      `${config.file}: directories.tmp: not used: TMPDIR stays inside each build's own directory (one per build, never shared)`,
+    );
+  if (config.container.entrypoint)
+    log.warning(
+      `${config.file}: container.entrypoint: not used: the action runs BitBake through its own fixed script in the container, so no shell ever sees a config value; an image's own entrypoint is bypassed the same way`,
+    );
 }
 
 async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<Placed> {
@@ -117,7 +184,8 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     machine: config.machine,
     targets: config.targets,
     layers: layers.map((l) => ({ name: l.name, commit: l.commit })),
-    localConf: config.localConf,
+    // The settings' conf lines change what BitBake builds exactly as local_conf does.
+    localConf: [...(config.settingsConf ?? []), ...config.localConf],
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);

@@ -4,14 +4,21 @@
  */
 import * as path from 'node:path';
 
+import { containerName } from './bitbake/container.js';
 import { findDeployDir, listImages } from './bitbake/deploy.js';
 import { bitbakeHost, type HostRequest } from './bitbake/host.js';
-import { type BuildTools, checkoutLayers, findBuildTools, type ResolvedLayer } from './bitbake/layers.js';
+import {
+  assertMachineProvided,
+  type BuildTools,
+  checkoutLayers,
+  findBuildTools,
+  type ResolvedLayer,
+} from './bitbake/layers.js';
 import { tasksRun } from './bitbake/output.js';
 import { type BitbakeRunResult, runBitbake } from './bitbake/run.js';
 import { defaultDistro, writeBuildFiles } from './bitbake/setup.js';
 import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
-import { type BuildConfig } from './config/config.js';
+import { type BuildConfig, type ConfAssignment } from './config/config.js';
 import { diskUsage } from './report/disk.js';
 import { type BuildResult, buildResult, failureMessage, fullDiskDirs } from './report/outcome.js';
 import { log } from './util/log.js';
@@ -26,6 +33,14 @@ export interface PreparedBuild {
   distro: string;
   /** Set when BitBake runs in a container. */
   containerName?: string;
+  /** The container shares the runner's network (to reach the remote cache's endpoint on 127.0.0.1). */
+  hostNetwork?: boolean;
+}
+
+/** What BitBake shares beyond this host: the remote cache's mirrors and a shared hash server. */
+export interface SharedCacheConf {
+  mirrors?: ConfAssignment[];
+  hashServe?: Record<string, string>;
 }
 
 export interface BuildOutcome {
@@ -39,8 +54,8 @@ export interface BuildOutcome {
   failureMessage?: string;
 }
 
-/** What the runner adds to a build beyond the config. */
-export interface PrepareOptions {
+/** What the runner adds to a build beyond the config: the shared caches' conf lines, rm_work. */
+export interface PrepareOptions extends SharedCacheConf {
   /** INHERIT += "rm_work", keeping these recipes' work directories. */
   rmWork?: { exclude: string[] };
   env?: NodeJS.ProcessEnv;
@@ -52,14 +67,26 @@ export async function prepareBuild(
   options: PrepareOptions = {},
 ): Promise<PreparedBuild> {
   const env = options.env ?? process.env;
-  const layers = await log.group('Layers', () => checkoutLayers(config.layers, dirs.layerStore, config.dir));
+  const shared: SharedCacheConf = { mirrors: options.mirrors, hashServe: options.hashServe };
+  const layers = await log.group('Layers', () =>
+    checkoutLayers(config.layers, dirs.layerStore, config.dir, config.yoctoSeries),
+  );
+  assertMachineProvided(layers, config.machine);
   const tools = await findBuildTools(layers);
   const distro = config.distro ?? defaultDistro(layers);
   const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
-  await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, rmWork: options.rmWork });
+  await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, shared, rmWork: options.rmWork });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
-  return { config, workspace, layers, tools, distro, containerName: inContainer ? `smidr-${workspace.id}` : undefined };
+  return {
+    config,
+    workspace,
+    layers,
+    tools,
+    distro,
+    containerName: inContainer ? containerName(workspace.id) : undefined,
+    hostNetwork: inContainer && (shared.mirrors !== undefined || shared.hashServe !== undefined),
+  };
 }
 
 export interface RunBuildOptions {
@@ -109,5 +136,6 @@ function hostRequest(b: PreparedBuild): HostRequest {
     tools: b.tools,
     buildId: b.workspace.id,
     containerName: b.containerName,
+    hostNetwork: b.hostNetwork,
   };
 }

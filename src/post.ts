@@ -4,6 +4,7 @@ import { loadStepState } from './action/state.js';
 import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
 import { saveCaches, saveDecision } from './cache/caches.js';
+import { saveRemote } from './cache/remote/session.js';
 import { housekeep } from './local/housekeeping.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
 import { errorMessage, errorStack } from './util/errors.js';
@@ -31,6 +32,20 @@ async function run(): Promise<void> {
     const restored = state.restored;
     const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
     if (state.summary) await appendSummary(renderSaveSummary(saved));
+  } else if (state.cache.mode === 'remote' && state.cache.remote) {
+    const why = saveDecision(state.cache, state.result);
+    if (why) {
+      log.info(`Not saving to the remote cache: ${why}.`);
+      return;
+    }
+    const remote = {
+      settings: state.cache.remote,
+      dirs: state.dirs.caches,
+      buildDir: state.buildDir,
+      buildId: state.buildId,
+      timeoutMs: state.cache.timeoutMs,
+    };
+    await log.group('Save to the remote cache', () => saveRemote(remote));
   } else if (state.cache.mode === 'local') {
     const report = await log.group('Housekeeping of the shared cache directories', () =>
       housekeep(state.dirs, state.cache),

@@ -24,6 +24,13 @@ export enum Inputs {
   RmWork = 'rm-work',
   RmWorkExclude = 'rm-work-exclude',
   FreeDiskSpace = 'free-disk-space',
+  RemoteCache = 'remote-cache',
+  RemoteEndpoint = 'remote-endpoint',
+  RemoteRegion = 'remote-region',
+  RemotePathStyle = 'remote-path-style',
+  Hashserve = 'hashserve',
+  UploadArtifacts = 'upload-artifacts',
+  CheckOnly = 'check-only',
 }
 
 /**
@@ -51,6 +58,7 @@ export enum Outputs {
   SstateCacheHit = 'sstate-cache-hit',
   SstateCacheKey = 'sstate-cache-key',
   HashservCacheHit = 'hashserv-cache-hit',
+  Artifacts = 'artifacts',
 }
 
 export enum State {
@@ -58,7 +66,7 @@ export enum State {
   Step = 'step',
 }
 
-export const CACHE_MODES = ['auto', 'actions', 'local', 'off'] as const;
+export const CACHE_MODES = ['auto', 'actions', 'local', 'remote', 'off'] as const;
 export type CacheModeInput = (typeof CACHE_MODES)[number];
 
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */

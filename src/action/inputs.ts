@@ -3,6 +3,8 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
+import { type HashServer, parseHashServer } from '../cache/remote/hashserve.js';
+import { parseBucketUrl, type RemoteSettings } from '../cache/remote/location.js';
 import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
 import { ConfigError } from '../util/errors.js';
 import { CACHE_MODES, type CacheModeInput, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS } from './constants.js';
@@ -17,6 +19,12 @@ export interface ActionInputs {
   stopAfterMinutes?: number;
   report: ReportInputs;
   runner: RunnerInputs;
+  /** A shared bitbake-hashserv (the hashserve input); else BitBake's local auto server. */
+  hashServe?: HashServer;
+  /** Upload the files smidr.yaml's artifacts select as a workflow artifact. */
+  uploadArtifacts: boolean;
+  /** Validate and print the config, then stop: no network, Docker or BitBake. */
+  checkOnly: boolean;
 }
 
 export interface ReportInputs {
@@ -24,8 +32,12 @@ export interface ReportInputs {
   summary: boolean;
 }
 
+export type CacheMode = 'actions' | 'local' | 'remote' | 'off';
+
 export interface CacheInputs {
-  mode: 'actions' | 'local' | 'off';
+  mode: CacheMode;
+  /** cache: remote: the bucket. */
+  remote?: RemoteSettings;
   /** Root of the persistent cache directories (local mode); else smidr.yaml's directories. */
   dir?: string;
   keyPrefix: string;
@@ -66,6 +78,7 @@ export function readInputs(env = process.env): ActionInputs {
   const localConf = core.getInput(Inputs.LocalConf);
   const workspaceDir = get(Inputs.WorkspaceDir);
   const stopAfter = get(Inputs.StopAfter);
+  const hashserve = get(Inputs.Hashserve);
   return {
     configFile: path.resolve(workspace, get(Inputs.Config) ?? DEFAULT_CONFIG_FILE),
     overrides: {
@@ -82,7 +95,15 @@ export function readInputs(env = process.env): ActionInputs {
     report: readReportInputs(),
     runner: readRunnerInputs(env),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
+    hashServe: hashserve ? parseHashServer(hashserve, `input '${Inputs.Hashserve}'`) : undefined,
+    uploadArtifacts: booleanInput(Inputs.UploadArtifacts, false),
+    checkOnly: booleanInput(Inputs.CheckOnly, false),
   };
+}
+
+function booleanInput(name: Inputs, fallback: boolean): boolean {
+  const text = core.getInput(name).trim();
+  return text === '' ? fallback : parseBoolean(text, name);
 }
 
 function readReportInputs(): ReportInputs {
@@ -109,8 +130,25 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
         : `a ${event} build restores only (its code is untrusted); set save: true to save`;
   const dir = get(Inputs.CacheDir);
   const limit = get(Inputs.CacheSizeLimit);
+  const remoteUrl = get(Inputs.RemoteCache);
+  const resolved = resolveCacheMode(mode as CacheModeInput, env, remoteUrl !== '');
+  if (resolved === 'remote' && !remoteUrl)
+    throw new ConfigError(
+      `input '${Inputs.Cache}': cache: remote needs the bucket; set ${Inputs.RemoteCache}: s3://bucket/prefix`,
+    );
+  const pathStyle = get(Inputs.RemotePathStyle);
   return {
-    mode: resolveCacheMode(mode as CacheModeInput, env),
+    mode: resolved,
+    remote:
+      resolved === 'remote'
+        ? remoteSettings({
+            url: remoteUrl,
+            endpoint: get(Inputs.RemoteEndpoint) || undefined,
+            region: get(Inputs.RemoteRegion) || undefined,
+            pathStyle: pathStyle === '' ? undefined : parseBoolean(pathStyle, Inputs.RemotePathStyle),
+            where: { url: `input '${Inputs.RemoteCache}'`, endpoint: `input '${Inputs.RemoteEndpoint}'` },
+          })
+        : undefined,
     dir: dir ? path.resolve(workspace, dir) : undefined,
     keyPrefix: get(Inputs.CacheKeyPrefix),
     save,
@@ -127,10 +165,38 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
   };
 }
 
-/** GitHub-hosted runners start empty: the cache service is their only memory. */
-export function resolveCacheMode(mode: CacheModeInput, env: NodeJS.ProcessEnv): 'actions' | 'local' | 'off' {
+/**
+ * GitHub-hosted runners start empty: the cache service is their only memory. A bucket named in
+ * remote-cache is what the workflow wants shared, on any runner.
+ */
+export function resolveCacheMode(mode: CacheModeInput, env: NodeJS.ProcessEnv, remoteGiven = false): CacheMode {
   if (mode !== 'auto') return mode;
+  if (remoteGiven) return 'remote';
   return env.RUNNER_ENVIRONMENT === 'self-hosted' ? 'local' : 'actions';
+}
+
+/** The bucket's settings from inputs or CLI flags: an endpoint implies path-style unless told otherwise. */
+export function remoteSettings(o: {
+  url: string;
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  /** How the URL and the endpoint were given (input or flag), for messages. */
+  where: { url: string; endpoint: string };
+}): RemoteSettings {
+  const { bucket, prefix } = parseBucketUrl(o.url, o.where.url);
+  if (o.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(o.endpoint))
+    throw new ConfigError(
+      `${o.where.endpoint}: "${o.endpoint}" is not an http:// or https:// URL, e.g. https://minio.example.com:9000`,
+    );
+  return {
+    url: `s3://${bucket}/${prefix}`,
+    bucket,
+    prefix,
+    endpoint: o.endpoint,
+    region: o.region,
+    pathStyle: o.pathStyle ?? o.endpoint !== undefined,
+  };
 }
 
 /** The YAML 1.2 core-schema booleans, as core.getBooleanInput reads them. */

@@ -3,6 +3,7 @@
  * conf-line.ts. Names were validated with the config, and are checked again here because a conf
  * file is where a bad value would turn into code.
  */
+import type { HashEquivalence } from '../config/config.js';
 import { BITBAKE_NAME } from '../config/names.js';
 import { type ConfAssignment, confLine, renderAssignment } from './conf-line.js';
 
@@ -30,6 +31,14 @@ export interface AutoConfSettings {
   /** Set when the layers include meta-poky, whose sanity check wants the bblayers version. */
   pokyBblayersVersion?: string;
   localConf: ConfAssignment[];
+  /** A shared hash server's assignments (the hashserve input or advanced.bb_hashserve: host:port). */
+  hashServe?: Record<string, string>;
+  /** The remote cache's mirror settings (SSTATE_MIRRORS, PREMIRRORS), before local_conf so it can override them. */
+  mirrors?: ConfAssignment[];
+  /** Lines the config's settings ask for (packages, features, advanced), written before local_conf. */
+  settingsConf?: ConfAssignment[];
+  /** Default: auto. */
+  hashEquivalence?: HashEquivalence;
 }
 
 function name(kind: string, value: string): string {
@@ -70,12 +79,7 @@ export function renderAutoConf(s: AutoConfSettings): string {
     confLine('DL_DIR', '=', paths.downloads),
     confLine('SSTATE_DIR', '=', paths.sstate),
     '',
-    '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
-    confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
-    confLine('BB_HASHSERVE', '=', 'auto'),
-    s.hashservDbDirSupported
-      ? confLine('BB_HASHSERVE_DB_DIR', '=', paths.hashserv)
-      : confLine('PERSISTENT_DIR', '=', paths.hashserv),
+    ...hashEquivalenceLines(s),
   ];
   if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined) lines.push('');
   if (s.bbNumberThreads !== undefined) lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
@@ -93,10 +97,55 @@ export function renderAutoConf(s: AutoConfSettings): string {
     const exclude = s.rmWork.exclude.map((r) => name('recipe name', r));
     if (exclude.length > 0) lines.push(confLine('RM_WORK_EXCLUDE', '+=', exclude.join(' ')));
   }
+  if (s.mirrors?.length) {
+    lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
+    for (const a of s.mirrors) lines.push(renderAssignment(a));
+  }
+  if (s.settingsConf && s.settingsConf.length > 0) {
+    lines.push('', "# smidr.yaml's packages, features and advanced settings.");
+    for (const a of s.settingsConf) lines.push(renderAssignment(a));
+  }
   if (s.localConf.length > 0) {
     lines.push('', '# local_conf from smidr.yaml and the local-conf input, in that order.');
     for (const a of s.localConf) lines.push(renderAssignment(a));
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/** advanced.bb_hashserve: a private server whose DB lives beside sstate (auto), none, or a shared server. */
+function hashEquivalenceLines(s: AutoConfSettings): string[] {
+  const dbDir = s.hashservDbDirSupported
+    ? confLine('BB_HASHSERVE_DB_DIR', '=', s.paths.hashserv)
+    : confLine('PERSISTENT_DIR', '=', s.paths.hashserv);
+  if (s.hashServe) {
+    // Writers talk to the shared server; readers keep a local server with it as upstream.
+    return [
+      '# Hash equivalence through a shared bitbake-hashserv; the local DB lives beside sstate.',
+      confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+      ...Object.entries(s.hashServe).map(([k, v]) => confLine(k, '=', v)),
+      dbDir,
+    ];
+  }
+  const h = s.hashEquivalence ?? { mode: 'auto' };
+  if (h.mode === 'none') {
+    return [
+      '# Hash equivalence is off (advanced.bb_hashserve: none).',
+      confLine('BB_SIGNATURE_HANDLER', '=', 'OEBasicHash'),
+      confLine('BB_HASHSERVE', '=', ''),
+    ];
+  }
+  if (h.mode === 'server') {
+    return [
+      '# Hash equivalence through the shared server advanced.bb_hashserve names.',
+      confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+      confLine('BB_HASHSERVE', '=', h.address),
+    ];
+  }
+  return [
+    '# Hash equivalence: the DB lives beside sstate, so reuse survives a fresh workspace.',
+    confLine('BB_SIGNATURE_HANDLER', '=', 'OEEquivHash'),
+    confLine('BB_HASHSERVE', '=', 'auto'),
+    dbDir,
+  ];
 }

@@ -12,6 +12,11 @@ export type Engine = 'docker' | 'podman';
 /** The label naming the build directory a container builds in: housekeeping asks the engine for it. */
 export const BUILD_LABEL = 'org.smidr.build';
 
+/** `smidr-build-<build id>`, as Smidr names its build containers (`docker ps --filter name=smidr-build-`). */
+export function containerName(buildId: string): string {
+  return `smidr-build-${buildId}`;
+}
+
 export interface Mount {
   source: string;
   target: string;
@@ -29,6 +34,8 @@ export interface ContainerSpec {
   memory?: string;
   cpus?: number;
   securityOptions: string[];
+  /** `host`: the container shares the runner's network, to reach the action's endpoint on 127.0.0.1. */
+  network?: 'host';
   labels: Record<string, string>;
   /** The program and its arguments, run with the image's entrypoint replaced. */
   command: string[];
@@ -81,6 +88,7 @@ export function runArgs(spec: ContainerSpec): string[] {
   if (spec.memory) args.push('--memory', spec.memory, '--memory-swap', spec.memory);
   if (spec.cpus !== undefined) args.push('--cpus', String(spec.cpus));
   for (const o of spec.securityOptions) args.push('--security-opt', o);
+  if (spec.network) args.push('--network', spec.network);
   for (const m of spec.mounts) args.push('--mount', mountArg(m));
   for (const [k, v] of Object.entries(spec.env)) args.push('--env', `${k}=${v}`);
   args.push(spec.image, ...spec.command.slice(1));

@@ -30,6 +30,8 @@ export interface HostRequest {
   buildId: string;
   /** Set when BitBake runs in a container. */
   containerName?: string;
+  /** The container shares the runner's network (the remote cache's endpoint listens on its 127.0.0.1). */
+  hostNetwork?: boolean;
 }
 
 export async function bitbakeHost(r: HostRequest, argv: string[], uid = process.getuid?.()): Promise<BitbakeHost> {
@@ -69,6 +71,7 @@ export function containerSpec(
     memory: r.container.memory,
     cpus: r.container.cpuCount,
     securityOptions,
+    network: r.hostNetwork ? 'host' : undefined,
     labels: { [BUILD_LABEL]: r.buildId },
     command: ['/bin/bash', layout.script, ...argv],
   };
@@ -107,7 +110,10 @@ export function directHost(r: HostRequest, env: NodeJS.ProcessEnv, uid?: number)
   };
 }
 
-/** The runner's environment as BitBake gets it: no host TMPDIR, no server address, no runner secrets. */
+/**
+ * The runner's environment as BitBake gets it: no host TMPDIR, no server address, no runner
+ * secrets (the remote cache's AWS credentials stay with the action, which fetches for BitBake).
+ */
 export function runnerEnvForBitbake(env: NodeJS.ProcessEnv): Record<string, string> {
   const out = stringEnv(env);
   for (const k of Object.keys(out)) {
@@ -116,7 +122,8 @@ export function runnerEnvForBitbake(env: NodeJS.ProcessEnv): Record<string, stri
       k === 'BBSERVER' ||
       k.startsWith('ACTIONS_') ||
       k.startsWith('INPUT_') ||
-      k.startsWith('GITHUB_TOKEN')
+      k.startsWith('GITHUB_TOKEN') ||
+      k.startsWith('AWS_')
     )
       delete out[k];
   }

@@ -32,10 +32,15 @@ export interface ResolvedLayer {
 /** The marker written last into a checkout: without it the directory is an interrupted clone. */
 const COMPLETE = '.smidr-complete';
 
+/**
+ * Checks out every layer. With `series` (yocto_series), sub-layers found by discovery are only
+ * those whose LAYERSERIES_COMPAT names it, as upstream Smidr resolves them.
+ */
 export async function checkoutLayers(
   layers: LayerConfig[],
   store: string,
   configDir: string,
+  series?: string,
 ): Promise<ResolvedLayer[]> {
   const resolved: ResolvedLayer[] = [];
   for (const layer of layers) {
@@ -44,6 +49,7 @@ export async function checkoutLayers(
         ? await usePathLayer(layer, path.resolve(configDir, layer.source.path))
         : await checkoutGitLayer(layer, store);
     r.sublayers = await resolveSublayers(layer, r.dir, r.commit);
+    if (!layer.sublayers && series) r.sublayers = await compatibleSublayers(r, series);
     log.info(
       `${r.name}: ${r.url ?? r.dir} @ ${r.commit}` +
         `${r.branch ? ` (branch ${r.branch})` : r.tag ? ` (tag ${r.tag})` : ''}` +
@@ -73,17 +79,21 @@ async function usePathLayer(layer: LayerConfig, dir: string): Promise<ResolvedLa
 
 async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<ResolvedLayer> {
   if (layer.source.kind !== 'git') throw new Error('not a git layer');
-  const { url, branch, tag, commit: pinned } = layer.source;
+  const { url, tag, commit: pinned } = layer.source;
   const home = path.join(store, `${layer.name}-${createHash('sha256').update(url).digest('hex').slice(0, 8)}`);
   await fs.mkdir(home, { recursive: true });
 
   // A full pin needs no network at all when its checkout is already in the store.
-  if (pinned && FULL_COMMIT.test(pinned) && !branch && existsSync(path.join(home, pinned, COMPLETE))) {
+  if (pinned && FULL_COMMIT.test(pinned) && !layer.source.branch && existsSync(path.join(home, pinned, COMPLETE))) {
     log.info(`${layer.name}: reusing checkout of ${pinned}`);
     return { name: layer.name, kind: 'git', url, tag, commit: pinned, dir: path.join(home, pinned), sublayers: [] };
   }
 
-  const head = pinned ? undefined : await remoteHead(layer.name, url, branch, tag);
+  let branch = layer.source.branch;
+  let head: string | undefined;
+  if (pinned) head = undefined;
+  else if (layer.source.branchFromSeries) ({ branch, sha: head } = await seriesHead(layer.name, url, branch!));
+  else head = await remoteHead(layer.name, url, branch, tag);
   const tmp = path.join(home, `.tmp-${randomBytes(6).toString('hex')}`);
   try {
     await git(['init', '-q', tmp]);
@@ -114,18 +124,34 @@ async function placeCheckout(tmp: string, dir: string): Promise<void> {
   }
 }
 
-/** The commit a branch, tag or the default branch points at, asked of the remote. */
-async function remoteHead(name: string, url: string, branch?: string, tag?: string): Promise<string> {
-  const ref = branch ? `refs/heads/${branch}` : tag ? `refs/tags/${tag}` : 'HEAD';
+/**
+ * A branch that follows yocto_series: the series itself, else the first `<series>-*` head (the
+ * Toradex layers name theirs kirkstone-6.x.y), as upstream Smidr retries; the choice is logged.
+ */
+async function seriesHead(name: string, url: string, series: string): Promise<{ branch: string; sha: string }> {
+  const heads = await lsRemote(name, url, [`refs/heads/${series}`, `refs/heads/${series}-*`]);
+  const exact = heads.get(`refs/heads/${series}`);
+  if (exact) return { branch: series, sha: exact };
+  const [ref, sha] = [...heads.entries()].sort(([a], [b]) => (a < b ? -1 : 1))[0] ?? [];
+  if (!ref || !sha)
+    throw new ConfigError(
+      `layer '${name}': ${url} has no branch '${series}' (yocto_series) nor any '${series}-*' branch; set the layer's branch`,
+    );
+  const branch = ref.slice('refs/heads/'.length);
+  log.info(`${name}: no branch ${series} in ${url}; following ${branch}, the first ${series}-* branch`);
+  return { branch, sha };
+}
+
+async function lsRemote(name: string, url: string, refs: string[]): Promise<Map<string, string>> {
   let out: string;
   try {
-    out = await gitRemote(['ls-remote', '--', url, ref, ...(tag ? [`${ref}^{}`] : [])]);
+    out = await gitRemote(['ls-remote', '--', url, ...refs]);
   } catch (e) {
     throw new ConfigError(
       `layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`,
     );
   }
-  const refs = new Map(
+  return new Map(
     out
       .split('\n')
       .filter(Boolean)
@@ -134,6 +160,12 @@ async function remoteHead(name: string, url: string, branch?: string, tag?: stri
         return [r!, sha!] as const;
       }),
   );
+}
+
+/** The commit a branch, tag or the default branch points at, asked of the remote. */
+async function remoteHead(name: string, url: string, branch?: string, tag?: string): Promise<string> {
+  const ref = branch ? `refs/heads/${branch}` : tag ? `refs/tags/${tag}` : 'HEAD';
+  const refs = await lsRemote(name, url, [ref, ...(tag ? [`${ref}^{}`] : [])]);
   const sha = refs.get(`${ref}^{}`) ?? refs.get(ref);
   if (!sha) {
     const what = branch ? `branch '${branch}'` : tag ? `tag '${tag}'` : 'a default branch (HEAD)';
@@ -220,6 +252,37 @@ async function resolveSublayers(layer: LayerConfig, dir: string, commit: string)
   return (await templateLayers(dir)) ?? discoverLayers(dir);
 }
 
+/**
+ * The sub-layers whose LAYERSERIES_COMPAT names the series (a layer without the line is kept).
+ * master is not a codename a layer lists (master's own compat names the coming release), so it
+ * filters nothing.
+ */
+async function compatibleSublayers(r: ResolvedLayer, series: string): Promise<string[]> {
+  if (series === 'master') return r.sublayers;
+  const kept: string[] = [];
+  for (const sub of r.sublayers) {
+    const text = await fs.readFile(path.join(r.dir, sub, 'conf', 'layer.conf'), 'utf8').catch(() => '');
+    const compat = /^\s*LAYERSERIES_COMPAT_[A-Za-z0-9_.+-]+\s*[?:+.]?=\s*["']([^"']*)["']/m.exec(text);
+    if (!compat || compat[1]!.split(/\s+/).includes(series)) kept.push(sub);
+    else log.info(`${r.name}: leaving out ${sub}: its ${compat[0].trim()} does not name ${series} (yocto_series)`);
+  }
+  return kept;
+}
+
+/**
+ * A MACHINE that no layer provides (no conf/machine/<machine>.conf in any sub-layer) is a config
+ * error before BitBake starts, rather than BitBake's parse error, or upstream's silent swap.
+ */
+export function assertMachineProvided(layers: ResolvedLayer[], machine: string): void {
+  const searched = layers.flatMap((l) =>
+    l.sublayers.map((s) => ({ label: `${l.name}/${s}`, dir: path.join(l.dir, s) })),
+  );
+  if (searched.some((s) => existsSync(path.join(s.dir, 'conf', 'machine', `${machine}.conf`)))) return;
+  throw new ConfigError(
+    `MACHINE "${machine}" is provided by no layer: no conf/machine/${machine}.conf in ${searched.map((s) => s.label).join(', ') || 'any layer'}; expected its BSP layer under layers, or another machine`,
+  );
+}
+
 const TEMPLATES = ['meta-poky/conf/templates/default/bblayers.conf.sample', 'meta-poky/conf/bblayers.conf.sample'];
 
 async function templateLayers(dir: string): Promise<string[] | undefined> {
@@ -234,13 +297,16 @@ async function templateLayers(dir: string): Promise<string[] | undefined> {
   return undefined;
 }
 
+/** Directories holding example or test layers, never built (as upstream Smidr skips them). */
+const NOT_LAYERS = new Set(['tests', 'testdata', 'meta-selftest', 'meta-skeleton']);
+
 /** Directories up to `depth` levels down holding conf/layer.conf, not looking inside a layer or a hidden directory. */
 export function discoverLayers(dir: string, depth = 2): string[] {
   const isLayer = (rel: string) => existsSync(path.join(dir, rel, 'conf', 'layer.conf'));
   if (isLayer('')) return ['.'];
   const found: string[] = [];
   walk(dir, ({ rel, dirent }) => {
-    if (!dirent.isDirectory() || dirent.name.startsWith('.')) return 'skip';
+    if (!dirent.isDirectory() || dirent.name.startsWith('.') || NOT_LAYERS.has(dirent.name)) return 'skip';
     if (isLayer(rel)) {
       found.push(rel);
       return 'skip';

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import type { BuildConfig } from '../config/config.js';
+import type { BuildConfig, ConfAssignment } from '../config/config.js';
 import {
   containerResources,
   type Parallelism,
@@ -15,7 +15,7 @@ import {
   sizeParallelism,
 } from '../host/sizing.js';
 import { log } from '../util/log.js';
-import { renderAutoConf, renderBblayersConf } from './conf.js';
+import { type AutoConfSettings, renderAutoConf, renderBblayersConf } from './conf.js';
 import { BUILD_USER_GITCONFIG } from './container.js';
 import { type BuildTools, type ResolvedLayer, versionAtLeast } from './layers.js';
 import { bitbakeLayout, confPaths } from './layout.js';
@@ -25,13 +25,21 @@ import type { Workspace } from './workspace.js';
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
 
+/** What auto.conf needs of the config. */
+type ConfOfConfig = Pick<
+  BuildConfig,
+  'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake' | 'settingsConf' | 'hashEquivalence'
+>;
+
 export interface BuildFiles {
-  config: Pick<BuildConfig, 'machine' | 'localConf' | 'container' | 'bbNumberThreads' | 'parallelMake'>;
+  config: ConfOfConfig;
   workspace: Workspace;
   layers: ResolvedLayer[];
   tools: BuildTools;
   distro: string;
   inContainer: boolean;
+  /** The remote cache's mirrors and a shared hash server's assignments (pipeline.ts SharedCacheConf). */
+  shared?: { mirrors?: ConfAssignment[]; hashServe?: Record<string, string> };
   /** INHERIT += "rm_work", keeping these recipes' work directories. */
   rmWork?: { exclude: string[] };
   /** The runner's CPUs and memory; read from the machine when not given. */
@@ -51,21 +59,53 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   );
   await fs.writeFile(
     path.join(conf, 'auto.conf'),
-    renderAutoConf({
-      machine: config.machine,
-      distro: f.distro,
-      paths,
-      hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE),
-      ...sized,
-      rmWork: f.rmWork,
-      localConf: config.localConf,
-    }),
+    renderAutoConf(
+      autoConfSettings(
+        config,
+        { distro: f.distro, paths, hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE) },
+        f.shared,
+        { sized, rmWork: f.rmWork },
+      ),
+    ),
   );
   // Written on the host, where the layout's paths are the host's own.
   const onHost = bitbakeLayout(dirs, false);
   await fs.mkdir(onHost.home, { recursive: true });
   if (f.inContainer) await fs.writeFile(path.join(onHost.home, '.gitconfig'), BUILD_USER_GITCONFIG);
   await fs.writeFile(onHost.script, RUN_BITBAKE_SH, { mode: 0o755 });
+}
+
+/** What the runner adds to auto.conf: rm_work, and the parallelism sized for its CPUs and memory. */
+export interface RunnerConf {
+  /** Default: sized for this machine, for a BitBake that reads BB_HASHSERVE_DB_DIR (the check's assumption). */
+  sized?: Parallelism;
+  rmWork?: { exclude: string[] };
+}
+
+/**
+ * What auto.conf says for a config, once the distro, the paths and BitBake's version are known:
+ * the one place both the build and the config check (check.ts) get their lines from.
+ */
+export function autoConfSettings(
+  config: ConfOfConfig,
+  known: Pick<AutoConfSettings, 'distro' | 'paths' | 'hashservDbDirSupported'>,
+  shared: BuildFiles['shared'] = {},
+  runner: RunnerConf = {},
+): AutoConfSettings {
+  const sized = runner.sized ?? parallelism(config, HASHSERVE_DB_DIR_SINCE);
+  return {
+    machine: config.machine,
+    ...known,
+    bbNumberThreads: sized.bbNumberThreads,
+    parallelMake: sized.parallelMake,
+    pressureMaxMemory: sized.pressureMaxMemory,
+    rmWork: runner.rmWork,
+    localConf: config.localConf,
+    settingsConf: config.settingsConf,
+    hashEquivalence: config.hashEquivalence,
+    mirrors: shared.mirrors,
+    hashServe: shared.hashServe,
+  };
 }
 
 /** The distro when the config names none: poky's when its meta-poky layer is there, else OE-core's. */

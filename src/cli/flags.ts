@@ -1,5 +1,4 @@
 /** The CLI's flags: how they are spelled, read into overrides, and named in config errors. */
-import { DEFAULT_CONFIG_FILE } from '../action/constants.js';
 import { confLines, splitList } from '../action/inputs.js';
 import type { ConfigOverrides, OverrideField, OverrideNaming } from '../config/config.js';
 
@@ -21,9 +20,9 @@ export const FLAG_NAMING: OverrideNaming = {
   mention: (field) => OVERRIDE_FLAGS[field],
 };
 
-/** The flags `smidr build` takes, in node:util parseArgs form. */
-export const BUILD_OPTIONS = {
-  config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
+/** The flags `smidr check` takes, in node:util parseArgs form: the overrides. */
+export const CHECK_OPTIONS = {
+  config: { type: 'string', short: 'c' },
   machine: { type: 'string', short: 'm' },
   target: { type: 'string', short: 't', multiple: true },
   distro: { type: 'string', short: 'd' },
@@ -31,7 +30,14 @@ export const BUILD_OPTIONS = {
   'bitbake-arg': { type: 'string', short: 'a', multiple: true },
   'container-image': { type: 'string' },
   'container-engine': { type: 'string' },
+} as const;
+
+/** The flags `smidr build` takes: the overrides, and where and how far to build. */
+export const BUILD_OPTIONS = {
+  ...CHECK_OPTIONS,
   'workspace-dir': { type: 'string' },
+  'fetch-only': { type: 'boolean' },
+  'clean-image': { type: 'boolean' },
 } as const;
 
 export interface OverrideFlags {

@@ -11,18 +11,29 @@ import * as path from 'node:path';
 import type { ContainerEngine } from '../action/constants.js';
 import type { ConfAssignment } from '../bitbake/conf-line.js';
 import { ConfigError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import type { Environment } from './env-substitution.js';
 import type { OverrideNaming } from './overrides.js';
 import { readSmidrYaml } from './smidr-yaml.js';
 import { YamlReader } from './yaml-reader.js';
 
 export type { ConfAssignment } from '../bitbake/conf-line.js';
+export { DEFAULT_DIRECTORIES } from './directories-yaml.js';
 export { CONFIG_KEYS, type ConfigSection } from './keys.js';
 export type { OverrideField, OverrideNaming } from './overrides.js';
-export { BASE_PROVIDERS, DEFAULT_DIRECTORIES, POKY_GIT_URL } from './smidr-yaml.js';
+export { BASE_PROVIDERS, POKY_GIT_URL } from './smidr-yaml.js';
 
 /** Where a layer's repository comes from. */
 export type LayerSource =
-  | { kind: 'git'; url: string; branch?: string; tag?: string; commit?: string }
+  | {
+      kind: 'git';
+      url: string;
+      branch?: string;
+      tag?: string;
+      commit?: string;
+      /** The branch was not written: it follows yocto_series, and `<series>-*` is tried when it is missing. */
+      branchFromSeries?: boolean;
+    }
   /** The repository under test itself (or a directory in it), at its current commit. */
   | { kind: 'path'; path: string };
 
@@ -56,9 +67,34 @@ export interface BuildConfig {
   /** PARALLEL_MAKE value, e.g. "-j 8". */
   parallelMake?: string;
   bbNumberThreads?: number;
-  /** Persistent directories for local runs and self-hosted runners; absolute, `~` expanded. */
-  directories: { downloads: string; sstate: string; layers: string };
-  container: { engine: ContainerEngine; image: string; memory?: string; cpuCount?: number };
+  /**
+   * Persistent directories for local runs and self-hosted runners; absolute, `~` expanded. The
+   * optional ones are upstream Smidr's: per-build TMPDIRs go under `tmp`, build directories under
+   * `build`, a copy of each build's deploy output under `deploy`; `source` is DL_DIR when
+   * `downloads` is not set.
+   */
+  directories: {
+    downloads: string;
+    sstate: string;
+    layers: string;
+    tmp?: string;
+    build?: string;
+    deploy?: string;
+    source?: string;
+  };
+  container: { engine: ContainerEngine; image: string; memory?: string; cpuCount?: number; entrypoint?: string[] };
+  /** base.provider as written: a label (poky alone adds a layer). */
+  provider?: string;
+  /** Conf lines the config's settings ask for (packages, features, advanced, build.extra_*), before local_conf. */
+  settingsConf?: ConfAssignment[];
+  /** Undefined: auto, a private hash server per build with its DB cached beside sstate. */
+  hashEquivalence?: HashEquivalence;
+  /** advanced.build_timeout: the time budget, as the stop-after input gives it. */
+  buildTimeoutMinutes?: number;
+  /** File name patterns selecting files of the deploy directory for the artifacts output. */
+  artifacts?: string[];
+  /** Keys read and ignored, with where they are: each is logged once as a warning. */
+  warnings?: string[];
   /** Yocto's buildtools for container-engine none, as kas's `buildtools:` key names them. */
   buildtools?: BuildtoolsConfig;
 }
@@ -69,6 +105,9 @@ export interface BuildtoolsConfig {
   baseUrl?: string;
   filename?: string;
 }
+
+/** advanced.bb_hashserve: `auto` (the default), `none`, or a shared server's host:port. */
+export type HashEquivalence = { mode: 'auto' } | { mode: 'none' } | { mode: 'server'; address: string };
 
 /** Values that override the file: the action's inputs, or the CLI's flags. Unset means "keep". */
 export interface ConfigOverrides {
@@ -85,6 +124,8 @@ export interface ConfigOptions {
   naming: OverrideNaming;
   /** Expands `~`; default: the user's home directory. */
   home?: string;
+  /** Where `${VAR}` references take their values; default: the process environment. */
+  env?: Environment;
 }
 
 /**
@@ -112,8 +153,8 @@ export function loadConfig(file: string, overrides: ConfigOverrides, options: Co
 }
 
 /**
- * Parses and validates smidr.yaml text and lays the overrides over it. Pure: reads no file and
- * no environment.
+ * Parses and validates smidr.yaml text and lays the overrides over it. Reads no file; `${VAR}`
+ * references take their values from options.env (default: the process environment).
  *
  * Every problem found is reported at once: the ConfigError's message holds one line per
  * problem, each `<file>:<line>: <field>: <what is wrong>; expected <what>`, or
@@ -129,7 +170,8 @@ export function parseConfig(
 ): BuildConfig {
   const abs = path.resolve(file);
   const r = new YamlReader(text, file);
-  const top = r.parse();
+  // In local_conf, `${…}` is BitBake's own expansion (RDEPENDS:${PN}), never the environment's.
+  const top = r.parse(options.env ?? process.env, ['build.local_conf']);
   const config =
     top === undefined
       ? undefined
@@ -141,5 +183,10 @@ export function parseConfig(
           options.naming,
         );
   r.throwProblems();
-  return { ...config!, file: abs };
+  return { ...config!, file: abs, ...(r.warnings.length > 0 && { warnings: r.warnings }) };
+}
+
+/** Logs the config's warnings, each once. */
+export function logConfigWarnings(config: BuildConfig): void {
+  for (const w of new Set(config.warnings ?? [])) log.warning(w);
 }

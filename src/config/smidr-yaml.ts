@@ -2,13 +2,13 @@
  * The rules of smidr.yaml, section by section, and how the sections and the overrides combine
  * into one BuildConfig. Reading and reporting go through YamlReader.
  */
-import * as path from 'node:path';
 
 import { isMap, type Node } from 'yaml';
 
 import { CONTAINER_ENGINES, type ContainerEngine, DEFAULT_CONTAINER_IMAGE } from '../action/constants.js';
 import { ASSIGNMENT_FORM, type ConfAssignment, parseConfAssignment } from '../bitbake/conf-line.js';
 import type { BuildConfig, BuildtoolsConfig, ConfigOverrides, LayerConfig } from './config.js';
+import { optional, readDirectories } from './directories-yaml.js';
 import { CONFIG_KEYS, sectionKeys } from './keys.js';
 import { type PathBase, readLayers } from './layers-yaml.js';
 import {
@@ -22,16 +22,12 @@ import {
   YOCTO_SERIES,
 } from './names.js';
 import { checkOverrides, type OverrideNaming } from './overrides.js';
+import { readSettings, type Settings } from './settings-yaml.js';
 import type { Entry, QuantityRule, YamlReader } from './yaml-reader.js';
 
 /** Values of `base.provider`: `poky` adds a poky layer unless one is listed; `none` adds nothing. */
 export const BASE_PROVIDERS = ['poky', 'none'] as const;
 export const POKY_GIT_URL = 'https://git.yoctoproject.org/poky';
-export const DEFAULT_DIRECTORIES = {
-  downloads: '~/.smidr/downloads',
-  sstate: '~/.smidr/sstate-cache',
-  layers: '~/.smidr/layers',
-} as const;
 
 const PROJECT_NAME = 'a project name, e.g. name: my-project';
 
@@ -79,12 +75,21 @@ export function readSmidrYaml(
   const root = r.mapping(top, '', sectionKeys('root'), '')!;
   const project = readProject(r, top, root);
   const baseSection = readBase(c, root.get('base'));
-  const directories = readDirectories(c, root.get('directories'));
   const layers = readLayers(r, root.get('layers'), base);
+  followSeries(layers, project.yoctoSeries);
   addPokyLayer(c, layers, baseSection, root.get('base'), project.yoctoSeries, root.has('yocto_series'));
   const build = readBuild(c, root.get('build'));
+  const directories = readDirectories(c, root.get('directories'), build.entries);
   const container = readContainer(c, root.get('container'));
   const buildtools = readBuildtools(c, root.get('buildtools'));
+  const settings = readSettings(r, root, build.entries);
+  const cache = root.get('cache');
+  if (cache)
+    r.warn(
+      cache.keyNode,
+      'cache',
+      "ignored: the action's caches are set by its inputs (cache, cache-dir, …), and directories.downloads / sstate name the persistent directories",
+    );
   const o = checkOverrides(overrides, naming, r);
   const machine = o.machine ?? build.machine ?? baseSection.machine;
   const targets = o.targets ?? build.targets;
@@ -110,9 +115,34 @@ export function readSmidrYaml(
       image: o.image ?? container.image ?? DEFAULT_CONTAINER_IMAGE,
       memory: container.memory,
       cpuCount: container.cpuCount,
+      ...optional('entrypoint', container.entrypoint),
     },
-    buildtools,
+    ...optional('provider', baseSection.provider),
+    ...upstreamSettings(settings),
+    ...optional('buildtools', buildtools),
   };
+}
+
+/** The settings' fields, each only when set, so a seed config's BuildConfig stays as it was. */
+function upstreamSettings(s: Settings): Partial<BuildConfig> {
+  return {
+    ...(s.conf.length > 0 && { settingsConf: s.conf }),
+    ...optional('hashEquivalence', s.hashEquivalence),
+    ...optional('buildTimeoutMinutes', s.buildTimeoutMinutes),
+    ...(s.artifacts.length > 0 && { artifacts: s.artifacts }),
+  };
+}
+
+/** A git layer given no branch, tag or commit follows yocto_series, as upstream resolves it. */
+function followSeries(layers: LayerConfig[], series: string | undefined): void {
+  if (series === undefined) return;
+  for (const l of layers) {
+    const s = l.source;
+    if (s.kind === 'git' && s.branch === undefined && s.tag === undefined && s.commit === undefined) {
+      s.branch = series;
+      s.branchFromSeries = true;
+    }
+  }
 }
 
 function readProject(r: YamlReader, top: Node, root: Map<string, Entry>) {
@@ -194,9 +224,9 @@ function readBase({ r }: Context, entry: Entry | undefined): BaseSection {
     : undefined;
   const provider = r.matching(
     base?.get('provider'),
-    (s) => (BASE_PROVIDERS as readonly string[]).includes(s),
-    'a supported provider',
-    `one of ${BASE_PROVIDERS.join(', ')} (for other layer sets, set provider: none and list the layers under layers)`,
+    (s) => BITBAKE_NAME.test(s),
+    'a provider name',
+    `a label such as ${BASE_PROVIDERS.join(', ')}, toradex or raspberrypi (${NAME_CHARS}); only poky adds a layer`,
   );
   const machine = machineField(r, base?.get('machine'));
   const distro = bitbakeName(r, base?.get('distro'), 'DISTRO', 'poky');
@@ -221,11 +251,10 @@ function addPokyLayer(
   const { provider, version } = base;
   if (provider !== 'poky') {
     if (version !== undefined)
-      r.error(
-        base.entries!.get('version')!.value,
+      r.warn(
+        base.entries!.get('version')!.keyNode,
         'base.version',
-        'is only used with provider: poky',
-        'provider: poky, or no base.version',
+        `ignored: it picks poky's release, and provider is ${provider ?? 'not set'}, so every layer comes from layers:`,
       );
     return;
   }
@@ -258,30 +287,8 @@ function addPokyLayer(
   }
 }
 
-function readDirectories({ r, dir, home }: Context, entry: Entry | undefined): Partial<BuildConfig['directories']> {
-  const dirs = entry
-    ? r.mapping(entry.value, 'directories', sectionKeys('directories'), 'a mapping: { downloads, sstate, layers }')
-    : undefined;
-  const read = (key: keyof typeof DEFAULT_DIRECTORIES) =>
-    directory(r, dirs?.get(key), DEFAULT_DIRECTORIES[key], { dir, home });
-  return { downloads: read('downloads'), sstate: read('sstate'), layers: read('layers') };
-}
-
-/** `~`, `~/x`, absolute, or relative to the config file's directory. */
-function directory(r: YamlReader, e: Entry | undefined, fallback: string, base: PathBase): string | undefined {
-  const expected = 'an absolute path, ~/… or a path relative to the config file';
-  const raw = e ? r.singleLine(e, r.str(e, expected), expected) : fallback;
-  if (raw === undefined) return undefined;
-  if (raw.trim() === '') return r.error(e!.value, e!.field, 'is blank', expected);
-  if (raw.startsWith('$'))
-    return r.error(e!.value, e!.field, `${JSON.stringify(raw)}: environment variables are not expanded`, expected);
-  if (raw.startsWith('~') && raw !== '~' && !raw.startsWith('~/'))
-    return r.error(e!.value, e!.field, `${JSON.stringify(raw)}: only ~ (your home) is expanded, not ~user`, expected);
-  if (raw === '~' || raw.startsWith('~/')) return path.join(base.home, raw.slice(1));
-  return path.resolve(base.dir, raw);
-}
-
 interface BuildSection {
+  entries?: Map<string, Entry>;
   targets: string[];
   machine?: string;
   machineFailed: boolean;
@@ -314,7 +321,7 @@ function readBuild({ r }: Context, entry: Entry | undefined): BuildSection {
   );
   const localConf = readLocalConf(r, build?.get('local_conf'));
   const bitbakeArgs = r.strings(build?.get('bitbake_args'), 'a list of BitBake arguments, e.g. [-k]') ?? [];
-  return { targets, ...machine, distro, parallelMake, bbNumberThreads, localConf, bitbakeArgs };
+  return { entries: build, targets, ...machine, distro, parallelMake, bbNumberThreads, localConf, bitbakeArgs };
 }
 
 function target(r: YamlReader, e: Entry | undefined): string | undefined {
@@ -373,7 +380,11 @@ function readContainer({ r }: Context, entry: Entry | undefined) {
   );
   const memory = r.quantity(container?.get('memory'), MEMORY_SIZE);
   const cpuCount = r.quantity(container?.get('cpu_count'), CPU_COUNT);
-  return { engine, image, memory, cpuCount };
+  const entrypointEntry = container?.get('entrypoint');
+  const entrypoint = r.strings(entrypointEntry, 'a list of arguments, e.g. ["/bin/bash", "-l", "-c"]');
+  if (entrypoint?.some((a) => a.trim() === ''))
+    r.error(entrypointEntry!.value, entrypointEntry!.field, 'holds an empty argument', 'non-empty arguments');
+  return { engine, image, memory, cpuCount, entrypoint };
 }
 
 /** kas's `buildtools:` keys: the installer is fetched from `<base_url>/releases/yocto/yocto-<version>/buildtools/<filename>`. */

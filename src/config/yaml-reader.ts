@@ -17,6 +17,7 @@ import {
 } from 'yaml';
 
 import { ConfigError } from '../util/errors.js';
+import { type Environment, substituteInDocument } from './env-substitution.js';
 
 export type Scalarish = string | number | boolean | null;
 
@@ -70,11 +71,11 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The candidate a word is a near miss of (at most two edits away), if any. */
+/** The candidate a word is a near miss of (two edits away at most, one for short words), if any. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   return candidates
     .map((k) => ({ k, d: editDistance(word.toLowerCase(), k) }))
-    .filter((x) => x.d <= 2)
+    .filter((x) => x.d <= (Math.min(word.length, x.k.length) <= 4 ? 1 : 2))
     .sort((x, y) => x.d - y.d)[0]?.k;
 }
 
@@ -90,10 +91,17 @@ export class YamlReader {
     readonly file: string,
   ) {}
 
-  /** The document's top node, or undefined (reported) when the YAML does not parse. */
-  parse(): Node | null | undefined {
+  /**
+   * The document's top node, or undefined (reported) when the YAML does not parse. With `env`,
+   * `${VAR}` references in values are substituted first, except under the `literal` keys.
+   */
+  parse(env?: Environment, literal: readonly string[] = []): Node | null | undefined {
     this.doc = parseDocument(this.text, { lineCounter: this.lc, uniqueKeys: true });
-    if (this.doc.errors.length === 0) return this.resolve(this.doc.contents as Node | null);
+    if (this.doc.errors.length === 0) {
+      const top = this.resolve(this.doc.contents as Node | null);
+      if (env) substituteInDocument(top, env, literal);
+      return top;
+    }
     for (const e of this.doc.errors) {
       const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       this.error(
@@ -195,7 +203,11 @@ export class YamlReader {
 
   // ---- typed access --------------------------------------------------------------------------
 
-  /** The entries of a mapping; unknown keys are reported. Null (an empty `key:`) is no entries. */
+  /**
+   * The entries of a mapping. An unknown key is a warning, and the value is ignored, unless it is
+   * a near miss of a known key (`machnie`): that is an error with "did you mean". Null (an empty
+   * `key:`) is no entries.
+   */
   mapping(node: Node | null, field: string, known: KnownKeys, expected: string): Map<string, Entry> | undefined {
     node = this.resolve(node);
     if (this.isEmpty(node)) return new Map();
@@ -215,10 +227,18 @@ export class YamlReader {
   }
 
   private unknownKey(keyNode: Node, field: string, key: string, known: KnownKeys): void {
+    const expected = `one of the keys of ${known.label}: ${known.keys.join(', ')}`;
+    if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
+      this.error(keyNode, field, 'unknown key', expected);
+      return;
+    }
     const near = closest(key, known.keys);
-    const elsewhere = near ? undefined : known.elsewhere?.(key);
-    const hint = near ? ` (did you mean ${near}?)` : elsewhere ? ` (${key} belongs ${elsewhere})` : '';
-    this.error(keyNode, field, `unknown key${hint}`, `one of the keys of ${known.label}: ${known.keys.join(', ')}`);
+    if (near) {
+      this.error(keyNode, field, `unknown key (did you mean ${near}?)`, expected);
+      return;
+    }
+    const elsewhere = known.elsewhere?.(key);
+    this.warn(keyNode, field, `unknown key, ignored${elsewhere ? ` (${key} belongs ${elsewhere})` : ''}`);
   }
 
   list(e: Entry, expected: string): Array<{ node: Node | null; field: string }> | undefined {

@@ -19,6 +19,7 @@ import { applyClientEnv, type CacheService, captureOutput, startCacheService } f
 import { GitRemote, makeWorkspaceRepo } from '../support/git-remotes.js';
 import { type RunnerEnv, startStep, type StepResult } from '../support/run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, FIXTURES, scratch } from '../support/world.js';
+import { createSourceRepo, fixedGit } from './layer.js';
 import { type RealSeries, SERIES, seriesSkipReason } from './series.js';
 
 const LONG = 1_800_000;
@@ -77,38 +78,12 @@ async function archiveFiles(service: CacheService, key: string): Promise<string[
     .filter(Boolean);
 }
 
-/**
- * The git repository smidr-real-app fetches, as a bare repository inside the layer (the only place
- * the container sees besides the caches). Fixed names and dates make its commit the SRCREV the
- * recipe names.
- */
+/** The layer remote gets the git repository smidr-real-app fetches (the only place the container sees besides the caches). */
 function addSourceRepo(layer: GitRemote): void {
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: 'Smidr Test',
-    GIT_AUTHOR_EMAIL: 'test@smidr.invalid',
-    GIT_COMMITTER_NAME: 'Smidr Test',
-    GIT_COMMITTER_EMAIL: 'test@smidr.invalid',
-    GIT_AUTHOR_DATE: '2025-01-01T00:00:00Z',
-    GIT_COMMITTER_DATE: '2025-01-01T00:00:00Z',
-  };
-  const run = (cwd: string, ...args: string[]) =>
-    execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const work = path.join(layer.work, '..', 'smidr-real-src.work');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  writeFileSync(path.join(work, 'src.txt'), 'smidr-real-src 1.0\n');
-  run(work, 'init', '-q', '-b', 'main');
-  run(work, 'add', '-A');
-  run(work, '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'smidr-real-src 1.0');
-  // Pushed rather than cloned: the branch becomes a file under refs/, which git commits (it does
-  // not commit empty directories, and a repository without refs/ is no repository).
-  const bare = path.join(layer.work, 'sources', 'smidr-real-src.git');
-  run(layer.work, 'init', '-q', '--bare', bare);
-  run(work, 'push', '-q', bare, 'main');
-  run(layer.work, 'add', '-A');
-  run(layer.work, 'commit', '-q', '-m', 'the git source of smidr-real-app');
-  run(layer.work, 'push', '-q', 'origin', `HEAD:${layer.branch}`);
+  createSourceRepo(layer.work);
+  fixedGit(layer.work, 'add', '-A');
+  fixedGit(layer.work, 'commit', '-q', '-m', 'the git source of smidr-real-app');
+  fixedGit(layer.work, 'push', '-q', 'origin', `HEAD:${layer.branch}`);
 }
 
 const BASE_RECIPE = 'recipes-real/smidr-real-base/smidr-real-base_1.0.bb';

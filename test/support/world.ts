@@ -87,7 +87,7 @@ export function smidrContainers(...of: { outputs: Record<string, string> }[]): s
   });
   const names = out.split('\n').filter(Boolean);
   if (of.length === 0) return names;
-  const mine = new Set(of.map((r) => `smidr-${path.basename(r.outputs['build-dir'] ?? '')}`));
+  const mine = new Set(of.map((r) => `smidr-build-${path.basename(r.outputs['build-dir'] ?? '')}`));
   return names.filter((n) => mine.has(n));
 }
 

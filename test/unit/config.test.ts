@@ -79,6 +79,7 @@ describe('the seed config', () => {
           line: 10,
         },
       ],
+      provider: 'poky',
       localConf: [],
       bitbakeArgs: [],
       parallelMake: '-j 8',
@@ -489,12 +490,12 @@ describe('bad configs: every message names file, line, field and what is expecte
     [
       'unknown key with a suggestion',
       withBuild('build: { image: x, machine: y,\n  bb_number_thread: 8 }'),
-      'smidr.yaml:7: build.bb_number_thread: unknown key (did you mean bb_number_threads?); expected one of the keys of build: image, targets, machine, distro, parallel_make, bb_number_threads, local_conf, bitbake_args',
+      'smidr.yaml:7: build.bb_number_thread: unknown key (did you mean bb_number_threads?); expected one of the keys of build: image, targets, machine, distro, parallel_make, bb_number_threads, local_conf, bitbake_args, extra_packages, extra_image_features, package_classes, inherit_classes, sstate, tmp, deploy',
     ],
     [
-      'a key in the wrong section',
-      plus('machine: qemux86-64'),
-      /^smidr\.yaml:7: machine: unknown key \(machine belongs under base: or build:\); expected one of the keys of the top level: name, /,
+      'a near miss of a top-level key',
+      plus('layerz: []'),
+      /^smidr\.yaml:7: layerz: unknown key \(did you mean layers\?\); expected one of the keys of the top level: name, /,
     ],
     [
       'unknown layer key',
@@ -802,7 +803,7 @@ describe('bad configs: every message names file, line, field and what is expecte
     [
       'top level is a list',
       '- name: t\n',
-      'smidr.yaml:1: the top level is a list; expected a mapping of keys: name, description, yocto_series, base, directories, layers, build, container, buildtools',
+      'smidr.yaml:1: the top level is a list; expected a mapping of keys: name, description, yocto_series, base, directories, layers, build, container, packages, features, advanced, artifacts, cache, buildtools',
     ],
     [
       'no name',
@@ -810,9 +811,9 @@ describe('bad configs: every message names file, line, field and what is expecte
       'smidr.yaml:1: name: is missing; expected a project name, e.g. name: my-project',
     ],
     [
-      'unsupported base.provider',
-      MIN.replace('name: t', 'name: t\nbase: { provider: kas }'),
-      'smidr.yaml:2: base.provider: "kas" is not a supported provider; expected one of poky, none (for other layer sets, set provider: none and list the layers under layers)',
+      'a provider that is not a name',
+      MIN.replace('name: t', 'name: t\nbase: { provider: "a b" }'),
+      'smidr.yaml:2: base.provider: "a b" is not a provider name; expected a label such as poky, none, toradex or raspberrypi (letters, digits and . _ + - (starting with a letter or digit)); only poky adds a layer',
     ],
     [
       'poky without a version, a series or a layer',
@@ -825,9 +826,9 @@ describe('bad configs: every message names file, line, field and what is expecte
       /^smidr\.yaml:2: base\.provider: poky would add a poky layer beside the listed layer openembedded-core \(the split layout\); expected provider: none/,
     ],
     [
-      'base.version without poky',
-      MIN.replace('name: t', 'name: t\nbase: { version: "4.0.20" }'),
-      'smidr.yaml:2: base.version: is only used with provider: poky; expected provider: poky, or no base.version',
+      'base.version that is not a version',
+      MIN.replace('name: t', 'name: t\nbase: { version: "4.x" }'),
+      /^smidr\.yaml:2: base\.version: "4\.x" is not a poky version;/,
     ],
     [
       'bad yocto_series',
@@ -1001,6 +1002,9 @@ const SECTION_SCHEMA: Record<ConfigSection, Schema> = {
   layer: defs.layer!,
   build: defs.build!,
   container: defs.container!,
+  packages: defs.packages!,
+  features: defs.features!,
+  advanced: defs.advanced!,
   buildtools: defs.buildtools!,
 };
 
@@ -1114,10 +1118,20 @@ describe('schema/smidr.schema.json', () => {
       expect(SECTION_SCHEMA[section].additionalProperties, section).toBe(false);
     }
     const props = schema.properties as Record<string, Schema>;
-    for (const s of ['base', 'directories', 'build', 'container', 'buildtools'])
+    for (const s of ['base', 'directories', 'build', 'container', 'packages', 'features', 'advanced', 'buildtools'])
       expect(props[s]!.$ref).toBe(`#/$defs/${s}`);
     expect((props.layers!.items as Schema).$ref).toBe('#/$defs/layer');
-    expect(Object.keys(defs).sort()).toEqual(['base', 'build', 'buildtools', 'container', 'directories', 'layer']);
+    expect(Object.keys(defs).sort()).toEqual([
+      'advanced',
+      'base',
+      'build',
+      'buildtools',
+      'container',
+      'directories',
+      'features',
+      'layer',
+      'packages',
+    ]);
   });
 
   it('uses only keywords the test understands, closes every object, and documents every property', () => {
@@ -1147,7 +1161,7 @@ describe('schema/smidr.schema.json', () => {
     expect(props('layer').commit!.pattern).toBe(names.COMMIT.source);
     expect(props('container').base_image!.pattern).toBe(names.CONTAINER_IMAGE.source);
     expect(props('container').engine!.enum).toEqual(['docker', 'podman', 'none']);
-    expect(props('base').provider!.enum).toEqual(['poky', 'none']);
+    expect(props('base').provider!.pattern).toBe(names.BITBAKE_NAME.source);
   });
 
   it('agrees with names.ts where a pattern stands for a function', () => {
@@ -1244,7 +1258,9 @@ describe('schema/smidr.schema.json', () => {
       ['negative cpu_count', { name: 't', container: { cpu_count: -1 } }],
       ['zero bb_number_threads', { name: 't', build: { bb_number_threads: '0' } }],
       ['bad engine', { name: 't', container: { engine: 'lxc' } }],
-      ['bad provider', { name: 't', base: { provider: 'kas' } }],
+      ['bad provider', { name: 't', base: { provider: 'a b' } }],
+      ['bad package class', { name: 't', packages: { classes: 'package_tar' } }],
+      ['bad hash server', { name: 't', advanced: { bb_hashserve: 'sometimes' } }],
       ['number version', { name: 't', base: { version: 5 } }],
       ['machine with a space', { name: 't', build: { machine: 'a b' } }],
       ['path escaping', { name: 't', layers: [{ name: 'x', path: '../..' }] }],
