@@ -29085,6 +29085,9 @@ var Inputs;
     Inputs["StopAfter"] = "stop-after";
     Inputs["CacheTimeout"] = "cache-timeout";
     Inputs["Summary"] = "summary";
+    Inputs["RmWork"] = "rm-work";
+    Inputs["RmWorkExclude"] = "rm-work-exclude";
+    Inputs["FreeDiskSpace"] = "free-disk-space";
     Inputs["RemoteCache"] = "remote-cache";
     Inputs["RemoteEndpoint"] = "remote-endpoint";
     Inputs["RemoteRegion"] = "remote-region";
@@ -29093,6 +29096,17 @@ var Inputs;
     Inputs["UploadArtifacts"] = "upload-artifacts";
     Inputs["CheckOnly"] = "check-only";
 })(Inputs || (Inputs = {}));
+/**
+ * Environment variables for the action's own end-to-end tests: the places on a hosted runner the
+ * action changes, so a test never touches the machine's own /mnt or /usr.
+ */
+var TestEnv;
+(function (TestEnv) {
+    /** The hosted runner's second disk, instead of /mnt (a test mounts its own). */
+    TestEnv["ExtraDisk"] = "SMIDR_TEST_EXTRA_DISK";
+    /** The root under which free-disk-space finds the preinstalled tools, instead of / (a fake runner root). */
+    TestEnv["RunnerRoot"] = "SMIDR_TEST_RUNNER_ROOT";
+})(TestEnv || (TestEnv = {}));
 var Outputs;
 (function (Outputs) {
     Outputs["BuildDir"] = "build-dir";

@@ -9,7 +9,7 @@
  */
 import { renderAutoConf } from './bitbake/conf.js';
 import { bitbakeLayout, confPaths } from './bitbake/layout.js';
-import { autoConfSettings } from './bitbake/setup.js';
+import { autoConfSettings, type RunnerConf } from './bitbake/setup.js';
 import {
   type BuildConfig,
   type ConfigOptions,
@@ -53,11 +53,13 @@ const HOST_PLACEHOLDERS = {
 };
 
 /** The check report: effective settings, layers as configured, auto.conf lines. */
-export function checkReport(config: BuildConfig, format: string = SMIDR_YAML.name): string {
+export function checkReport(config: BuildConfig, format: string = SMIDR_YAML.name, runner: RunnerConf = {}): string {
   const inContainer = config.container.engine !== 'none';
   const paths = confPaths(bitbakeLayout(HOST_PLACEHOLDERS, inContainer), []);
   const distro = config.distro ?? 'poky';
-  const autoConf = renderAutoConf(autoConfSettings(config, { distro, paths, hashservDbDirSupported: true }));
+  const autoConf = renderAutoConf(
+    autoConfSettings(config, { distro, paths, hashservDbDirSupported: true }, {}, runner),
+  );
   const lines = [
     `${config.file}: valid ${format} config`,
     '',

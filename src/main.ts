@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
-import { Outputs } from './action/constants.js';
+import { Outputs, TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
@@ -13,8 +13,11 @@ import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.
 import { finishRemote, mirrorConf, type RemoteSession, startRemote } from './cache/remote/session.js';
 import { checkReport, formatOf, loadAnyConfig } from './check.js';
 import { type BuildConfig, logConfigWarnings } from './config/config.js';
+import { freeDiskDecision, freeDiskSpace } from './host/free-disk.js';
+import { diskCandidates, placeBuild } from './host/placement.js';
 import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
 import { selectArtifacts, uploadArtifacts } from './report/artifacts.js';
+import { diskUsage } from './report/disk.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
@@ -22,13 +25,18 @@ import { log } from './util/log.js';
 // The stop-after budget counts from here: restoring caches and checking out layers use the job's time too.
 const mainStartedMs = Date.now();
 
+/** The directories of a build, and where a hosted runner's build was placed. */
+type Placed = PipelineDirs & { placement?: string; freed?: string };
+
 async function run(): Promise<void> {
   const inputs = readInputs();
   const config = loadAnyConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
   logConfigWarnings(config);
   if (inputs.checkOnly) {
     await log.group('Config check', () =>
-      Promise.resolve(log.info(checkReport(config, formatOf(inputs.configFile).name))),
+      Promise.resolve(
+        log.info(checkReport(config, formatOf(inputs.configFile).name, { rmWork: inputs.runner.rmWork })),
+      ),
     );
     return;
   }
@@ -46,13 +54,17 @@ async function run(): Promise<void> {
 async function runBuild(
   inputs: ActionInputs,
   config: BuildConfig,
-  dirs: PipelineDirs,
+  dirs: Placed,
   remote: RemoteSession | undefined,
 ): Promise<void> {
   // The hashserve input wins over smidr.yaml's advanced.bb_hashserve: host:port.
   const server = inputs.hashServe ?? configuredHashServer(config);
   const hashServe = server && (await sharedHashServe(server, inputs.cache.save));
-  const build = await prepareBuild(config, dirs, { mirrors: remote && mirrorConf(remote.endpoint.url), hashServe });
+  const build = await prepareBuild(config, dirs, {
+    mirrors: remote && mirrorConf(remote.endpoint.url),
+    hashServe,
+    rmWork: inputs.runner.rmWork,
+  });
   setLayersOutput(build);
   const diskAtStart = await checkDisk(build.workspace, 'start');
   const state: StepState = {
@@ -87,6 +99,8 @@ async function runBuild(
     summary: inputs.report.summary,
     restored: state.restored,
     diskAtStart,
+    placement: dirs.placement,
+    freed: dirs.freed,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
@@ -118,16 +132,47 @@ function warnInapplicable(config: BuildConfig, cacheMode: ActionInputs['cache'][
     );
 }
 
-async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<PipelineDirs> {
+async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<Placed> {
   const base = actionDirs(process.env, inputs.workspaceDir);
-  if (inputs.cache.mode !== 'local') return base;
-  return selfHostedDirs(
+  if (inputs.cache.mode !== 'local') {
+    // Only a hosted runner's disks are the action's to choose; a self-hosted owner sets workspace-dir.
+    const placeOnHost = !inputs.workspaceDir && inputs.runner.githubHosted;
+    const root = path.join(process.env.RUNNER_TEMP!, 'smidr');
+    const extra = process.env[TestEnv.ExtraDisk] || '/mnt';
+    const room = placeOnHost
+      ? Math.max(...(await diskCandidates(root, extra)).map((c) => c.freeBytes))
+      : await freeBytesFor(base.buildsDir);
+    const freed = await makeRoom(inputs, room);
+    if (!placeOnHost) return { ...base, freed };
+    const placement = await placeBuild(root, path.dirname(base.caches.downloads), extra);
+    log.info(`Build placed on ${placement.description}`);
+    return { ...base, buildsDir: placement.buildsDir, placement: placement.description, freed };
+  }
+  const dirs = await selfHostedDirs(
     base,
     inputs.cache.dir,
     config.directories,
     process.env.GITHUB_REPOSITORY ?? 'local/repository',
     inputs.workspaceDir,
   );
+  return { ...dirs, freed: await makeRoom(inputs, await freeBytesFor(dirs.buildsDir)) };
+}
+
+/** free-disk-space: removes the hosted image's unused toolchains when the build needs the room. */
+async function makeRoom(inputs: ActionInputs, buildFreeBytes: number): Promise<string | undefined> {
+  const decision = freeDiskDecision(inputs.runner.freeDiskSpace, inputs.runner.githubHosted, buildFreeBytes);
+  if (!decision.free) {
+    log.info(`Not freeing disk space: ${decision.why}`);
+    return undefined;
+  }
+  const root = process.env[TestEnv.RunnerRoot] || '/';
+  const freed = await log.group('Freeing disk space', () => freeDiskSpace(root));
+  log.info(`Freed disk space because ${decision.why}: ${freed.description}`);
+  return freed.description;
+}
+
+async function freeBytesFor(dir: string): Promise<number> {
+  return (await diskUsage({ build: dir }))[0]?.freeBytes ?? 0;
 }
 
 async function restore(inputs: ActionInputs, build: PreparedBuild) {

@@ -55,13 +55,21 @@ export interface BuildOutcome {
   failureMessage?: string;
 }
 
+/** What the runner adds to a build beyond the config: the shared caches' conf lines, rm_work. */
+export interface PrepareOptions extends SharedCacheConf {
+  /** INHERIT += "rm_work", keeping these recipes' work directories. */
+  rmWork?: { exclude: string[] };
+  env?: NodeJS.ProcessEnv;
+}
+
 export async function prepareBuild(
   loaded: BuildConfig,
   dirs: PipelineDirs,
-  shared: SharedCacheConf = {},
-  env = process.env,
+  options: PrepareOptions = {},
 ): Promise<PreparedBuild> {
   const config = await finishKas(loaded, dirs.layerStore);
+  const env = options.env ?? process.env;
+  const shared: SharedCacheConf = { mirrors: options.mirrors, hashServe: options.hashServe };
   const layers = await log.group('Layers', () =>
     checkoutLayers(config.layers, dirs.layerStore, config.dir, config.yoctoSeries),
   );
@@ -70,7 +78,7 @@ export async function prepareBuild(
   const distro = config.distro ?? defaultDistro(layers);
   const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
   const inContainer = config.container.engine !== 'none';
-  await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, shared });
+  await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, shared, rmWork: options.rmWork });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
   return {
     config,

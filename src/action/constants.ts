@@ -21,6 +21,9 @@ export enum Inputs {
   StopAfter = 'stop-after',
   CacheTimeout = 'cache-timeout',
   Summary = 'summary',
+  RmWork = 'rm-work',
+  RmWorkExclude = 'rm-work-exclude',
+  FreeDiskSpace = 'free-disk-space',
   RemoteCache = 'remote-cache',
   RemoteEndpoint = 'remote-endpoint',
   RemoteRegion = 'remote-region',
@@ -28,6 +31,17 @@ export enum Inputs {
   Hashserve = 'hashserve',
   UploadArtifacts = 'upload-artifacts',
   CheckOnly = 'check-only',
+}
+
+/**
+ * Environment variables for the action's own end-to-end tests: the places on a hosted runner the
+ * action changes, so a test never touches the machine's own /mnt or /usr.
+ */
+export enum TestEnv {
+  /** The hosted runner's second disk, instead of /mnt (a test mounts its own). */
+  ExtraDisk = 'SMIDR_TEST_EXTRA_DISK',
+  /** The root under which free-disk-space finds the preinstalled tools, instead of / (a fake runner root). */
+  RunnerRoot = 'SMIDR_TEST_RUNNER_ROOT',
 }
 
 export enum Outputs {
@@ -57,6 +71,10 @@ export type CacheModeInput = (typeof CACHE_MODES)[number];
 
 /** Events whose builds restore but never save unless the workflow says so: their code is untrusted. */
 export const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
+
+/** rm-work and free-disk-space: auto decides by the runner (and, for free-disk-space, the free space). */
+export const AUTO_SWITCH = ['auto', 'true', 'false'] as const;
+export type AutoSwitch = (typeof AUTO_SWITCH)[number];
 
 export const CONTAINER_ENGINES = ['docker', 'podman', 'none'] as const;
 export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];

@@ -9,6 +9,7 @@ import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '.
 import { kasFileList } from '../config/kas/load.js';
 import { ConfigError } from '../util/errors.js';
 import { CACHE_MODES, type CacheModeInput, DEFAULT_CONFIG_FILE, Inputs, UNTRUSTED_EVENTS } from './constants.js';
+import { readRunnerInputs, type RunnerInputs } from './runner-inputs.js';
 
 export interface ActionInputs {
   configFile: string;
@@ -18,6 +19,7 @@ export interface ActionInputs {
   /** Minutes after the main step started at which BitBake is stopped gracefully. */
   stopAfterMinutes?: number;
   report: ReportInputs;
+  runner: RunnerInputs;
   /** A shared bitbake-hashserv (the hashserve input); else BitBake's local auto server. */
   hashServe?: HashServer;
   /** Upload the files smidr.yaml's artifacts select as a workflow artifact. */
@@ -95,6 +97,7 @@ export function readInputs(env = process.env): ActionInputs {
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),
     report: readReportInputs(),
+    runner: readRunnerInputs(env),
     stopAfterMinutes: stopAfter ? parsePositive(stopAfter, Inputs.StopAfter, 'minutes', 330) : undefined,
     hashServe: hashserve ? parseHashServer(hashserve, `input '${Inputs.Hashserve}'`) : undefined,
     uploadArtifacts: booleanInput(Inputs.UploadArtifacts, false),

@@ -24,6 +24,10 @@ export interface AutoConfSettings {
   hashservDbDirSupported: boolean;
   bbNumberThreads?: number;
   parallelMake?: string;
+  /** BB_PRESSURE_MAX_MEMORY: BitBake starts no new task while memory stalls exceed it. */
+  pressureMaxMemory?: number;
+  /** INHERIT += "rm_work", keeping the work directories of the excluded recipes. */
+  rmWork?: { exclude: string[] };
   /** Set when the layers include meta-poky, whose sanity check wants the bblayers version. */
   pokyBblayersVersion?: string;
   localConf: ConfAssignment[];
@@ -41,6 +45,11 @@ function name(kind: string, value: string): string {
   if (!BITBAKE_NAME.test(value)) throw new Error(`not a valid ${kind}: ${JSON.stringify(value)}`);
   return value;
 }
+
+/** OE-core's local.conf.sample values, without /tmp: the host's /tmp is not the build's. */
+const DISKMON_DIRS = ['TMPDIR', 'DL_DIR', 'SSTATE_DIR']
+  .flatMap((dir) => [`STOPTASKS,\${${dir}},1G,100K`, `HALT,\${${dir}},100M,1K`])
+  .join(' ');
 
 const HEADER = '# Written by smidr/build-action for this build; it is rewritten on every run.\n';
 
@@ -85,6 +94,19 @@ export function renderAutoConf(s: AutoConfSettings): string {
   if (s.bbNumberThreads !== undefined || s.parallelMake !== undefined) lines.push('');
   if (s.bbNumberThreads !== undefined) lines.push(confLine('BB_NUMBER_THREADS', '=', String(s.bbNumberThreads)));
   if (s.parallelMake !== undefined) lines.push(confLine('PARALLEL_MAKE', '=', s.parallelMake));
+  if (s.pressureMaxMemory !== undefined)
+    lines.push(confLine('BB_PRESSURE_MAX_MEMORY', '=', String(s.pressureMaxMemory)));
+  lines.push(
+    '',
+    '# A full disk ends well: BitBake stops starting tasks below 1 GB free and halts below 100 MB.',
+    confLine('BB_DISKMON_DIRS', '?=', DISKMON_DIRS),
+  );
+  if (s.rmWork) {
+    lines.push('', "# Each recipe's work directory is deleted once it is built: TMPDIR stays small.");
+    lines.push(confLine('INHERIT', '+=', 'rm_work'));
+    const exclude = s.rmWork.exclude.map((r) => name('recipe name', r));
+    if (exclude.length > 0) lines.push(confLine('RM_WORK_EXCLUDE', '+=', exclude.join(' ')));
+  }
   if (s.mirrors?.length) {
     lines.push('', "# Remote cache: BitBake fetches what it lacks from the action's read-through endpoint.");
     for (const a of s.mirrors) lines.push(renderAssignment(a));

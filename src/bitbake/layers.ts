@@ -12,7 +12,7 @@ import { FULL_COMMIT } from '../config/names.js';
 import { ConfigError, type GitError } from '../util/errors.js';
 import { walk } from '../util/fs.js';
 import { log } from '../util/log.js';
-import { git, gitOk } from './git.js';
+import { git, gitOk, gitRemote, gitRemoteOk } from './git.js';
 import { patchedCheckout, patchFiles } from './patches.js';
 
 export interface ResolvedLayer {
@@ -162,7 +162,7 @@ async function seriesHead(name: string, url: string, series: string): Promise<{ 
 async function lsRemote(name: string, url: string, refs: string[]): Promise<Map<string, string>> {
   let out: string;
   try {
-    out = await git(['ls-remote', '--', url, ...refs]);
+    out = await gitRemote(['ls-remote', '--', url, ...refs]);
   } catch (e) {
     throw new ConfigError(
       `layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`,
@@ -211,11 +211,11 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
         ? `tag ${rev.tag}`
         : `HEAD (${want})`;
   log.info(`${name}: fetching ${revLabel} from ${url}`);
-  const shallow = FULL_COMMIT.test(want) && (await gitOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
+  const shallow = FULL_COMMIT.test(want) && (await gitRemoteOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
   if (!shallow) {
     // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
     try {
-      await git(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
+      await gitRemote(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
     } catch (e) {
       throw new ConfigError(
         `layer '${name}': cannot fetch from ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}`,
@@ -239,8 +239,8 @@ async function assertOnBranch(name: string, repo: string, url: string, commit: s
   const since = Number(await git(['log', '-1', '--format=%ct', commit], repo)) - 86400;
   const ref = `refs/remotes/origin/${branch}`;
   const fetched =
-    (await gitOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
-    (await gitOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
+    (await gitRemoteOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
+    (await gitRemoteOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
   if (!fetched) throw new ConfigError(`layer '${name}': ${url} has no branch '${branch}'; fix the layer's branch`);
   if (!(await gitOk(['merge-base', '--is-ancestor', commit, ref], repo))) {
     throw new ConfigError(

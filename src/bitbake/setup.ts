@@ -6,6 +6,15 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import type { BuildConfig, ConfAssignment } from '../config/config.js';
+import {
+  containerResources,
+  type Parallelism,
+  PRESSURE_SINCE,
+  type Resources,
+  runnerResources,
+  sizeParallelism,
+} from '../host/sizing.js';
+import { log } from '../util/log.js';
 import { type AutoConfSettings, renderAutoConf, renderBblayersConf, renderKasLocalConf } from './conf.js';
 import { BUILD_USER_GITCONFIG } from './container.js';
 import { type BuildTools, type ResolvedLayer, versionAtLeast } from './layers.js';
@@ -38,6 +47,10 @@ export interface BuildFiles {
   inContainer: boolean;
   /** The remote cache's mirrors and a shared hash server's assignments (pipeline.ts SharedCacheConf). */
   shared?: { mirrors?: ConfAssignment[]; hashServe?: Record<string, string> };
+  /** INHERIT += "rm_work", keeping these recipes' work directories. */
+  rmWork?: { exclude: string[] };
+  /** The runner's CPUs and memory; read from the machine when not given. */
+  runner?: Resources;
 }
 
 export async function writeBuildFiles(f: BuildFiles): Promise<void> {
@@ -45,6 +58,8 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
   const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
   const conf = path.join(workspace.buildDir, 'conf');
+  const sized = parallelism(config, f.tools.version, f.runner);
+  log.info(`Parallelism: ${sized.explanation}`);
   await fs.writeFile(path.join(conf, 'bblayers.conf'), bblayersConf(paths.layers, layers, config.confText));
   // A kas project's local_conf_header snippets are local.conf, as kas writes them.
   if (config.confText) await fs.writeFile(path.join(conf, 'local.conf'), renderKasLocalConf(config.confText.localConf));
@@ -55,6 +70,7 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
         config,
         { distro: f.distro, paths, hashservDbDirSupported: versionAtLeast(f.tools.version, HASHSERVE_DB_DIR_SINCE) },
         f.shared,
+        { sized, rmWork: f.rmWork },
       ),
     ),
   );
@@ -65,16 +81,31 @@ export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   await fs.writeFile(onHost.script, RUN_BITBAKE_SH, { mode: 0o755 });
 }
 
-/** What auto.conf says for a config, once the distro, the paths and BitBake's version are known. */
+/** What the runner adds to auto.conf: rm_work, and the parallelism sized for its CPUs and memory. */
+export interface RunnerConf {
+  /** Default: sized for this machine, for a BitBake that reads BB_HASHSERVE_DB_DIR (the check's assumption). */
+  sized?: Parallelism;
+  rmWork?: { exclude: string[] };
+}
+
+/**
+ * What auto.conf says for a config, once the distro, the paths and BitBake's version are known:
+ * the one place both the build and the config check (check.ts) get their lines from.
+ */
 export function autoConfSettings(
   config: ConfOfConfig,
   known: Pick<AutoConfSettings, 'distro' | 'paths' | 'hashservDbDirSupported'>,
   shared: BuildFiles['shared'] = {},
+  runner: RunnerConf = {},
 ): AutoConfSettings {
+  const sized = runner.sized ?? parallelism(config, HASHSERVE_DB_DIR_SINCE);
   return {
     machine: config.machine,
     ...known,
-    ...parallelism(config),
+    bbNumberThreads: sized.bbNumberThreads,
+    parallelMake: sized.parallelMake,
+    pressureMaxMemory: sized.pressureMaxMemory,
+    rmWork: runner.rmWork,
     localConf: config.localConf,
     settingsConf: config.settingsConf,
     hashEquivalence: config.hashEquivalence,
@@ -105,19 +136,18 @@ function hasPoky(layers: Pick<ResolvedLayer, 'sublayers'>[]): boolean {
 }
 
 /**
- * BitBake sizes its parallelism from the CPUs it sees, and a container's CPU limit does not change
- * what nproc says: follow container.cpu_count unless the config sets parallelism itself.
+ * Tasks and compiler jobs for the cores and memory BitBake really gets: the container's limits
+ * (BitBake in a container sees the host's nproc and memory whatever the limit), else the runner's.
  */
-export function parallelism(config: Pick<BuildConfig, 'container' | 'bbNumberThreads' | 'parallelMake'>): {
-  bbNumberThreads?: number;
-  parallelMake?: string;
-} {
-  const cpus =
-    config.container.engine !== 'none' && config.container.cpuCount
-      ? Math.max(1, Math.ceil(config.container.cpuCount))
-      : undefined;
-  return {
-    bbNumberThreads: config.bbNumberThreads ?? cpus,
-    parallelMake: config.parallelMake ?? (cpus ? `-j ${cpus}` : undefined),
-  };
+export function parallelism(
+  config: Pick<BuildConfig, 'container' | 'bbNumberThreads' | 'parallelMake'>,
+  bitbakeVersion: string,
+  runner: Resources = runnerResources(),
+): Parallelism {
+  const resources = config.container.engine === 'none' ? runner : containerResources(config.container, runner);
+  return sizeParallelism(
+    resources,
+    { bbNumberThreads: config.bbNumberThreads, parallelMake: config.parallelMake },
+    versionAtLeast(bitbakeVersion, PRESSURE_SINCE),
+  );
 }

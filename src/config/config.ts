@@ -118,6 +118,15 @@ export interface BuildConfig {
   passEnv?: Record<string, string | null>;
   /** Set when the config is a kas project. */
   kas?: KasProject;
+  /** Yocto's buildtools for container-engine none, as kas's `buildtools:` key names them. */
+  buildtools?: BuildtoolsConfig;
+}
+
+export interface BuildtoolsConfig {
+  version: string;
+  sha256sum?: string;
+  baseUrl?: string;
+  filename?: string;
 }
 
 /** advanced.bb_hashserve: `auto` (the default), `none`, or a shared server's host:port. */

@@ -21,6 +21,7 @@ export const CONFIG_KEYS = {
     'advanced',
     'artifacts',
     'cache',
+    'buildtools',
   ],
   base: ['provider', 'machine', 'distro', 'version'],
   directories: ['downloads', 'sstate', 'layers', 'tmp', 'build', 'deploy', 'source'],
@@ -60,6 +61,7 @@ export const CONFIG_KEYS = {
     'bb_no_network',
     'bb_fetch_premirroronly',
   ],
+  buildtools: ['version', 'sha256sum', 'base_url', 'filename'],
 } as const;
 export type ConfigSection = keyof typeof CONFIG_KEYS;
 
@@ -73,6 +75,7 @@ const SECTION_LABEL: Record<ConfigSection, string> = {
   packages: 'packages',
   features: 'features',
   advanced: 'advanced',
+  buildtools: 'buildtools',
 };
 
 /** The keys of a section, and where a key that is not there belongs instead. */

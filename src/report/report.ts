@@ -54,6 +54,10 @@ export interface ReportOptions {
   diskAtStart: FsUsage[];
   /** The disk warning's threshold (default DISK_WARN_PERCENT). */
   diskWarnPercent?: number;
+  /** Where the build was placed and why (hosted runners). */
+  placement?: string;
+  /** What free-disk-space removed and the space it gained. */
+  freed?: string;
 }
 
 /** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
@@ -106,7 +110,7 @@ async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): P
         line: p.line,
         message: p.message,
       })),
-      disk: { start: opts.diskAtStart, end: diskAtEnd },
+      disk: { start: opts.diskAtStart, end: diskAtEnd, placement: opts.placement, freed: opts.freed },
     }),
   );
 }

@@ -48,7 +48,8 @@ export interface BuildReport {
   failed: FailedTask[];
   /** `where` is the repository's path when the file is the repository's, else BitBake's. */
   parseErrors: { where: string; line: number; message: string }[];
-  disk: { start: FsUsage[]; end: FsUsage[] };
+  /** placement: where the build went and why; freed: what free-disk-space removed. */
+  disk: { start: FsUsage[]; end: FsUsage[]; placement?: string; freed?: string };
 }
 
 /**
@@ -221,6 +222,8 @@ function disk(r: BuildReport): string[] {
         return [e.holds.join(', '), formatBytes(e.totalBytes), s ? usage(s) : '–', usage(e), formatBytes(e.freeBytes)];
       }),
     ),
+    ...(r.disk.placement ? ['', `Placed on ${r.disk.placement}.`] : []),
+    ...(r.disk.freed ? ['', `Freed before the build: ${r.disk.freed}.`] : []),
   ];
 }
 

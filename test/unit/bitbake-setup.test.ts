@@ -36,6 +36,7 @@ const SPLIT_TOOLS: BuildTools = {
   bitbake: { layer: 'meta-mine', dir: '.' },
   version: '2.19.0',
 };
+const RUNNER = { cpus: 16, memoryBytes: 64 * 1024 ** 3, source: 'the runner' };
 const container = { engine: 'docker' as const, image: 'smidr-builder:bookworm', memory: '8g', cpuCount: 4 };
 
 describe('bitbakeLayout', () => {
@@ -77,26 +78,28 @@ describe('bitbakeLayout', () => {
 });
 
 describe('parallelism', () => {
-  const config = (c: Partial<Parameters<typeof parallelism>[0]>) => parallelism({ container, ...c });
-  it('follows container.cpu_count, which nproc in the container does not show', () => {
-    expect(config({})).toEqual({ bbNumberThreads: 4, parallelMake: '-j 4' });
-    expect(config({ container: { ...container, cpuCount: 1.5 } })).toEqual({
+  const runner = { cpus: 16, memoryBytes: 64 * 1024 ** 3, source: 'the runner' };
+  const config = (c: Partial<Parameters<typeof parallelism>[0]>) => parallelism({ container, ...c }, '2.8.0', runner);
+  it('follows container.cpu_count and memory, which BitBake in the container does not see', () => {
+    expect(config({})).toMatchObject({ bbNumberThreads: 4, parallelMake: '-j 1', pressureMaxMemory: 10000 });
+    expect(config({ container: { ...container, cpuCount: 1.5 } })).toMatchObject({
       bbNumberThreads: 2,
       parallelMake: '-j 2',
     });
-    expect(config({ container: { ...container, cpuCount: 0.2 } })).toEqual({
-      bbNumberThreads: 1,
-      parallelMake: '-j 1',
+    expect(config({ container: { ...container, engine: 'none' } })).toMatchObject({
+      bbNumberThreads: 16,
+      parallelMake: '-j 2',
     });
   });
-  it("keeps the config's own settings, and leaves BitBake's defaults without a CPU limit or a container", () => {
-    expect(config({ bbNumberThreads: 8, parallelMake: '-j 16' })).toEqual({
+  it("keeps the config's own settings, and sizes the other around them", () => {
+    expect(config({ bbNumberThreads: 8, parallelMake: '-j 16' })).toMatchObject({
       bbNumberThreads: 8,
       parallelMake: '-j 16',
     });
-    expect(config({ bbNumberThreads: 2 })).toEqual({ bbNumberThreads: 2, parallelMake: '-j 4' });
-    expect(config({ container: { ...container, cpuCount: undefined } })).toEqual({});
-    expect(config({ container: { ...container, engine: 'none' } })).toEqual({});
+    expect(config({ bbNumberThreads: 2 })).toMatchObject({ bbNumberThreads: 2, parallelMake: '-j 2' });
+  });
+  it('sets memory pressure regulation from BitBake 2.0 only', () => {
+    expect(parallelism({ container }, '1.52.0', runner).pressureMaxMemory).toBeUndefined();
   });
 });
 
@@ -113,6 +116,7 @@ describe('writeBuildFiles', () => {
       tools: POKY_TOOLS,
       distro: 'poky',
       inContainer: true,
+      runner: RUNNER,
     });
     const bblayers = readFileSync(path.join(buildDir, 'conf', 'bblayers.conf'), 'utf8');
     expect(bblayers).toContain('POKY_BBLAYERS_CONF_VERSION = "2"');
@@ -139,11 +143,13 @@ describe('writeBuildFiles', () => {
       tools: SPLIT_TOOLS,
       distro: 'nodistro',
       inContainer: false,
+      runner: RUNNER,
     });
     const auto = readFileSync(path.join(buildDir, 'conf', 'auto.conf'), 'utf8');
     expect(auto).toContain(`TMPDIR = "${buildDir}/tmp"`);
     expect(auto).toContain('BB_HASHSERVE_DB_DIR = "/c/hashserv"');
-    expect(auto).not.toContain('BB_NUMBER_THREADS');
+    // Sized for the runner itself: no container limits apply.
+    expect(auto).toContain('BB_NUMBER_THREADS = "16"\nPARALLEL_MAKE = "-j 2"');
     expect(readFileSync(path.join(buildDir, 'conf', 'bblayers.conf'), 'utf8')).not.toContain(
       'POKY_BBLAYERS_CONF_VERSION',
     );

@@ -67,6 +67,25 @@ describe('renderAutoConf', () => {
     const lines = text.trim().split('\n');
     expect(lines.slice(-2)).toEqual(['INHERIT += "rm_work"', 'X = "say "hi""']);
   });
+  it('sets the disk monitor as a default the user overrides, without the host /tmp', () => {
+    const text = renderAutoConf(base);
+    const line = text.split('\n').find((l) => l.startsWith('BB_DISKMON_DIRS'));
+    expect(line).toBe(
+      'BB_DISKMON_DIRS ?= "STOPTASKS,${TMPDIR},1G,100K HALT,${TMPDIR},100M,1K STOPTASKS,${DL_DIR},1G,100K ' +
+        'HALT,${DL_DIR},100M,1K STOPTASKS,${SSTATE_DIR},1G,100K HALT,${SSTATE_DIR},100M,1K"',
+    );
+    // The user's own value comes later in the file (local_conf) or in local.conf: either wins over ?=.
+    const user = renderAutoConf({ ...base, localConf: [{ variable: 'BB_DISKMON_DIRS', operator: '=', value: '' }] });
+    expect(user.indexOf('BB_DISKMON_DIRS ?=')).toBeLessThan(user.indexOf('BB_DISKMON_DIRS = ""'));
+  });
+  it('inherits rm_work with its exclusions, and memory pressure regulation when given', () => {
+    const text = renderAutoConf({ ...base, pressureMaxMemory: 10000, rmWork: { exclude: ['gtk+3', 'busybox'] } });
+    expect(text).toContain('BB_PRESSURE_MAX_MEMORY = "10000"');
+    expect(text).toContain('INHERIT += "rm_work"\nRM_WORK_EXCLUDE += "gtk+3 busybox"');
+    expect(renderAutoConf({ ...base, rmWork: { exclude: [] } })).not.toContain('RM_WORK_EXCLUDE');
+    expect(renderAutoConf(base)).not.toMatch(/rm_work|PRESSURE/);
+    expect(() => renderAutoConf({ ...base, rmWork: { exclude: ['a" b'] } })).toThrow(/recipe name/);
+  });
   it('refuses a machine that is not a BitBake name', () => {
     expect(() => renderAutoConf({ ...base, machine: 'x"\nINHERIT += "evil' })).toThrow(/MACHINE/);
   });

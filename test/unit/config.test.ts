@@ -395,6 +395,30 @@ describe('values', () => {
     expect(parse(withBuild('build: { image: x, machine: y, bb_number_threads: "16" }')).bbNumberThreads).toBe(16);
   });
 
+  it("buildtools: kas's keys, the sum lowercased", () => {
+    const sum = 'AB'.repeat(32);
+    const c = parse(
+      plus(
+        `buildtools: { version: "5.0.8", sha256sum: ${sum}, base_url: "https://mirror.example/yocto", filename: bt.sh }`,
+      ),
+    );
+    expect(c.buildtools).toEqual({
+      version: '5.0.8',
+      sha256sum: 'ab'.repeat(32),
+      baseUrl: 'https://mirror.example/yocto',
+      filename: 'bt.sh',
+    });
+    expect(parse(plus('buildtools: { version: "4.0" }')).buildtools).toEqual({ version: '4.0' });
+    expect(parse(MIN).buildtools).toBeUndefined();
+    expect(errorOf(plus('buildtools: { sha256sum: x }'))).toMatch(
+      /buildtools\.sha256sum: "x" is not a SHA-256 sum; expected 64 hexadecimal digits/,
+    );
+    expect(errorOf(plus('buildtools: { version: latest }'))).toMatch(
+      /buildtools\.version: "latest" is not a Yocto release number/,
+    );
+    expect(errorOf(plus('buildtools: { base_url: "https://x" }'))).toMatch(/buildtools\.version: is missing/);
+  });
+
   it('memory in docker format and fractional cpu_count', () => {
     for (const [m, want] of [
       ['8g', '8g'],
@@ -779,7 +803,7 @@ describe('bad configs: every message names file, line, field and what is expecte
     [
       'top level is a list',
       '- name: t\n',
-      'smidr.yaml:1: the top level is a list; expected a mapping of keys: name, description, yocto_series, base, directories, layers, build, container, packages, features, advanced, artifacts, cache',
+      'smidr.yaml:1: the top level is a list; expected a mapping of keys: name, description, yocto_series, base, directories, layers, build, container, packages, features, advanced, artifacts, cache, buildtools',
     ],
     [
       'no name',
@@ -981,6 +1005,7 @@ const SECTION_SCHEMA: Record<ConfigSection, Schema> = {
   packages: defs.packages!,
   features: defs.features!,
   advanced: defs.advanced!,
+  buildtools: defs.buildtools!,
 };
 
 const KEYWORDS = new Set([
@@ -1093,13 +1118,14 @@ describe('schema/smidr.schema.json', () => {
       expect(SECTION_SCHEMA[section].additionalProperties, section).toBe(false);
     }
     const props = schema.properties as Record<string, Schema>;
-    for (const s of ['base', 'directories', 'build', 'container', 'packages', 'features', 'advanced'])
+    for (const s of ['base', 'directories', 'build', 'container', 'packages', 'features', 'advanced', 'buildtools'])
       expect(props[s]!.$ref).toBe(`#/$defs/${s}`);
     expect((props.layers!.items as Schema).$ref).toBe('#/$defs/layer');
     expect(Object.keys(defs).sort()).toEqual([
       'advanced',
       'base',
       'build',
+      'buildtools',
       'container',
       'directories',
       'features',
