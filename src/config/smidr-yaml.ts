@@ -7,7 +7,8 @@ import { isMap, type Node } from 'yaml';
 
 import { CONTAINER_ENGINES, type ContainerEngine, DEFAULT_CONTAINER_IMAGE } from '../action/constants.js';
 import { ASSIGNMENT_FORM, type ConfAssignment, parseConfAssignment } from '../bitbake/conf-line.js';
-import type { BuildConfig, BuildtoolsConfig, ConfigOverrides, LayerConfig } from './config.js';
+import { readBuildtools } from './buildtools-yaml.js';
+import type { BuildConfig, ConfigOverrides, LayerConfig } from './config.js';
 import { optional, readDirectories } from './directories-yaml.js';
 import { CONFIG_KEYS, sectionKeys } from './keys.js';
 import { type PathBase, readLayers } from './layers-yaml.js';
@@ -81,7 +82,7 @@ export function readSmidrYaml(
   const build = readBuild(c, root.get('build'));
   const directories = readDirectories(c, root.get('directories'), build.entries);
   const container = readContainer(c, root.get('container'));
-  const buildtools = readBuildtools(c, root.get('buildtools'));
+  const buildtools = readBuildtools(c.r, root.get('buildtools'));
   const settings = readSettings(r, root, build.entries);
   const cache = root.get('cache');
   if (cache)
@@ -386,46 +387,3 @@ function readContainer({ r }: Context, entry: Entry | undefined) {
     r.error(entrypointEntry!.value, entrypointEntry!.field, 'holds an empty argument', 'non-empty arguments');
   return { engine, image, memory, cpuCount, entrypoint };
 }
-
-/** kas's `buildtools:` keys: the installer is fetched from `<base_url>/releases/yocto/yocto-<version>/buildtools/<filename>`. */
-function readBuildtools({ r }: Context, entry: Entry | undefined): BuildtoolsConfig | undefined {
-  if (!entry) return undefined;
-  const bt = r.mapping(
-    entry.value,
-    'buildtools',
-    sectionKeys('buildtools'),
-    'a mapping: { version, sha256sum, base_url, filename }',
-  );
-  if (!bt) return undefined;
-  const version = bt.has('version')
-    ? r.matching(
-        bt.get('version'),
-        (s) => BUILDTOOLS_VERSION.test(s),
-        'a Yocto release number',
-        'a release such as 5.0.8',
-      )
-    : r.error(entry.value, 'buildtools.version', 'is missing', 'the Yocto release whose buildtools to use, e.g. 5.0.8');
-  const sha256sum = r.matching(
-    bt.get('sha256sum'),
-    (s) => SHA256.test(s),
-    'a SHA-256 sum',
-    '64 hexadecimal digits (sha256sum of the installer)',
-  );
-  const baseUrl = r.matching(
-    bt.get('base_url'),
-    (s) => /^https?:\/\/[^\s"'$`\\]+$/.test(s),
-    'an http(s) URL',
-    'a URL such as https://downloads.yoctoproject.org',
-  );
-  const filename = r.matching(
-    bt.get('filename'),
-    (s) => INSTALLER_FILE.test(s),
-    'an installer file name',
-    'a file name such as buildtools-extended-x86_64-nativesdk-standalone-5.0.8.sh',
-  );
-  return version === undefined ? undefined : { version, sha256sum: sha256sum?.toLowerCase(), baseUrl, filename };
-}
-
-const BUILDTOOLS_VERSION = /^\d+\.\d+(\.\d+)?$/;
-const SHA256 = /^[0-9a-fA-F]{64}$/;
-const INSTALLER_FILE = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
