@@ -18,7 +18,7 @@ import {
 } from '../test/support/cache-service/index.js';
 import { git } from '../test/support/git-remotes.js';
 import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, smidrYaml } from '../test/support/world.js';
-import { describeMachine } from './support/doc.js';
+import { describeMachine, measuredAt } from './support/doc.js';
 import { timedJob } from './support/jobs.js';
 import { mib, table } from './support/stats.js';
 
@@ -35,7 +35,7 @@ export async function cacheGrowth(o: GrowthOptions): Promise<string> {
   const root = path.join(o.root, 'growth');
   rmSync(root, { recursive: true, force: true });
   const machine = describeMachine(o.root);
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const date = measuredAt();
   const poky = pokyRemote(root);
   const ws = jobWorkspace(root, 'ws', smidrYaml(poky.url, { localConf: [`STANDIN_OUTPUT_BYTES = "${OUTPUT_BYTES}"`] }));
   const app = path.join(ws, 'meta-smidr-test', 'recipes-test', 'smidr-app', 'smidr-app_1.0.bb');

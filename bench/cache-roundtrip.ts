@@ -12,7 +12,7 @@ import * as path from 'node:path';
 
 import { type CacheService, startCacheService } from '../test/support/cache-service/index.js';
 import { REPO_ROOT } from '../test/support/run-action.js';
-import { describeMachine } from './support/doc.js';
+import { describeMachine, measuredAt } from './support/doc.js';
 import { census, ensureTree, type Tree } from './support/sstate-tree.js';
 import { median, mib, ratio, seconds, table, throughput } from './support/stats.js';
 
@@ -83,7 +83,7 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
   await fs.rm(logFile, { force: true });
   await fs.mkdir(temp, { recursive: true });
   const machine = describeMachine(work);
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const date = measuredAt();
 
   const service = await startCacheService({ protocol: 'v2' });
   const env: NodeJS.ProcessEnv = {

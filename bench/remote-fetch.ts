@@ -22,7 +22,7 @@ import { uploadCandidates, uploadNew } from '../src/cache/remote/upload.js';
 import { startCacheService } from '../test/support/cache-service/index.js';
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { startS3Server, TEST_BUCKET, TEST_CREDENTIALS } from '../test/support/s3-server.js';
-import { describeMachine } from './support/doc.js';
+import { describeMachine, measuredAt } from './support/doc.js';
 import { ensureTree, type Tree } from './support/sstate-tree.js';
 import { median, mib, ratio, seconds, table } from './support/stats.js';
 
@@ -54,7 +54,7 @@ export async function remoteFetch(o: RemoteFetchOptions): Promise<string> {
   await fs.rm(work, { recursive: true, force: true });
   await fs.mkdir(work, { recursive: true });
   const machine = describeMachine(work);
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const date = measuredAt();
   Object.assign(process.env, TEST_CREDENTIALS);
   const s3 = await startS3Server(path.join(work, 's3'));
   const settings: RemoteSettings = {

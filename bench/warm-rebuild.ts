@@ -17,7 +17,7 @@ import {
   smidrYaml,
   standinReport,
 } from '../test/support/world.js';
-import { describeMachine } from './support/doc.js';
+import { describeMachine, measuredAt } from './support/doc.js';
 import { type TimedJob, timedJob } from './support/jobs.js';
 import { median, seconds, table } from './support/stats.js';
 
@@ -43,7 +43,7 @@ export async function warmRebuild(o: WarmOptions): Promise<string> {
   const root = path.join(o.root, 'warm');
   rmSync(root, { recursive: true, force: true });
   const machine = describeMachine(o.root);
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const date = measuredAt();
   const poky = pokyRemote(root);
   const service = await startCacheService({ protocol: 'v2' });
   const rows: Record<Kind, Row[]> = { cold: [], warm: [], changed: [] };

@@ -24,6 +24,11 @@ Each benchmark writes its own section between \`<!-- bench:<name>:start -->\` an
 is kept, so sections measured otherwise (real BitBake, say) go after the last marker.
 `;
 
+/** When a section was measured, to the second, as every section's header shows it. */
+export function measuredAt(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 /** Cores, memory, the disk under \`dir\`, Node, kernel, and the load when measured. */
 export function describeMachine(dir: string): string {
   const cpus = os.cpus();
