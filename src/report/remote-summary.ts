@@ -1,13 +1,14 @@
 /**
  * The job summary's lines for the shared caches: the remote store (what its read-through endpoint
  * served, what the post step uploaded or why it did not) and the shared hash server. A store or a
- * server is named by its bucket URL and host only: a URL's user part, where a workflow could have
- * put a key, never reaches the summary.
+ * server is named by its bucket URL and address, shown as util/url.ts shows every URL: a user
+ * part, where a workflow could have put a key, appears as `***`.
  */
-import type { HashServer, SharedHashServe } from '../cache/remote/hashserve.js';
+import type { SharedHashServe } from '../cache/remote/hashserve.js';
 import type { RemoteSettings } from '../cache/remote/location.js';
 import type { RemoteSaved } from '../cache/remote/session.js';
 import { formatBytes } from '../util/format.js';
+import { shownUrl } from '../util/url.js';
 import { code, escapeText, table } from './markdown.js';
 
 /** What the main step knows of the remote store once BitBake is done. */
@@ -28,23 +29,9 @@ export interface RemoteReport {
 /** The shared hash server as the main step found it before BitBake started. */
 export type HashServerReport = Pick<SharedHashServe, 'server' | 'mayWrite' | 'problem'>;
 
-/** `s3://bucket/prefix`, and a custom endpoint by scheme, host and port only. */
+/** `s3://bucket/prefix`, and a custom endpoint as util/url.ts shows URLs (no credentials). */
 export function storeLabel(s: Pick<RemoteSettings, 'url' | 'endpoint'>): string {
-  if (!s.endpoint) return s.url;
-  try {
-    const u = new URL(s.endpoint);
-    return `${s.url} at ${u.protocol}//${u.host}`;
-  } catch {
-    return s.url;
-  }
-}
-
-/** The server's host and port, with any scheme but without a user part. */
-export function hashServerLabel(s: Pick<HashServer, 'address' | 'host' | 'port'>): string {
-  const scheme = /^(wss?):\/\//.exec(s.address)?.[1];
-  const host = s.host.slice(s.host.lastIndexOf('@') + 1);
-  const hostPort = `${host.includes(':') ? `[${host}]` : host}:${s.port}`;
-  return scheme ? `${scheme}://${hostPort}` : hostPort;
+  return s.endpoint ? `${s.url} at ${shownUrl(s.endpoint)}` : s.url;
 }
 
 export function renderRemote(remote: RemoteReport | undefined, hash: HashServerReport | undefined): string[] {
@@ -72,7 +59,7 @@ export function renderRemote(remote: RemoteReport | undefined, hash: HashServerR
   if (hash) {
     const answer = hash.problem ? `did not answer (${escapeText(hash.problem)}); built with a local DB` : 'answered';
     const role = hash.mayWrite ? 'this build reports to it' : 'read-only: the local server reads it as its upstream';
-    rows.push(['Hash server', `${code(hashServerLabel(hash.server))}: ${answer}${hash.problem ? '' : `; ${role}`}`]);
+    rows.push(['Hash server', `${code(shownUrl(hash.server.address))}: ${answer}${hash.problem ? '' : `; ${role}`}`]);
   }
   out.push(table(['Shared cache', 'This build'], rows));
   return out;

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { parseHashServer } from '../../src/cache/remote/hashserve.js';
-import {
-  hashServerLabel,
-  renderRemote,
-  renderRemoteSave,
-  type RemoteReport,
-  storeLabel,
-} from '../../src/report/remote-summary.js';
+import { type RemoteReport, renderRemote, renderRemoteSave, storeLabel } from '../../src/report/remote-summary.js';
 
 const remote: RemoteReport = {
   settings: { url: 's3://fleet-cache/yocto/', endpoint: 'http://key:SECRET@minio.internal:9000/' },
@@ -22,12 +16,14 @@ const remote: RemoteReport = {
 
 describe('remote cache summary', () => {
   it('names the store by bucket URL and endpoint host, never a user part', () => {
-    expect(storeLabel(remote.settings)).toBe('s3://fleet-cache/yocto/ at http://minio.internal:9000');
+    expect(storeLabel(remote.settings)).toBe('s3://fleet-cache/yocto/ at http://***@minio.internal:9000/');
     expect(storeLabel({ url: 's3://b/p/' })).toBe('s3://b/p/');
-    expect(hashServerLabel(parseHashServer('ws://hashserv.internal:8686/ws', 'test'))).toBe(
-      'ws://hashserv.internal:8686',
-    );
-    expect(hashServerLabel(parseHashServer('10.0.0.5:8687', 'test'))).toBe('10.0.0.5:8687');
+    const md = renderRemote(undefined, {
+      server: parseHashServer('ws://token@hashserv.internal:8686/ws', 'test'),
+      mayWrite: true,
+    }).join('\n');
+    expect(md).toContain('| Hash server | `ws://***@hashserv.internal:8686/ws`: answered;');
+    expect(md).not.toContain('token');
   });
 
   it('shows what the endpoint served, whether this build writes, and the hash server', () => {
@@ -35,7 +31,7 @@ describe('remote cache summary', () => {
       server: parseHashServer('127.0.0.1:8686', 'test'),
       mayWrite: true,
     }).join('\n');
-    expect(md).toContain('| Remote store | `s3://fleet-cache/yocto/ at http://minio.internal:9000` |');
+    expect(md).toContain('| Remote store | `s3://fleet-cache/yocto/ at http://***@minio.internal:9000/` |');
     expect(md).toContain(
       '| Served to BitBake from the store | 12 objects, 3.0 MiB; 4 asked for were not in the bucket |',
     );
