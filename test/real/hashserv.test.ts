@@ -5,39 +5,25 @@
  * check must see both; an equivalence host A reports is what host B reads through the read-only
  * port; a report to the read-only port (a pull request's) adds no row.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { hashServerProblem, parseHashServer } from '../../src/cache/remote/hashserve.js';
 import { scratch } from '../support/world.js';
+import { freePort, type RunningHashServer, startHashServer } from './hashserv-server.js';
 
 const bitbake = process.env.SMIDR_REAL_BITBAKE;
-const servers: ChildProcess[] = [];
+const servers: RunningHashServer[] = [];
 let rw: string;
 let ro: string;
 let root: string;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
 async function startServer(args: string[]): Promise<string> {
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const child = spawn('python3', [path.join(bitbake!, 'bin', 'bitbake-hashserv'), '--bind', address, ...args], {
-    stdio: 'ignore',
-  });
-  servers.push(child);
-  const server = parseHashServer(address, 'test');
-  for (let i = 0; i < 120 && (await hashServerProblem(server, 1000)); i++) await new Promise((r) => setTimeout(r, 500));
-  return address;
+  const server = await startHashServer(bitbake!, args);
+  servers.push(server);
+  return server.address;
 }
 
 /** Runs BitBake's own hashserv client (reports on one server, reads on another); rows counted in the DB itself. */
@@ -64,7 +50,7 @@ describe.skipIf(!bitbake)('a shared bitbake-hashserv with a read-only port (real
   }, 120_000);
 
   afterAll(() => {
-    for (const s of servers) s.kill();
+    for (const s of servers) s.stop();
   });
 
   it('the action sees both answer, and not a port where none listens', async () => {

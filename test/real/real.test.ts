@@ -9,51 +9,30 @@
  * yet real sstate objects, real setscene reuse and a real hash-equivalence DB.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
 import * as cache from '@actions/cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { applyClientEnv, type CacheService, captureOutput, startCacheService } from '../support/cache-service/index.js';
-import { GitRemote, makeWorkspaceRepo } from '../support/git-remotes.js';
-import { type RunnerEnv, startStep, type StepResult } from '../support/run-action.js';
-import { BUILDER_IMAGE, dockerAvailable, FIXTURES, scratch } from '../support/world.js';
-import { createSourceRepo, fixedGit } from './layer.js';
-import { type RealSeries, SERIES, seriesSkipReason } from './series.js';
+import { makeWorkspaceRepo } from '../support/git-remotes.js';
+import type { RunnerEnv } from '../support/run-action.js';
+import { BUILDER_IMAGE, dockerAvailable, scratch } from '../support/world.js';
+import {
+  BASE_RECIPE,
+  figures,
+  type Job,
+  type RealRemotes,
+  realRemotes,
+  setsceneRun,
+  smidrYaml,
+  tasksRun,
+  timedJob,
+} from './jobs.js';
+import { SERIES, seriesSkipReason } from './series.js';
 
 const LONG = 1_800_000;
-type Job = { main: StepResult; post: StepResult; seconds: { main: number; post: number }; workspace: string };
-
-/** What a reader of the log sees of one job: the lines the figures in docs/benchmarks.md quote. */
-function figures(label: string, j: Job): void {
-  const logs = path.join(path.dirname(j.workspace), '..', 'logs');
-  mkdirSync(logs, { recursive: true });
-  writeFileSync(
-    path.join(logs, `${label.replace(/\W+/g, '-')}.log`),
-    `${j.main.stdout}\n---- outputs ----\n${JSON.stringify(j.main.outputs, null, 1)}\n---- post ----\n${j.post.stdout}`,
-  );
-  const summary = /Sstate summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Sstate summary)';
-  const tasks = /NOTE: Tasks Summary: .*$/m.exec(j.main.stdout)?.[0] ?? '(no Tasks Summary)';
-  // The job summary's build table gives BitBake's own run time (whole seconds).
-  const bitbake = /\| (\d+m\d+s) \|/.exec(j.main.summary)?.[1] ?? '?';
-  console.log(
-    `[real] ${label} (log: ${logs}): main ${j.seconds.main.toFixed(1)} s (BitBake ${bitbake}), post ${j.seconds.post.toFixed(1)} s; ${summary}; ${tasks}`,
-  );
-}
-
-/** Tasks BitBake really ran (not setscene), as `<recipe file name>:do_<task>`. */
-function tasksRun(stdout: string): string[] {
-  return [...stdout.matchAll(/^NOTE: Running (?:noexec )?task \d+ of \d+ \((?:.*\/)?([^/]+\.bb):(do_\w+)\)$/gm)].map(
-    (m) => `${m[1]}:${m[2]}`,
-  );
-}
-
-function setsceneRun(stdout: string): string[] {
-  return [...stdout.matchAll(/^NOTE: Running setscene task \d+ of \d+ \((?:.*\/)?([^/]+\.bb):(do_\w+)\)$/gm)].map(
-    (m) => `${m[1]}:${m[2]}`,
-  );
-}
 
 function ok(j: Job): void {
   expect(j.main.exitCode, j.main.stdout).toBe(0);
@@ -78,55 +57,6 @@ async function archiveFiles(service: CacheService, key: string): Promise<string[
     .filter(Boolean);
 }
 
-/** The layer remote gets the git repository smidr-real-app fetches (the only place the container sees besides the caches). */
-function addSourceRepo(layer: GitRemote): void {
-  createSourceRepo(layer.work);
-  fixedGit(layer.work, 'add', '-A');
-  fixedGit(layer.work, 'commit', '-q', '-m', 'the git source of smidr-real-app');
-  fixedGit(layer.work, 'push', '-q', 'origin', `HEAD:${layer.branch}`);
-}
-
-const BASE_RECIPE = 'recipes-real/smidr-real-base/smidr-real-base_1.0.bb';
-
-function smidrYaml(s: RealSeries, remotes: { bitbake: GitRemote; oecore: GitRemote; layer: GitRemote }): string {
-  const localConf = [
-    // Offline: no fetch from the network, and no uninative tarball (master's nodistro inherits it).
-    'BB_NO_NETWORK = "1"',
-    'INHERIT:remove = "uninative"',
-    // Only the test layer's recipes are parsed: a build takes seconds instead of a minute.
-    'BBMASK = "/openembedded-core/meta/recipes-"',
-    'BBFILE_PATTERN_IGNORE_EMPTY_core = "1"',
-    ...s.localConf,
-  ];
-  return [
-    `name: real-${s.id}`,
-    `yocto_series: ${s.series}`,
-    'layers:',
-    '  - name: bitbake',
-    `    git: ${remotes.bitbake.url}`,
-    `    branch: "${remotes.bitbake.branch}"`,
-    '  - name: openembedded-core',
-    `    git: ${remotes.oecore.url}`,
-    `    branch: ${remotes.oecore.branch}`,
-    '    sublayers: [meta]',
-    '  - name: meta-smidr-real',
-    `    git: ${remotes.layer.url}`,
-    '    branch: main',
-    'build:',
-    '  targets: [smidr-real-app]',
-    '  machine: qemux86-64',
-    '  distro: nodistro',
-    '  bb_number_threads: 2',
-    '  local_conf:',
-    ...localConf.map((l) => `    - '${l}'`),
-    'container:',
-    `  base_image: ${BUILDER_IMAGE}`,
-    '  memory: 2g',
-    '  cpu_count: 2',
-    '',
-  ].join('\n');
-}
-
 for (const s of SERIES) {
   const skip = seriesSkipReason(s);
   if (skip) console.log(`[real] ${s.id}: skipped: ${skip}`);
@@ -134,7 +64,7 @@ for (const s of SERIES) {
   describe.skipIf(skip !== undefined)(`real BitBake ${s.id}`, () => {
     let root: string;
     let service: CacheService;
-    let remotes: { bitbake: GitRemote; oecore: GitRemote; layer: GitRemote };
+    let remotes: RealRemotes;
     let yaml: string;
     let jobs = 0;
 
@@ -151,26 +81,13 @@ for (const s of SERIES) {
         inputs: { config: 'smidr.yaml', cache: 'actions', ...inputs },
         env: service.env,
       };
-      // As runJob, timing each step: a fresh machine, main, then post with main's state.
-      rmSync(runnerTemp, { recursive: true, force: true });
-      let t = Date.now();
-      const main = await startStep(runner, 'main').done;
-      const mainSeconds = (Date.now() - t) / 1000;
-      t = Date.now();
-      const post = await startStep(runner, 'post', main.state).done;
-      return { main, post, seconds: { main: mainSeconds, post: (Date.now() - t) / 1000 }, workspace: ws };
+      return timedJob(runner);
     }
 
     beforeAll(async () => {
       if (!dockerAvailable()) throw new Error(`Docker or ${BUILDER_IMAGE} is missing: run ./scripts/setup.sh`);
       root = scratch(`real-${s.id}`);
-      const remoteRoot = path.join(root, 'remotes');
-      remotes = {
-        bitbake: GitRemote.mirror(remoteRoot, 'bitbake', process.env[s.bitbakeVar]!, s.bitbakeBranch),
-        oecore: GitRemote.mirror(remoteRoot, 'openembedded-core', process.env[s.oecoreVar]!, s.oecoreBranch),
-        layer: GitRemote.create(remoteRoot, 'meta-smidr-real', path.join(FIXTURES, 'meta-smidr-real')),
-      };
-      addSourceRepo(remotes.layer);
+      remotes = realRemotes(path.join(root, 'remotes'), s);
       yaml = smidrYaml(s, remotes);
       service = await startCacheService({ protocol: 'v2' });
     }, LONG);
