@@ -1,4 +1,5 @@
 /** The main step: read config and inputs, restore caches, build, report. */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import * as core from '@actions/core';
@@ -8,7 +9,7 @@ import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js'
 import { saveStepState, type StepState } from './action/state.js';
 import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
-import { cacheKeys } from './cache/keys.js';
+import { cacheKeys, cacheLayout } from './cache/keys.js';
 import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
 import { finishRemote, mirrorConf, type RemoteSession, startRemote } from './cache/remote/session.js';
 import { checkReport, formatOf, loadAnyConfig } from './check.js';
@@ -189,11 +190,24 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     localConf: [...(config.settingsConf ?? []), ...config.localConf],
     confText: config.confText && config.confText.bblayersConf + config.confText.localConf,
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
+    buildHost: config.container.engine === 'none' ? runnerOs() : config.container.image,
+    layout: cacheLayout(process.env),
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
   const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
   return restored;
+}
+
+/** The runner's OS as os-release names it (`ubuntu-24.04`), what NATIVELSBSTRING derives from without uninative. */
+function runnerOs(): string {
+  try {
+    const release = readFileSync('/etc/os-release', 'utf8');
+    const field = (name: string) => new RegExp(`^${name}="?([^"\n]*)"?$`, 'm').exec(release)?.[1] ?? '';
+    return `${field('ID')}-${field('VERSION_ID')}-${process.arch}`;
+  } catch {
+    return `${process.platform}-${process.arch}`;
+  }
 }
 
 run().catch((e: unknown) => {

@@ -11,6 +11,7 @@ import { Outputs } from '../action/constants.js';
 import { layersJson } from '../bitbake/layers.js';
 import type { Workspace } from '../bitbake/workspace.js';
 import type { MatchKind, RestoredCache } from '../cache/caches.js';
+import type { RestoredPart } from '../cache/part-caches.js';
 import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
 import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -20,7 +21,7 @@ import { describeFailures } from './failures.js';
 import { pathMapper } from './paths.js';
 import { appendSummary, type ImageFile, renderSummary } from './summary.js';
 
-type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind; parts?: RestoredPart[] };
 
 export function setCacheOutputs(r: Restored): void {
   core.setOutput(Outputs.DownloadsCacheHit, r.downloads.kind);
