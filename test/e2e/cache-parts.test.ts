@@ -72,7 +72,10 @@ function changeApp(text: string): void {
 beforeAll(async () => {
   world = await startCacheWorld('cache-parts');
   ({ root, poky, service } = world);
-  ws = jobWorkspace(root, 'ws', smidrYaml(poky.url));
+  // Large tune objects (busybox, zlib), as a real build's are next to one application's: a
+  // one-recipe change is then a small share of the machine part, as in a real build.
+  const big = ['busybox', 'zlib'].map((pn) => `STANDIN_OUTPUT_BYTES:pn-${pn} = "1000000"`);
+  ws = jobWorkspace(root, 'ws', smidrYaml(poky.url, { localConf: big }));
 }, LONG);
 
 afterAll(() => stopCacheWorld(world));
