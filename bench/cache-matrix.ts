@@ -32,7 +32,8 @@ export interface MatrixOptions {
 }
 
 const MACHINES = ['qemux86-64', 'qemuarm64', 'genericarm64'];
-const SHARES = [0.3, 0.5, 0.7];
+/** The machine-independent share of a working set, in percent. */
+const SHARES = [30, 50, 70];
 const LAYOUTS: Keys.CacheLayout[] = ['single', 'parts'];
 const OBJECTS_PER_MACHINE = 200;
 const CHANGE_SHARE = 0.02;
@@ -97,8 +98,8 @@ export async function cacheMatrix(o: MatrixOptions): Promise<string> {
   try {
     for (const share of SHARES) {
       for (const layout of LAYOUTS) {
-        o.log(`share ${share * 100}%, ${layout} layout`);
-        const prefix = `m${share * 100}-${layout}`;
+        o.log(`share ${share}%, ${layout} layout`);
+        const prefix = `m${share}-${layout}`;
         results.set(
           prefix,
           await simulate({ share, layout, prefix, work, service, runs: o.runs, o, caches, keys, parts }),
@@ -129,7 +130,7 @@ interface SimInput {
 }
 
 async function simulate(s: SimInput): Promise<RunFigures[]> {
-  const sharedCount = Math.round(OBJECTS_PER_MACHINE * s.share);
+  const sharedCount = Math.round((OBJECTS_PER_MACHINE * s.share) / 100);
   const meanBytes = s.o.workingSetBytes / OBJECTS_PER_MACHINE;
   // Sizes vary (0.2x to 1.8x the mean) but are the same for every layout and share position.
   const size = (i: number) => Math.round(meanBytes * (0.2 + (1.6 * ((i * 7919) % 101)) / 100));
@@ -294,8 +295,8 @@ function report(results: Map<string, RunFigures[]>, o: MatrixOptions, machine: s
     ],
   ];
   for (const share of SHARES) {
-    const p = results.get(`m${share * 100}-parts`)!;
-    const s = results.get(`m${share * 100}-single`)!;
+    const p = results.get(`m${share}-parts`)!;
+    const s = results.get(`m${share}-single`)!;
     const rows: string[][] = [
       [
         'run',
@@ -324,13 +325,13 @@ function report(results: Map<string, RunFigures[]>, o: MatrixOptions, machine: s
     const heldRatio = p.at(-1)!.held / s.at(-1)!.held;
     const restoreRatio = later(p, (l) => l.restore) / later(s, (l) => l.restore);
     summary.push([
-      `${share * 100}%`,
+      `${share}%`,
       `${mib(p.at(-1)!.held)} / ${mib(s.at(-1)!.held)} = ${heldRatio.toFixed(2)}x`,
       `${mib(later(p, (l) => l.uploaded))} (${((later(p, (l) => l.uploaded) / workingSet) * 100).toFixed(0)}%); single: ${mib(later(s, (l) => l.uploaded))} (${((later(s, (l) => l.uploaded) / workingSet) * 100).toFixed(0)}%)`,
       `${seconds(later(p, (l) => l.restore))} / ${seconds(later(s, (l) => l.restore))} = ${restoreRatio.toFixed(2)}x`,
       `${seconds(later(p, (l) => l.save))} / ${seconds(later(s, (l) => l.save))}`,
     ]);
-    sections.push(`### Shared share ${share * 100}%\n\n${table(rows)}`);
+    sections.push(`### Shared share ${share}%\n\n${table(rows)}`);
   }
   return `## Cache matrix
 
