@@ -84116,12 +84116,6 @@ async function run(request) {
         const id = await saveCache([...request.paths], request.key);
         return { done: 'saved', id, archiveBytes, refused: id === -1 ? saveFailure : undefined };
     }
-    if (request.op === 'lookup') {
-        const key = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {
-            lookupOnly: true,
-        });
-        return { done: 'restored', key };
-    }
     // Look up first, so a service that never answers is told apart from a long download.
     const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {
         lookupOnly: true,

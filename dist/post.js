@@ -30135,11 +30135,6 @@ async function restoreWithin(limitMs, entry, key, restoreKeys) {
     const reply = await transfer({ op: 'restore', ...entry, key, restoreKeys }, limitMs);
     return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
-/** The key an entry would be restored from, without downloading it (undefined on a miss). */
-async function lookupWithin(limitMs, entry, key, restoreKeys) {
-    const reply = await transfer({ op: 'lookup', ...entry, key, restoreKeys }, Math.min(LOOKUP_LIMIT_MS, limitMs));
-    return reply.done === 'restored' ? reply.key : undefined;
-}
 /** The cache id (-1 when the service refused, with its reason) and the compressed archive's size. */
 async function saveWithin(limitMs, entry, key) {
     const reply = await transfer({ op: 'save', ...entry, key }, limitMs);
@@ -30364,7 +30359,6 @@ const TAR_BYTES_FIXED = 256 * 1024;
  */
 /** @actions/cache in the killable worker process, and the wall clock. */
 const actionsCache = {
-    lookup: (entry, key, restoreKeys, limitMs) => lookupWithin(limitMs, entry, key, restoreKeys),
     restore: (entry, key, restoreKeys, limitMs) => restoreWithin(limitMs, entry, key, restoreKeys),
     save: (entry, key, limitMs) => saveWithin(limitMs, entry, key),
     now: () => Date.now(),

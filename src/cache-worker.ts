@@ -46,12 +46,6 @@ async function run(request: TransferRequest): Promise<TransferReply> {
     const id = await cache.saveCache([...request.paths], request.key);
     return { done: 'saved', id, archiveBytes, refused: id === -1 ? saveFailure : undefined };
   }
-  if (request.op === 'lookup') {
-    const key = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], {
-      lookupOnly: true,
-    });
-    return { done: 'restored', key };
-  }
   // Look up first, so a service that never answers is told apart from a long download.
   const found = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], {
     lookupOnly: true,

@@ -23,12 +23,10 @@ import type { SavedPart } from './parts.js';
 import { restoreLayoutParts, saveLayoutParts } from './parts-layout.js';
 import { applyPrune, listSstate, removeUnarchivable, sstateNames } from './sstate.js';
 import { planSstateSave, type PruneSummary, sstateBudget, type SstateSavePlan } from './sstate-plan.js';
-import { type EntryPaths, lookupWithin, restoreWithin, saveWithin } from './transfer.js';
+import { type EntryPaths, restoreWithin, saveWithin } from './transfer.js';
 
 /** How bytes reach the cache service, and what time it is: the seams the unit tests replace. */
 export interface CacheService {
-  /** The key a restore would find, without downloading. */
-  lookup(entry: EntryPaths, key: string, restoreKeys: string[], limitMs: number): Promise<string | undefined>;
   restore(
     entry: EntryPaths,
     key: string,
@@ -45,7 +43,6 @@ export interface CacheService {
 
 /** @actions/cache in the killable worker process, and the wall clock. */
 export const actionsCache: CacheService = {
-  lookup: (entry, key, restoreKeys, limitMs) => lookupWithin(limitMs, entry, key, restoreKeys),
   restore: (entry, key, restoreKeys, limitMs) => restoreWithin(limitMs, entry, key, restoreKeys),
   save: (entry, key, limitMs) => saveWithin(limitMs, entry, key),
   now: () => Date.now(),

@@ -2,8 +2,8 @@
  * Restoring and saving the parts layout (parts.ts): per part, the newest base of its lineage and
  * the newest delta of that base, downloaded at once, all parts at once; after the build, per
  * part, a delta or a new base (or nothing). Every fallback warns and goes on: an evicted base
- * (a delta without its base is ignored: the part builds cold), a base gone between lookup and
- * download, a delta that fails (the base alone).
+ * (a delta without its base is ignored: the part builds cold), a base that cannot be downloaded
+ * (the part builds cold), a delta that cannot (the base alone).
  */
 import type { CacheDirs } from '../bitbake/workspace.js';
 import { errorMessage } from '../util/errors.js';
@@ -70,29 +70,26 @@ export async function restorePart(
   };
   await Promise.all([discard(entry('base')), discard(entry('delta'))]);
 
-  let found: string | undefined;
-  try {
-    found = await service.lookup(entry('base'), baseKey(lineage, keys.run, keys.state), [`${lineage}base-`], timeoutMs);
-  } catch (e) {
-    return result({ warning: `${part} cache: restore failed, building without it: ${errorMessage(e)}` });
-  }
-  if (!found) return result({ warning: await orphanDelta(part, lineage, entry('delta'), timeoutMs, service) });
-  const id = baseIdOf(lineage, found)!;
+  // The newest base and the newest delta of the lineage at once: one round trip, no lookup first.
+  // The newest delta nearly always sits on the newest base (a new base supersedes the older
+  // deltas); when it does not, it is dropped and the base restores alone.
   const [base, delta] = await Promise.all([
-    fetchEntry(service, entry('base'), found, [], timeoutMs),
-    fetchEntry(
-      service,
-      entry('delta'),
-      deltaKey(lineage, id, keys.run, keys.state),
-      [deltaPrefix(lineage, id)],
-      timeoutMs,
-    ),
+    fetchEntry(service, entry('base'), baseKey(lineage, keys.run, keys.state), [`${lineage}base-`], timeoutMs),
+    fetchEntry(service, entry('delta'), `${lineage}delta-`, [`${lineage}delta-`], timeoutMs),
   ]);
   if (!base.key) {
     await Promise.all([discard(entry('base')), discard(entry('delta'))]);
-    const why = base.error ?? 'it was removed since the lookup';
-    return result({ warning: `${part} cache: base ${found} could not be restored (${why}): building this part cold` });
+    if (base.error) return result({ warning: `${part} cache: restore failed, building without it: ${base.error}` });
+    if (delta.key)
+      return result({
+        warning: `${part} cache: ${delta.key} is there but not the base it sits on (evicted?): building this part cold`,
+      });
+    return result({});
   }
+  const found = base.key;
+  const onBase = delta.key?.startsWith(deltaPrefix(lineage, baseIdOf(lineage, found)!));
+  if (delta.key && !onBase)
+    log.info(`${part} cache: the newest delta ${delta.key} sits on another base than ${found}: using the base alone`);
   const baseObjects = await stagedObjects(dirs, part, entry('base'));
   await unstage(entry('base'));
   const restoredBase: RestoredEntry = { key: base.key, archiveBytes: base.archiveBytes, ...totals(baseObjects) };
@@ -102,7 +99,7 @@ export async function restorePart(
   };
   let warning: string | undefined;
   let restoredDelta: RestoredEntry | undefined;
-  if (delta.key) {
+  if (delta.key && onBase) {
     const deltaObjects = await stagedObjects(dirs, part, entry('delta'));
     // After the base: the delta's copy of the DB is the newer one.
     await unstage(entry('delta'));
@@ -111,7 +108,7 @@ export async function restorePart(
   } else {
     await discard(entry('delta'));
     if (delta.error)
-      warning = `${part} cache: the delta on ${found} could not be restored (${delta.error}): using the base alone`;
+      warning = `${part} cache: the newest delta could not be restored (${delta.error}): using the base ${found} alone`;
   }
   const newest = restoredDelta?.key ?? base.key;
   return result(
@@ -123,20 +120,6 @@ export async function restorePart(
     },
     record,
   );
-}
-
-/** A delta whose base is gone (evicted) is useless alone: say so, once. */
-async function orphanDelta(
-  part: PartName,
-  lineage: string,
-  entry: ReturnType<typeof stagingEntry>,
-  timeoutMs: number,
-  service: CacheService,
-): Promise<string | undefined> {
-  const orphan = await service
-    .lookup(entry, `${lineage}delta-`, [`${lineage}delta-`], timeoutMs)
-    .catch(() => undefined);
-  return orphan && `${part} cache: ${orphan} is there but not the base it sits on (evicted?): building this part cold`;
 }
 
 async function fetchEntry(

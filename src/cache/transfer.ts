@@ -21,8 +21,7 @@ export interface EntryPaths {
 }
 
 export type TransferRequest =
-  | ({ op: 'restore' | 'lookup'; key: string; restoreKeys: string[] } & EntryPaths)
-  | ({ op: 'save'; key: string } & EntryPaths);
+  ({ op: 'restore'; key: string; restoreKeys: string[] } & EntryPaths) | ({ op: 'save'; key: string } & EntryPaths);
 
 type Done =
   | { done: 'restored'; key?: string; archiveBytes?: number }
@@ -51,17 +50,6 @@ export async function restoreWithin(
 ): Promise<{ key?: string; archiveBytes?: number }> {
   const reply = await transfer({ op: 'restore', ...entry, key, restoreKeys }, limitMs);
   return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
-}
-
-/** The key an entry would be restored from, without downloading it (undefined on a miss). */
-export async function lookupWithin(
-  limitMs: number,
-  entry: EntryPaths,
-  key: string,
-  restoreKeys: string[],
-): Promise<string | undefined> {
-  const reply = await transfer({ op: 'lookup', ...entry, key, restoreKeys }, Math.min(LOOKUP_LIMIT_MS, limitMs));
-  return reply.done === 'restored' ? reply.key : undefined;
 }
 
 /** The cache id (-1 when the service refused, with its reason) and the compressed archive's size. */

@@ -267,7 +267,7 @@ describe('damaged archives and a forbidding cache mode', () => {
             // never a silent one: the entry exists, and the warning says why it did not arrive.
             expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
             expect(r.main.stdout).toMatch(
-              /::warning::machine cache: base \S+ could not be restored \(\S+ was found but could not be restored \(2 attempts: /,
+              /::warning::machine cache: restore failed, building without it: \S+ was found but could not be restored \(2 attempts: /,
             );
             expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
           }

@@ -50,7 +50,7 @@ afterEach(() => {
 });
 
 /** A cache service that answers from a script and a clock that advances 2 s per reading. */
-function fakeService(answers: Partial<Pick<CacheService, 'lookup' | 'restore' | 'save'>>): CacheService & {
+function fakeService(answers: Partial<Pick<CacheService, 'restore' | 'save'>>): CacheService & {
   calls: { op: string; entry: EntryPaths; key: string; restoreKeys?: string[] }[];
 } {
   let t = 1_000_000;
@@ -58,10 +58,6 @@ function fakeService(answers: Partial<Pick<CacheService, 'lookup' | 'restore' | 
   return {
     calls,
     now: () => (t += 2000),
-    lookup: async (entry, key, restoreKeys, limitMs) => {
-      calls.push({ op: 'lookup', entry, key, restoreKeys });
-      return answers.lookup ? answers.lookup(entry, key, restoreKeys, limitMs) : undefined;
-    },
     restore: async (entry, key, restoreKeys, limitMs) => {
       calls.push({ op: 'restore', entry, key, restoreKeys });
       return answers.restore ? answers.restore(entry, key, restoreKeys, limitMs) : {};

@@ -56,7 +56,6 @@ function dirService(): CacheService & { keys: () => string[]; drop: (pred: (k: s
     keys: () => entries.map((e) => e.key),
     drop: (pred) => entries.splice(0, entries.length, ...entries.filter((e) => !pred(e.key))),
     now: () => (t += 1000),
-    lookup: async (entry, key, restoreKeys) => find(entry.paths.join(), key, restoreKeys)?.key,
     restore: async (entry, key, restoreKeys) => {
       const hit = find(entry.paths.join(), key, restoreKeys);
       if (!hit) return {};
