@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { Outputs, TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { saveStepState, type StepState } from './action/state.js';
-import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
+import { actionDirs, cacheDirsUnder, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
@@ -144,9 +144,15 @@ async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<
       : await freeBytesFor(base.buildsDir);
     const freed = await makeRoom(inputs, room);
     if (!placeOnHost) return { ...base, freed };
-    const placement = await placeBuild(root, path.dirname(base.caches.downloads), extra);
+    const placement = await placeBuild(root, extra);
     log.info(`Build placed on ${placement.description}`);
-    return { ...base, buildsDir: placement.buildsDir, placement: placement.description, freed };
+    return {
+      ...base,
+      buildsDir: placement.buildsDir,
+      caches: cacheDirsUnder(placement.cacheDir),
+      placement: placement.description,
+      freed,
+    };
   }
   const dirs = await selfHostedDirs(
     base,
