@@ -62,7 +62,7 @@ async function runBuild(
   const hashServe = server && (await sharedHashServe(server, inputs.cache.save));
   const build = await prepareBuild(config, dirs, {
     mirrors: remote && mirrorConf(remote.endpoint.url),
-    hashServe,
+    hashServe: hashServe?.conf,
     rmWork: inputs.runner.rmWork,
   });
   setLayersOutput(build);
@@ -90,7 +90,7 @@ async function runBuild(
         ? undefined
         : { deadlineMs: mainStartedMs + budgetMinutes * 60_000, minutes: budgetMinutes },
   });
-  if (remote) await finishRemote(remote, build.workspace.buildDir);
+  const served = remote && (await finishRemote(remote, build.workspace.buildDir));
   state.result = outcome.result;
   saveStepState(state);
   setOutputs(build, outcome);
@@ -101,6 +101,17 @@ async function runBuild(
     diskAtStart,
     placement: dirs.placement,
     freed: dirs.freed,
+    remote: served && {
+      settings: inputs.cache.remote!,
+      served: served.served.length,
+      bytesServed: served.bytesServed,
+      misses: served.misses,
+      failures: served.failures,
+      down: served.down,
+      mayWrite: inputs.cache.save,
+      saveReason: inputs.cache.saveReason,
+    },
+    hashServer: hashServe,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
