@@ -47965,6 +47965,49 @@ function makeWritable(dir) {
     });
 }
 
+/** Markdown for the job summary: tables, inline code and fences that text cannot break out of. */
+/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
+function table(header, rows) {
+    const cell = (c) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+    return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
+}
+/** Inline code that survives backticks in the text. */
+function code(text) {
+    const longest = longestBacktickRun(text);
+    const ticks = '`'.repeat(longest + 1);
+    return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
+}
+function longestBacktickRun(text) {
+    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
+function escapeText(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
+}
+
+/** The post step's part for the remote store. */
+function renderRemoteSave(saved, why) {
+    const out = ['### Remote store saved', ''];
+    if (why !== undefined)
+        return [...out, `Nothing uploaded: ${escapeText(why)}.`, ''].join('\n');
+    if (!saved)
+        return [...out, 'Nothing uploaded: the save failed (see the warning in the log).', ''].join('\n');
+    const rows = [
+        [
+            'Uploaded',
+            `${saved.uploaded.length} objects, ${formatBytes(saved.uploadedBytes)} in ${saved.seconds.toFixed(1)} s`,
+        ],
+        ['Skipped, already in the store', `${saved.present.length} objects`],
+    ];
+    if (saved.failed > 0 || saved.timedOut)
+        rows.push(['Not saved', `${saved.failed} objects${saved.timedOut ? ' (cache-timeout reached)' : ''}`]);
+    return [...out, table(['Remote store', 'This build'], rows)].join('\n');
+}
+
 /**
  * The job summary as GitHub-flavoured markdown: build, layers, caches, BitBake's figures, images,
  * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
@@ -48041,28 +48084,6 @@ async function appendSummary(markdown) {
 function seconds(s) {
     return `${s.toFixed(1)} s`;
 }
-/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
-function table(header, rows) {
-    const cell = (c) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
-    return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
-}
-/** Inline code that survives backticks in the text. */
-function code(text) {
-    const longest = longestBacktickRun(text);
-    const ticks = '`'.repeat(longest + 1);
-    return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
-}
-function longestBacktickRun(text) {
-    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
-function escapeText(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
-}
 
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 async function run() {
@@ -48095,6 +48116,8 @@ async function run() {
         const why = saveDecision(state.cache, state.result);
         if (why) {
             log.info(`Not saving to the remote cache: ${why}.`);
+            if (state.summary)
+                await appendSummary(renderRemoteSave(undefined, why));
             return;
         }
         const remote = {
@@ -48104,7 +48127,9 @@ async function run() {
             buildId: state.buildId,
             timeoutMs: state.cache.timeoutMs,
         };
-        await log.group('Save to the remote cache', () => saveRemote(remote));
+        const saved = await log.group('Save to the remote cache', () => saveRemote(remote));
+        if (state.summary)
+            await appendSummary(renderRemoteSave(saved));
     }
     else if (state.cache.mode === 'local') {
         const report = await log.group('Housekeeping of the shared cache directories', () => housekeep(state.dirs, state.cache));

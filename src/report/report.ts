@@ -19,6 +19,7 @@ import { buildAnnotations, emitAnnotations } from './annotations.js';
 import { buildDirSizes, DISK_WARN_PERCENT, diskUsage, diskWarning, type FsUsage } from './disk.js';
 import { describeFailures } from './failures.js';
 import { pathMapper } from './paths.js';
+import type { HashServerReport, RemoteReport } from './remote-summary.js';
 import { appendSummary, type ImageFile, renderSummary } from './summary.js';
 
 type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind; parts?: RestoredPart[] };
@@ -59,6 +60,8 @@ export interface ReportOptions {
   placement?: string;
   /** What free-disk-space removed and the space it gained. */
   freed?: string;
+  remote?: RemoteReport;
+  hashServer?: HashServerReport;
 }
 
 /** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
@@ -96,6 +99,8 @@ async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): P
       failureMessage: o.failureMessage,
       layers: b.layers,
       restored: opts.restored,
+      remote: opts.remote,
+      hashServer: opts.hashServer,
       bitbake: {
         tasksAttempted: s.tasksAttempted,
         tasksRun: o.tasksRun,
