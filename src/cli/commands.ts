@@ -3,11 +3,12 @@
  * directories as persistent caches), `check` (validate and print, no network or Docker) and
  * `init` (a starter smidr.yaml).
  */
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEFAULT_CONFIG_FILE } from '../action/constants.js';
+import { copyDeployDir } from '../bitbake/deploy.js';
 import { layersJson } from '../bitbake/layers.js';
 import { localDirs } from '../bitbake/workspace.js';
 import { checkReport, formatOf, KAS, loadAnyConfig } from '../check.js';
@@ -25,7 +26,7 @@ export async function build(args: string[], configFile: string | undefined): Pro
   const file = path.resolve(values.config ?? configFile ?? DEFAULT_CONFIG_FILE);
   const config = loadAnyConfig(file, overridesFromFlags(values), { naming: FLAG_NAMING });
   logConfigWarnings(config);
-  const dirs = localDirs(config.directories, values['workspace-dir'] ?? config.directories.build);
+  const dirs = localDirs(config.directories, values['workspace-dir']);
   const prepared = await prepareBuild(config, dirs);
   if (values['fetch-only']) {
     console.log(`fetched: layers ${JSON.stringify(layersJson(prepared.layers))}`);
@@ -58,8 +59,7 @@ async function report(b: PreparedBuild, config: BuildConfig): Promise<number> {
   for (const file of selectArtifacts(outcome.deployDir, config.artifacts ?? [])) console.log(`  artifact:     ${file}`);
   console.log(`  layers:       ${JSON.stringify(layersJson(b.layers))}`);
   if (outcome.result === 'success' && config.directories.deploy) {
-    const copy = path.join(config.directories.deploy, b.workspace.id);
-    cpSync(outcome.deployDir, copy, { recursive: true, verbatimSymlinks: true });
+    const copy = await copyDeployDir(outcome.deployDir, config.directories.deploy, b.workspace.id);
     console.log(`  deploy copy:  ${copy} (directories.deploy)`);
   }
   if (outcome.failureMessage) log.error(outcome.failureMessage);
