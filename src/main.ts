@@ -26,6 +26,7 @@ import {
 import { selectArtifacts, uploadArtifacts } from './report/artifacts.js';
 import { diskUsage } from './report/disk.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
+import { appendSummary } from './report/summary.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
 
@@ -40,11 +41,11 @@ async function run(): Promise<void> {
   const config = loadAnyConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
   logConfigWarnings(config);
   if (inputs.checkOnly) {
-    await log.group('Config check', () =>
-      Promise.resolve(
-        log.info(checkReport(config, formatOf(inputs.configFile).name, { rmWork: inputs.runner.rmWork })),
-      ),
-    );
+    const report = checkReport(config, formatOf(inputs.configFile).name, { rmWork: inputs.runner.rmWork });
+    await log.group('Config check', () => Promise.resolve(log.info(report)));
+    // A fence longer than any backtick run in the report, so no config value ends it early.
+    const fence = '`'.repeat(Math.max(3, ...(report.match(/`+/g) ?? []).map((run) => run.length + 1)));
+    if (inputs.report.summary) await appendSummary(`## Config check\n\n${fence}\n${report}${fence}\n`);
     return;
   }
   warnInapplicable(config, inputs.cache.mode);

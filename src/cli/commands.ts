@@ -28,16 +28,38 @@ export async function build(args: string[], configFile: string | undefined): Pro
   logConfigWarnings(config);
   const dirs = localDirs(config.directories, values['workspace-dir']);
   const prepared = await prepareBuild(config, dirs);
-  if (values['fetch-only']) {
-    console.log(`fetched: layers ${JSON.stringify(layersJson(prepared.layers))}`);
-    console.log(`  build dir:    ${prepared.workspace.buildDir} (conf written; BitBake not run)`);
-    return 0;
-  }
+  if (values['fetch-only']) return fetchOnly(prepared);
   if (values['clean-image']) {
-    const clean = await runPreparedBuild({ ...prepared, config: { ...config, bitbakeArgs: ['-c', 'clean'] } });
-    if (clean.result !== 'success') log.warning(`bitbake -c clean ${config.targets.join(' ')}: ${clean.result}`);
+    // Upstream runs `-c clean` in its reused build directory. Here every build has a fresh TMPDIR,
+    // so there is nothing of the image to clean but its sstate: without it the image is made
+    // again from its packages, which still come from sstate.
+    const clean = await runPreparedBuild(withBitbakeArgs(prepared, ['-c', 'cleansstate']));
+    if (clean.result !== 'success') log.warning(`bitbake -c cleansstate ${config.targets.join(' ')}: ${clean.result}`);
   }
   return report(prepared, config);
+}
+
+/** The same build with other BitBake options (the config's own bitbake_args are replaced). */
+function withBitbakeArgs(b: PreparedBuild, bitbakeArgs: string[]): PreparedBuild {
+  return { ...b, config: { ...b.config, bitbakeArgs } };
+}
+
+/**
+ * --fetch-only: layers checked out, then `bitbake --runall=fetch`: every source the targets need
+ * lands in DL_DIR, nothing is built (upstream stops after the layers; fetching the sources too is
+ * what prepares an offline build).
+ */
+async function fetchOnly(b: PreparedBuild): Promise<number> {
+  const outcome = await runPreparedBuild(withBitbakeArgs(b, ['--runall=fetch']));
+  const { config } = b;
+  console.log(
+    `\n${outcome.result === 'success' ? 'fetched' : outcome.result}: ${config.targets.join(' ')} (--runall=fetch; nothing built)`,
+  );
+  console.log(`  build dir:    ${b.workspace.buildDir}`);
+  console.log(`  downloads:    ${b.workspace.caches.downloads}`);
+  console.log(`  layers:       ${JSON.stringify(layersJson(b.layers))}`);
+  if (outcome.failureMessage) log.error(outcome.failureMessage);
+  return outcome.result === 'success' ? 0 : 1;
 }
 
 async function report(b: PreparedBuild, config: BuildConfig): Promise<number> {
