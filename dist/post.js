@@ -28978,6 +28978,38 @@ var ExitCode;
     ExitCode[ExitCode["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
 /**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
+}
+/**
  * Writes debug message to user log
  * @param message debug message
  */
@@ -29179,6 +29211,7 @@ const actionLogger = {
     warning: (m, p) => warning(m, annotation(p)),
     error: (m, p) => error(m, annotation(p)),
     group: (title, body) => group$2(title, body),
+    secret: (value) => setSecret(value),
     passthrough() {
         // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
         // token no output can guess turns workflow commands off until the token is echoed back.
@@ -29199,6 +29232,7 @@ const log = {
     warning: (m, p) => current.warning(m, p),
     error: (m, p) => current.error(m, p),
     group: (title, body) => current.group(title, body),
+    secret: (value) => current.secret(value),
     passthrough: () => current.passthrough(),
 };
 
