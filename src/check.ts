@@ -56,7 +56,8 @@ const HOST_PLACEHOLDERS = {
 /** The check report: effective settings, layers as configured, auto.conf lines. */
 export function checkReport(config: BuildConfig, format: string = SMIDR_YAML.name, runner: RunnerConf = {}): string {
   const inContainer = config.container.engine !== 'none';
-  const paths = confPaths(bitbakeLayout(HOST_PLACEHOLDERS, inContainer), []);
+  const tmpRoot = config.directories.tmp && `${config.directories.tmp}/<build id>`;
+  const paths = confPaths(bitbakeLayout({ ...HOST_PLACEHOLDERS, ...(tmpRoot && { tmpRoot }) }, inContainer), []);
   const distro = config.distro ?? 'poky';
   const autoConf = renderAutoConf(
     autoConfSettings(config, { distro, paths, hashservDbDirSupported: true }, {}, runner),

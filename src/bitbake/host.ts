@@ -46,7 +46,11 @@ async function containerHost(r: HostRequest, name: string, argv: string[], uid?:
   if (missing) throw new Error(missing);
   await ensureImage(engine, r.container.image);
   const user = builderUser();
-  if (uid === 0) await ownBuildDirs([r.dirs.buildDir, ...Object.values(r.dirs.caches)], user);
+  if (uid === 0)
+    await ownBuildDirs(
+      [r.dirs.buildDir, ...Object.values(r.dirs.caches), ...(r.dirs.tmpRoot ? [r.dirs.tmpRoot] : [])],
+      user,
+    );
   const userns = userNamespaceOptions();
   if (userns.warning) log.warning(userns.warning);
   const spec = containerSpec(r, name, argv, user, userns.options);

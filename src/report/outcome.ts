@@ -28,8 +28,13 @@ export interface FailureContext {
 }
 
 /** The directories whose filesystem filling up fails a build, by the name a message gives them. */
-export function fullDiskDirs(buildDir: string, caches: CacheDirs): Record<string, string> {
-  return { 'the build directory': buildDir, DL_DIR: caches.downloads, SSTATE_DIR: caches.sstate };
+export function fullDiskDirs(buildDir: string, caches: CacheDirs, tmpRoot?: string): Record<string, string> {
+  return {
+    'the build directory': buildDir,
+    ...(tmpRoot !== undefined && { TMPDIR: tmpRoot }),
+    DL_DIR: caches.downloads,
+    SSTATE_DIR: caches.sstate,
+  };
 }
 
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
