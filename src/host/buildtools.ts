@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as exec from '@actions/exec';
@@ -56,6 +57,7 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
       `buildtools ${bt.version}: no sha256sum; set buildtools.sha256sum in smidr.yaml to the installer's SHA-256`,
     );
   }
+  useToolCacheOutsideActions();
   const version = cacheVersion(bt.version);
   const found = tc.find(TOOL, version, arch);
   if (found) {
@@ -89,6 +91,15 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
   } finally {
     await fs.rm(file, { force: true });
   }
+}
+
+/**
+ * @actions/tool-cache needs the runner's tool cache and temporary directory. The smidr CLI has no
+ * runner: it keeps its tools beside its other persistent directories, under ~/.smidr.
+ */
+function useToolCacheOutsideActions(env = process.env): void {
+  env.RUNNER_TOOL_CACHE ||= path.join(os.homedir(), '.smidr', 'tool-cache');
+  env.RUNNER_TEMP ||= os.tmpdir();
 }
 
 async function envFile(dir: string): Promise<string> {
