@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CONTAINER_IMAGE } from '../../src/action/constants.js';
 import { INPUT_NAMING } from '../../src/action/inputs.js';
 import { parseConfAssignment } from '../../src/bitbake/conf-line.js';
+import { checkReport } from '../../src/check.js';
 import { FLAG_NAMING } from '../../src/cli/flags.js';
 import {
   type BuildConfig,
@@ -410,6 +411,9 @@ describe('values', () => {
       baseUrl: 'https://mirror.example/yocto',
       filename: 'bt.sh',
     });
+    expect(checkReport(c)).toContain(
+      `  buildtools:             5.0.8, https://mirror.example/yocto/releases/yocto/yocto-5.0.8/buildtools/bt.sh (sha256 ${'ab'.repeat(32)})\n`,
+    );
     expect(parse(MIN).buildtools).toBeUndefined();
     expect(errorOf(plus('buildtools: { sha256sum: x }'))).toMatch(
       /buildtools\.sha256sum: "x" is not a SHA-256 sum; expected 64 hexadecimal digits/,
