@@ -28978,6 +28978,38 @@ var ExitCode;
     ExitCode[ExitCode["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
 /**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
+}
+/**
  * Writes debug message to user log
  * @param message debug message
  */
@@ -29181,6 +29213,7 @@ const actionLogger = {
     warning: (m, p) => warning(m, annotation(p)),
     error: (m, p) => error(m, annotation(p)),
     group: (title, body) => group$2(title, body),
+    secret: (value) => setSecret(value),
     passthrough() {
         // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
         // token no output can guess turns workflow commands off until the token is echoed back.
@@ -29201,6 +29234,7 @@ const log = {
     warning: (m, p) => current.warning(m, p),
     error: (m, p) => current.error(m, p),
     group: (title, body) => current.group(title, body),
+    secret: (value) => current.secret(value),
     passthrough: () => current.passthrough(),
 };
 
@@ -47573,6 +47607,49 @@ function makeWritable(dir) {
     });
 }
 
+/** Markdown for the job summary: tables, inline code and fences that text cannot break out of. */
+/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
+function table(header, rows) {
+    const cell = (c) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+    return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
+}
+/** Inline code that survives backticks in the text. */
+function code(text) {
+    const longest = longestBacktickRun(text);
+    const ticks = '`'.repeat(longest + 1);
+    return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
+}
+function longestBacktickRun(text) {
+    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+}
+function escapeHtml(text) {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
+function escapeText(text) {
+    return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
+}
+
+/** The post step's part for the remote store. */
+function renderRemoteSave(saved, why) {
+    const out = ['### Remote store saved', ''];
+    if (why !== undefined)
+        return [...out, `Nothing uploaded: ${escapeText(why)}.`, ''].join('\n');
+    if (!saved)
+        return [...out, 'Nothing uploaded: the save failed (see the warning in the log).', ''].join('\n');
+    const rows = [
+        [
+            'Uploaded',
+            `${saved.uploaded.length} objects, ${formatBytes(saved.uploadedBytes)} in ${saved.seconds.toFixed(1)} s`,
+        ],
+        ['Skipped, already in the store', `${saved.present.length} objects`],
+    ];
+    if (saved.failed > 0 || saved.timedOut)
+        rows.push(['Not saved', `${saved.failed} objects${saved.timedOut ? ' (cache-timeout reached)' : ''}`]);
+    return [...out, table(['Remote store', 'This build'], rows)].join('\n');
+}
+
 /**
  * The job summary as GitHub-flavoured markdown: build, layers, caches, BitBake's figures, images,
  * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
@@ -47616,28 +47693,6 @@ async function appendSummary(markdown) {
 function seconds(s) {
     return `${s.toFixed(1)} s`;
 }
-/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
-function table(header, rows) {
-    const cell = (c) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
-    return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
-}
-/** Inline code that survives backticks in the text. */
-function code(text) {
-    const longest = longestBacktickRun(text);
-    const ticks = '`'.repeat(longest + 1);
-    return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
-}
-function longestBacktickRun(text) {
-    return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
-}
-function escapeHtml(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
-function escapeText(text) {
-    return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
-}
 
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 async function run() {
@@ -47670,6 +47725,8 @@ async function run() {
         const why = saveDecision(state.cache, state.result);
         if (why) {
             log.info(`Not saving to the remote cache: ${why}.`);
+            if (state.summary)
+                await appendSummary(renderRemoteSave(undefined, why));
             return;
         }
         const remote = {
@@ -47679,7 +47736,9 @@ async function run() {
             buildId: state.buildId,
             timeoutMs: state.cache.timeoutMs,
         };
-        await log.group('Save to the remote cache', () => saveRemote(remote));
+        const saved = await log.group('Save to the remote cache', () => saveRemote(remote));
+        if (state.summary)
+            await appendSummary(renderRemoteSave(saved));
     }
     else if (state.cache.mode === 'local') {
         const report = await log.group('Housekeeping of the shared cache directories', () => housekeep(state.dirs, state.cache));

@@ -19,6 +19,7 @@ import {
 } from './config/config.js';
 import { isKasConfig, loadKasProject } from './config/kas/load.js';
 import { installerUrl, yoctoArch } from './host/buildtools.js';
+import { shownUrl } from './util/url.js';
 
 /** A config format: which files it reads, and how one becomes a BuildConfig. */
 export interface ConfigFormat {
@@ -98,7 +99,7 @@ function settingsRows(config: BuildConfig, inContainer: boolean): Array<[string,
       ? [
           [
             'buildtools',
-            `${config.buildtools.version}, ${installerUrl(config.buildtools, yoctoArch())} (sha256 ${config.buildtools.sha256sum})`,
+            `${config.buildtools.version}, ${shownUrl(installerUrl(config.buildtools, yoctoArch()))} (sha256 ${config.buildtools.sha256sum})`,
           ] as [string, string],
         ]
       : []),
@@ -122,5 +123,5 @@ function describeLayer(l: LayerConfig): string {
       `branch ${s.branch}${s.branchFromSeries ? ` (follows yocto_series; the first ${s.branch}-* head when it is missing)` : ''}`,
     s.commit && `commit ${s.commit}`,
   ].filter(Boolean);
-  return `${l.name}: git ${s.url} ${rev.join(', ') || "the remote's default branch"}${sub}`;
+  return `${l.name}: git ${shownUrl(s.url)} ${rev.join(', ') || "the remote's default branch"}${sub}`;
 }

@@ -6,6 +6,7 @@ import { waitForServerExit } from './bitbake/run.js';
 import { saveCaches, saveDecision } from './cache/caches.js';
 import { saveRemote } from './cache/remote/session.js';
 import { housekeep } from './local/housekeeping.js';
+import { renderRemoteSave } from './report/remote-summary.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
 import { errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
@@ -36,6 +37,7 @@ async function run(): Promise<void> {
     const why = saveDecision(state.cache, state.result);
     if (why) {
       log.info(`Not saving to the remote cache: ${why}.`);
+      if (state.summary) await appendSummary(renderRemoteSave(undefined, why));
       return;
     }
     const remote = {
@@ -45,7 +47,8 @@ async function run(): Promise<void> {
       buildId: state.buildId,
       timeoutMs: state.cache.timeoutMs,
     };
-    await log.group('Save to the remote cache', () => saveRemote(remote));
+    const saved = await log.group('Save to the remote cache', () => saveRemote(remote));
+    if (state.summary) await appendSummary(renderRemoteSave(saved));
   } else if (state.cache.mode === 'local') {
     const report = await log.group('Housekeeping of the shared cache directories', () =>
       housekeep(state.dirs, state.cache),
