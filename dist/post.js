@@ -29127,6 +29127,8 @@ var Inputs;
     Inputs["Hashserve"] = "hashserve";
     Inputs["UploadArtifacts"] = "upload-artifacts";
     Inputs["CheckOnly"] = "check-only";
+    Inputs["Buildtools"] = "buildtools";
+    Inputs["BuildtoolsSha256"] = "buildtools-sha256";
 })(Inputs || (Inputs = {}));
 /**
  * Environment variables for the action's own end-to-end tests: the places on a hosted runner the

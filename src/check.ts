@@ -18,6 +18,7 @@ import {
   loadConfig,
 } from './config/config.js';
 import { isKasConfig, loadKasProject } from './config/kas/load.js';
+import { installerUrl, yoctoArch } from './host/buildtools.js';
 import { shownUrl } from './util/url.js';
 
 /** A config format: which files it reads, and how one becomes a BuildConfig. */
@@ -95,6 +96,14 @@ function settingsRows(config: BuildConfig, inContainer: boolean): Array<[string,
       'container',
       `${inContainer ? `${c.engine} ${c.image}` : 'none (BitBake on the host)'}${c.memory ? `, memory ${c.memory}` : ''}${c.cpuCount ? `, ${c.cpuCount} CPUs` : ''}`,
     ],
+    ...(config.buildtools
+      ? [
+          [
+            'buildtools',
+            `${config.buildtools.version}, ${shownUrl(installerUrl(config.buildtools, yoctoArch()))} (sha256 ${config.buildtools.sha256sum})`,
+          ] as [string, string],
+        ]
+      : []),
     ['hash equivalence', h.mode === 'server' ? `shared server ${h.address}` : h.mode],
     [
       'time budget',

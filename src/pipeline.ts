@@ -126,6 +126,7 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
       budgetMinutes: options.budget?.minutes,
       disk: await diskUsage(diskDirs).catch(() => []),
       diskDirs,
+      hostTools: b.containerName ? { image: config.container.image } : { buildtools: config.buildtools?.version },
     });
   }
   return outcome;
@@ -156,5 +157,6 @@ function hostRequest(b: PreparedBuild): HostRequest {
     containerName: b.containerName,
     hostNetwork: b.hostNetwork,
     passEnv: b.config.passEnv,
+    buildtools: b.config.buildtools,
   };
 }

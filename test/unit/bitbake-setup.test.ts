@@ -286,6 +286,17 @@ describe('the BitBake host', () => {
       SMIDR_BITBAKE_DIR: '',
     });
   });
+
+  it("sources buildtools' environment script named by the action only, never one from the runner's environment", () => {
+    const env = { PATH: '/usr/bin', SMIDR_BUILDTOOLS_ENV: '/home/x/evil.sh', SMIDR_INIT_ENV: '/x' };
+    expect(runnerEnvForBitbake(env)).toEqual({ PATH: '/usr/bin' });
+    const plain = directHost(request, env, 1000);
+    expect(plain.kind === 'direct' && plain.env.SMIDR_BUILDTOOLS_ENV).toBeUndefined();
+    const tools = '/opt/hostedtoolcache/yocto-buildtools/5.0.8/x86_64/environment-setup-x86_64-pokysdk-linux';
+    const withTools = directHost(request, env, 1000, tools);
+    expect(withTools.kind === 'direct' && withTools.env.SMIDR_BUILDTOOLS_ENV).toBe(tools);
+    expect(withTools.kind === 'direct' && withTools.env.SMIDR_INIT_ENV).toBe(`${poky.dir}/oe-init-build-env`);
+  });
 });
 
 describe('what a build left', () => {
