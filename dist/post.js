@@ -30145,9 +30145,11 @@ async function saveWithin(limitMs, entry, key) {
 /**
  * The service refused a key because another job holds it: legs of one matrix run racing for the
  * same shared entry, or a rerun of a job that already saved. Not a failure: the entry exists.
+ * (v2 answers 409 "cache entry with the same key, version, and scope already exists"; v1 "Cache
+ * already exists"; a full cache or a denied write is something else, and a warning.)
  */
 function lostRace(refused) {
-    return refused !== undefined && /another job may be creating this cache|already exists/i.test(refused);
+    return refused !== undefined && /\(409\)|already exists/i.test(refused);
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.

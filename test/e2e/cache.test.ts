@@ -77,7 +77,7 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
       /machine cache: saved base smidr-v2-sstate-machine-scarthgap-poky-qemux86-64@base-/,
     );
     // The archive size reported is the one the service holds.
-    expect(cold.post.stdout).toContain(`, a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive)`);
+    expect(cold.post.stdout).toContain(`, a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive, in `);
     expect(cold.post.summary).toContain(`| ${formatBytes(sstateEntries()[0]!.sizeBytes)} |`);
   });
 

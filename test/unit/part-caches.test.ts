@@ -64,7 +64,10 @@ function dirService(): CacheService & { keys: () => string[]; drop: (pred: (k: s
     },
     save: async (entry, key) => {
       if (entries.some((e) => e.key === key))
-        return { id: -1, refused: `Unable to reserve cache with key ${key}, another job may be creating this cache.` };
+        return {
+          id: -1,
+          refused: `Unable to reserve cache with key ${key}, another job may be creating this cache.: Error: Failed to CreateCacheEntry: Received non-retryable error: Failed request: (409) Conflict: cache entry with the same key, version, and scope already exists`,
+        };
       const dir = path.join(store, String(entries.length));
       for (const p of entry.paths) cpSync(path.join(entry.root, p), path.join(dir, p), { recursive: true });
       entries.push({ key, version: entry.paths.join(), dir });
