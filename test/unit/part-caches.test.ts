@@ -197,6 +197,22 @@ describe('the parts layout through a cache service', () => {
     expect(existsSync(path.join(c.sstate, target(3)))).toBe(false);
   });
 
+  it('a restore that cannot put a file in place warns and leaves that part cold; the build goes on', async () => {
+    const service = dirService();
+    const a = machine('a');
+    const r = await restoreCaches(keys('1-1'), a, path.join(tmp, 'inv-a.json'), 60_000, service);
+    put(a.sstate, target(2), 3000);
+    await saveCaches(r, a, SETTINGS, service);
+    const b = machine('b');
+    // A directory where the object should go.
+    mkdirSync(path.join(b.sstate, target(2)), { recursive: true });
+    const restored = await restoreCaches(keys('2-1'), b, path.join(tmp, 'inv-b.json'), 60_000, service);
+    expect(restored.parts!.find((p) => p.part === 'machine')!.kind).toBe('miss');
+    expect(warnings).toEqual([
+      expect.stringMatching(/^machine cache: restore failed, building this part without it: /),
+    ]);
+  });
+
   it('legs of one run racing for the shared key: the loser says so as information', async () => {
     const service = dirService();
     const legs = ['qemux86-64', 'qemuarm64'].map((m) => ({ m, dirs: machine(m) }));
