@@ -29127,6 +29127,8 @@ var Inputs;
     Inputs["Hashserve"] = "hashserve";
     Inputs["UploadArtifacts"] = "upload-artifacts";
     Inputs["CheckOnly"] = "check-only";
+    Inputs["Buildtools"] = "buildtools";
+    Inputs["BuildtoolsSha256"] = "buildtools-sha256";
 })(Inputs || (Inputs = {}));
 /**
  * Environment variables for the action's own end-to-end tests: the places on a hosted runner the
@@ -47755,7 +47757,7 @@ async function housekeep(dirs, ages, now = Date.now()) {
         problems: [],
     };
     pruneSstate(dirs.caches.sstate, cutoff(now, ages.sstateMaxAgeDays), report);
-    await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report);
+    await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report, dirs.tmpDirs);
     return report;
 }
 function cutoff(now, days) {
@@ -47870,7 +47872,7 @@ function rmdirIfEmpty(dir) {
     }
 }
 // --- build directories -----------------------------------------------------------------------
-async function pruneWorkspaces(buildsDir, before, report) {
+async function pruneWorkspaces(buildsDir, before, report, tmpDirs) {
     const containers = new BuildContainerProbe();
     for (const e of readDirents(buildsDir, (err) => report.problems.push(errorMessage(err)))) {
         // A symlink is never followed, so never removed either: what it points at is not ours to judge.
@@ -47888,11 +47890,28 @@ async function pruneWorkspaces(buildsDir, before, report) {
             continue;
         try {
             await pruneWorkspace(dir, before, containers, report);
+            if (tmpDirs && !lstatOrUndefined(dir))
+                await pruneTmpRoot(path.join(tmpDirs, e.name), report);
         }
         catch (err) {
             report.problems.push(errorMessage(err));
         }
     }
+}
+/** The TMPDIR directory of a removed build under directories.tmp; never a symlink's target. */
+async function pruneTmpRoot(dir, report) {
+    if (!lstatOrUndefined(dir)?.isDirectory())
+        return;
+    const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
+    try {
+        await promises$1.rename(dir, trash);
+    }
+    catch (e) {
+        if (errorCode(e) === 'ENOENT')
+            return; // another housekeeper took it
+        throw e;
+    }
+    await removeTrash(trash, dir, report);
 }
 async function pruneWorkspace(dir, before, containers, report) {
     if (!lstatOrUndefined(path.join(dir, 'conf'))?.isDirectory() || newestMtime(dir) >= before)
