@@ -1,11 +1,15 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 
+import { readCleanupSettings } from './action/inputs.js';
 import { loadStepState } from './action/state.js';
 import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
 import { saveCaches, saveDecision } from './cache/caches.js';
+import { startCleanup } from './cache/cleanup.js';
 import { saveRemote } from './cache/remote/session.js';
+import { supersededLineages } from './cache/superseded.js';
 import { housekeep } from './local/housekeeping.js';
+import { renderCleanupSummary } from './report/cleanup-summary.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
 import { errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
@@ -30,8 +34,15 @@ async function run(): Promise<void> {
       return;
     }
     const restored = state.restored;
+    const cleanup = startCleanup(readCleanupSettings());
+    await cleanup.before();
     const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
-    if (state.summary) await appendSummary(renderSaveSummary(saved));
+    const keys = { downloads: saved.downloads.key, sstate: saved.sstate.key };
+    const cleaned = await log.group('Delete superseded cache entries', () =>
+      cleanup.after(supersededLineages(restored.keys, keys), state.restoreStartedMs ?? 0),
+    );
+    const archives = (saved.downloads.archiveBytes ?? 0) + (saved.sstate.archiveBytes ?? 0);
+    if (state.summary) await appendSummary(`${renderSaveSummary(saved)}\n${renderCleanupSummary(cleaned, archives)}`);
   } else if (state.cache.mode === 'remote' && state.cache.remote) {
     const why = saveDecision(state.cache, state.result);
     if (why) {

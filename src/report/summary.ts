@@ -318,6 +318,6 @@ function escapeHtml(text: string): string {
 }
 
 /** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
-function escapeText(text: string): string {
+export function escapeText(text: string): string {
   return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
 }
