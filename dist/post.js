@@ -44297,7 +44297,7 @@ function supersededLineages(keys, saved) {
 function pickSuperseded(listed, lineage, scope) {
     return listed.filter((e) => e.ref === scope.ref &&
         e.key.startsWith(lineage.prefix) &&
-        lineage.rest.test(e.key.slice(lineage.prefix.length)) &&
+        (lineage.rest?.test(e.key.slice(lineage.prefix.length)) ?? true) &&
         !lineage.keep.includes(e.key) &&
         // An unreadable date counts as new: when in doubt, keep.
         e.createdAtMs < scope.restoreStartedMs);

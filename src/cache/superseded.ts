@@ -9,13 +9,13 @@ import type { CacheEntryInfo } from './github-entries.js';
 import type { CacheKeys } from './keys.js';
 
 /**
- * Entries whose key is `prefix` followed by text matching `rest` are superseded by the save, except
- * those in `keep`. `rest` tells a lineage from another whose name merely begins like it: the
- * sstate of `raspberrypi4` from that of `raspberrypi4-64`.
+ * Entries whose key is `prefix` followed by text matching `rest` (if given) are superseded by the
+ * save, except those in `keep`. `rest` tells a lineage from another whose name merely begins like
+ * it, the sstate of `raspberrypi4` from that of `raspberrypi4-64`, where the prefix cannot.
  */
 export interface Lineage {
   prefix: string;
-  rest: RegExp;
+  rest?: RegExp;
   keep: string[];
 }
 
@@ -56,7 +56,7 @@ export function pickSuperseded(listed: CacheEntryInfo[], lineage: Lineage, scope
     (e) =>
       e.ref === scope.ref &&
       e.key.startsWith(lineage.prefix) &&
-      lineage.rest.test(e.key.slice(lineage.prefix.length)) &&
+      (lineage.rest?.test(e.key.slice(lineage.prefix.length)) ?? true) &&
       !lineage.keep.includes(e.key) &&
       // An unreadable date counts as new: when in doubt, keep.
       e.createdAtMs < scope.restoreStartedMs,
