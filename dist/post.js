@@ -28979,6 +28979,38 @@ var ExitCode;
     ExitCode[ExitCode["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
 /**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
+}
+/**
  * Gets the value of an input.
  * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
  * Returns an empty string if the value is not defined.
@@ -29115,6 +29147,7 @@ const actionLogger = {
     warning: (m, p) => warning(m, annotation(p)),
     error: (m, p) => error(m, annotation(p)),
     group: (title, body) => group$2(title, body),
+    secret: (value) => setSecret(value),
     passthrough() {
         // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
         // token no output can guess turns workflow commands off until the token is echoed back.
@@ -29135,6 +29168,7 @@ const log$1 = {
     warning: (m, p) => current.warning(m, p),
     error: (m, p) => current.error(m, p),
     group: (title, body) => current.group(title, body),
+    secret: (value) => current.secret(value),
     passthrough: () => current.passthrough(),
 };
 
@@ -61855,49 +61889,7 @@ function makeWritable(dir) {
     });
 }
 
-/**
- * The job summary as GitHub-flavoured markdown: build, layers, caches, BitBake's figures, images,
- * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
- * main step writes its part and the post step appends what it saved.
- */
-/** The post step's part: what was saved, or why not. */
-function renderSaveSummary(saved, why) {
-    if (!saved)
-        return ['### Caches saved', '', `Nothing saved: ${escapeText(why ?? 'unknown reason')}.`, ''].join('\n');
-    const row = (name, c) => [
-        name,
-        c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
-        optionalBytes(c.archiveBytes),
-        optionalBytes(c.bytes),
-        c.seconds !== undefined ? seconds(c.seconds) : '–',
-        c.pruned ? prunedCell(c.pruned) : '–',
-    ];
-    return [
-        '### Caches saved',
-        '',
-        table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [row('downloads', saved.downloads), row('sstate + hash-equivalence DB', saved.sstate)]),
-    ].join('\n');
-}
-function optionalBytes(n) {
-    return n !== undefined ? formatBytes(n) : '–';
-}
-/** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
-function prunedCell(p) {
-    if (p.objects === 0)
-        return 'nothing';
-    const names = p.overLimit.slice(0, 10).map(code).join(', ') +
-        (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
-    const limit = p.overLimit.length === 0
-        ? ''
-        : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
-    return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
-}
-async function appendSummary(markdown) {
-    await summary.addRaw(markdown, true).write();
-}
-function seconds(s) {
-    return `${s.toFixed(1)} s`;
-}
+/** Markdown for the job summary: tables, inline code and fences that text cannot break out of. */
 /** A GFM table; cells are markdown, with pipes and line breaks made safe. */
 function table(header, rows) {
     const cell = (c) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -61956,6 +61948,69 @@ function usage(u) {
     return u ? [String(u.entries), formatBytes(u.bytes)] : ['–', '–'];
 }
 
+/** The post step's part for the remote store. */
+function renderRemoteSave(saved, why) {
+    const out = ['### Remote store saved', ''];
+    if (why !== undefined)
+        return [...out, `Nothing uploaded: ${escapeText(why)}.`, ''].join('\n');
+    if (!saved)
+        return [...out, 'Nothing uploaded: the save failed (see the warning in the log).', ''].join('\n');
+    const rows = [
+        [
+            'Uploaded',
+            `${saved.uploaded.length} objects, ${formatBytes(saved.uploadedBytes)} in ${saved.seconds.toFixed(1)} s`,
+        ],
+        ['Skipped, already in the store', `${saved.present.length} objects`],
+    ];
+    if (saved.failed > 0 || saved.timedOut)
+        rows.push(['Not saved', `${saved.failed} objects${saved.timedOut ? ' (cache-timeout reached)' : ''}`]);
+    return [...out, table(['Remote store', 'This build'], rows)].join('\n');
+}
+
+/**
+ * The job summary as GitHub-flavoured markdown: build, layers, caches, BitBake's figures, images,
+ * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
+ * main step writes its part and the post step appends what it saved.
+ */
+/** The post step's part: what was saved, or why not. */
+function renderSaveSummary(saved, why) {
+    if (!saved)
+        return ['### Caches saved', '', `Nothing saved: ${escapeText(why ?? 'unknown reason')}.`, ''].join('\n');
+    const row = (name, c) => [
+        name,
+        c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
+        optionalBytes(c.archiveBytes),
+        optionalBytes(c.bytes),
+        c.seconds !== undefined ? seconds(c.seconds) : '–',
+        c.pruned ? prunedCell(c.pruned) : '–',
+    ];
+    return [
+        '### Caches saved',
+        '',
+        table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [row('downloads', saved.downloads), row('sstate + hash-equivalence DB', saved.sstate)]),
+    ].join('\n');
+}
+function optionalBytes(n) {
+    return n !== undefined ? formatBytes(n) : '–';
+}
+/** What pruning dropped: superseded objects, and those over cache-size-limit by name (the first ten). */
+function prunedCell(p) {
+    if (p.objects === 0)
+        return 'nothing';
+    const names = p.overLimit.slice(0, 10).map(code).join(', ') +
+        (p.overLimit.length > 10 ? `, and ${p.overLimit.length - 10} more` : '');
+    const limit = p.overLimit.length === 0
+        ? ''
+        : `, ${p.overLimit.length} over cache-size-limit (least recently used first: ${names})`;
+    return `${p.objects} objects, ${formatBytes(p.bytes)}: ${p.superseded} superseded${limit}`;
+}
+async function appendSummary(markdown) {
+    await summary.addRaw(markdown, true).write();
+}
+function seconds(s) {
+    return `${s.toFixed(1)} s`;
+}
+
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 async function run() {
     const state = loadStepState();
@@ -61978,20 +62033,14 @@ async function run() {
                 await appendSummary(renderSaveSummary(undefined, why));
             return;
         }
-        const restored = state.restored;
-        const cleanup = startCleanup(readCleanupSettings());
-        await cleanup.before();
-        const saved = await log$1.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
-        const keys = { downloads: saved.downloads.key, sstate: saved.sstate.key };
-        const cleaned = await log$1.group('Delete superseded cache entries', () => cleanup.after(supersededLineages(restored.keys, keys), state.restoreStartedMs ?? 0));
-        const archives = (saved.downloads.archiveBytes ?? 0) + (saved.sstate.archiveBytes ?? 0);
-        if (state.summary)
-            await appendSummary(`${renderSaveSummary(saved)}\n${renderCleanupSummary(cleaned, archives)}`);
+        await saveToActionsCache(state, state.restored);
     }
     else if (state.cache.mode === 'remote' && state.cache.remote) {
         const why = saveDecision(state.cache, state.result);
         if (why) {
             log$1.info(`Not saving to the remote cache: ${why}.`);
+            if (state.summary)
+                await appendSummary(renderRemoteSave(undefined, why));
             return;
         }
         const remote = {
@@ -62001,7 +62050,9 @@ async function run() {
             buildId: state.buildId,
             timeoutMs: state.cache.timeoutMs,
         };
-        await log$1.group('Save to the remote cache', () => saveRemote(remote));
+        const saved = await log$1.group('Save to the remote cache', () => saveRemote(remote));
+        if (state.summary)
+            await appendSummary(renderRemoteSave(saved));
     }
     else if (state.cache.mode === 'local') {
         const report = await log$1.group('Housekeeping of the shared cache directories', () => housekeep(state.dirs, state.cache));
@@ -62009,6 +62060,19 @@ async function run() {
             log$1.warning(`housekeeping: ${problem}`);
         log$1.info(`Removed ${report.sstateRemoved} sstate objects unused for ${state.cache.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${state.cache.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`);
     }
+}
+/** Saves to the GitHub cache service, then deletes the entries those saves superseded. */
+async function saveToActionsCache(state, restored) {
+    const cleanup = startCleanup(readCleanupSettings());
+    await cleanup.before();
+    const saved = await log$1.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
+    const keys = { downloads: saved.downloads.key, sstate: saved.sstate.key };
+    const cleaned = await log$1.group('Delete superseded cache entries', () => 
+    // No restore time, no deletion: nothing is older than 0.
+    cleanup.after(supersededLineages(restored.keys, keys), state.restoreStartedMs ?? 0));
+    const archives = (saved.downloads.archiveBytes ?? 0) + (saved.sstate.archiveBytes ?? 0);
+    if (state.summary)
+        await appendSummary(`${renderSaveSummary(saved)}\n${renderCleanupSummary(cleaned, archives)}`);
 }
 run().catch((e) => {
     log$1.debug(errorStack(e));

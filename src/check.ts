@@ -18,6 +18,7 @@ import {
   loadConfig,
 } from './config/config.js';
 import { isKasConfig, loadKasProject } from './config/kas/load.js';
+import { shownUrl } from './util/url.js';
 
 /** A config format: which files it reads, and how one becomes a BuildConfig. */
 export interface ConfigFormat {
@@ -113,5 +114,5 @@ function describeLayer(l: LayerConfig): string {
       `branch ${s.branch}${s.branchFromSeries ? ` (follows yocto_series; the first ${s.branch}-* head when it is missing)` : ''}`,
     s.commit && `commit ${s.commit}`,
   ].filter(Boolean);
-  return `${l.name}: git ${s.url} ${rev.join(', ') || "the remote's default branch"}${sub}`;
+  return `${l.name}: git ${shownUrl(s.url)} ${rev.join(', ') || "the remote's default branch"}${sub}`;
 }

@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { Outputs, TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { saveStepState, type StepState } from './action/state.js';
-import { actionDirs, selfHostedDirs } from './bitbake/workspace.js';
+import { actionDirs, cacheDirsUnder, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
 import { cacheKeys } from './cache/keys.js';
 import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
@@ -62,7 +62,7 @@ async function runBuild(
   const hashServe = server && (await sharedHashServe(server, inputs.cache.save));
   const build = await prepareBuild(config, dirs, {
     mirrors: remote && mirrorConf(remote.endpoint.url),
-    hashServe,
+    hashServe: hashServe?.conf,
     rmWork: inputs.runner.rmWork,
   });
   setLayersOutput(build);
@@ -91,7 +91,7 @@ async function runBuild(
         ? undefined
         : { deadlineMs: mainStartedMs + budgetMinutes * 60_000, minutes: budgetMinutes },
   });
-  if (remote) await finishRemote(remote, build.workspace.buildDir);
+  const served = remote && (await finishRemote(remote, build.workspace.buildDir));
   state.result = outcome.result;
   saveStepState(state);
   setOutputs(build, outcome);
@@ -102,6 +102,17 @@ async function runBuild(
     diskAtStart,
     placement: dirs.placement,
     freed: dirs.freed,
+    remote: served && {
+      settings: inputs.cache.remote!,
+      served: served.served.length,
+      bytesServed: served.bytesServed,
+      misses: served.misses,
+      failures: served.failures,
+      down: served.down,
+      mayWrite: inputs.cache.save,
+      saveReason: inputs.cache.saveReason,
+    },
+    hashServer: hashServe,
   });
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
@@ -145,9 +156,15 @@ async function pipelineDirs(inputs: ActionInputs, config: BuildConfig): Promise<
       : await freeBytesFor(base.buildsDir);
     const freed = await makeRoom(inputs, room);
     if (!placeOnHost) return { ...base, freed };
-    const placement = await placeBuild(root, path.dirname(base.caches.downloads), extra);
+    const placement = await placeBuild(root, extra);
     log.info(`Build placed on ${placement.description}`);
-    return { ...base, buildsDir: placement.buildsDir, placement: placement.description, freed };
+    return {
+      ...base,
+      buildsDir: placement.buildsDir,
+      caches: cacheDirsUnder(placement.cacheDir),
+      placement: placement.description,
+      freed,
+    };
   }
   const dirs = await selfHostedDirs(
     base,

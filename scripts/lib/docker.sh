@@ -60,8 +60,16 @@ smidr_ensure_docker() {
     fi
     mkdir -p "$(dirname "$log")"
     smidr_log "$step" "starting dockerd in the background (log: $log)"
-    # setsid + nohup: dockerd outlives this shell and the calling script.
-    setsid nohup "$dockerd" >>"$log" 2>&1 </dev/null &
+    # setsid + nohup: dockerd outlives this shell and the calling script. It must not inherit the
+    # caller's other open files: a lock the caller holds (flock around a test run) would otherwise
+    # stay held for as long as dockerd runs.
+    (
+      for fd in /proc/$BASHPID/fd/*; do
+        fd="${fd##*/}"
+        if ((fd > 2)); then eval "exec $fd>&-"; fi
+      done
+      exec setsid nohup "$dockerd" >>"$log" 2>&1 </dev/null
+    ) &
     pid=$!
   fi
 

@@ -5,13 +5,14 @@ import { stringEnv } from '../util/env.js';
 import { GitError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { withRetry } from '../util/retry.js';
+import { shownUrl } from '../util/url.js';
 import { GIT_RETRY_DELAYS_MS, transientGitFailure } from './git-transient.js';
 
 /** Options that keep git non-interactive and refuse transports that run commands. */
 const SAFE = ['-c', 'protocol.ext.allow=never', '-c', 'advice.detachedHead=false'];
 
 export async function git(args: string[], cwd?: string, env: Record<string, string> = {}): Promise<string> {
-  const shown = `git ${args.map(hideCredentials).join(' ')}`;
+  const shown = `git ${args.map(shownUrl).join(' ')}`;
   log.debug(cwd ? `${shown} (in ${cwd})` : shown);
   const out = await exec.getExecOutput('git', [...SAFE, ...args], {
     cwd,
@@ -66,9 +67,4 @@ export async function gitRemoteOk(args: string[], cwd?: string): Promise<boolean
 
 function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join(' / ');
-}
-
-/** A URL's user and password (`https://token@host/…`) never reach a log. */
-export function hideCredentials(arg: string): string {
-  return arg.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
 }

@@ -12,6 +12,7 @@ import { FULL_COMMIT } from '../config/names.js';
 import { ConfigError, type GitError } from '../util/errors.js';
 import { walk } from '../util/fs.js';
 import { log } from '../util/log.js';
+import { shownUrl, urlSecret, withoutUrlSecret } from '../util/url.js';
 import { git, gitOk, gitRemote, gitRemoteOk } from './git.js';
 import { patchedCheckout, patchFiles } from './patches.js';
 
@@ -90,20 +91,32 @@ async function usePathLayer(layer: LayerConfig, dir: string): Promise<ResolvedLa
       `layer '${layer.name}': path ${dir} is not inside a git checkout with a commit; the path layer is built at the repository's current commit`,
     );
   }
-  const url = await git(['remote', 'get-url', 'origin'], dir).catch(() => undefined);
+  const origin = await git(['remote', 'get-url', 'origin'], dir).catch(() => undefined);
+  const url = origin && shownUrl(origin);
   return { name: layer.name, kind: 'path', url, commit, dir, sublayers: [] };
 }
 
 async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<ResolvedLayer> {
   if (layer.source.kind !== 'git') throw new Error('not a git layer');
   const { url, tag, commit: pinned } = layer.source;
+  const secret = urlSecret(url);
+  if (secret) log.secret(secret);
+  const shown = shownUrl(url);
   const home = path.join(store, `${layer.name}-${createHash('sha256').update(url).digest('hex').slice(0, 8)}`);
   await fs.mkdir(home, { recursive: true });
 
   // A full pin needs no network at all when its checkout is already in the store.
   if (pinned && FULL_COMMIT.test(pinned) && !layer.source.branch && existsSync(path.join(home, pinned, COMPLETE))) {
     log.info(`${layer.name}: reusing checkout of ${pinned}`);
-    return { name: layer.name, kind: 'git', url, tag, commit: pinned, dir: path.join(home, pinned), sublayers: [] };
+    return {
+      name: layer.name,
+      kind: 'git',
+      url: shown,
+      tag,
+      commit: pinned,
+      dir: path.join(home, pinned),
+      sublayers: [],
+    };
   }
 
   let branch = layer.source.branch;
@@ -118,12 +131,12 @@ async function checkoutGitLayer(layer: LayerConfig, store: string): Promise<Reso
     const dir = path.join(home, commit);
     if (existsSync(path.join(dir, COMPLETE))) {
       log.info(`${layer.name}: reusing checkout of ${commit}`);
-      return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
+      return { name: layer.name, kind: 'git', url: shown, branch, tag, commit, dir, sublayers: [] };
     }
     await git(['-c', 'core.hooksPath=/dev/null', 'checkout', '-q', '--detach', commit], tmp);
-    await fs.writeFile(path.join(tmp, COMPLETE), `${url}\n${commit}\n`);
+    await fs.writeFile(path.join(tmp, COMPLETE), `${shown}\n${commit}\n`);
     await placeCheckout(tmp, dir);
-    return { name: layer.name, kind: 'git', url, branch, tag, commit, dir, sublayers: [] };
+    return { name: layer.name, kind: 'git', url: shown, branch, tag, commit, dir, sublayers: [] };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
@@ -152,10 +165,10 @@ async function seriesHead(name: string, url: string, series: string): Promise<{ 
   const [ref, sha] = [...heads.entries()].sort(([a], [b]) => (a < b ? -1 : 1))[0] ?? [];
   if (!ref || !sha)
     throw new ConfigError(
-      `layer '${name}': ${url} has no branch '${series}' (yocto_series) nor any '${series}-*' branch; set the layer's branch`,
+      `layer '${name}': ${shownUrl(url)} has no branch '${series}' (yocto_series) nor any '${series}-*' branch; set the layer's branch`,
     );
   const branch = ref.slice('refs/heads/'.length);
-  log.info(`${name}: no branch ${series} in ${url}; following ${branch}, the first ${series}-* branch`);
+  log.info(`${name}: no branch ${series} in ${shownUrl(url)}; following ${branch}, the first ${series}-* branch`);
   return { branch, sha };
 }
 
@@ -165,7 +178,7 @@ async function lsRemote(name: string, url: string, refs: string[]): Promise<Map<
     out = await gitRemote(['ls-remote', '--', url, ...refs]);
   } catch (e) {
     throw new ConfigError(
-      `layer '${name}': cannot reach ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}; check the URL and the runner's credentials for it`,
+      `layer '${name}': cannot reach ${shownUrl(url)}: ${withoutUrlSecret((e as GitError).stderr.split('\n').pop() ?? '', url)}; check the URL and the runner's credentials for it`,
     );
   }
   return new Map(
@@ -187,7 +200,7 @@ async function remoteHead(name: string, url: string, branch?: string, tag?: stri
   if (!sha) {
     const what = branch ? `branch '${branch}'` : tag ? `tag '${tag}'` : 'a default branch (HEAD)';
     throw new ConfigError(
-      `layer '${name}': ${url} has no ${what}; check the layer's ${branch ? 'branch' : tag ? 'tag' : 'revision'} in the config`,
+      `layer '${name}': ${shownUrl(url)} has no ${what}; check the layer's ${branch ? 'branch' : tag ? 'tag' : 'revision'} in the config`,
     );
   }
   return sha;
@@ -210,7 +223,7 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
       : rev.tag
         ? `tag ${rev.tag}`
         : `HEAD (${want})`;
-  log.info(`${name}: fetching ${revLabel} from ${url}`);
+  log.info(`${name}: fetching ${revLabel} from ${shownUrl(url)}`);
   const shallow = FULL_COMMIT.test(want) && (await gitRemoteOk(['fetch', '-q', '--depth', '1', '--', url, want], repo));
   if (!shallow) {
     // The server refused a fetch by id, or the pin is abbreviated: fetch branches and tags.
@@ -218,7 +231,7 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
       await gitRemote(['fetch', '-q', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'], repo);
     } catch (e) {
       throw new ConfigError(
-        `layer '${name}': cannot fetch from ${url}: ${(e as GitError).stderr.split('\n').pop() ?? ''}`,
+        `layer '${name}': cannot fetch from ${shownUrl(url)}: ${withoutUrlSecret((e as GitError).stderr.split('\n').pop() ?? '', url)}`,
       );
     }
   }
@@ -227,7 +240,7 @@ async function fetchRevision(name: string, repo: string, url: string, rev: Revis
     commit = await git(['rev-parse', '--verify', '--end-of-options', `${want}^{commit}`], repo);
   } catch {
     throw new ConfigError(
-      `layer '${name}': revision ${want} does not exist in ${url}; check the layer's commit (git ls-remote ${url})`,
+      `layer '${name}': revision ${want} does not exist in ${shownUrl(url)}; check the layer's commit (git ls-remote ${shownUrl(url)})`,
     );
   }
   if (rev.pinned && rev.branch) await assertOnBranch(name, repo, url, commit, rev.branch);
@@ -241,10 +254,11 @@ async function assertOnBranch(name: string, repo: string, url: string, commit: s
   const fetched =
     (await gitRemoteOk(['fetch', '-q', `--shallow-since=${since}`, '--', url, `+refs/heads/${branch}:${ref}`], repo)) ||
     (await gitRemoteOk(['fetch', '-q', '--', url, `+refs/heads/${branch}:${ref}`], repo));
-  if (!fetched) throw new ConfigError(`layer '${name}': ${url} has no branch '${branch}'; fix the layer's branch`);
+  if (!fetched)
+    throw new ConfigError(`layer '${name}': ${shownUrl(url)} has no branch '${branch}'; fix the layer's branch`);
   if (!(await gitOk(['merge-base', '--is-ancestor', commit, ref], repo))) {
     throw new ConfigError(
-      `layer '${name}': commit ${commit} is not on branch '${branch}' of ${url}; pin a commit from that branch or drop 'branch'`,
+      `layer '${name}': commit ${commit} is not on branch '${branch}' of ${shownUrl(url)}; pin a commit from that branch or drop 'branch'`,
     );
   }
 }

@@ -1,11 +1,9 @@
 /**
  * Where a hosted runner's build goes: the filesystem with the most free space among RUNNER_TEMP's
  * and /mnt's (a second, often larger disk on GitHub-hosted images, sizes varying between runners
- * of one image). The cache paths stay under RUNNER_TEMP whatever is chosen, because the cache
- * version hashes the path strings: a cache saved from /mnt would never be found by a job that
- * chose RUNNER_TEMP. So the caches' directory on the chosen disk is bind-mounted at that stable
- * path (root, or passwordless sudo as on hosted runners); where that cannot be done, only the
- * build directories move and the caches stay on RUNNER_TEMP's disk.
+ * of one image). Builds and caches both move there: cache entries name their paths relative to
+ * the cache directory (cache/caches.ts), so an entry saved from /mnt is found by a job that
+ * chose RUNNER_TEMP, and the other way round.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -18,7 +16,7 @@ export interface Candidate {
   /** The directory the action would use there. */
   dir: string;
   freeBytes: number;
-  /** Whether it is the stable RUNNER_TEMP location (no bind mount needed). */
+  /** Whether it is RUNNER_TEMP's disk, which wins a tie. */
   stable: boolean;
 }
 
@@ -32,8 +30,8 @@ export function chooseCandidate(candidates: Candidate[]): Candidate {
 export interface Placement {
   /** Under which the build directories go. */
   buildsDir: string;
-  /** The disk the caches really are on: `stableCacheDir` itself, or a directory bind-mounted there. */
-  cacheDiskDir: string;
+  /** Under which the cache directories go. */
+  cacheDir: string;
   /** What the log and the summary say. */
   description: string;
 }
@@ -61,17 +59,6 @@ async function ownDir(dir: string): Promise<boolean> {
   }
 }
 
-async function bindMount(source: string, target: string): Promise<boolean> {
-  await fs.mkdir(source, { recursive: true });
-  await fs.mkdir(target, { recursive: true });
-  const args = ['--bind', source, target];
-  const asRoot = process.getuid?.() === 0;
-  return run(asRoot ? 'mount' : 'sudo', asRoot ? args : ['-n', 'mount', ...args]).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** RUNNER_TEMP/smidr, and `<extra>/smidr` when that disk is there and can be made ours. */
 export async function diskCandidates(stableRoot: string, extra: string): Promise<Candidate[]> {
   await fs.mkdir(stableRoot, { recursive: true });
@@ -83,30 +70,14 @@ export async function diskCandidates(stableRoot: string, extra: string): Promise
   return candidates;
 }
 
-/**
- * Picks the disk for RUNNER_TEMP/smidr (`stableRoot`) or `<extra>/smidr`, and binds the caches
- * to their stable path when the other disk wins. `extra` is /mnt on a hosted runner.
- */
-export async function placeBuild(stableRoot: string, stableCacheDir: string, extra: string): Promise<Placement> {
+/** Picks the disk for RUNNER_TEMP/smidr (`stableRoot`) or `<extra>/smidr`; `extra` is /mnt on a hosted runner. */
+export async function placeBuild(stableRoot: string, extra: string): Promise<Placement> {
   const candidates = await diskCandidates(stableRoot, extra);
   const chosen = chooseCandidate(candidates);
   const seen = candidates.map((c) => `${c.dir} ${formatBytes(c.freeBytes)} free`).join(', ');
-  if (chosen.stable) {
-    return {
-      buildsDir: path.join(stableRoot, 'builds'),
-      cacheDiskDir: stableCacheDir,
-      description: `${stableRoot} (most free space of: ${seen})`,
-    };
-  }
-  const cacheDir = path.join(chosen.dir, 'cache');
-  const bound = await bindMount(cacheDir, stableCacheDir);
   return {
     buildsDir: path.join(chosen.dir, 'builds'),
-    cacheDiskDir: bound ? cacheDir : stableCacheDir,
-    description:
-      `${chosen.dir} (most free space of: ${seen}); ` +
-      (bound
-        ? `caches bind-mounted at ${stableCacheDir}, the path the cache keys are made for`
-        : `caches stay in ${stableCacheDir}: binding them there needs root or passwordless sudo`),
+    cacheDir: path.join(chosen.dir, 'cache'),
+    description: `${chosen.dir} (most free space of: ${seen})`,
   };
 }

@@ -2,7 +2,7 @@
 import type { CleanupReport } from '../cache/cleanup.js';
 import type { CacheUsage } from '../cache/github-entries.js';
 import { formatBytes } from '../util/format.js';
-import { code, escapeText, table } from './summary.js';
+import { code, escapeText, table } from './markdown.js';
 
 /** At most this many deleted entries are listed by key; a summary must stay readable. */
 const MAX_LISTED = 30;

@@ -18,6 +18,7 @@ import { buildAnnotations, emitAnnotations } from './annotations.js';
 import { buildDirSizes, DISK_WARN_PERCENT, diskUsage, diskWarning, type FsUsage } from './disk.js';
 import { describeFailures } from './failures.js';
 import { pathMapper } from './paths.js';
+import type { HashServerReport, RemoteReport } from './remote-summary.js';
 import { appendSummary, type ImageFile, renderSummary } from './summary.js';
 
 type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
@@ -58,6 +59,8 @@ export interface ReportOptions {
   placement?: string;
   /** What free-disk-space removed and the space it gained. */
   freed?: string;
+  remote?: RemoteReport;
+  hashServer?: HashServerReport;
 }
 
 /** Annotations, disk warnings and the summary of a finished build. A report problem is only a warning. */
@@ -95,6 +98,8 @@ async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): P
       failureMessage: o.failureMessage,
       layers: b.layers,
       restored: opts.restored,
+      remote: opts.remote,
+      hashServer: opts.hashServer,
       bitbake: {
         tasksAttempted: s.tasksAttempted,
         tasksRun: o.tasksRun,

@@ -10,7 +10,9 @@ import { type MatchKind, type PruneSummary, type RestoredCache, type SavedCache 
 import { formatBytes, formatDuration } from '../util/format.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
+import { code, escapeHtml, escapeText, fence, link, table } from './markdown.js';
 import type { BuildResult } from './outcome.js';
+import { type HashServerReport, type RemoteReport, renderRemote } from './remote-summary.js';
 
 export interface ImageFile {
   name: string;
@@ -36,6 +38,10 @@ export interface BuildReport {
     tag?: string;
   }[];
   restored?: { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+  /** cache: remote: the store and what its endpoint served. */
+  remote?: RemoteReport;
+  /** The shared hash server named by the hashserve input or advanced.bb_hashserve. */
+  hashServer?: HashServerReport;
   bitbake: {
     tasksAttempted?: number;
     tasksRun?: number;
@@ -69,6 +75,7 @@ export function renderSummary(r: BuildReport): string {
     ...failedTasks(r),
     ...layers(r),
     ...restoredCaches(r),
+    ...renderRemote(r.remote, r.hashServer),
     ...bitbakeFigures(r),
     ...images(r),
     ...disk(r),
@@ -283,41 +290,4 @@ function num(n: number | undefined): string {
 
 function seconds(s: number): string {
   return `${s.toFixed(1)} s`;
-}
-
-/** A GFM table; cells are markdown, with pipes and line breaks made safe. */
-export function table(header: string[], rows: string[][]): string {
-  const cell = (c: string) => c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-  const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line), ''].join('\n');
-}
-
-/** Inline code that survives backticks in the text. */
-export function code(text: string): string {
-  const longest = longestBacktickRun(text);
-  const ticks = '`'.repeat(longest + 1);
-  return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
-}
-
-/** A fenced block longer than any backtick run in the text, so a log cannot close it. */
-function fence(text: string): string {
-  const ticks = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
-  return `${ticks}text\n${text}\n${ticks}`;
-}
-
-function longestBacktickRun(text: string): number {
-  return Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
-}
-
-function link(url: string): string {
-  return /^https?:\/\//.test(url) ? `[${escapeText(url)}](${url.replace(/[()\s]/g, encodeURIComponent)})` : code(url);
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Text from BitBake or a config as plain markdown text: no HTML, no emphasis, no links. */
-export function escapeText(text: string): string {
-  return escapeHtml(text).replace(/([\\`*_[\]#|])/g, '\\$1');
 }

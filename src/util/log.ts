@@ -28,6 +28,8 @@ export interface Logger {
   warning(message: string, place?: Place): void;
   error(message: string, place?: Place): void;
   group<T>(title: string, body: () => Promise<T>): Promise<T>;
+  /** A value no later line may show: the runner masks it (a terminal shows what its user typed). */
+  secret(value: string): void;
   /** Starts copying a child's output; workflow commands in it must not take effect. */
   passthrough(): Passthrough;
 }
@@ -44,6 +46,7 @@ export const actionLogger: Logger = {
   warning: (m, p) => core.warning(m, annotation(p)),
   error: (m, p) => core.error(m, annotation(p)),
   group: (title, body) => core.group(title, body),
+  secret: (value) => core.setSecret(value),
   passthrough() {
     // A line of BitBake's output that looks like `::error::` must stay text: stop-commands with a
     // token no output can guess turns workflow commands off until the token is echoed back.
@@ -89,6 +92,7 @@ export const terminalLogger: Logger = {
     out(`\n=== ${title}`);
     return body();
   },
+  secret: () => undefined,
   passthrough: () => ({ line: out, end: () => undefined }),
 };
 
@@ -107,5 +111,6 @@ export const log: Logger = {
   warning: (m, p) => current.warning(m, p),
   error: (m, p) => current.error(m, p),
   group: (title, body) => current.group(title, body),
+  secret: (value) => current.secret(value),
   passthrough: () => current.passthrough(),
 };

@@ -5,14 +5,18 @@
  * host has its own runner directories: nothing is shared but the bucket.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { servedListFile } from '../../src/cache/remote/session.js';
+import { formatBytes } from '../../src/util/format.js';
 import { type GitRemote, makeWorkspaceRepo } from '../support/git-remotes.js';
 import { runJob, type RunnerEnv, type StepResult } from '../support/run-action.js';
 import {
   deadEndpoint,
+  objectBytes,
   type S3Server,
   startFailingStore,
   startS3Server,
@@ -114,6 +118,22 @@ function localArchives(r: RunnerEnv): string[] {
 const hasSiginfo = (r: RunnerEnv, rel: string) =>
   existsSync(path.join(r.jobDir, 'runner-temp', 'smidr', 'cache', 'sstate-cache', `${rel}.siginfo`));
 
+/**
+ * The summary's line for what the endpoint served, from the served list the main step left and
+ * the sizes of those objects in the bucket (read from s3rver's files, not through the action).
+ */
+function servedLine(r: Job): string {
+  const served = JSON.parse(readFileSync(servedListFile(r.main.outputs['build-dir']!), 'utf8')) as string[];
+  const folder = (id: string) => (id.startsWith('sstate/') ? 'sstate-cache/' : 'downloads/');
+  const bytes = served.reduce(
+    (n, id) => n + objectBytes(s3, `${PREFIX}${folder(id)}${id.slice(id.indexOf('/') + 1)}`).length,
+    0,
+  );
+  return `| Served to BitBake from the store | ${served.length} objects, ${formatBytes(bytes)};`;
+}
+
+const storeLine = () => `| Remote store | \`s3://${TEST_BUCKET}/${PREFIX} at ${s3.endpoint}\` |`;
+
 /** Neither the credentials nor any AWS variable reach a conf file, the log, the summary or BitBake. */
 function noSecrets(r: Job): void {
   const buildDir = r.main.outputs['build-dir']!;
@@ -127,6 +147,13 @@ function noSecrets(r: Job): void {
   ];
   for (const t of texts) expect(t).not.toContain(TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY);
   expect(Object.keys(standinReport(buildDir).env).filter((k) => k.startsWith('AWS_'))).toEqual([]);
+}
+
+/** A TCP port on 127.0.0.1 that accepts connections: all the action's reachability check asks of a hash server. */
+async function listener(): Promise<{ address: string; server: Server }> {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { address: `127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
 beforeAll(async () => {
@@ -144,6 +171,7 @@ describe('a fleet sharing one bucket', () => {
   let afterA: string[];
   let b: Job;
   let pr: Job;
+  let hashListener: { address: string; server: Server };
 
   beforeAll(async () => {
     hostA = host(workspace('ws-a', { mirror: true }));
@@ -151,8 +179,17 @@ describe('a fleet sharing one bucket', () => {
     afterA = bucket();
     b = await runJob(host(workspace('ws-b')));
     // A pull request that changes smidr-extra: it must fetch the source again, from the bucket.
-    pr = await runJob(host(workspace('ws-pr', { extraOutput: 'extra 2' }), { eventName: 'pull_request' }));
+    // It names a shared hash server (something that accepts connections): it must read it only.
+    hashListener = await listener();
+    pr = await runJob(
+      host(workspace('ws-pr', { extraOutput: 'extra 2' }), {
+        eventName: 'pull_request',
+        inputs: { hashserve: hashListener.address },
+      }),
+    );
   }, LONG);
+
+  afterAll(() => hashListener?.server.close());
 
   it('host A builds cold and uploads exactly the objects and downloads it created', () => {
     ok(a);
@@ -170,9 +207,16 @@ describe('a fleet sharing one bucket', () => {
     expect(sstateKeys).toHaveLength(created.length * 2);
     expect(afterA).toContain(`${PREFIX}downloads/${EXTRA_SOURCE}`);
     expect(afterA.filter((k) => /\.(done|lock)$/.test(k))).toEqual([]);
-    expect(a.post.stdout).toContain(
-      `Remote cache: uploaded ${created.length + afterA.length - sstateKeys.length} new objects`,
-    );
+    const uploaded = created.length + afterA.length - sstateKeys.length;
+    expect(a.post.stdout).toContain(`Remote cache: uploaded ${uploaded} new objects`);
+    // The job summary: the store, nothing served to a cold build, and what the post step uploaded.
+    expect(a.main.summary).toContain(storeLine());
+    expect(a.main.summary).toContain('| Served to BitBake from the store | 0 objects, 0 B;');
+    expect(a.main.summary).toContain('| Writes to the store | yes: the post step uploads what this build made |');
+    expect(a.main.summary).not.toContain('| Hash server |');
+    expect(a.post.summary).toContain('### Remote store saved');
+    expect(a.post.summary).toMatch(new RegExp(`\\| Uploaded \\| ${uploaded} objects, [\\d.]+ [KM]?i?B in`));
+    expect(a.post.summary).toContain('| Skipped, already in the store | 0 objects |');
     noSecrets(a);
   });
 
@@ -185,6 +229,16 @@ describe('a fleet sharing one bucket', () => {
     expect(standinReport(b.main.outputs['build-dir']!).tasks_run).toEqual([]);
     expect(b.post.stdout).toContain('Remote cache: uploaded 0 new objects');
     expect(bucket()).toEqual(afterA);
+    // The summary counts what BitBake fetched through the endpoint, bytes as the bucket holds them.
+    expect(b.main.summary).toContain(storeLine());
+    expect(b.main.summary).toContain(servedLine(b));
+    expect(servedLine(b)).not.toContain('| 0 objects');
+    expect(b.post.summary).toContain('| Uploaded | 0 objects, 0 B in');
+    const present = /Remote cache: uploaded 0 new objects .*; (\d+) were in the bucket already/.exec(
+      b.post.stdout,
+    )?.[1];
+    expect(Number(present)).toBeGreaterThan(0);
+    expect(b.post.summary).toContain(`| Skipped, already in the store | ${present} objects |`);
     noSecrets(b);
   });
 
@@ -198,6 +252,18 @@ describe('a fleet sharing one bucket', () => {
       expect.arrayContaining(afterA), // the usage record of host A and B aside, nothing new
     );
     expect(bucket()).toEqual(afterA);
+    // The summary says the build read only, why, and which hash server it read from.
+    expect(pr.main.summary).toContain(storeLine());
+    expect(pr.main.summary).toContain(servedLine(pr));
+    expect(pr.main.summary).toContain(
+      '| Writes to the store | read-only: a pull\\_request build restores only (its code is untrusted); set save: true to save |',
+    );
+    expect(pr.main.summary).toContain(
+      `| Hash server | \`${hashListener.address}\`: answered; read-only: the local server reads it as its upstream |`,
+    );
+    expect(pr.post.summary).toContain('### Remote store saved');
+    expect(pr.post.summary).toContain('Nothing uploaded: a pull\\_request build restores only');
+    noSecrets(pr);
   });
 });
 

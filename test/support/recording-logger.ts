@@ -2,7 +2,7 @@
 import type { Logger, Place } from '../../src/util/log.js';
 
 export interface Entry {
-  kind: 'info' | 'debug' | 'notice' | 'warning' | 'error' | 'group' | 'output';
+  kind: 'info' | 'debug' | 'notice' | 'warning' | 'error' | 'group' | 'output' | 'secret';
   message: string;
   place?: Place;
 }
@@ -22,6 +22,7 @@ export function recordingLogger(): Logger & { entries: Entry[]; lines(kind: Entr
       entries.push({ kind: 'group', message: title });
       return body();
     },
+    secret: add('secret'),
     passthrough: () => ({ line: add('output'), end: () => undefined }),
   };
 }

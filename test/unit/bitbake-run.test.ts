@@ -9,7 +9,6 @@ import * as path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { hideCredentials } from '../../src/bitbake/git.js';
 import { type BitbakeHost, commandLine, runBitbake } from '../../src/bitbake/run.js';
 import { buildResult, failureMessage } from '../../src/report/outcome.js';
 import { actionLogger, setLogger } from '../../src/util/log.js';
@@ -158,12 +157,5 @@ describe('debug logging', () => {
       "docker run --name smidr-b1 --init --user 1000:1000 --workdir /smidr/build --entrypoint /bin/bash --mount 'type=bind,source=/w/b 1,target=/smidr/build' " +
         '--env HOME=… --env SECRET=… smidr-builder:bookworm /smidr/build/.smidr/run-bitbake.sh core-image-minimal',
     );
-  });
-
-  it("hides a URL's credentials in git command lines", () => {
-    expect(hideCredentials('https://x-access-token:ghs_abc@github.com/o/r')).toBe('https://***@github.com/o/r');
-    expect(hideCredentials('ssh://git@host/r.git')).toBe('ssh://***@host/r.git');
-    expect(hideCredentials('https://github.com/o/r')).toBe('https://github.com/o/r');
-    expect(hideCredentials('refs/heads/main')).toBe('refs/heads/main');
   });
 });

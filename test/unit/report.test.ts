@@ -8,8 +8,9 @@ import { BitbakeOutputParser } from '../../src/bitbake/output.js';
 import { buildAnnotations, MAX_ERRORS, MAX_WARNINGS } from '../../src/report/annotations.js';
 import { diskWarning, type FsUsage } from '../../src/report/disk.js';
 import { definitionLine, describeFailures, tail } from '../../src/report/failures.js';
+import { code, table } from '../../src/report/markdown.js';
 import { pathMapper } from '../../src/report/paths.js';
-import { type BuildReport, code, renderSaveSummary, renderSummary, table } from '../../src/report/summary.js';
+import { type BuildReport, renderSaveSummary, renderSummary } from '../../src/report/summary.js';
 
 const GiB = 1024 ** 3;
 const layers = [

@@ -61,31 +61,38 @@ export async function hashServerProblem(server: HashServer, timeoutMs = 5_000): 
   });
 }
 
-/**
- * The conf for a shared server that answers; undefined, after one warning, for one that does not:
- * BitBake then runs its local auto server and the build goes on with the local DB.
- */
 /** smidr.yaml's `advanced.bb_hashserve: host:port`, as the hashserve input would name the server. */
 export function configuredHashServer(config: Pick<BuildConfig, 'hashEquivalence' | 'file'>): HashServer | undefined {
   const h = config.hashEquivalence;
   return h?.mode === 'server' ? parseHashServer(h.address, `${config.file}: advanced.bb_hashserve`) : undefined;
 }
 
-export async function sharedHashServe(
-  server: HashServer,
-  mayWrite: boolean,
-): Promise<Record<string, string> | undefined> {
+/** The shared server as the build found it before BitBake started: its conf, or why it is not used. */
+export interface SharedHashServe {
+  server: HashServer;
+  /** Reports to it, or reads it as the local auto server's upstream. */
+  mayWrite: boolean;
+  /** Undefined when it answered; then `conf` holds the assignments. */
+  problem?: string;
+  conf?: Record<string, string>;
+}
+
+/**
+ * The conf for a shared server that answers; none, after one warning, for one that does not:
+ * BitBake then runs its local auto server and the build goes on with the local DB.
+ */
+export async function sharedHashServe(server: HashServer, mayWrite: boolean): Promise<SharedHashServe> {
   const problem = await hashServerProblem(server);
   if (problem) {
     log.warning(
       `hash server ${server.address} does not answer (${problem}); building with a local hash-equivalence DB instead`,
     );
-    return undefined;
+    return { server, mayWrite, problem };
   }
   log.info(
     mayWrite
       ? `Hash equivalence: shared server ${server.address} (this build reports to it)`
       : `Hash equivalence: local server reading from ${server.address} as its upstream (this build does not write to it)`,
   );
-  return hashServeConf(server, mayWrite);
+  return { server, mayWrite, conf: hashServeConf(server, mayWrite) };
 }
