@@ -677,6 +677,18 @@ describe('cache service v1 (GHES: _apis/artifactcache)', { timeout: 60_000 }, ()
     expect(service.callCount('v1.getCacheEntry', 'v1.downloadArchive')).toBe(2);
   });
 
+  it('serves the REST endpoints under /api/v3, as GHES does', async () => {
+    const j = job();
+    await j.fill('v1-rest');
+    expect((await j.save('v1rest-1')).value).toBeGreaterThan(0);
+    expect(service.env['GITHUB_API_URL']).toBe(`${service.url}api/v3`);
+    const api = githubCacheEntries(service.githubToken('write'), 'smidr/example', service.env['GITHUB_API_URL']);
+    const [listed] = await api.list('v1rest-', 'refs/heads/main');
+    expect(listed).toMatchObject({ key: 'v1rest-1', ref: 'refs/heads/main' });
+    expect(await api.remove(listed!.id)).toBe(true);
+    expect(service.entries().some((e) => e.key === 'v1rest-1')).toBe(false);
+  });
+
   it('matches prefixes newest-first and misses with 204', async () => {
     const j = job();
     await j.fill('a');
