@@ -1,21 +1,23 @@
 /**
  * Runs the benchmarks and writes their sections of docs/benchmarks.md:
  *   ./scripts/bench.sh [roundtrip] [warm] [growth] [remote] [--size=3G] [--objects=10000] [--rounds=3]
- *     [--warm-cycles=3] [--task-seconds=3] [--growth-runs=10] [--note=<text>]
- * No names: all four. Scratch data goes under $SMIDR_BENCH_DIR (default /var/tmp/smidr-bench);
+ *     [--warm-cycles=3] [--task-seconds=3] [--growth-runs=10] [matrix] [--matrix-runs=10] [--matrix-size=60M]
+ *     [--note=<text>]
+ * No names: all five. Scratch data goes under $SMIDR_BENCH_DIR (default /var/tmp/smidr-bench);
  * the generated sstate tree is kept there for the next run, everything else is removed.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { cacheGrowth } from './cache-growth.js';
+import { cacheMatrix } from './cache-matrix.js';
 import { cacheRoundTrip } from './cache-roundtrip.js';
 import { remoteFetch } from './remote-fetch.js';
 import { writeSection } from './support/doc.js';
 import { parseSize } from './support/stats.js';
 import { warmRebuild } from './warm-rebuild.js';
 
-const ORDER = ['roundtrip', 'warm', 'growth', 'remote'];
+const ORDER = ['roundtrip', 'warm', 'growth', 'remote', 'matrix'];
 const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flags = Object.fromEntries(
   process.argv
@@ -32,7 +34,17 @@ function usage(message: string): never {
   process.exit(2);
 }
 for (const n of names) if (!ORDER.includes(n)) usage(`unknown benchmark '${n}': choose from ${ORDER.join(', ')}`);
-const known = ['size', 'objects', 'rounds', 'warm-cycles', 'task-seconds', 'growth-runs', 'note'];
+const known = [
+  'size',
+  'objects',
+  'rounds',
+  'warm-cycles',
+  'task-seconds',
+  'growth-runs',
+  'matrix-runs',
+  'matrix-size',
+  'note',
+];
 for (const k of Object.keys(flags))
   if (!known.includes(k)) usage(`unknown option --${k}: choose from ${known.map((x) => `--${x}`).join(', ')}`);
 const int = (k: string, d: number) => {
@@ -63,6 +75,14 @@ for (const name of names.length ? ORDER.filter((n) => names.includes(n)) : ORDER
     body = await warmRebuild({ root, cycles: int('warm-cycles', 3), taskSeconds, log });
   } else if (name === 'growth') {
     body = await cacheGrowth({ root, runs: int('growth-runs', 10), log });
+  } else if (name === 'matrix') {
+    let workingSetBytes = 0;
+    try {
+      workingSetBytes = parseSize(flags['matrix-size'] ?? '60M');
+    } catch (e) {
+      usage(`--matrix-size: ${(e as Error).message}`);
+    }
+    body = await cacheMatrix({ root, runs: int('matrix-runs', 10), workingSetBytes, log });
   } else {
     let totalBytes = 0;
     try {

@@ -84086,6 +84086,8 @@ function errorMessage(e) {
 let archiveBytes;
 /** Why the last restore failed, in @actions/cache's words: it logs the reason and returns undefined. */
 let restoreFailure;
+/** Why the last save gave no id: an info line for a key another job holds, a warning otherwise. */
+let saveFailure;
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk, ...rest) => {
     const text = String(chunk);
@@ -84095,6 +84097,9 @@ process.stdout.write = ((chunk, ...rest) => {
     const failed = /::(?:warning|error)::Failed to restore: (.*)/.exec(text);
     if (failed)
         restoreFailure = failed[1].trim();
+    const refused = /^(?:::(?:warning|error)::)?Failed to save: (.*)/m.exec(text);
+    if (refused)
+        saveFailure = refused[1].trim();
     return write(chunk, ...rest);
 });
 /**
@@ -84109,7 +84114,7 @@ function reply(message) {
 async function run(request) {
     if (request.op === 'save') {
         const id = await saveCache([...request.paths], request.key);
-        return { done: 'saved', id, archiveBytes };
+        return { done: 'saved', id, archiveBytes, refused: id === -1 ? saveFailure : undefined };
     }
     // Look up first, so a service that never answers is told apart from a long download.
     const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {

@@ -37935,6 +37935,8 @@ var Inputs;
     Inputs["Hashserve"] = "hashserve";
     Inputs["UploadArtifacts"] = "upload-artifacts";
     Inputs["CheckOnly"] = "check-only";
+    Inputs["Buildtools"] = "buildtools";
+    Inputs["BuildtoolsSha256"] = "buildtools-sha256";
 })(Inputs || (Inputs = {}));
 /**
  * Environment variables for the action's own end-to-end tests: the places on a hosted runner the
@@ -37983,6 +37985,8 @@ const UNTRUSTED_EVENTS = ['pull_request', 'pull_request_target'];
     localConf: Inputs.LocalConf,
     containerImage: Inputs.ContainerImage,
     containerEngine: Inputs.ContainerEngine,
+    buildtools: Inputs.Buildtools,
+    buildtoolsSha256: Inputs.BuildtoolsSha256,
 });
 /** A pull_request or pull_request_target build: its code is untrusted, so it saves only when told and never deletes. */
 function pullRequestBuild(env) {
@@ -38531,12 +38535,39 @@ async function listSstate(dir) {
     return objects;
 }
 /**
- * The native prefix (NATIVELSBSTRING, `universal` with uninative) is part of the group: objects
- * built on another host distro are not replaced by ours.
+ * The directory above `<h0h1>/<h2h3>/` an object sits in: `${NATIVELSBSTRING}` (`universal` with
+ * uninative) for native, cross and crosssdk recipes (sstate.bbclass sets SSTATE_EXTRAPATH for
+ * exactly those), empty for everything else.
+ */
+function nativeDir(objectPath) {
+    return objectPath.split('/').slice(0, -3).join('/');
+}
+/**
+ * The native prefix is part of the group: objects built on another host distro are not replaced
+ * by ours.
  */
 function groupOf(o) {
-    const prefix = o.path.split('/').slice(0, -3).join('/');
-    return [prefix, o.pn, o.arch, o.pkgarch, o.task].join('\0');
+    return [nativeDir(o.path), o.pn, o.arch, o.pkgarch, o.task].join('\0');
+}
+/**
+ * Shared by every MACHINE of one series, distro and build host:
+ * - native and crosssdk objects (under NATIVELSBSTRING; they depend on the build host and
+ *   SDKMACHINE, never on MACHINE);
+ * - allarch objects (SSTATE_PKGARCH `allarch`);
+ * - a native recipe's do_populate_lic (SSTATE_SWSPEC: no arch fields and never under
+ *   NATIVELSBSTRING, so only its PN tells).
+ * Cross objects also sit under NATIVELSBSTRING but are built for one target architecture
+ * (`gcc-cross-aarch64`): OE names every cross recipe `<name>-cross-<TARGET_ARCH>`, and they go
+ * with the machine, as do target and machine objects.
+ */
+function sstateScope(o) {
+    if (nativeDir(o.path))
+        return o.pn.includes('-cross-') ? 'machine' : 'shared';
+    if (o.pkgarch === 'allarch')
+        return 'shared';
+    if (o.arch === '' && o.pkgarch === '' && o.pn.endsWith('-native'))
+        return 'shared';
+    return 'machine';
 }
 /**
  * Objects named with OE's SSTATE_SWSPEC (empty arch fields: do_populate_lic) are shared by every
@@ -38678,6 +38709,212 @@ function tryRmdir(p) {
 }
 
 /**
+ * The files of a part's entry, and the fixed staging directories entries travel through.
+ *
+ * The cache version hashes the path list, and an entry is immutable, so a base or a delta cannot
+ * be saved from a list of files that changes each run. Each is saved from a fixed directory under
+ * the cache root, `entries/<part>-base` or `entries/<part>-delta`, into which the files are hard
+ * linked (same file system: no copy) under their path relative to the cache root
+ * (`sstate-cache/ab/cd/sstate:…`, `hashserv/hashserv.db`, `downloads/…`). A restore unpacks into
+ * the same directory and moves the files into place. Base and delta have directories of their own
+ * so both download at once.
+ */
+/** The directory the cache directories sit in (RUNNER_TEMP/smidr/cache on a runner). */
+function cacheRoot(dirs) {
+    return path.dirname(dirs.sstate);
+}
+/** One part's base or delta as @actions/cache is given it: one fixed path, relative to the cache root. */
+function stagingEntry(dirs, part, kind) {
+    return { root: cacheRoot(dirs), paths: [`entries/${part}-${kind}`] };
+}
+function stagingDir(entry) {
+    return path.join(entry.root, entry.paths[0]);
+}
+/** Sstate objects as part objects: the archive with its companions. */
+function sstatePartObjects(dirs, objects) {
+    const rel = path.relative(cacheRoot(dirs), dirs.sstate);
+    return objects.map((o) => ({
+        name: o.path,
+        bytes: o.bytes,
+        files: [o.path, ...o.companions].map((f) => `${rel}/${f}`),
+    }));
+}
+/**
+ * Completed downloads as part objects: the stamp, what it stamps (a file, or a directory such as
+ * a git2/ clone, whole) and side files named after it (`<file>.resolved`), never a lock.
+ */
+async function downloadPartObjects(dirs, dir = dirs.downloads) {
+    const rel = path.relative(cacheRoot(dirs), dirs.downloads);
+    const out = [];
+    for (const stamp of await downloadNames(dir)) {
+        const target = stamp.slice(0, -'.done'.length);
+        const parent = path.posix.dirname(target);
+        const base = path.posix.basename(target);
+        const names = readDirents(path.join(dir, parent))
+            .map((d) => d.name)
+            .filter((n) => n === base || (n.startsWith(`${base}.`) && !n.endsWith('.lock')));
+        const files = [];
+        let bytes = 0;
+        for (const n of names) {
+            const r = parent === '.' ? n : `${parent}/${n}`;
+            for (const f of filesBelow(path.join(dir, r))) {
+                files.push(`${rel}/${r}${f}`);
+                bytes += lstatOrUndefined(path.join(dir, r + f))?.size ?? 0;
+            }
+        }
+        out.push({ name: stamp, bytes, files });
+    }
+    return out;
+}
+/** '' for a file, else '/<relative path>' of every file or symlink below the directory. */
+function filesBelow(p) {
+    if (!lstatOrUndefined(p)?.isDirectory())
+        return [''];
+    const out = [];
+    walk(p, ({ rel, dirent }) => {
+        if (!dirent.isDirectory())
+            out.push(`/${rel}`);
+    });
+    return out;
+}
+/** The hash-equivalence DB directory's files (the DB, BitBake's unihash cache), relative to the cache root. */
+function dbFiles(dirs) {
+    const rel = path.relative(cacheRoot(dirs), dirs.hashserv);
+    const files = [];
+    let bytes = 0;
+    for (const d of readDirents(dirs.hashserv)) {
+        // SQLite's shared memory and rollback journal are never read back by another process.
+        if (!d.isFile() || d.name.endsWith('-shm') || d.name.endsWith('-journal'))
+            continue;
+        files.push(`${rel}/${d.name}`);
+        bytes += lstatOrUndefined(path.join(dirs.hashserv, d.name))?.size ?? 0;
+    }
+    return { name: rel, bytes, files };
+}
+/** Empties the staging directory, then links every file into it; copies where a link is refused. */
+async function stage(entry, objects) {
+    const dir = stagingDir(entry);
+    await promises$1.rm(dir, { recursive: true, force: true });
+    const made = new Set();
+    for (const o of objects) {
+        for (const f of o.files) {
+            const to = path.join(dir, f);
+            const parent = path.dirname(to);
+            if (!made.has(parent)) {
+                await promises$1.mkdir(parent, { recursive: true });
+                made.add(parent);
+            }
+            await linkOrCopy(path.join(entry.root, f), to);
+        }
+    }
+}
+/**
+ * A hard link where the kernel allows it; a copy where it does not (another file system, or
+ * protected_hardlinks and a file the runner's user neither owns nor may write).
+ */
+async function linkOrCopy(from, to) {
+    try {
+        await promises$1.link(from, to);
+    }
+    catch (e) {
+        if (errorCode(e) !== 'EXDEV' && errorCode(e) !== 'EPERM' && errorCode(e) !== 'EACCES')
+            throw e;
+        const st = await promises$1.lstat(from);
+        if (st.isSymbolicLink())
+            await promises$1.symlink(await promises$1.readlink(from), to);
+        else
+            await promises$1.copyFile(from, to);
+    }
+}
+async function discard(entry) {
+    await promises$1.rm(stagingDir(entry), { recursive: true, force: true });
+}
+
+/**
+ * The cache as parts and lineages (the default layout): keys, and whether a save uploads a delta
+ * or a new base. Pure: no files, no service.
+ *
+ * Three parts, each its own lineage of entries:
+ * - `shared`: sstate every MACHINE of a build host shares (sstate.ts sstateScope), one per series,
+ *   distro and build host;
+ * - `machine`: the machine's own sstate and the hash-equivalence DB, one per series, distro and MACHINE;
+ * - `downloads`: DL_DIR, one per series.
+ * A lineage holds a base (everything) and deltas on top of it. A delta is cumulative: everything
+ * of the part that is not in its base, so a restore needs the base and the newest delta of that
+ * base, two downloads at most, and older deltas are superseded. Entries are immutable and the
+ * cache version hashes the path list, so the base and the delta each come from a fixed staging
+ * directory (entries.ts), never from a list of files.
+ */
+const PART_NAMES = ['shared', 'machine', 'downloads'];
+/**
+ * A delta this large next to its base (its own bytes plus the base's bytes this build no longer
+ * keeps) makes the next save a new base: beyond a third, base + delta costs a restore a third more
+ * than a fresh base would, and the service holds the difference twice.
+ */
+const DELTA_SHARE = 1 / 3;
+/** `<lineage>base-<run>-<state>`. */
+function baseKey(lineage, run, state) {
+    return `${lineage}base-${run}-${state}`;
+}
+/** What names a base inside its deltas' keys: the part after `base-`. */
+function baseIdOf(lineage, key) {
+    const head = `${lineage}base-`;
+    return key.startsWith(head) && key.length > head.length ? key.slice(head.length) : undefined;
+}
+/** Every delta of one base starts with this. */
+function deltaPrefix(lineage, baseId) {
+    return `${lineage}delta-${baseId}-`;
+}
+/** `<lineage>delta-<base run>-<base state>-<run>-<state>`. */
+function deltaKey(lineage, baseId, run, state) {
+    return `${deltaPrefix(lineage, baseId)}${run}-${state}`;
+}
+/**
+ * Nothing new: no save. No base restored: a base. Otherwise a delta of everything not in the base,
+ * unless that delta plus the base's bytes this build dropped (pruned as superseded or over the
+ * size limit) passes DELTA_SHARE of the base: then a new base, which also sheds the dropped bytes.
+ */
+function planPartSave(i) {
+    const sum = (xs) => xs.reduce((n, x) => n + x.bytes, 0);
+    const added = i.current.filter((o) => !i.restored.has(o.name));
+    if (added.length === 0 && !i.extra?.changed)
+        return { skipped: 'nothing new since the restore' };
+    const extra = i.extra?.bytes ?? 0;
+    const whole = { kind: 'base', objects: i.current, bytes: sum(i.current) + extra };
+    if (!i.base)
+        return { ...whole, why: 'no base was restored' };
+    const base = i.base;
+    const baseBytes = [...base.objects.values()].reduce((n, b) => n + b, 0);
+    const delta = i.current.filter((o) => !base.objects.has(o.name));
+    const deltaBytes = sum(delta) + extra;
+    const kept = new Set(i.current.map((o) => o.name));
+    const droppedBytes = [...base.objects].filter(([name]) => !kept.has(name)).reduce((n, [, b]) => n + b, 0);
+    if (baseBytes === 0 || deltaBytes + droppedBytes > baseBytes * DELTA_SHARE) {
+        const share = baseBytes === 0 ? '' : ` (${Math.round(((deltaBytes + droppedBytes) / baseBytes) * 100)}% of it)`;
+        return {
+            ...whole,
+            why: `the delta and the base's dropped objects would pass a third of the base${share}`,
+        };
+    }
+    return { kind: 'delta', base: base.key, objects: delta, bytes: deltaBytes, baseBytes };
+}
+/**
+ * After a save: a new base supersedes every other entry of its lineage, a delta every entry but
+ * its base and itself (deltas are cumulative). A lost race or a part not saved supersedes nothing.
+ */
+function supersededLineages$1(saved) {
+    return saved.flatMap((s) => {
+        if (!s.key || s.lostRace)
+            return [];
+        if (s.kind === 'base')
+            return [{ prefix: s.lineage, keep: [s.key] }];
+        if (s.kind === 'delta' && s.baseKey)
+            return [{ prefix: s.lineage, keep: [s.baseKey, s.key] }];
+        return [];
+    });
+}
+
+/**
  * Restores and saves through @actions/cache in a worker process with a time limit. A cache
  * service that hangs must not hang the build: when the limit passes, the worker and the tar and
  * zstd it started are killed, so nothing is written into the cache directories afterwards.
@@ -38695,10 +38932,19 @@ async function restoreWithin(limitMs, entry, key, restoreKeys) {
     const reply = await transfer({ op: 'restore', ...entry, key, restoreKeys }, limitMs);
     return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
-/** The cache id (-1 when the service refused) and the compressed archive's size. */
+/** The cache id (-1 when the service refused, with its reason) and the compressed archive's size. */
 async function saveWithin(limitMs, entry, key) {
     const reply = await transfer({ op: 'save', ...entry, key }, limitMs);
-    return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
+    return reply.done === 'saved'
+        ? { id: reply.id, archiveBytes: reply.archiveBytes, refused: reply.refused }
+        : { id: -1 };
+}
+/**
+ * The service refused a key because another job holds it: legs of one matrix run racing for the
+ * same shared entry, or a rerun of a job that already saved. Not a failure: the entry exists.
+ */
+function lostRace(refused) {
+    return refused !== undefined && /another job may be creating this cache|already exists/i.test(refused);
 }
 function transfer(request, limitMs) {
     // Its own process group: killing it also kills the tar and zstd it runs.
@@ -38724,7 +38970,7 @@ function transfer(request, limitMs) {
                 resolve(reply);
         };
         const limit = (ms, what) => setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
-        let timer = limit(request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs, request.op === 'restore' ? 'answer the lookup' : 'finish the save');
+        let timer = limit(request.op === 'save' ? limitMs : Math.min(LOOKUP_LIMIT_MS, limitMs), request.op === 'save' ? 'finish the save' : 'answer the lookup');
         worker.on('message', (m) => {
             if ('phase' in m) {
                 clearTimeout(timer);
@@ -38754,85 +39000,122 @@ function formatLimit(ms) {
     return ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
 }
 
-/**
- * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
- * main step before BitBake, saved in the post step after pruning. The DB travels in the same
- * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
- * any kind is a warning: the build goes on cold.
- */
-/** @actions/cache in the killable worker process, and the wall clock. */
-const actionsCache = {
-    restore: (entry, key, restoreKeys, limitMs) => restoreWithin(limitMs, entry, key, restoreKeys),
-    save: (entry, key, limitMs) => saveWithin(limitMs, entry, key),
-    now: () => Date.now(),
-};
-const HASHSERV_DB = 'hashserv.db';
-/** The directories (or files) an entry's paths name. */
-function entryDirs(entry) {
-    return entry.paths.map((p) => path.resolve(entry.root, p));
+async function savePart(p, keys, dirs, timeoutMs, service) {
+    const lineage = keys.lineages[p.part];
+    const plan = planPartSave({
+        base: p.record.base && { key: p.record.base.key, objects: new Map(p.record.base.objects) },
+        restored: new Set(p.record.restored),
+        current: p.current,
+        extra: p.extra,
+    });
+    if ('skipped' in plan) {
+        log$1.info(`${p.part} cache: not saved: ${plan.skipped}`);
+        return { part: p.part, lineage, skipped: plan.skipped };
+    }
+    const key = plan.kind === 'base'
+        ? baseKey(lineage, keys.run, keys.state)
+        : deltaKey(lineage, baseIdOf(lineage, plan.base), keys.run, keys.state);
+    const entry = stagingEntry(dirs, p.part, plan.kind);
+    const byName = new Map(p.current.map((o) => [o.name, o]));
+    const files = plan.objects.map((o) => byName.get(o.name));
+    const saved = {
+        part: p.part,
+        lineage,
+        kind: plan.kind,
+        baseKey: plan.kind === 'delta' ? plan.base : undefined,
+        objects: plan.objects.length,
+        bytes: plan.bytes,
+        why: plan.kind === 'base' ? plan.why : undefined,
+    };
+    const started = service.now();
+    try {
+        await stage(entry, p.extra ? [...files, p.extra] : files);
+        const { id, archiveBytes, refused } = await service.save(entry, key, timeoutMs);
+        saved.seconds = (service.now() - started) / 1000;
+        if (id === -1 && lostRace(refused)) {
+            log$1.info(`${p.part} cache: ${key} was saved by another job of this run first (${refused}); nothing to add`);
+            return { ...saved, key, lostRace: true };
+        }
+        if (id === -1) {
+            const warning = `${p.part} cache: not saved under ${key} (${refused ?? 'the cache service refused or failed; see above'})`;
+            log$1.warning(warning);
+            return { ...saved, warning };
+        }
+        const on = plan.kind === 'delta' ? ` on ${plan.base}` : ` (${plan.why})`;
+        log$1.info(`${p.part} cache: saved ${plan.kind} ${key}${on}: ${plan.objects.length} objects${p.extra ? ' and the hash-equivalence DB' : ''}, ${formatBytes(plan.bytes)}${archiveBytes !== undefined ? `, a ${formatBytes(archiveBytes)} archive` : ''}, in ${saved.seconds.toFixed(1)} s`);
+        return { ...saved, key, archiveBytes };
+    }
+    catch (e) {
+        const warning = `${p.part} cache: save failed: ${errorMessage(e)}`;
+        log$1.warning(warning);
+        return { ...saved, warning };
+    }
+    finally {
+        await discard(entry);
+    }
 }
-/** Whether the post step should save at all, and if not, why. */
-function saveDecision(s, result) {
-    if (!s.save)
-        return s.saveReason;
-    if (result === undefined)
-        return 'the build did not start';
-    if (result !== 'success' && !s.saveOnFailure)
-        return `the build ended in ${result} and save-on-failure is false`;
-    return undefined;
+
+function partKeys(keys) {
+    return { lineages: keys.lineages, run: keys.run, state: keys.state };
 }
-async function saveCaches(restored, dirs, settings, service = actionsCache) {
-    const job = { restored, dirs, settings, service };
-    const inventory = JSON.parse(await promises$1.readFile(restored.inventoryFile, 'utf8'));
-    const [downloads, sstate] = await Promise.all([saveDownloads(job, inventory), saveSstate(job, inventory)]);
-    if (downloads.skipped)
-        log$1.info(`downloads cache: not saved: ${downloads.skipped}`);
-    if (sstate.skipped)
-        log$1.info(`sstate cache: not saved: ${sstate.skipped}`);
-    return { downloads, sstate };
-}
-async function saveDownloads(job, inventory) {
-    const removed = await removeUnarchivableDownloads(job.dirs.downloads);
-    if (removed.length > 0)
-        log$1.info(`downloads: left out ${removed.length} lock or partial files`);
-    const before = new Set(inventory.downloads);
-    const added = (await downloadNames(job.dirs.downloads)).filter((n) => !before.has(n));
-    if (added.length === 0)
-        return { skipped: 'no new downloads' };
-    return upload('downloads', job.restored.paths.downloads, job.restored.keys.downloads.key, job);
-}
-async function saveSstate(job, inventory) {
+async function saveLayoutParts(job, inventory) {
     const { dirs, restored } = job;
-    const db = path.join(dirs.hashserv, HASHSERV_DB);
-    if (await exists(db)) {
-        // BitBake's hash server leaves its rows in the WAL; fold them in so the archive is whole.
-        const checkpoint = checkpointDb(db);
-        if (!checkpoint.ok) {
-            log$1.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
-            for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`])
-                await promises$1.rm(f, { force: true });
+    const records = inventory.parts ?? {};
+    const record = (p) => records[p] ?? { restored: [] };
+    await cleanDownloads(dirs);
+    const plan = await pruneSstate$1(job, inventory);
+    const toSave = [
+        { part: 'downloads', current: await downloadPartObjects(dirs), record: record('downloads') },
+    ];
+    const skipped = [];
+    if ('skipped' in plan) {
+        for (const part of ['shared', 'machine']) {
+            log$1.info(`${part} cache: not saved: ${plan.skipped}`);
+            skipped.push({ part, lineage: restored.keys.lineages[part], skipped: plan.skipped });
         }
     }
-    const left = await removeUnarchivable(dirs.sstate, { signaturesBefore: restored.buildStartedMs });
-    if (left.staleSignatures.length > 0)
-        log$1.info(`sstate: left out ${left.staleSignatures.length} signature files of earlier builds' tasks that have no archive (${formatBytes(left.staleSignatureBytes)})`);
-    const objects = await listSstate(dirs.sstate);
-    const plan = planSstateSave(objects, {
-        restored: new Set(inventory.sstate),
-        buildStartedMs: restored.buildStartedMs,
-        budgetBytes: sstateBudget(job.settings.sizeLimitBytes, objects, dbBytes(db)),
-        dbChanged: dbFingerprint(db) !== restored.dbFingerprint,
-    });
-    if ('skipped' in plan)
-        return plan;
-    await applyPrune(dirs.sstate, plan.prune);
-    const { pruned } = plan;
-    if (pruned.objects > 0) {
-        log$1.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${pruned.overLimit.length} over the size limit${pruned.overLimit.length ? ` (${pruned.overLimit.join(', ')})` : ''}`);
+    else {
+        const keep = plan.prune.keep;
+        toSave.push({
+            part: 'shared',
+            current: sstatePartObjects(dirs, keep.filter((o) => sstateScope(o) === 'shared')),
+            record: record('shared'),
+        }, {
+            part: 'machine',
+            current: sstatePartObjects(dirs, keep.filter((o) => sstateScope(o) === 'machine')),
+            record: record('machine'),
+            extra: { ...dbFiles(dirs), changed: plan.dbChanged },
+        });
     }
-    log$1.info(`sstate: ${plan.created} new objects${plan.dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.prune.keptBytes)}`);
-    return { ...(await upload('sstate', restored.paths.sstate, restored.keys.sstate.key, job)), pruned };
+    const saved = await Promise.all(toSave.map((p) => savePart(p, partKeys(restored.keys), dirs, job.settings.timeoutMs, job.service)));
+    const parts = PART_NAMES.map((name) => [...saved, ...skipped].find((s) => s.part === name));
+    const of = (names) => parts.filter((p) => names.includes(p.part));
+    return {
+        downloads: savedSum(of(['downloads'])),
+        sstate: { ...savedSum(of(['shared', 'machine'])), pruned: 'skipped' in plan ? undefined : plan.pruned },
+        parts,
+    };
 }
+function savedSum(parts) {
+    const up = parts.filter((p) => p.key && !p.lostRace);
+    const sum = (f) => up.some((p) => f(p) !== undefined) ? up.reduce((n, p) => n + (f(p) ?? 0), 0) : undefined;
+    const warnings = parts.map((p) => p.warning).filter((w) => w !== undefined);
+    return {
+        key: up.at(-1)?.key,
+        bytes: sum((p) => p.bytes),
+        archiveBytes: sum((p) => p.archiveBytes),
+        seconds: up.length ? Math.max(...up.map((p) => p.seconds ?? 0)) : undefined,
+        skipped: up.length === 0 && warnings.length === 0
+            ? parts.map((p) => p.skipped ?? 'saved by another job').join('; ')
+            : undefined,
+        warning: warnings.length ? warnings.join('; ') : undefined,
+    };
+}
+
+/**
+ * What an sstate save keeps: nothing when the build added nothing, else the working set pruned
+ * to the size limit. Pure.
+ */
 /** Saves only when the build created objects or equivalences; prunes to the working set and budget first. */
 function planSstateSave(objects, o) {
     const prune = planPrune(objects, o);
@@ -38858,13 +39141,109 @@ function sstateBudget(sizeLimitBytes, objects, dbBytes) {
     const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
     return Math.max(0, sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
 }
-function dbBytes(db) {
-    return lstatOrUndefined(db)?.size ?? 0;
-}
 /** A header block per file plus padding to the next 512-byte block, at most. */
 const TAR_BYTES_PER_FILE = 1024;
 /** Directory entries and the end-of-archive blocks. */
 const TAR_BYTES_FIXED = 256 * 1024;
+
+/**
+ * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
+ * main step before BitBake, saved in the post step after pruning. The DB travels with the sstate
+ * it describes, so whenever that sstate is restored its equivalences come with it. Cache trouble
+ * of any kind is a warning: the build goes on cold. Two layouts (keys.ts): parts (shared,
+ * machine and downloads lineages of bases and deltas, parts-layout.ts) and the single entry per
+ * cache of earlier releases, kept for the benchmarks' comparison.
+ */
+/** @actions/cache in the killable worker process, and the wall clock. */
+const actionsCache = {
+    restore: (entry, key, restoreKeys, limitMs) => restoreWithin(limitMs, entry, key, restoreKeys),
+    save: (entry, key, limitMs) => saveWithin(limitMs, entry, key),
+    now: () => Date.now(),
+};
+const HASHSERV_DB = 'hashserv.db';
+/** The directories (or files) an entry's paths name. */
+function entryDirs(entry) {
+    return entry.paths.map((p) => path.resolve(entry.root, p));
+}
+/** Whether the post step should save at all, and if not, why. */
+function saveDecision(s, result) {
+    if (!s.save)
+        return s.saveReason;
+    if (result === undefined)
+        return 'the build did not start';
+    if (result !== 'success' && !s.saveOnFailure)
+        return `the build ended in ${result} and save-on-failure is false`;
+    return undefined;
+}
+async function saveCaches(restored, dirs, settings, service = actionsCache) {
+    const job = { restored, dirs, settings, service };
+    const inventory = JSON.parse(await promises$1.readFile(restored.inventoryFile, 'utf8'));
+    if (restored.keys.lineages)
+        return saveLayoutParts(job, inventory);
+    const [downloads, sstate] = await Promise.all([saveDownloads(job, inventory), saveSstate(job, inventory)]);
+    if (downloads.skipped)
+        log$1.info(`downloads cache: not saved: ${downloads.skipped}`);
+    if (sstate.skipped)
+        log$1.info(`sstate cache: not saved: ${sstate.skipped}`);
+    return { downloads, sstate };
+}
+async function saveDownloads(job, inventory) {
+    await cleanDownloads(job.dirs);
+    const before = new Set(inventory.downloads);
+    const added = (await downloadNames(job.dirs.downloads)).filter((n) => !before.has(n));
+    if (added.length === 0)
+        return { skipped: 'no new downloads' };
+    return upload('downloads', job.restored.paths.downloads, job.restored.keys.downloads.key, job);
+}
+async function saveSstate(job, inventory) {
+    const plan = await pruneSstate$1(job, inventory);
+    if ('skipped' in plan)
+        return plan;
+    const { restored } = job;
+    return { ...(await upload('sstate', restored.paths.sstate, restored.keys.sstate.key, job)), pruned: plan.pruned };
+}
+/**
+ * Sstate made ready to archive: the DB checkpointed (or left out when unreadable), what is never
+ * archived removed, and pruned to the working set and budget; or why nothing needs saving.
+ */
+async function pruneSstate$1(job, inventory) {
+    const { dirs, restored } = job;
+    const db = path.join(dirs.hashserv, HASHSERV_DB);
+    if (await exists(db)) {
+        // BitBake's hash server leaves its rows in the WAL; fold them in so the archive is whole.
+        const checkpoint = checkpointDb(db);
+        if (!checkpoint.ok) {
+            log$1.warning(`hash-equivalence DB is unreadable (${checkpoint.error}); saving sstate without it`);
+            for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`])
+                await promises$1.rm(f, { force: true });
+        }
+    }
+    const left = await removeUnarchivable(dirs.sstate, { signaturesBefore: restored.buildStartedMs });
+    if (left.staleSignatures.length > 0)
+        log$1.info(`sstate: left out ${left.staleSignatures.length} signature files of earlier builds' tasks that have no archive (${formatBytes(left.staleSignatureBytes)})`);
+    const objects = await listSstate(dirs.sstate);
+    const plan = planSstateSave(objects, {
+        restored: new Set(inventory.sstate),
+        buildStartedMs: restored.buildStartedMs,
+        budgetBytes: sstateBudget(job.settings.sizeLimitBytes, objects, lstatOrUndefined(db)?.size ?? 0),
+        dbChanged: dbFingerprint(db) !== restored.dbFingerprint,
+    });
+    if ('skipped' in plan)
+        return plan;
+    await applyPrune(dirs.sstate, plan.prune);
+    const { pruned } = plan;
+    if (pruned.objects > 0) {
+        log$1.info(`sstate: pruned ${pruned.objects} objects (${formatBytes(pruned.bytes)}): ${pruned.superseded} superseded, ${pruned.overLimit.length} over the size limit${pruned.overLimit.length ? ` (${pruned.overLimit.join(', ')})` : ''}`);
+    }
+    log$1.info(`sstate: ${plan.created} new objects${plan.dbChanged ? ', hash-equivalence DB changed' : ''}; kept ${formatBytes(plan.prune.keptBytes)}`);
+    return plan;
+}
+/** Removes what never enters an archive from DL_DIR. */
+async function cleanDownloads(dirs) {
+    const removed = await removeUnarchivableDownloads(dirs.downloads);
+    if (removed.length > 0)
+        log$1.info(`downloads: left out ${removed.length} lock or partial files`);
+}
 async function upload(name, entry, key, job) {
     const started = job.service.now();
     try {
@@ -61677,7 +62056,7 @@ async function housekeep(dirs, ages, now = Date.now()) {
         problems: [],
     };
     pruneSstate(dirs.caches.sstate, cutoff(now, ages.sstateMaxAgeDays), report);
-    await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report);
+    await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report, dirs.tmpDirs);
     return report;
 }
 function cutoff(now, days) {
@@ -61792,7 +62171,7 @@ function rmdirIfEmpty(dir) {
     }
 }
 // --- build directories -----------------------------------------------------------------------
-async function pruneWorkspaces(buildsDir, before, report) {
+async function pruneWorkspaces(buildsDir, before, report, tmpDirs) {
     const containers = new BuildContainerProbe();
     for (const e of readDirents(buildsDir, (err) => report.problems.push(errorMessage(err)))) {
         // A symlink is never followed, so never removed either: what it points at is not ours to judge.
@@ -61810,11 +62189,28 @@ async function pruneWorkspaces(buildsDir, before, report) {
             continue;
         try {
             await pruneWorkspace(dir, before, containers, report);
+            if (tmpDirs && !lstatOrUndefined(dir))
+                await pruneTmpRoot(path.join(tmpDirs, e.name), report);
         }
         catch (err) {
             report.problems.push(errorMessage(err));
         }
     }
+}
+/** The TMPDIR directory of a removed build under directories.tmp; never a symlink's target. */
+async function pruneTmpRoot(dir, report) {
+    if (!lstatOrUndefined(dir)?.isDirectory())
+        return;
+    const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
+    try {
+        await promises$1.rename(dir, trash);
+    }
+    catch (e) {
+        if (errorCode(e) === 'ENOENT')
+            return; // another housekeeper took it
+        throw e;
+    }
+    await removeTrash(trash, dir, report);
 }
 async function pruneWorkspace(dir, before, containers, report) {
     if (!lstatOrUndefined(path.join(dir, 'conf'))?.isDirectory() || newestMtime(dir) >= before)
@@ -61972,10 +62368,18 @@ function renderRemoteSave(saved, why) {
  * disk, and for a failed build each failed task with the end of its log. Rendering is pure; the
  * main step writes its part and the post step appends what it saved.
  */
+/** What each part of the cache restored: the base and the delta on it. */
+const PART_LABELS = {
+    shared: 'sstate shared by every machine',
+    machine: 'machine sstate + hash-equivalence DB',
+    downloads: 'downloads',
+};
 /** The post step's part: what was saved, or why not. */
 function renderSaveSummary(saved, why) {
     if (!saved)
         return ['### Caches saved', '', `Nothing saved: ${escapeText(why ?? 'unknown reason')}.`, ''].join('\n');
+    if (saved.parts)
+        return savedParts(saved.parts, saved.sstate.pruned);
     const row = (name, c) => [
         name,
         c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
@@ -61988,6 +62392,31 @@ function renderSaveSummary(saved, why) {
         '### Caches saved',
         '',
         table(['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'], [row('downloads', saved.downloads), row('sstate + hash-equivalence DB', saved.sstate)]),
+    ].join('\n');
+}
+/** Per part: a base or a delta (on which base), what it uploaded, or why nothing. */
+function savedParts(parts, pruned) {
+    const what = (p) => {
+        if (p.lostRace)
+            return `${p.kind}: saved by another job of this run first`;
+        if (!p.key)
+            return escapeText(p.skipped ?? p.warning ?? 'not saved');
+        return p.kind === 'delta' ? `delta on ${code(p.baseKey)}` : `new base (${escapeText(p.why ?? '')})`;
+    };
+    const uploaded = (p) => p.key && !p.lostRace;
+    return [
+        '### Caches saved',
+        '',
+        table(['Part', 'Saved', 'Key', 'Objects', 'Size on disk', 'Archive uploaded', 'Save time'], parts.map((p) => [
+            PART_LABELS[p.part],
+            what(p),
+            p.key && !p.lostRace ? code(p.key) : '–',
+            uploaded(p) ? String(p.objects ?? 0) : '–',
+            uploaded(p) ? optionalBytes(p.bytes) : '–',
+            uploaded(p) ? optionalBytes(p.archiveBytes) : '–',
+            p.seconds !== undefined ? seconds(p.seconds) : '–',
+        ])),
+        ...(pruned ? [`Pruned before saving: ${prunedCell(pruned)}.`, ''] : []),
     ].join('\n');
 }
 function optionalBytes(n) {
@@ -62066,10 +62495,13 @@ async function saveToActionsCache(state, restored) {
     const cleanup = startCleanup(readCleanupSettings());
     await cleanup.before();
     const saved = await log$1.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
-    const keys = { downloads: saved.downloads.key, sstate: saved.sstate.key };
+    // The parts layout names its own lineages; the single-entry layout's come from its keys.
+    const lineages = saved.parts
+        ? supersededLineages$1(saved.parts)
+        : supersededLineages(restored.keys, { downloads: saved.downloads.key, sstate: saved.sstate.key });
     const cleaned = await log$1.group('Delete superseded cache entries', () => 
     // No restore time, no deletion: nothing is older than 0.
-    cleanup.after(supersededLineages(restored.keys, keys), state.restoreStartedMs ?? 0));
+    cleanup.after(lineages, state.restoreStartedMs ?? 0));
     const archives = (saved.downloads.archiveBytes ?? 0) + (saved.sstate.archiveBytes ?? 0);
     if (state.summary)
         await appendSummary(`${renderSaveSummary(saved)}\n${renderCleanupSummary(cleaned, archives)}`);

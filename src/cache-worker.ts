@@ -16,6 +16,8 @@ import { errorMessage } from './util/errors.js';
 let archiveBytes: number | undefined;
 /** Why the last restore failed, in @actions/cache's words: it logs the reason and returns undefined. */
 let restoreFailure: string | undefined;
+/** Why the last save gave no id: an info line for a key another job holds, a warning otherwise. */
+let saveFailure: string | undefined;
 const write = process.stdout.write.bind(process.stdout) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   const text = String(chunk);
@@ -23,6 +25,8 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   if (m) archiveBytes = Number(m[1] ?? m[2]);
   const failed = /::(?:warning|error)::Failed to restore: (.*)/.exec(text);
   if (failed) restoreFailure = failed[1]!.trim();
+  const refused = /^(?:::(?:warning|error)::)?Failed to save: (.*)/m.exec(text);
+  if (refused) saveFailure = refused[1]!.trim();
   return write(chunk, ...rest);
 }) as typeof process.stdout.write;
 
@@ -40,7 +44,7 @@ function reply(message: TransferReply): Promise<void> {
 async function run(request: TransferRequest): Promise<TransferReply> {
   if (request.op === 'save') {
     const id = await cache.saveCache([...request.paths], request.key);
-    return { done: 'saved', id, archiveBytes };
+    return { done: 'saved', id, archiveBytes, refused: id === -1 ? saveFailure : undefined };
   }
   // Look up first, so a service that never answers is told apart from a long download.
   const found = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], {

@@ -18,6 +18,7 @@ import {
   loadConfig,
 } from './config/config.js';
 import { isKasConfig, loadKasProject } from './config/kas/load.js';
+import { installerUrl, yoctoArch } from './host/buildtools.js';
 import { shownUrl } from './util/url.js';
 
 /** A config format: which files it reads, and how one becomes a BuildConfig. */
@@ -56,7 +57,8 @@ const HOST_PLACEHOLDERS = {
 /** The check report: effective settings, layers as configured, auto.conf lines. */
 export function checkReport(config: BuildConfig, format: string = SMIDR_YAML.name, runner: RunnerConf = {}): string {
   const inContainer = config.container.engine !== 'none';
-  const paths = confPaths(bitbakeLayout(HOST_PLACEHOLDERS, inContainer), []);
+  const tmpRoot = config.directories.tmp && `${config.directories.tmp}/<build id>`;
+  const paths = confPaths(bitbakeLayout({ ...HOST_PLACEHOLDERS, ...(tmpRoot && { tmpRoot }) }, inContainer), []);
   const distro = config.distro ?? 'poky';
   const autoConf = renderAutoConf(
     autoConfSettings(config, { distro, paths, hashservDbDirSupported: true }, {}, runner),
@@ -94,6 +96,14 @@ function settingsRows(config: BuildConfig, inContainer: boolean): Array<[string,
       'container',
       `${inContainer ? `${c.engine} ${c.image}` : 'none (BitBake on the host)'}${c.memory ? `, memory ${c.memory}` : ''}${c.cpuCount ? `, ${c.cpuCount} CPUs` : ''}`,
     ],
+    ...(config.buildtools
+      ? [
+          [
+            'buildtools',
+            `${config.buildtools.version}, ${shownUrl(installerUrl(config.buildtools, yoctoArch()))} (sha256 ${config.buildtools.sha256sum})`,
+          ] as [string, string],
+        ]
+      : []),
     ['hash equivalence', h.mode === 'server' ? `shared server ${h.address}` : h.mode],
     [
       'time budget',

@@ -25,6 +25,8 @@ options (build and check):
   -a, --bitbake-arg ARG      extra BitBake argument (repeatable)
       --container-image IMG  builder image, overriding the config
       --container-engine E   docker, podman or none
+      --buildtools V         with container engine none: Yocto's buildtools release V (e.g. 5.0.8)
+      --buildtools-sha256 S  the buildtools installer's SHA-256
 options (build):
       --workspace-dir DIR    where build directories go (default: directories.build, else beside sstate)
       --fetch-only           check out the layers and write the conf, then stop before BitBake

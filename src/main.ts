@@ -1,4 +1,5 @@
 /** The main step: read config and inputs, restore caches, build, report. */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import * as core from '@actions/core';
@@ -6,19 +7,27 @@ import * as core from '@actions/core';
 import { Outputs, TestEnv } from './action/constants.js';
 import { type ActionInputs, INPUT_NAMING, readInputs } from './action/inputs.js';
 import { saveStepState, type StepState } from './action/state.js';
+import { copyDeployDir } from './bitbake/deploy.js';
 import { actionDirs, cacheDirsUnder, selfHostedDirs } from './bitbake/workspace.js';
 import { restoreCaches } from './cache/caches.js';
-import { cacheKeys } from './cache/keys.js';
+import { cacheKeys, cacheLayout } from './cache/keys.js';
 import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
 import { finishRemote, mirrorConf, type RemoteSession, startRemote } from './cache/remote/session.js';
 import { checkReport, formatOf, loadAnyConfig } from './check.js';
 import { type BuildConfig, logConfigWarnings } from './config/config.js';
 import { freeDiskDecision, freeDiskSpace } from './host/free-disk.js';
 import { diskCandidates, placeBuild } from './host/placement.js';
-import { type PipelineDirs, prepareBuild, type PreparedBuild, runPreparedBuild } from './pipeline.js';
+import {
+  type BuildOutcome,
+  type PipelineDirs,
+  prepareBuild,
+  type PreparedBuild,
+  runPreparedBuild,
+} from './pipeline.js';
 import { selectArtifacts, uploadArtifacts } from './report/artifacts.js';
 import { diskUsage } from './report/disk.js';
 import { checkDisk, reportBuild, setCacheOutputs, setLayersOutput, setOutputs } from './report/report.js';
+import { appendSummary } from './report/summary.js';
 import { ConfigError, errorMessage, errorStack } from './util/errors.js';
 import { log } from './util/log.js';
 
@@ -33,11 +42,11 @@ async function run(): Promise<void> {
   const config = loadAnyConfig(inputs.configFile, inputs.overrides, { naming: INPUT_NAMING });
   logConfigWarnings(config);
   if (inputs.checkOnly) {
-    await log.group('Config check', () =>
-      Promise.resolve(
-        log.info(checkReport(config, formatOf(inputs.configFile).name, { rmWork: inputs.runner.rmWork })),
-      ),
-    );
+    const report = checkReport(config, formatOf(inputs.configFile).name, { rmWork: inputs.runner.rmWork });
+    await log.group('Config check', () => Promise.resolve(log.info(report)));
+    // A fence longer than any backtick run in the report, so no config value ends it early.
+    const fence = '`'.repeat(Math.max(3, ...(report.match(/`+/g) ?? []).map((run) => run.length + 1)));
+    if (inputs.report.summary) await appendSummary(`## Config check\n\n${fence}\n${report}${fence}\n`);
     return;
   }
   warnInapplicable(config, inputs.cache.mode);
@@ -95,6 +104,7 @@ async function runBuild(
   state.result = outcome.result;
   saveStepState(state);
   setOutputs(build, outcome);
+  if (inputs.cache.mode === 'local') await copyDeploy(build, outcome);
   await artifacts(inputs, build, outcome.deployDir);
   await reportBuild(build, outcome, {
     summary: inputs.report.summary,
@@ -117,6 +127,20 @@ async function runBuild(
   if (outcome.failureMessage) core.setFailed(outcome.failureMessage);
 }
 
+/** directories.deploy: a successful build's deploy output copied to `<deploy>/<build id>`; a failed copy is a warning. */
+async function copyDeploy(build: PreparedBuild, outcome: BuildOutcome): Promise<void> {
+  const into = build.config.directories.deploy;
+  if (!into || outcome.result !== 'success') return;
+  try {
+    const copy = await copyDeployDir(outcome.deployDir, into, build.workspace.id);
+    log.info(`Copied the deploy directory to ${copy} (directories.deploy)`);
+  } catch (e) {
+    log.warning(
+      `${build.config.file}: directories.deploy: could not copy the deploy directory to ${into}: ${errorMessage(e)}`,
+    );
+  }
+}
+
 /** smidr.yaml's artifacts: the output always, the workflow artifact when upload-artifacts asks. */
 async function artifacts(inputs: ActionInputs, build: PreparedBuild, deployDir: string): Promise<void> {
   const files = selectArtifacts(deployDir, build.config.artifacts ?? []);
@@ -127,17 +151,15 @@ async function artifacts(inputs: ActionInputs, build: PreparedBuild, deployDir: 
 /** One warning for each key that applies to local and self-hosted runs only, or not at all. */
 function warnInapplicable(config: BuildConfig, cacheMode: ActionInputs['cache']['mode']): void {
   const d = config.directories;
+  // A hosted runner's disk goes with the machine: places on it outlive nothing. With cache: local
+  // (a self-hosted runner) these directories apply as in `smidr build`.
   if (cacheMode !== 'local') {
     const local = (['tmp', 'build', 'deploy', 'source'] as const).filter((k) => d[k] !== undefined);
     for (const k of local)
       log.warning(
-        `${config.file}: directories.${k}: not used on this runner: it places files on a persistent host (cache: local, or smidr build); here each build keeps its ${k === 'source' ? 'downloads in the cache' : k === 'deploy' ? 'deploy output in its build directory (the deploy-dir output)' : 'directories in the workspace'}`,
+        `${config.file}: directories.${k}: not used with cache: ${cacheMode}: it places files on a persistent host (cache: local on a self-hosted runner, or smidr build); here each build keeps its ${k === 'source' ? 'downloads in the cache' : k === 'deploy' ? 'deploy output in its build directory (the deploy-dir output)' : 'directories in the workspace'}`,
       );
   }
-  if (d.tmp !== undefined && cacheMode === 'local')
-    log.warning(
-      `${config.file}: directories.tmp: not used: TMPDIR stays inside each build's own directory (one per build, never shared)`,
-    );
   if (config.container.entrypoint)
     log.warning(
       `${config.file}: container.entrypoint: not used: the action runs BitBake through its own fixed script in the container, so no shell ever sees a config value; an image's own entrypoint is bypassed the same way`,
@@ -207,11 +229,24 @@ async function restore(inputs: ActionInputs, build: PreparedBuild) {
     localConf: [...(config.settingsConf ?? []), ...config.localConf],
     confText: config.confText && config.confText.bblayersConf + config.confText.localConf,
     run: `${process.env.GITHUB_RUN_ID ?? 'run'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`,
+    buildHost: config.container.engine === 'none' ? runnerOs() : config.container.image,
+    layout: cacheLayout(process.env),
   });
   const inventoryFile = path.join(process.env.RUNNER_TEMP!, 'smidr', `inventory-${workspace.id}.json`);
   const restored = await restoreCaches(keys, workspace.caches, inventoryFile, inputs.cache.timeoutMs);
   setCacheOutputs(restored);
   return restored;
+}
+
+/** The runner's OS as os-release names it (`ubuntu-24.04`), what NATIVELSBSTRING derives from without uninative. */
+function runnerOs(): string {
+  try {
+    const release = readFileSync('/etc/os-release', 'utf8');
+    const field = (name: string) => new RegExp(`^${name}="?([^"\n]*)"?$`, 'm').exec(release)?.[1] ?? '';
+    return `${field('ID')}-${field('VERSION_ID')}-${process.arch}`;
+  } catch {
+    return `${process.platform}-${process.arch}`;
+  }
 }
 
 run().catch((e: unknown) => {

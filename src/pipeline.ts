@@ -17,7 +17,7 @@ import {
 import { tasksRun } from './bitbake/output.js';
 import { type BitbakeRunResult, runBitbake } from './bitbake/run.js';
 import { defaultDistro, writeBuildFiles } from './bitbake/setup.js';
-import { buildId, createWorkspace, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
+import { buildId, createWorkspace, hostDirsOf, type PipelineDirs, type Workspace } from './bitbake/workspace.js';
 import { type BuildConfig, type ConfAssignment } from './config/config.js';
 import { finishKasConfig } from './config/kas/load.js';
 import { diskUsage } from './report/disk.js';
@@ -76,7 +76,7 @@ export async function prepareBuild(
   assertMachineProvided(layers, config.machine);
   const tools = await findBuildTools(layers);
   const distro = config.distro ?? defaultDistro(layers);
-  const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches);
+  const workspace = await createWorkspace(dirs.buildsDir, buildId(env, config.machine), dirs.caches, dirs.tmpDirs);
   const inContainer = config.container.engine !== 'none';
   await writeBuildFiles({ config, workspace, layers, tools, distro, inContainer, shared, rmWork: options.rmWork });
   log.info(`Build directory: ${workspace.buildDir} (BitBake ${tools.version}, ${distro}, ${config.machine})`);
@@ -110,7 +110,7 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
       deadlineMs: options.budget?.deadlineMs,
     }),
   );
-  const deployDir = findDeployDir(workspace.buildDir);
+  const deployDir = findDeployDir(workspace.tmpRoot ?? workspace.buildDir);
   const outcome: BuildOutcome = {
     result: buildResult(run),
     run,
@@ -120,12 +120,13 @@ export async function runPreparedBuild(b: PreparedBuild, options: RunBuildOption
     tasksReused: run.summary.tasksReused,
   };
   if (outcome.result !== 'success') {
-    const diskDirs = fullDiskDirs(workspace.buildDir, workspace.caches);
+    const diskDirs = fullDiskDirs(workspace.buildDir, workspace.caches, workspace.tmpRoot);
     outcome.failureMessage = failureMessage(run, {
       containerMemory: config.container.memory,
       budgetMinutes: options.budget?.minutes,
       disk: await diskUsage(diskDirs).catch(() => []),
       diskDirs,
+      hostTools: b.containerName ? { image: config.container.image } : { buildtools: config.buildtools?.version },
     });
   }
   return outcome;
@@ -150,11 +151,12 @@ export async function finishKas(config: BuildConfig, layerStore: string): Promis
 function hostRequest(b: PreparedBuild): HostRequest {
   return {
     container: b.config.container,
-    dirs: { layers: b.layers, buildDir: b.workspace.buildDir, caches: b.workspace.caches },
+    dirs: { ...hostDirsOf(b.workspace), layers: b.layers },
     tools: b.tools,
     buildId: b.workspace.id,
     containerName: b.containerName,
     hostNetwork: b.hostNetwork,
     passEnv: b.config.passEnv,
+    buildtools: b.config.buildtools,
   };
 }

@@ -32,6 +32,8 @@ export enum Inputs {
   Hashserve = 'hashserve',
   UploadArtifacts = 'upload-artifacts',
   CheckOnly = 'check-only',
+  Buildtools = 'buildtools',
+  BuildtoolsSha256 = 'buildtools-sha256',
 }
 
 /**

@@ -64,6 +64,8 @@ const OVERRIDE_INPUTS: Record<OverrideField, Inputs> = {
   localConf: Inputs.LocalConf,
   containerImage: Inputs.ContainerImage,
   containerEngine: Inputs.ContainerEngine,
+  buildtools: Inputs.Buildtools,
+  buildtoolsSha256: Inputs.BuildtoolsSha256,
 };
 
 /** Config errors about an override name the input: `input 'machine': …`. */
@@ -94,6 +96,8 @@ export function readInputs(env = process.env): ActionInputs {
       localConf: localConf.trim() ? confLines(localConf) : undefined,
       containerImage: get(Inputs.ContainerImage),
       containerEngine: get(Inputs.ContainerEngine),
+      buildtools: get(Inputs.Buildtools),
+      buildtoolsSha256: get(Inputs.BuildtoolsSha256),
     },
     workspaceDir: workspaceDir ? path.resolve(workspace, workspaceDir) : undefined,
     cache: readCacheInputs(env, workspace),

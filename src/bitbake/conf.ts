@@ -10,6 +10,7 @@ import { type ConfAssignment, confLine, renderAssignment } from './conf-line.js'
 /** Paths as BitBake sees them (container paths, or host paths when running without one). */
 export interface BitbakePaths {
   topdir: string;
+  tmpdir: string;
   downloads: string;
   sstate: string;
   hashserv: string;
@@ -85,7 +86,7 @@ export function renderAutoConf(s: AutoConfSettings): string {
     confLine('DISTRO', '=', name('DISTRO', s.distro)),
     '',
     '# Each build has its own TMPDIR; downloads, sstate and the hash-equivalence DB are shared.',
-    confLine('TMPDIR', '=', `${paths.topdir}/tmp`),
+    confLine('TMPDIR', '=', paths.tmpdir),
     confLine('DL_DIR', '=', paths.downloads),
     confLine('SSTATE_DIR', '=', paths.sstate),
     '',

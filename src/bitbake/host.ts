@@ -5,7 +5,8 @@
  */
 import * as exec from '@actions/exec';
 
-import type { BuildConfig } from '../config/config.js';
+import type { BuildConfig, BuildtoolsConfig } from '../config/config.js';
+import { installBuildtools } from '../host/buildtools.js';
 import { stringEnv } from '../util/env.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -34,10 +35,15 @@ export interface HostRequest {
   hostNetwork?: boolean;
   /** kas `env`: variables BitBake sees, each with its default (null: none). */
   passEnv?: BuildConfig['passEnv'];
+  /** Yocto's buildtools, installed (or found in the tool cache) and sourced when BitBake runs on the runner. */
+  buildtools?: BuildtoolsConfig;
 }
 
 export async function bitbakeHost(r: HostRequest, argv: string[], uid = process.getuid?.()): Promise<BitbakeHost> {
-  return r.containerName ? containerHost(r, r.containerName, argv, uid) : directHost(r, process.env, uid);
+  if (r.containerName) return containerHost(r, r.containerName, argv, uid);
+  refuseRoot(uid);
+  const buildtools = r.buildtools && (await log.group('Buildtools', () => installBuildtools(r.buildtools!)));
+  return directHost(r, process.env, uid, buildtools?.envFile);
 }
 
 async function containerHost(r: HostRequest, name: string, argv: string[], uid?: number): Promise<BitbakeHost> {
@@ -46,7 +52,11 @@ async function containerHost(r: HostRequest, name: string, argv: string[], uid?:
   if (missing) throw new Error(missing);
   await ensureImage(engine, r.container.image);
   const user = builderUser();
-  if (uid === 0) await ownBuildDirs([r.dirs.buildDir, ...Object.values(r.dirs.caches)], user);
+  if (uid === 0)
+    await ownBuildDirs(
+      [r.dirs.buildDir, ...Object.values(r.dirs.caches), ...(r.dirs.tmpRoot ? [r.dirs.tmpRoot] : [])],
+      user,
+    );
   const userns = userNamespaceOptions();
   if (userns.warning) log.warning(userns.warning);
   const spec = containerSpec(r, name, argv, user, userns.options);
@@ -98,27 +108,41 @@ async function ownBuildDirs(dirs: string[], user: { uid: number; gid: number }):
   }
 }
 
-/** BitBake on the runner itself; OE refuses root, so a root runner is told to use a container. */
-export function directHost(r: HostRequest, env: NodeJS.ProcessEnv, uid?: number): BitbakeHost {
+/** OE refuses root, so a root runner is told to use a container, before anything is downloaded for it. */
+function refuseRoot(uid: number | undefined): void {
   if (uid === 0) {
     throw new ConfigError(
       'container-engine none runs BitBake on the runner, and BitBake refuses to run as root; use a container engine or a non-root runner',
     );
   }
+}
+
+/**
+ * BitBake on the runner itself, with the runner's environment minus what must not reach it; the
+ * buildtools environment script (a path in the tool cache) is sourced by run-bitbake.sh.
+ */
+export function directHost(r: HostRequest, env: NodeJS.ProcessEnv, uid?: number, buildtoolsEnv?: string): BitbakeHost {
+  refuseRoot(uid);
   const layout = bitbakeLayout(r.dirs, false);
   const passed = passedEnv(r.passEnv, env);
   const fromEnvironment = Object.fromEntries(passed.fromEnvironment.map((k) => [k, env[k]!]));
   return {
     kind: 'direct',
     script: layout.script,
-    env: { ...runnerEnvForBitbake(env), ...fromEnvironment, ...passed.defaults, ...bitbakeEnv(layout, r.tools) },
+    env: {
+      ...runnerEnvForBitbake(env),
+      ...fromEnvironment,
+      ...passed.defaults,
+      ...bitbakeEnv(layout, r.tools),
+      ...(buildtoolsEnv && { SMIDR_BUILDTOOLS_ENV: buildtoolsEnv }),
+    },
     cwd: layout.build,
   };
 }
 
 /**
- * The runner's environment as BitBake gets it: no host TMPDIR, no server address, no runner
- * secrets (the remote cache's AWS credentials stay with the action, which fetches for BitBake).
+ * The runner's environment as BitBake gets it: no host TMPDIR, no server address, none of the
+ * action's own variables, no runner secrets (the remote cache's AWS credentials stay with the action, which fetches for BitBake).
  */
 export function runnerEnvForBitbake(env: NodeJS.ProcessEnv): Record<string, string> {
   const out = stringEnv(env);
@@ -126,6 +150,8 @@ export function runnerEnvForBitbake(env: NodeJS.ProcessEnv): Record<string, stri
     if (
       k === 'TMPDIR' ||
       k === 'BBSERVER' ||
+      // run-bitbake.sh's own variables (SMIDR_BUILDTOOLS_ENV is sourced): only the action sets them.
+      k.startsWith('SMIDR_') ||
       k.startsWith('ACTIONS_') ||
       k.startsWith('INPUT_') ||
       k.startsWith('GITHUB_TOKEN') ||

@@ -16,6 +16,7 @@ const IN_CONTAINER = {
   downloads: '/smidr/downloads',
   sstate: '/smidr/sstate',
   hashserv: '/smidr/hashserv',
+  tmpRoot: '/smidr/tmpdir',
 } as const;
 
 /** The action's own files in the build directory: the build user's HOME and the script that starts BitBake. */
@@ -26,6 +27,12 @@ export interface HostDirs {
   layers: { name: string; dir: string }[];
   buildDir: string;
   caches: CacheDirs;
+  /**
+   * The build's own directory under smidr.yaml's directories.tmp, holding its TMPDIR; unset: the
+   * build directory holds it. TMPDIR is `<this>/tmp`, not the directory itself, so that a libc
+   * suffix (scarthgap's `tmp-glibc`) still lands inside what the container mounts.
+   */
+  tmpRoot?: string;
 }
 
 /** A directory as BitBake sees it, and where it is on the host. */
@@ -41,6 +48,8 @@ export interface BitbakeLayout {
   downloads: string;
   sstate: string;
   hashserv: string;
+  /** TMPDIR: one per build, under the build directory or the build's own directory under directories.tmp. */
+  tmpdir: string;
   /** The root of a layer checkout, by layer name. */
   layer(name: string): string;
   /** The build user's HOME. */
@@ -62,13 +71,16 @@ export function bitbakeLayout(dirs: HostDirs, inContainer: boolean): BitbakeLayo
         { seen: seen.downloads, host: dirs.caches.downloads, readonly: false },
         { seen: seen.sstate, host: dirs.caches.sstate, readonly: false },
         { seen: seen.hashserv, host: dirs.caches.hashserv, readonly: false },
+        ...(dirs.tmpRoot ? [{ seen: IN_CONTAINER.tmpRoot, host: dirs.tmpRoot, readonly: false }] : []),
       ]
     : [];
+  const tmpRoot = !dirs.tmpRoot ? seen.build : inContainer ? IN_CONTAINER.tmpRoot : dirs.tmpRoot;
   return {
     build: seen.build,
     downloads: seen.downloads,
     sstate: seen.sstate,
     hashserv: seen.hashserv,
+    tmpdir: path.join(tmpRoot, 'tmp'),
     layer: seen.layer,
     home: path.join(seen.build, OWN_DIR, 'home'),
     script: path.join(seen.build, OWN_DIR, 'run-bitbake.sh'),
@@ -94,6 +106,7 @@ export interface BblayersEntry {
 export function confPaths(layout: BitbakeLayout, layers: BblayersEntry[]): BitbakePaths {
   return {
     topdir: layout.build,
+    tmpdir: layout.tmpdir,
     downloads: layout.downloads,
     sstate: layout.sstate,
     hashserv: layout.hashserv,

@@ -46,6 +46,8 @@ export interface BitbakeSummary {
   parseErrors: { file: string; line: number; message: string }[];
   warnings: string[];
   errors: string[];
+  /** OE's host tool check (HOSTTOOLS) found these missing from PATH: BitBake stops before parsing. */
+  missingHostTools?: string[];
   lastProgress?: TaskProgress;
   /** Tasks finished so far (succeeded or failed), per phase; noexec tasks count as real tasks. */
   done: { setscene: number; task: number };
@@ -69,6 +71,9 @@ const FINISHED = /^NOTE: recipe \S+: task do_\S+?(_setscene)?: (?:Succeeded|Fail
 const METADATA_FRAME = /^(?:\| )?\s*#\d+: \S+, (.+), line (\d+)$/;
 const PYTHON_FRAME = /^(?:\| )?File: '(.+)', lineno: (\d+), function: \S+$/;
 const ERROR = /^(?:[A-Za-z ]+\.\.\.)?ERROR: (.*)$/;
+// base.bbclass setup_hosttools_dir(); the tools follow on the next line, indented.
+const HOSTTOOLS_MISSING =
+  /ERROR: The following required tools \(as specified by HOSTTOOLS\) appear to be unavailable in PATH, please install them in order to proceed:\s*(.*)$/;
 const WARNING = /^(?:[A-Za-z ]+\.\.\.)?WARNING: (.*)$/;
 
 export class BitbakeOutputParser {
@@ -87,11 +92,22 @@ export class BitbakeOutputParser {
   private pendingFrames: SourceFrame[] = [];
   private inMetadataBacktrace = false;
   private lastRecipeFile?: string;
+  private hostToolsNext = false;
 
   /** Feeds one line (without its newline); returns progress when the line reports some. */
   line(text: string): TaskProgress | undefined {
     const s = this.summary;
-    let m = SSTATE.exec(text);
+    if (this.hostToolsNext) {
+      this.hostToolsNext = false;
+      addMissing(s, text);
+      return undefined;
+    }
+    let m = HOSTTOOLS_MISSING.exec(text);
+    if (m) {
+      if (m[1]!.trim()) addMissing(s, m[1]!);
+      else this.hostToolsNext = true;
+    }
+    m = SSTATE.exec(text);
     if (m) {
       const [wanted, local, mirrors, missed, current, match, complete] = m.slice(1).map(Number) as number[];
       s.sstate = {
@@ -165,6 +181,12 @@ export class BitbakeOutputParser {
     else if ((m = WARNING.exec(text))) s.warnings.push(m[1]!);
     return undefined;
   }
+}
+
+/** BitBake prints the check's error once per server start attempt: each tool is named once. */
+function addMissing(s: BitbakeSummary, words: string): void {
+  const tools = (s.missingHostTools ??= []);
+  for (const t of words.trim().split(/\s+/)) if (t && !tools.includes(t)) tools.push(t);
 }
 
 /** `virtual:native:/x/zlib_1.3.1.bb:do_compile` → `/x/zlib_1.3.1.bb`. */

@@ -19,9 +19,13 @@ import { BitbakeOutputParser, type BitbakeSummary } from './output.js';
 export const RUN_BITBAKE_SH = `#!/bin/bash
 # Written by smidr/build-action. Sets up the BitBake environment and runs BitBake.
 set -eu
-unset BBSERVER
 cd "$SMIDR_BUILD_DIR"
 set +u
+# Yocto's buildtools (container-engine none): their tools first on PATH, in the shell that runs BitBake.
+if [ -n "\${SMIDR_BUILDTOOLS_ENV:-}" ]; then
+  . "$SMIDR_BUILDTOOLS_ENV" > /dev/null || { echo "ERROR: sourcing the buildtools environment $SMIDR_BUILDTOOLS_ENV failed" >&2; exit 1; }
+fi
+unset BBSERVER
 if [ -n "\${SMIDR_BITBAKE_DIR:-}" ]; then
   . "$SMIDR_INIT_ENV" "$SMIDR_BUILD_DIR" "$SMIDR_BITBAKE_DIR" > /dev/null
 else

@@ -20,7 +20,7 @@ import { BUILD_USER_GITCONFIG } from './container.js';
 import { type BuildTools, type ResolvedLayer, versionAtLeast } from './layers.js';
 import { bitbakeLayout, confPaths } from './layout.js';
 import { RUN_BITBAKE_SH } from './run.js';
-import type { Workspace } from './workspace.js';
+import { hostDirsOf, type Workspace } from './workspace.js';
 
 /** BitBake >= 2.18 puts hashserv.db in BB_HASHSERVE_DB_DIR (BRIEF §3). */
 const HASHSERVE_DB_DIR_SINCE = '2.18';
@@ -55,7 +55,7 @@ export interface BuildFiles {
 
 export async function writeBuildFiles(f: BuildFiles): Promise<void> {
   const { config, workspace, layers } = f;
-  const dirs = { layers, buildDir: workspace.buildDir, caches: workspace.caches };
+  const dirs = { ...hostDirsOf(workspace), layers };
   const paths = confPaths(bitbakeLayout(dirs, f.inContainer), layers);
   const conf = path.join(workspace.buildDir, 'conf');
   const sized = parallelism(config, f.tools.version, f.runner);

@@ -26,6 +26,8 @@ export interface PipelineDirs {
   /** Under which each build gets its own directory. */
   buildsDir: string;
   caches: CacheDirs;
+  /** smidr.yaml's directories.tmp: under it each build gets its own directory for its TMPDIR. */
+  tmpDirs?: string;
 }
 
 export interface Workspace {
@@ -33,6 +35,13 @@ export interface Workspace {
   /** TOPDIR: conf/, tmp/ (TMPDIR), the lock and the hash server socket live here. */
   buildDir: string;
   caches: CacheDirs;
+  /** Set with directories.tmp: this build's own directory under it, holding TMPDIR (layout.ts HostDirs). */
+  tmpRoot?: string;
+}
+
+/** A workspace's directories as the layout (layout.ts HostDirs) takes them, without the layers. */
+export function hostDirsOf(w: Workspace): { buildDir: string; caches: CacheDirs; tmpRoot?: string } {
+  return { buildDir: w.buildDir, caches: w.caches, ...(w.tmpRoot !== undefined && { tmpRoot: w.tmpRoot }) };
 }
 
 /** A readable id that is unique per build: run, attempt, job, machine, then randomness. */
@@ -47,14 +56,26 @@ export function buildId(env: NodeJS.ProcessEnv, machine: string): string {
   return `${readable}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Creates the build directory; `exclusive` makes a collision (never expected) an error. */
-export async function createWorkspace(root: string, id: string, caches: CacheDirs): Promise<Workspace> {
+/**
+ * Creates the build directory, and with `tmpDirs` the build's own TMPDIR directory under it (named
+ * like the build, so it is never another build's); a collision (never expected) is an error.
+ */
+export async function createWorkspace(
+  root: string,
+  id: string,
+  caches: CacheDirs,
+  tmpDirs?: string,
+): Promise<Workspace> {
   await fs.mkdir(root, { recursive: true });
   const buildDir = path.join(root, id);
   await fs.mkdir(buildDir);
   await fs.mkdir(path.join(buildDir, 'conf'));
   for (const dir of Object.values(caches)) await fs.mkdir(dir, { recursive: true });
-  return { id, buildDir, caches };
+  if (!tmpDirs) return { id, buildDir, caches };
+  const tmpRoot = path.join(tmpDirs, id);
+  await fs.mkdir(tmpDirs, { recursive: true });
+  await fs.mkdir(tmpRoot);
+  return { id, buildDir, caches, tmpRoot };
 }
 
 /** The cache directories under one root, as the action lays them out. */
@@ -78,16 +99,21 @@ export function actionDirs(env: NodeJS.ProcessEnv, workspaceDir?: string): Pipel
   };
 }
 
-/** Where the CLI keeps things: the config's persistent directories. */
+/**
+ * Where the CLI keeps things: the config's persistent directories. Build directories go under
+ * `workspaceDir` (--workspace-dir, the workspace-dir input), else directories.build, else beside sstate.
+ */
 export function localDirs(
-  d: { downloads: string; sstate: string; layers: string },
+  d: { downloads: string; sstate: string; layers: string; build?: string; tmp?: string },
   workspaceDir?: string,
 ): PipelineDirs {
   const root = path.dirname(d.sstate);
+  const builds = workspaceDir ?? d.build;
   return {
     layerStore: d.layers,
-    buildsDir: workspaceDir ? path.resolve(workspaceDir) : path.join(root, 'builds'),
+    buildsDir: builds ? path.resolve(builds) : path.join(root, 'builds'),
     caches: { downloads: d.downloads, sstate: d.sstate, hashserv: path.join(root, 'hashserv') },
+    ...(d.tmp && { tmpDirs: d.tmp }),
   };
 }
 
@@ -98,7 +124,7 @@ export function localDirs(
 export async function selfHostedDirs(
   base: { layerStore: string },
   cacheDir: string | undefined,
-  directories: { downloads: string; sstate: string; layers: string },
+  directories: { downloads: string; sstate: string; layers: string; build?: string; tmp?: string },
   repository: string,
   workspaceDir?: string,
 ): Promise<PipelineDirs> {
@@ -108,8 +134,9 @@ export async function selfHostedDirs(
     for (const t of p.tightened) log.notice(`Made ${t} private to the runner user`);
     dirs = {
       layerStore: base.layerStore,
-      buildsDir: workspaceDir ?? p.buildsDir,
+      buildsDir: workspaceDir ?? directories.build ?? p.buildsDir,
       caches: { downloads: p.downloads, sstate: p.sstate, hashserv: p.hashserv },
+      ...(directories.tmp && { tmpDirs: directories.tmp }),
     };
   } else {
     dirs = { ...localDirs(directories, workspaceDir), layerStore: base.layerStore };

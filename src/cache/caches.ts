@@ -1,8 +1,10 @@
 /**
  * Downloads, sstate and the hash-equivalence DB through the GitHub cache service: restored in the
- * main step before BitBake, saved in the post step after pruning. The DB travels in the same
- * entry as sstate, so whenever sstate is restored its equivalences come with it. Cache trouble of
- * any kind is a warning: the build goes on cold.
+ * main step before BitBake, saved in the post step after pruning. The DB travels with the sstate
+ * it describes, so whenever that sstate is restored its equivalences come with it. Cache trouble
+ * of any kind is a warning: the build goes on cold. Two layouts (keys.ts): parts (shared,
+ * machine and downloads lineages of bases and deltas, parts-layout.ts) and the single entry per
+ * cache of earlier releases, kept for the benchmarks' comparison.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -16,15 +18,11 @@ import { log } from '../util/log.js';
 import { downloadNames, removeUnarchivableDownloads } from './downloads.js';
 import { checkpointDb, dbFingerprint } from './hashserv-db.js';
 import { type CacheKey, type CacheKeys, matchKind } from './keys.js';
-import {
-  applyPrune,
-  listSstate,
-  planPrune,
-  type PrunePlan,
-  removeUnarchivable,
-  sstateNames,
-  type SstateObject,
-} from './sstate.js';
+import type { PartRecord, RestoredPart } from './part-caches.js';
+import type { SavedPart } from './parts.js';
+import { restoreLayoutParts, saveLayoutParts } from './parts-layout.js';
+import { applyPrune, listSstate, removeUnarchivable, sstateNames } from './sstate.js';
+import { planSstateSave, type PruneSummary, sstateBudget, type SstateSavePlan } from './sstate-plan.js';
 import { type EntryPaths, restoreWithin, saveWithin } from './transfer.js';
 
 /** How bytes reach the cache service, and what time it is: the seams the unit tests replace. */
@@ -35,7 +33,11 @@ export interface CacheService {
     restoreKeys: string[],
     limitMs: number,
   ): Promise<{ key?: string; archiveBytes?: number }>;
-  save(entry: EntryPaths, key: string, limitMs: number): Promise<{ id: number; archiveBytes?: number }>;
+  save(
+    entry: EntryPaths,
+    key: string,
+    limitMs: number,
+  ): Promise<{ id: number; archiveBytes?: number; refused?: string }>;
   now(): number;
 }
 
@@ -48,6 +50,8 @@ export const actionsCache: CacheService = {
 
 /** The cache inputs a save depends on: the post step gets them as the main step read them. */
 export type SaveSettings = Pick<CacheInputs, 'save' | 'saveReason' | 'saveOnFailure' | 'sizeLimitBytes' | 'timeoutMs'>;
+
+export { planSstateSave, type PruneSummary, sstateBudget, type SstateSavePlan };
 
 export type MatchKind = 'exact' | 'partial' | 'miss';
 
@@ -75,16 +79,6 @@ export interface SavedCache {
   pruned?: PruneSummary;
 }
 
-/** What pruning dropped from the sstate entry, for the log and the summary. */
-export interface PruneSummary {
-  objects: number;
-  bytes: number;
-  /** Older objects for the same recipe, architecture and task that this build neither used nor made. */
-  superseded: number;
-  /** Least recently used objects dropped to stay under cache-size-limit, as `pn:task`, oldest first. */
-  overLimit: string[];
-}
-
 /** What the restore found, for the post step to save against (part of the step state). */
 export interface RestoredCaches {
   keys: CacheKeys;
@@ -98,11 +92,15 @@ export interface RestoredCaches {
   dbFingerprint?: string;
   /** Objects unpacked from here on get a newer mtime: that is how "used by this build" shows. */
   buildStartedMs: number;
+  /** The parts layout: each part's base and delta as restored (downloads and sstate above sum them up). */
+  parts?: RestoredPart[];
 }
 
-interface Inventory {
+export interface Inventory {
   sstate: string[];
   downloads: string[];
+  /** The parts layout: what each part's restore brought. */
+  parts?: Partial<Record<string, PartRecord>>;
 }
 
 export const HASHSERV_DB = 'hashserv.db';
@@ -137,6 +135,10 @@ export async function restoreCaches(
   const paths = cachePaths(dirs);
   await log.group('Cache configuration', async () => {
     for (const [part, value] of Object.entries(keys.parts)) log.info(`${part.padEnd(12)} ${value}`);
+    if (keys.lineages) {
+      for (const [part, lineage] of Object.entries(keys.lineages)) log.info(`${part.padEnd(12)} lineage ${lineage}`);
+      return;
+    }
     log.info(
       `downloads    key ${keys.downloads.key}\n             restore keys ${keys.downloads.restoreKeys.join(' | ')}`,
     );
@@ -144,17 +146,27 @@ export async function restoreCaches(
   });
 
   // Independent caches: restore them at the same time.
-  const [downloads, sstate] = await Promise.all([
-    restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs, service),
-    restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs, service),
-  ]);
+  const layout = keys.lineages
+    ? await restoreLayoutParts(keys, dirs, timeoutMs, service)
+    : await Promise.all([
+        restoreOne('downloads', paths.downloads, keys.downloads, timeoutMs, service),
+        restoreOne('sstate', paths.sstate, keys.sstate, timeoutMs, service),
+      ]).then(([downloads, sstate]) => ({
+        downloads,
+        sstate,
+        dbKind: sstate.kind,
+        parts: undefined,
+        records: undefined,
+      }));
+  const { downloads, sstate } = layout;
   const db = path.join(dirs.hashserv, HASHSERV_DB);
   // BitBake before 2.18 also keeps its unihash cache there, and it alone carries equivalences.
   const equivalences = (await exists(db)) || (await exists(path.join(dirs.hashserv, UNIHASH_CACHE)));
-  const hashserv: MatchKind = sstate.kind !== 'miss' && equivalences ? sstate.kind : 'miss';
+  const hashserv: MatchKind = layout.dbKind !== 'miss' && equivalences ? layout.dbKind : 'miss';
   const inventory: Inventory = {
     sstate: await sstateNames(dirs.sstate),
     downloads: await downloadNames(dirs.downloads),
+    parts: layout.records,
   };
   await fs.mkdir(path.dirname(inventoryFile), { recursive: true });
   await fs.writeFile(inventoryFile, JSON.stringify(inventory));
@@ -170,6 +182,7 @@ export async function restoreCaches(
     inventoryFile,
     dbFingerprint: dbFingerprint(db),
     buildStartedMs: service.now(),
+    parts: layout.parts,
   };
 }
 
@@ -219,8 +232,15 @@ export function saveDecision(s: SaveSettings, result: string | undefined): strin
   return undefined;
 }
 
+/** What a save did: per cache, and in the parts layout per part (what the clean-up of superseded entries reads). */
+export interface SavedCaches {
+  downloads: SavedCache;
+  sstate: SavedCache;
+  parts?: SavedPart[];
+}
+
 /** One save: what was restored, where the caches are, the settings, and the service. */
-interface SaveJob {
+export interface SaveJob {
   restored: RestoredCaches;
   dirs: CacheDirs;
   settings: SaveSettings;
@@ -232,9 +252,10 @@ export async function saveCaches(
   dirs: CacheDirs,
   settings: SaveSettings,
   service: CacheService = actionsCache,
-): Promise<{ downloads: SavedCache; sstate: SavedCache }> {
+): Promise<SavedCaches> {
   const job: SaveJob = { restored, dirs, settings, service };
   const inventory = JSON.parse(await fs.readFile(restored.inventoryFile, 'utf8')) as Inventory;
+  if (restored.keys.lineages) return saveLayoutParts(job, inventory);
   const [downloads, sstate] = await Promise.all([saveDownloads(job, inventory), saveSstate(job, inventory)]);
   if (downloads.skipped) log.info(`downloads cache: not saved: ${downloads.skipped}`);
   if (sstate.skipped) log.info(`sstate cache: not saved: ${sstate.skipped}`);
@@ -242,8 +263,7 @@ export async function saveCaches(
 }
 
 async function saveDownloads(job: SaveJob, inventory: Inventory): Promise<SavedCache> {
-  const removed = await removeUnarchivableDownloads(job.dirs.downloads);
-  if (removed.length > 0) log.info(`downloads: left out ${removed.length} lock or partial files`);
+  await cleanDownloads(job.dirs);
   const before = new Set(inventory.downloads);
   const added = (await downloadNames(job.dirs.downloads)).filter((n) => !before.has(n));
   if (added.length === 0) return { skipped: 'no new downloads' };
@@ -251,6 +271,17 @@ async function saveDownloads(job: SaveJob, inventory: Inventory): Promise<SavedC
 }
 
 async function saveSstate(job: SaveJob, inventory: Inventory): Promise<SavedCache> {
+  const plan = await pruneSstate(job, inventory);
+  if ('skipped' in plan) return plan;
+  const { restored } = job;
+  return { ...(await upload('sstate', restored.paths.sstate, restored.keys.sstate.key, job)), pruned: plan.pruned };
+}
+
+/**
+ * Sstate made ready to archive: the DB checkpointed (or left out when unreadable), what is never
+ * archived removed, and pruned to the working set and budget; or why nothing needs saving.
+ */
+export async function pruneSstate(job: SaveJob, inventory: Inventory): Promise<SstateSavePlan> {
   const { dirs, restored } = job;
   const db = path.join(dirs.hashserv, HASHSERV_DB);
   if (await exists(db)) {
@@ -271,7 +302,7 @@ async function saveSstate(job: SaveJob, inventory: Inventory): Promise<SavedCach
   const plan = planSstateSave(objects, {
     restored: new Set(inventory.sstate),
     buildStartedMs: restored.buildStartedMs,
-    budgetBytes: sstateBudget(job.settings.sizeLimitBytes, objects, dbBytes(db)),
+    budgetBytes: sstateBudget(job.settings.sizeLimitBytes, objects, lstatOrUndefined(db)?.size ?? 0),
     dbChanged: dbFingerprint(db) !== restored.dbFingerprint,
   });
   if ('skipped' in plan) return plan;
@@ -283,55 +314,16 @@ async function saveSstate(job: SaveJob, inventory: Inventory): Promise<SavedCach
     );
   }
   log.info(
-    `sstate: ${plan.created} new objects${plan.dbChanged ? ', hash-equivalence DB changed' : ''}; entry ${formatBytes(plan.prune.keptBytes)}`,
+    `sstate: ${plan.created} new objects${plan.dbChanged ? ', hash-equivalence DB changed' : ''}; kept ${formatBytes(plan.prune.keptBytes)}`,
   );
-  return { ...(await upload('sstate', restored.paths.sstate, restored.keys.sstate.key, job)), pruned };
+  return plan;
 }
 
-/** What an sstate save does: nothing (and why), or prune by this plan and upload. */
-export type SstateSavePlan =
-  { skipped: string } | { prune: PrunePlan; pruned: PruneSummary; created: number; dbChanged: boolean };
-
-/** Saves only when the build created objects or equivalences; prunes to the working set and budget first. */
-export function planSstateSave(
-  objects: SstateObject[],
-  o: { restored: ReadonlySet<string>; buildStartedMs: number; budgetBytes?: number; dbChanged: boolean },
-): SstateSavePlan {
-  const prune = planPrune(objects, o);
-  const created = prune.keep.filter((x) => !o.restored.has(x.path)).length;
-  if (created === 0 && !o.dbChanged) return { skipped: 'no new sstate objects and no new equivalences' };
-  const overLimit = prune.drop.filter((d) => d.reason === 'budget').map((d) => `${d.object.pn}:do_${d.object.task}`);
-  const pruned: PruneSummary = {
-    objects: prune.drop.length,
-    bytes: prune.droppedBytes,
-    superseded: prune.drop.length - overLimit.length,
-    overLimit,
-  };
-  return { prune, pruned, created, dbChanged: o.dbChanged };
+/** Removes what never enters an archive from DL_DIR. */
+export async function cleanDownloads(dirs: CacheDirs): Promise<void> {
+  const removed = await removeUnarchivableDownloads(dirs.downloads);
+  if (removed.length > 0) log.info(`downloads: left out ${removed.length} lock or partial files`);
 }
-
-/**
- * cache-size-limit caps the archive, which also holds the DB and a tar header per file; objects
- * are zstd already, so the archive is about as large as what goes in.
- */
-export function sstateBudget(
-  sizeLimitBytes: number | undefined,
-  objects: SstateObject[],
-  dbBytes: number,
-): number | undefined {
-  if (sizeLimitBytes === undefined) return undefined;
-  const files = objects.reduce((n, o) => n + 1 + o.companions.length, 0);
-  return Math.max(0, sizeLimitBytes - dbBytes - TAR_BYTES_PER_FILE * files - TAR_BYTES_FIXED);
-}
-
-function dbBytes(db: string): number {
-  return lstatOrUndefined(db)?.size ?? 0;
-}
-
-/** A header block per file plus padding to the next 512-byte block, at most. */
-const TAR_BYTES_PER_FILE = 1024;
-/** Directory entries and the end-of-archive blocks. */
-const TAR_BYTES_FIXED = 256 * 1024;
 
 async function upload(name: string, entry: EntryPaths, key: string, job: SaveJob): Promise<SavedCache> {
   const started = job.service.now();

@@ -1,12 +1,16 @@
 /**
- * Cache keys, built in layers from general to specific so a restore can fall back step by step:
- * a new layer revision starts from the newest sstate of the same machine, a new machine from the
- * newest sstate of the same series and distro (native tools are shared). Keys roll: each run
- * saves under a new key, because an entry can never be overwritten.
+ * Cache keys. The default layout (`parts`, parts.ts) keys each part by its lineage: the shared
+ * sstate by series, distro and build host, the machine's by series, distro and MACHINE, downloads
+ * by series; the layers and conf hash only tells a restore whether what it found was saved from
+ * the same revisions (`exact`) or older ones (`partial`). The single-entry layout (the design
+ * before it, kept selectable with SMIDR_CACHE_LAYOUT=single so the benchmarks can compare) builds
+ * keys in layers from general to specific so a restore falls back step by step. Keys roll: each
+ * run saves under a new key, because an entry can never be overwritten.
  */
 import { createHash } from 'node:crypto';
 
 import type { ConfAssignment } from '../config/config.js';
+import type { Lineage, PartName } from './parts.js';
 
 export interface KeyInputs {
   /** The user's prefix (the cache-key-prefix input): change it to start over. */
@@ -23,6 +27,22 @@ export interface KeyInputs {
   confText?: string;
   /** Unique per run and attempt: `<run id>-<attempt>`. */
   run: string;
+  /**
+   * What native objects depend on besides series and distro: the builder image in a container,
+   * else the runner's OS (NATIVELSBSTRING is only known once BitBake ran).
+   */
+  buildHost?: string;
+  layout?: CacheLayout;
+}
+
+/** `parts`: shared, machine and downloads lineages of bases and deltas; `single`: one entry per cache per run. */
+export type CacheLayout = 'parts' | 'single';
+
+/** The internal switch for the benchmarks' side-by-side comparison; not an input. */
+export const CACHE_LAYOUT_ENV = 'SMIDR_CACHE_LAYOUT';
+
+export function cacheLayout(env: NodeJS.ProcessEnv): CacheLayout {
+  return env[CACHE_LAYOUT_ENV] === 'single' ? 'single' : 'parts';
 }
 
 export interface CacheKey {
@@ -32,6 +52,15 @@ export interface CacheKey {
 }
 
 export interface CacheKeys {
+  /** Absent in step states of the single-entry layout's releases: that layout. */
+  layout?: CacheLayout;
+  /** The parts layout: each part's lineage, and what this run's keys end in. */
+  lineages?: Record<PartName, Lineage>;
+  /** `<run>` of the keys this run saves. */
+  run?: string;
+  /** The layers and conf hash this run's keys end in. */
+  state?: string;
+  /** The single-entry layout's keys. */
   downloads: CacheKey;
   sstate: CacheKey;
   /** Key parts as shown in the log, so a user can see why a key changed. */
@@ -39,7 +68,7 @@ export interface CacheKeys {
 }
 
 /** Bumped when the archive layout changes, so old entries are not restored into a new layout. */
-const LAYOUT_VERSION = 'v1';
+const LAYOUT_VERSION: Record<CacheLayout, string> = { single: 'v1', parts: 'v2' };
 
 /**
  * Variables that change how fast or where BitBake works but not what it builds: keeping them out
@@ -85,7 +114,8 @@ function clean(part: string): string {
 }
 
 export function cacheKeys(k: KeyInputs): CacheKeys {
-  const prefix = ['smidr', LAYOUT_VERSION, ...(k.userPrefix ? [clean(k.userPrefix)] : [])].join('-');
+  const layout = k.layout ?? 'parts';
+  const prefix = ['smidr', LAYOUT_VERSION[layout], ...(k.userPrefix ? [clean(k.userPrefix)] : [])].join('-');
   const series = clean(k.series);
   const distro = clean(k.distro);
   const machine = clean(k.machine);
@@ -101,7 +131,17 @@ export function cacheKeys(k: KeyInputs): CacheKeys {
     `${prefix}-sstate-${series}-${distro}-${machine}-`,
     `${prefix}-sstate-${series}-${distro}-`,
   ];
+  const host = clean(k.buildHost ?? 'runner');
+  // '@' ends a lineage: clean() never lets it into a field, so no lineage is a prefix of another
+  // (qemux86@ is not one of qemux86-64@), and a deletion by lineage prefix stays in its lineage.
+  const lineages: Record<PartName, Lineage> = {
+    shared: `${prefix}-sstate-shared-${series}-${distro}-${host}@`,
+    machine: `${prefix}-sstate-machine-${series}-${distro}-${machine}@`,
+    downloads: `${prefix}-downloads-${series}@`,
+  };
   return {
+    layout,
+    ...(layout === 'parts' ? { lineages, run, state: hash(`${lh} ${ch}`).slice(0, 12) } : {}),
     downloads: { key: `${dl[0]}${machine}-${run}`, restoreKeys: dl },
     sstate: { key: `${ss[0]}${run}`, restoreKeys: ss },
     parts: {
@@ -109,6 +149,7 @@ export function cacheKeys(k: KeyInputs): CacheKeys {
       series,
       distro,
       machine,
+      ...(layout === 'parts' ? { 'build host': host } : {}),
       'layers hash': `${lh} (${k.layers.map((l) => `${l.name}@${l.commit.slice(0, 12)}`).join(', ')})`,
       'config hash': `${ch} (targets and local_conf lines that change task hashes)`,
       run,

@@ -157,12 +157,41 @@ export interface PrunePlan {
 }
 
 /**
- * The native prefix (NATIVELSBSTRING, `universal` with uninative) is part of the group: objects
- * built on another host distro are not replaced by ours.
+ * The directory above `<h0h1>/<h2h3>/` an object sits in: `${NATIVELSBSTRING}` (`universal` with
+ * uninative) for native, cross and crosssdk recipes (sstate.bbclass sets SSTATE_EXTRAPATH for
+ * exactly those), empty for everything else.
+ */
+export function nativeDir(objectPath: string): string {
+  return objectPath.split('/').slice(0, -3).join('/');
+}
+
+/**
+ * The native prefix is part of the group: objects built on another host distro are not replaced
+ * by ours.
  */
 function groupOf(o: SstateObject): string {
-  const prefix = o.path.split('/').slice(0, -3).join('/');
-  return [prefix, o.pn, o.arch, o.pkgarch, o.task].join('\0');
+  return [nativeDir(o.path), o.pn, o.arch, o.pkgarch, o.task].join('\0');
+}
+
+/** Which cache entry an object travels in: the one every MACHINE shares, or the machine's own. */
+export type SstateScope = 'shared' | 'machine';
+
+/**
+ * Shared by every MACHINE of one series, distro and build host:
+ * - native and crosssdk objects (under NATIVELSBSTRING; they depend on the build host and
+ *   SDKMACHINE, never on MACHINE);
+ * - allarch objects (SSTATE_PKGARCH `allarch`);
+ * - a native recipe's do_populate_lic (SSTATE_SWSPEC: no arch fields and never under
+ *   NATIVELSBSTRING, so only its PN tells).
+ * Cross objects also sit under NATIVELSBSTRING but are built for one target architecture
+ * (`gcc-cross-aarch64`): OE names every cross recipe `<name>-cross-<TARGET_ARCH>`, and they go
+ * with the machine, as do target and machine objects.
+ */
+export function sstateScope(o: Pick<SstateObject, 'path' | 'pn' | 'arch' | 'pkgarch'>): SstateScope {
+  if (nativeDir(o.path)) return o.pn.includes('-cross-') ? 'machine' : 'shared';
+  if (o.pkgarch === 'allarch') return 'shared';
+  if (o.arch === '' && o.pkgarch === '' && o.pn.endsWith('-native')) return 'shared';
+  return 'machine';
 }
 
 /**

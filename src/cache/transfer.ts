@@ -25,7 +25,8 @@ export type TransferRequest =
 
 type Done =
   | { done: 'restored'; key?: string; archiveBytes?: number }
-  | { done: 'saved'; id: number; archiveBytes?: number }
+  /** `refused`: why the service gave no id, in @actions/cache's words (a lost race says "another job"). */
+  | { done: 'saved'; id: number; archiveBytes?: number; refused?: string }
   | { done: 'error'; message: string };
 
 export type TransferReply = { phase: 'found'; key?: string } | Done;
@@ -51,14 +52,24 @@ export async function restoreWithin(
   return reply.done === 'restored' ? { key: reply.key, archiveBytes: reply.archiveBytes } : {};
 }
 
-/** The cache id (-1 when the service refused) and the compressed archive's size. */
+/** The cache id (-1 when the service refused, with its reason) and the compressed archive's size. */
 export async function saveWithin(
   limitMs: number,
   entry: EntryPaths,
   key: string,
-): Promise<{ id: number; archiveBytes?: number }> {
+): Promise<{ id: number; archiveBytes?: number; refused?: string }> {
   const reply = await transfer({ op: 'save', ...entry, key }, limitMs);
-  return reply.done === 'saved' ? { id: reply.id, archiveBytes: reply.archiveBytes } : { id: -1 };
+  return reply.done === 'saved'
+    ? { id: reply.id, archiveBytes: reply.archiveBytes, refused: reply.refused }
+    : { id: -1 };
+}
+
+/**
+ * The service refused a key because another job holds it: legs of one matrix run racing for the
+ * same shared entry, or a rerun of a job that already saved. Not a failure: the entry exists.
+ */
+export function lostRace(refused: string | undefined): boolean {
+  return refused !== undefined && /another job may be creating this cache|already exists/i.test(refused);
 }
 
 function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
@@ -84,8 +95,8 @@ function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
     const limit = (ms: number, what: string) =>
       setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
     let timer = limit(
-      request.op === 'restore' ? Math.min(LOOKUP_LIMIT_MS, limitMs) : limitMs,
-      request.op === 'restore' ? 'answer the lookup' : 'finish the save',
+      request.op === 'save' ? limitMs : Math.min(LOOKUP_LIMIT_MS, limitMs),
+      request.op === 'save' ? 'finish the save' : 'answer the lookup',
     );
     worker.on('message', (m: TransferReply) => {
       if ('phase' in m) {

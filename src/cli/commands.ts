@@ -3,11 +3,12 @@
  * directories as persistent caches), `check` (validate and print, no network or Docker) and
  * `init` (a starter smidr.yaml).
  */
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEFAULT_CONFIG_FILE } from '../action/constants.js';
+import { copyDeployDir } from '../bitbake/deploy.js';
 import { layersJson } from '../bitbake/layers.js';
 import { localDirs } from '../bitbake/workspace.js';
 import { checkReport, formatOf, KAS, loadAnyConfig } from '../check.js';
@@ -25,18 +26,40 @@ export async function build(args: string[], configFile: string | undefined): Pro
   const file = path.resolve(values.config ?? configFile ?? DEFAULT_CONFIG_FILE);
   const config = loadAnyConfig(file, overridesFromFlags(values), { naming: FLAG_NAMING });
   logConfigWarnings(config);
-  const dirs = localDirs(config.directories, values['workspace-dir'] ?? config.directories.build);
+  const dirs = localDirs(config.directories, values['workspace-dir']);
   const prepared = await prepareBuild(config, dirs);
-  if (values['fetch-only']) {
-    console.log(`fetched: layers ${JSON.stringify(layersJson(prepared.layers))}`);
-    console.log(`  build dir:    ${prepared.workspace.buildDir} (conf written; BitBake not run)`);
-    return 0;
-  }
+  if (values['fetch-only']) return fetchOnly(prepared);
   if (values['clean-image']) {
-    const clean = await runPreparedBuild({ ...prepared, config: { ...config, bitbakeArgs: ['-c', 'clean'] } });
-    if (clean.result !== 'success') log.warning(`bitbake -c clean ${config.targets.join(' ')}: ${clean.result}`);
+    // Upstream runs `-c clean` in its reused build directory. Here every build has a fresh TMPDIR,
+    // so there is nothing of the image to clean but its sstate: without it the image is made
+    // again from its packages, which still come from sstate.
+    const clean = await runPreparedBuild(withBitbakeArgs(prepared, ['-c', 'cleansstate']));
+    if (clean.result !== 'success') log.warning(`bitbake -c cleansstate ${config.targets.join(' ')}: ${clean.result}`);
   }
   return report(prepared, config);
+}
+
+/** The same build with other BitBake options (the config's own bitbake_args are replaced). */
+function withBitbakeArgs(b: PreparedBuild, bitbakeArgs: string[]): PreparedBuild {
+  return { ...b, config: { ...b.config, bitbakeArgs } };
+}
+
+/**
+ * --fetch-only: layers checked out, then `bitbake --runall=fetch`: every source the targets need
+ * lands in DL_DIR, nothing is built (upstream stops after the layers; fetching the sources too is
+ * what prepares an offline build).
+ */
+async function fetchOnly(b: PreparedBuild): Promise<number> {
+  const outcome = await runPreparedBuild(withBitbakeArgs(b, ['--runall=fetch']));
+  const { config } = b;
+  console.log(
+    `\n${outcome.result === 'success' ? 'fetched' : outcome.result}: ${config.targets.join(' ')} (--runall=fetch; nothing built)`,
+  );
+  console.log(`  build dir:    ${b.workspace.buildDir}`);
+  console.log(`  downloads:    ${b.workspace.caches.downloads}`);
+  console.log(`  layers:       ${JSON.stringify(layersJson(b.layers))}`);
+  if (outcome.failureMessage) log.error(outcome.failureMessage);
+  return outcome.result === 'success' ? 0 : 1;
 }
 
 async function report(b: PreparedBuild, config: BuildConfig): Promise<number> {
@@ -58,8 +81,7 @@ async function report(b: PreparedBuild, config: BuildConfig): Promise<number> {
   for (const file of selectArtifacts(outcome.deployDir, config.artifacts ?? [])) console.log(`  artifact:     ${file}`);
   console.log(`  layers:       ${JSON.stringify(layersJson(b.layers))}`);
   if (outcome.result === 'success' && config.directories.deploy) {
-    const copy = path.join(config.directories.deploy, b.workspace.id);
-    cpSync(outcome.deployDir, copy, { recursive: true, verbatimSymlinks: true });
+    const copy = await copyDeployDir(outcome.deployDir, config.directories.deploy, b.workspace.id);
     console.log(`  deploy copy:  ${copy} (directories.deploy)`);
   }
   if (outcome.failureMessage) log.error(outcome.failureMessage);

@@ -12,6 +12,8 @@ const OVERRIDE_FLAGS: Record<OverrideField, string> = {
   localConf: '--local-conf',
   containerImage: '--container-image',
   containerEngine: '--container-engine',
+  buildtools: '--buildtools',
+  buildtoolsSha256: '--buildtools-sha256',
 };
 
 /** Config errors about an override name the flag: `--machine: …`. */
@@ -30,6 +32,8 @@ export const CHECK_OPTIONS = {
   'bitbake-arg': { type: 'string', short: 'a', multiple: true },
   'container-image': { type: 'string' },
   'container-engine': { type: 'string' },
+  buildtools: { type: 'string' },
+  'buildtools-sha256': { type: 'string' },
 } as const;
 
 /** The flags `smidr build` takes: the overrides, and where and how far to build. */
@@ -48,6 +52,8 @@ export interface OverrideFlags {
   'bitbake-arg'?: string[];
   'container-image'?: string;
   'container-engine'?: string;
+  buildtools?: string;
+  'buildtools-sha256'?: string;
 }
 
 export function overridesFromFlags(values: OverrideFlags): ConfigOverrides {
@@ -59,5 +65,7 @@ export function overridesFromFlags(values: OverrideFlags): ConfigOverrides {
     bitbakeArgs: values['bitbake-arg'],
     containerImage: values['container-image'],
     containerEngine: values['container-engine'],
+    buildtools: values.buildtools,
+    buildtoolsSha256: values['buildtools-sha256'],
   };
 }

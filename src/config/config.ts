@@ -141,6 +141,9 @@ export interface ConfigOverrides {
   localConf?: string[];
   containerImage?: string;
   containerEngine?: string;
+  /** Yocto's buildtools release for container-engine none, and its installer's SHA-256. */
+  buildtools?: string;
+  buildtoolsSha256?: string;
 }
 /** How a config is read: who names the overrides in messages, and where `~` is. */
 export interface ConfigOptions {

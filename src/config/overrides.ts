@@ -5,6 +5,7 @@
  */
 import { CONTAINER_ENGINES, type ContainerEngine } from '../action/constants.js';
 import { type ConfAssignment, parseConfAssignment } from '../bitbake/conf-line.js';
+import { BUILDTOOLS_RULES, type BuildtoolsInput } from './buildtools-yaml.js';
 import type { ConfigOverrides } from './config.js';
 import { BITBAKE_NAME, BITBAKE_TARGET, CONTAINER_IMAGE, NAME_CHARS } from './names.js';
 import type { YamlReader } from './yaml-reader.js';
@@ -31,6 +32,7 @@ export interface CheckedOverrides {
   localConf: ConfAssignment[];
   image?: string;
   engine?: ContainerEngine;
+  buildtools?: BuildtoolsInput;
 }
 
 /** Overrides sort after every line of the file. */
@@ -96,6 +98,26 @@ export function checkOverrides(o: ConfigOverrides, naming: OverrideNaming, r: Ya
         CONTAINER_ENGINES.join(', '),
       );
   }
+  const buildtools = (['buildtools', 'buildtoolsSha256'] as const).map((field) => {
+    const value = o[field];
+    const rule = BUILDTOOLS_RULES[field === 'buildtools' ? 'version' : 'sha256sum'];
+    if (value === undefined || rule.test(value)) return value;
+    return fail(field, `${JSON.stringify(value)} is not ${rule.noun}`, rule.expected);
+  });
+  const [version, sum] = buildtools;
+  // A refused value is reported once; the other of the two alone would only add a second error.
+  const buildtoolsRefused = (o.buildtools !== undefined && !version) || (o.buildtoolsSha256 !== undefined && !sum);
   const machineFailed = o.machine !== undefined && machine === undefined;
-  return { targets, machine, machineFailed, distro, bitbakeArgs, localConf, image, engine };
+  return {
+    targets,
+    machine,
+    machineFailed,
+    distro,
+    bitbakeArgs,
+    localConf,
+    image,
+    engine,
+    ...(!buildtoolsRefused &&
+      (version ?? sum) !== undefined && { buildtools: { version, sha256sum: sum?.toLowerCase() } }),
+  };
 }

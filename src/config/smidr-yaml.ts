@@ -7,7 +7,7 @@ import { isMap, type Node } from 'yaml';
 
 import { CONTAINER_ENGINES, type ContainerEngine, DEFAULT_CONTAINER_IMAGE } from '../action/constants.js';
 import { ASSIGNMENT_FORM, type ConfAssignment, parseConfAssignment } from '../bitbake/conf-line.js';
-import { readBuildtools } from './buildtools-yaml.js';
+import { chooseBuildtools, readBuildtools } from './buildtools-yaml.js';
 import type { BuildConfig, ConfigOverrides, LayerConfig } from './config.js';
 import { optional, readDirectories } from './directories-yaml.js';
 import { CONFIG_KEYS, sectionKeys } from './keys.js';
@@ -92,6 +92,16 @@ export function readSmidrYaml(
       "ignored: the action's caches are set by its inputs (cache, cache-dir, …), and directories.downloads / sstate name the persistent directories",
     );
   const o = checkOverrides(overrides, naming, r);
+  const engine = o.engine ?? container.engine ?? 'docker';
+  const tools = chooseBuildtools(buildtools, o.buildtools, engine, {
+    input: naming.mention('buildtools'),
+    sumInput: naming.mention('buildtoolsSha256'),
+  });
+  const btEntry = root.get('buildtools');
+  if (tools.warning) r.warn(btEntry?.keyNode, 'buildtools', tools.warning);
+  if (tools.error?.about === 'file') r.error(btEntry?.value, '', tools.error.what, tools.error.expected);
+  else if (tools.error)
+    r.report(Infinity, `${naming.label('buildtools')}: ${tools.error.what}; expected ${tools.error.expected}`);
   const machine = o.machine ?? build.machine ?? baseSection.machine;
   const targets = o.targets ?? build.targets;
   const machineFailed = build.machineFailed || baseSection.machineFailed || o.machineFailed;
@@ -112,7 +122,7 @@ export function readSmidrYaml(
     bbNumberThreads: build.bbNumberThreads,
     directories: directories as BuildConfig['directories'],
     container: {
-      engine: o.engine ?? container.engine ?? 'docker',
+      engine,
       image: o.image ?? container.image ?? DEFAULT_CONTAINER_IMAGE,
       memory: container.memory,
       cpuCount: container.cpuCount,
@@ -120,7 +130,7 @@ export function readSmidrYaml(
     },
     ...optional('provider', baseSection.provider),
     ...upstreamSettings(settings),
-    ...optional('buildtools', buildtools),
+    ...optional('buildtools', tools.buildtools),
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as exec from '@actions/exec';
@@ -15,6 +16,7 @@ import * as tc from '@actions/tool-cache';
 import { type BuildtoolsConfig } from '../config/config.js';
 import { ConfigError } from '../util/errors.js';
 import { log } from '../util/log.js';
+import { shownUrl } from '../util/url.js';
 
 export const DEFAULT_BASE_URL = 'https://downloads.yoctoproject.org';
 const TOOL = 'yocto-buildtools';
@@ -56,6 +58,7 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
       `buildtools ${bt.version}: no sha256sum; set buildtools.sha256sum in smidr.yaml to the installer's SHA-256`,
     );
   }
+  useToolCacheOutsideActions();
   const version = cacheVersion(bt.version);
   const found = tc.find(TOOL, version, arch);
   if (found) {
@@ -63,13 +66,15 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
     return { envFile: await envFile(found), installed: false };
   }
   const url = installerUrl(bt, arch);
-  log.info(`Downloading buildtools ${bt.version} (${arch}) from ${url}`);
+  // A mirror's credentials in base_url stay out of the log and the errors.
+  const shown = shownUrl(url);
+  log.info(`Downloading buildtools ${bt.version} (${arch}) from ${shown}`);
   const file = await tc.downloadTool(url);
   try {
     const actual = await sha256(file);
     if (actual !== bt.sha256sum.toLowerCase()) {
       throw new ConfigError(
-        `buildtools ${bt.version}: the installer from ${url} has SHA-256 ${actual}, but ${bt.sha256sum.toLowerCase()} was expected; check buildtools.sha256sum and the download site`,
+        `buildtools ${bt.version}: the installer from ${shown} has SHA-256 ${actual}, but ${bt.sha256sum.toLowerCase()} was expected; check buildtools.sha256sum and the download site`,
       );
     }
     // An empty directory is cached first, so the installer relocates itself to its final place.
@@ -81,7 +86,7 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
     const code = await exec.exec('bash', [file, '-y', '-d', dir], { ignoreReturnCode: true, silent: true });
     if (code !== 0) {
       await fs.rm(dir, { recursive: true, force: true });
-      throw new Error(`the buildtools installer from ${url} failed (exit code ${code})`);
+      throw new Error(`the buildtools installer from ${shown} failed (exit code ${code})`);
     }
     await fs.writeFile(complete, '');
     log.info(`Buildtools ${bt.version} (${arch}) installed in the tool cache: ${dir}`);
@@ -89,6 +94,15 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
   } finally {
     await fs.rm(file, { force: true });
   }
+}
+
+/**
+ * @actions/tool-cache needs the runner's tool cache and temporary directory. The smidr CLI has no
+ * runner: it keeps its tools beside its other persistent directories, under ~/.smidr.
+ */
+function useToolCacheOutsideActions(env = process.env): void {
+  env.RUNNER_TOOL_CACHE ||= path.join(os.homedir(), '.smidr', 'tool-cache');
+  env.RUNNER_TEMP ||= os.tmpdir();
 }
 
 async function envFile(dir: string): Promise<string> {

@@ -26,6 +26,8 @@ export interface HousekeepingReport {
 export interface HousekeptDirs {
   buildsDir: string;
   caches: { sstate: string };
+  /** directories.tmp: a removed build's TMPDIR directory there (named like the build) goes with it. */
+  tmpDirs?: string;
 }
 
 /** How old is too old (the cache inputs, as they are). */
@@ -60,7 +62,7 @@ export async function housekeep(dirs: HousekeptDirs, ages: MaxAges, now = Date.n
     problems: [],
   };
   pruneSstate(dirs.caches.sstate, cutoff(now, ages.sstateMaxAgeDays), report);
-  await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report);
+  await pruneWorkspaces(dirs.buildsDir, cutoff(now, ages.workspaceMaxAgeDays), report, dirs.tmpDirs);
   return report;
 }
 
@@ -179,7 +181,12 @@ function rmdirIfEmpty(dir: string): boolean {
 
 // --- build directories -----------------------------------------------------------------------
 
-async function pruneWorkspaces(buildsDir: string, before: number, report: HousekeepingReport): Promise<void> {
+async function pruneWorkspaces(
+  buildsDir: string,
+  before: number,
+  report: HousekeepingReport,
+  tmpDirs?: string,
+): Promise<void> {
   const containers = new BuildContainerProbe();
   for (const e of readDirents(buildsDir, (err) => report.problems.push(errorMessage(err)))) {
     // A symlink is never followed, so never removed either: what it points at is not ours to judge.
@@ -195,10 +202,24 @@ async function pruneWorkspaces(buildsDir: string, before: number, report: Housek
     if (!WORKSPACE_NAME.test(e.name)) continue;
     try {
       await pruneWorkspace(dir, before, containers, report);
+      if (tmpDirs && !lstatOrUndefined(dir)) await pruneTmpRoot(path.join(tmpDirs, e.name), report);
     } catch (err) {
       report.problems.push(errorMessage(err));
     }
   }
+}
+
+/** The TMPDIR directory of a removed build under directories.tmp; never a symlink's target. */
+async function pruneTmpRoot(dir: string, report: HousekeepingReport): Promise<void> {
+  if (!lstatOrUndefined(dir)?.isDirectory()) return;
+  const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
+  try {
+    await fs.rename(dir, trash);
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return; // another housekeeper took it
+    throw e;
+  }
+  await removeTrash(trash, dir, report);
 }
 
 async function pruneWorkspace(

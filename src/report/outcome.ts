@@ -25,11 +25,18 @@ export interface FailureContext {
   /** The filesystems holding the directories of fullDiskDirs() (diskUsage of them), to tell a full disk. */
   disk: FsUsage[];
   diskDirs: Record<string, string>;
+  /** Where BitBake looked for its host tools: the builder image, or the runner (with buildtools of this release). */
+  hostTools?: { image: string } | { buildtools?: string };
 }
 
 /** The directories whose filesystem filling up fails a build, by the name a message gives them. */
-export function fullDiskDirs(buildDir: string, caches: CacheDirs): Record<string, string> {
-  return { 'the build directory': buildDir, DL_DIR: caches.downloads, SSTATE_DIR: caches.sstate };
+export function fullDiskDirs(buildDir: string, caches: CacheDirs, tmpRoot?: string): Record<string, string> {
+  return {
+    'the build directory': buildDir,
+    ...(tmpRoot !== undefined && { TMPDIR: tmpRoot }),
+    DL_DIR: caches.downloads,
+    SSTATE_DIR: caches.sstate,
+  };
 }
 
 /** A build that failed for want of space says so first: the task errors are only its symptoms. */
@@ -48,6 +55,7 @@ function runFailure(run: BitbakeRunResult, ctx: FailureContext): string {
   }
   if (run.stoppedBy === 'budget') return budgetMessage(run, ctx.budgetMinutes);
   if (run.stoppedBy) return 'BitBake was stopped because the job was cancelled';
+  if (s.missingHostTools?.length) return hostToolsMessage(s.missingHostTools, ctx.hostTools);
   if (s.failures.length > 0) {
     return `BitBake failed: ${s.failures.length} task(s) failed: ${s.failures.map(taskLabel).join(', ')}`;
   }
@@ -56,6 +64,20 @@ function runFailure(run: BitbakeRunResult, ctx: FailureContext): string {
   }
   const last = s.errors.at(-1);
   return `BitBake exited with code ${run.exitCode}${last ? `: ${last}` : ''}`;
+}
+
+/** OE's host tool check failed: say where the tools were looked for and what provides them. */
+function hostToolsMessage(tools: string[], where: FailureContext['hostTools']): string {
+  const missing = `${tools.join(', ')} (OE's HOSTTOOLS)`;
+  if (where && 'image' in where)
+    return `BitBake's host tools are missing in the builder image ${where.image}: ${missing}; use an image that has them (container-image)`;
+  if (where?.buildtools)
+    return `BitBake's host tools are missing on the runner and in buildtools ${where.buildtools}: ${missing}; install them on the runner`;
+  return (
+    `BitBake's host tools are missing on the runner: ${missing}. Install them on the runner, or let the action ` +
+    "install Yocto's buildtools, which bring them: set the buildtools input (a release such as 5.0.8) with " +
+    'buildtools-sha256, or a buildtools section in the config'
+  );
 }
 
 function budgetMessage(run: BitbakeRunResult, minutes: number | undefined): string {

@@ -19,6 +19,8 @@ export interface PathMapInput {
   layers: Pick<ResolvedLayer, 'name' | 'kind' | 'dir'>[];
   buildDir: string;
   caches: { downloads: string; sstate: string; hashserv: string };
+  /** The build's own directory under directories.tmp, when TMPDIR lives there. */
+  tmpRoot?: string;
   inContainer: boolean;
   /** The checked-out repository (GITHUB_WORKSPACE). */
   repository: string;

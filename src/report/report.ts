@@ -9,8 +9,9 @@ import * as core from '@actions/core';
 
 import { Outputs } from '../action/constants.js';
 import { layersJson } from '../bitbake/layers.js';
-import type { Workspace } from '../bitbake/workspace.js';
+import { hostDirsOf, type Workspace } from '../bitbake/workspace.js';
 import type { MatchKind, RestoredCache } from '../cache/caches.js';
+import type { RestoredPart } from '../cache/part-caches.js';
 import type { BuildOutcome, PreparedBuild } from '../pipeline.js';
 import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -21,7 +22,7 @@ import { pathMapper } from './paths.js';
 import type { HashServerReport, RemoteReport } from './remote-summary.js';
 import { appendSummary, type ImageFile, renderSummary } from './summary.js';
 
-type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+type Restored = { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind; parts?: RestoredPart[] };
 
 export function setCacheOutputs(r: Restored): void {
   core.setOutput(Outputs.DownloadsCacheHit, r.downloads.kind);
@@ -76,8 +77,7 @@ async function report(b: PreparedBuild, o: BuildOutcome, opts: ReportOptions): P
   const s = o.run.summary;
   const paths = pathMapper({
     layers: b.layers,
-    buildDir: b.workspace.buildDir,
-    caches: b.workspace.caches,
+    ...hostDirsOf(b.workspace),
     inContainer: b.containerName !== undefined,
     repository: process.env.GITHUB_WORKSPACE ?? process.cwd(),
   });
@@ -135,21 +135,26 @@ export interface DiskCheck {
  * threshold, with the sizes of TMPDIR, downloads and sstate.
  */
 export async function checkDisk(
-  workspace: Pick<Workspace, 'buildDir' | 'caches'>,
+  workspace: Pick<Workspace, 'buildDir' | 'caches' | 'tmpRoot'>,
   when: 'start' | 'end',
   opts: DiskCheck = {},
 ): Promise<FsUsage[]> {
-  const { buildDir, caches } = workspace;
+  const { buildDir, caches, tmpRoot } = workspace;
   const { threshold = DISK_WARN_PERCENT, readUsage = diskUsage, readSizes = buildDirSizes } = opts;
   let usage: FsUsage[];
   try {
-    usage = await readUsage({ workspace: buildDir, downloads: caches.downloads, sstate: caches.sstate });
+    usage = await readUsage({
+      workspace: buildDir,
+      ...(tmpRoot !== undefined && { tmpdir: tmpRoot }),
+      downloads: caches.downloads,
+      sstate: caches.sstate,
+    });
   } catch (e) {
     log.warning(`could not read disk usage: ${errorMessage(e)}`);
     return [];
   }
   if (usage.some((u) => u.percent > threshold)) {
-    const tmpdir = opts.tmpdir ?? path.join(buildDir, 'tmp');
+    const tmpdir = opts.tmpdir ?? path.join(tmpRoot ?? buildDir, 'tmp');
     const sizes = await readSizes({ tmpdir, downloads: caches.downloads, sstate: caches.sstate });
     for (const u of usage) {
       const warning = diskWarning(u, when, sizes, threshold);

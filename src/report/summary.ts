@@ -6,7 +6,15 @@
 import * as core from '@actions/core';
 
 import type { SstateSummary } from '../bitbake/output.js';
-import { type MatchKind, type PruneSummary, type RestoredCache, type SavedCache } from '../cache/caches.js';
+import {
+  type MatchKind,
+  type PruneSummary,
+  type RestoredCache,
+  type SavedCache,
+  type SavedCaches,
+} from '../cache/caches.js';
+import type { RestoredEntry, RestoredPart } from '../cache/part-caches.js';
+import type { SavedPart } from '../cache/parts.js';
 import { formatBytes, formatDuration } from '../util/format.js';
 import type { FsUsage } from './disk.js';
 import type { FailedTask } from './failures.js';
@@ -37,7 +45,7 @@ export interface BuildReport {
     branch?: string;
     tag?: string;
   }[];
-  restored?: { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind };
+  restored?: { downloads: RestoredCache; sstate: RestoredCache; hashserv: MatchKind; parts?: RestoredPart[] };
   /** cache: remote: the store and what its endpoint served. */
   remote?: RemoteReport;
   /** The shared hash server named by the hashserve input or advanced.bb_hashserve. */
@@ -141,8 +149,31 @@ function layers(r: BuildReport): string[] {
   ];
 }
 
+/** What each part of the cache restored: the base and the delta on it. */
+export const PART_LABELS: Record<SavedPart['part'], string> = {
+  shared: 'sstate shared by every machine',
+  machine: 'machine sstate + hash-equivalence DB',
+  downloads: 'downloads',
+};
+
+function restoredParts(parts: RestoredPart[]): string[] {
+  const entry = (e: RestoredEntry | undefined) =>
+    e
+      ? `${code(e.key)}: ${e.objects} objects, ${formatBytes(e.bytes)}${e.archiveBytes !== undefined ? ` (archive ${formatBytes(e.archiveBytes)})` : ''}`
+      : '–';
+  return [
+    '### Caches restored',
+    '',
+    table(
+      ['Part', 'Match', 'Base', 'Delta on it', 'Restore time'],
+      parts.map((p) => [PART_LABELS[p.part], p.kind, entry(p.base), entry(p.delta), seconds(p.seconds)]),
+    ),
+  ];
+}
+
 function restoredCaches(r: BuildReport): string[] {
   if (!r.restored) return [];
+  if (r.restored.parts) return restoredParts(r.restored.parts);
   const row = (name: string, c: RestoredCache) => [
     name,
     c.kind,
@@ -235,8 +266,9 @@ function disk(r: BuildReport): string[] {
 }
 
 /** The post step's part: what was saved, or why not. */
-export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: SavedCache }, why?: string): string {
+export function renderSaveSummary(saved?: SavedCaches, why?: string): string {
   if (!saved) return ['### Caches saved', '', `Nothing saved: ${escapeText(why ?? 'unknown reason')}.`, ''].join('\n');
+  if (saved.parts) return savedParts(saved.parts, saved.sstate.pruned);
   const row = (name: string, c: SavedCache) => [
     name,
     c.key ? code(c.key) : escapeText(c.skipped ?? c.warning ?? 'not saved'),
@@ -252,6 +284,33 @@ export function renderSaveSummary(saved?: { downloads: SavedCache; sstate: Saved
       ['Cache', 'Saved key, or why not', 'Archive', 'Size on disk', 'Save time', 'Pruned before saving'],
       [row('downloads', saved.downloads), row('sstate + hash-equivalence DB', saved.sstate)],
     ),
+  ].join('\n');
+}
+
+/** Per part: a base or a delta (on which base), what it uploaded, or why nothing. */
+function savedParts(parts: SavedPart[], pruned: PruneSummary | undefined): string {
+  const what = (p: SavedPart) => {
+    if (p.lostRace) return `${p.kind}: saved by another job of this run first`;
+    if (!p.key) return escapeText(p.skipped ?? p.warning ?? 'not saved');
+    return p.kind === 'delta' ? `delta on ${code(p.baseKey!)}` : `new base (${escapeText(p.why ?? '')})`;
+  };
+  const uploaded = (p: SavedPart) => p.key && !p.lostRace;
+  return [
+    '### Caches saved',
+    '',
+    table(
+      ['Part', 'Saved', 'Key', 'Objects', 'Size on disk', 'Archive uploaded', 'Save time'],
+      parts.map((p) => [
+        PART_LABELS[p.part],
+        what(p),
+        p.key && !p.lostRace ? code(p.key) : '–',
+        uploaded(p) ? String(p.objects ?? 0) : '–',
+        uploaded(p) ? optionalBytes(p.bytes) : '–',
+        uploaded(p) ? optionalBytes(p.archiveBytes) : '–',
+        p.seconds !== undefined ? seconds(p.seconds) : '–',
+      ]),
+    ),
+    ...(pruned ? [`Pruned before saving: ${prunedCell(pruned)}.`, ''] : []),
   ].join('\n');
 }
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { DELTA_SHARE } from '../../src/cache/parts.js';
 import { formatBytes } from '../../src/util/format.js';
 import {
   type CacheService,
@@ -69,9 +70,12 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
     ok(cold);
     expect(cold.main.outputs['sstate-cache-hit']).toBe('miss');
     expect(cold.main.outputs['downloads-cache-hit']).toBe('miss');
-    expect(sstateEntries()).toHaveLength(1);
+    // The parts layout: the sstate every machine shares, and the machine's own with the DB.
+    expect(sstateEntries()).toHaveLength(2);
     expect(downloadEntries()).toHaveLength(1);
-    expect(cold.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemux86-64-/);
+    expect(cold.post.stdout).toMatch(
+      /machine cache: saved base smidr-v2-sstate-machine-scarthgap-poky-qemux86-64@base-/,
+    );
     // The archive size reported is the one the service holds.
     expect(cold.post.stdout).toContain(`, a ${formatBytes(sstateEntries()[0]!.sizeBytes)} archive)`);
     expect(cold.post.summary).toContain(`| ${formatBytes(sstateEntries()[0]!.sizeBytes)} |`);
@@ -89,8 +93,8 @@ describe('a cold job, then a warm one in a fresh workspace', () => {
 
   it('the warm job saves nothing, because nothing was added', () => {
     expect(warm.post.stdout).toContain('no new sstate objects and no new equivalences');
-    expect(warm.post.stdout).toContain('no new downloads');
-    expect(sstateEntries()).toHaveLength(1);
+    expect(warm.post.stdout).toContain('downloads cache: not saved: nothing new since the restore');
+    expect(sstateEntries()).toHaveLength(2);
   });
 });
 
@@ -180,7 +184,7 @@ describe('who saves', () => {
       const r = await job({ workspace: ws, inputs: { 'cache-key-prefix': 'failing' } });
       expect(r.main.exitCode).toBe(1);
       expect(r.post.exitCode).toBe(0);
-      expect(sstateEntries().filter((e) => e.key.startsWith('smidr-v1-failing-sstate-'))).toHaveLength(1);
+      expect(sstateEntries().filter((e) => e.key.startsWith('smidr-v2-failing-sstate-machine-'))).toHaveLength(1);
     },
     LONG,
   );
@@ -219,10 +223,10 @@ describe('a cache service that stops answering', () => {
         expect(Date.now() - started).toBeLessThan(120_000);
         expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
         expect(r.main.annotations.join('\n')).toContain(
-          'sstate cache: restore failed, building without it: the cache service did not answer the lookup within 3 s',
+          'machine cache: restore failed, building without it: the cache service did not answer the lookup within 3 s',
         );
         expect(r.post.annotations.join('\n')).toContain(
-          'sstate cache: save failed: the cache service did not finish the save within 3 s',
+          'machine cache: save failed: the cache service did not finish the save within 3 s',
         );
         expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
       } finally {
@@ -263,7 +267,7 @@ describe('damaged archives and a forbidding cache mode', () => {
             // never a silent one: the entry exists, and the warning says why it did not arrive.
             expect(r.main.outputs['sstate-cache-hit']).toBe('miss');
             expect(r.main.stdout).toMatch(
-              /::warning::sstate cache: restore failed, building without it: \S+ was found but could not be restored \(2 attempts: /,
+              /::warning::machine cache: restore failed, building without it: \S+ was found but could not be restored \(2 attempts: /,
             );
             expect(standinReport(r.main.outputs['build-dir']!).tasks_run.length).toBeGreaterThan(0);
           }
@@ -326,7 +330,7 @@ describe('GHES (the v1 cache protocol)', () => {
             .entries()
             .map((e) => e.key.split('-')[2])
             .sort(),
-        ).toEqual(['downloads', 'sstate']);
+        ).toEqual(['downloads', 'sstate', 'sstate']);
         expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
         expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
         expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
@@ -349,7 +353,7 @@ describe('matrix legs', () => {
       ok(a);
       ok(b);
       expect(a.main.outputs['sstate-cache-key'] ?? '').not.toContain('qemuarm64');
-      expect(b.post.stdout).toMatch(/sstate cache: saved smidr-v1-sstate-scarthgap-poky-qemuarm64-/);
+      expect(b.post.stdout).toMatch(/machine cache: saved base smidr-v2-sstate-machine-scarthgap-poky-qemuarm64@base-/);
       expect(b.main.outputs['downloads-cache-hit']).not.toBe('miss');
     },
     LONG,
@@ -371,7 +375,7 @@ describe('cache size', () => {
         inputs: { 'cache-key-prefix': 'limited', 'cache-size-limit': String(limit) },
       });
       ok(r);
-      const [entry] = sstateEntries().filter((e) => e.key.startsWith('smidr-v1-limited-sstate-'));
+      const [entry] = sstateEntries().filter((e) => e.key.startsWith('smidr-v2-limited-sstate-machine-'));
       expect(entry, r.post.stdout).toBeDefined();
       expect(entry!.sizeBytes).toBeLessThanOrEqual(limit);
       expect(r.post.stdout).toMatch(
@@ -407,13 +411,17 @@ describe('cache size', () => {
           expect(r.post.stdout).toMatch(
             /sstate: left out [1-9]\d* signature files of earlier builds' tasks that have no archive/,
           );
-        const entry = sstateEntries()
-          .filter((e) => e.key.includes('-qemux86-64-'))
-          .at(-1)!;
-        sizes.push(entry.sizeBytes);
-        if (run === 1) workingSet = entry.sizeBytes;
+        // What the next run restores: the newest base and the newest delta on it.
+        const machine = sstateEntries().filter((e) => e.key.startsWith('smidr-v2-growth-sstate-machine-'));
+        const base = machine.filter((e) => e.key.includes('@base-')).at(-1)!;
+        const id = base.key.split('@base-')[1]!;
+        const delta = machine.filter((e) => e.key.includes(`@delta-${id}-`)).at(-1);
+        const restored = base.sizeBytes + (delta?.sizeBytes ?? 0);
+        sizes.push(restored);
+        if (run === 1) workingSet = restored;
       }
-      expect(Math.max(...sizes) / workingSet).toBeLessThanOrEqual(1.2);
+      // A delta and the base's dropped objects stay under a third of the base (parts.ts DELTA_SHARE).
+      expect(Math.max(...sizes) / workingSet).toBeLessThanOrEqual(1 + DELTA_SHARE + 0.05);
     },
     LONG,
   );

@@ -1,12 +1,16 @@
 /**
  * A config written the way upstream Smidr writes them (a provider label, packages, features,
  * advanced, artifacts, ${VAR:-default} directories, a cache block) builds with the stand-in, and
- * BitBake reads the conf lines those keys name.
+ * BitBake reads the conf lines those keys name; with upload-artifacts the `artifacts:` files go to
+ * the loopback artifact service through the real @actions/artifact client.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { DefaultArtifactClient } from '@actions/artifact';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { applyClientEnv, type CacheService, captureOutput, startCacheService } from '../support/cache-service/index.js';
 import { runJob, type StepResult } from '../support/run-action.js';
 import { BUILDER_IMAGE, dockerAvailable, jobWorkspace, pokyRemote, scratch, standinReport } from '../support/world.js';
 
@@ -58,18 +62,25 @@ cache:
 
 describe('an upstream-style smidr.yaml', () => {
   let main: StepResult;
+  let service: CacheService;
+  let root: string;
 
   beforeAll(async () => {
     if (!dockerAvailable()) throw new Error(`Docker or the builder image ${BUILDER_IMAGE} is missing`);
-    const root = scratch('upstream');
+    root = scratch('upstream');
+    service = await startCacheService({ protocol: 'v2' });
     const workspace = jobWorkspace(root, 'workspace', upstreamStyle(pokyRemote(root).url));
     ({ main } = await runJob({
       workspace,
       jobDir: path.join(root, 'jobs', 'upstream'),
-      inputs: { config: 'smidr.yaml' },
-      env: { E2E_NO_NETWORK: 'true', E2E_JOBS: '3' },
+      inputs: { config: 'smidr.yaml', 'upload-artifacts': 'true' },
+      env: { ...service.env, E2E_NO_NETWORK: 'true', E2E_JOBS: '3' },
     }));
   }, LONG);
+
+  afterAll(async () => {
+    await service?.stop();
+  });
 
   it('builds, with one warning for each key it cannot apply', () => {
     expect(main.exitCode, main.stdout).toBe(0);
@@ -77,7 +88,7 @@ describe('an upstream-style smidr.yaml', () => {
     expect(main.stdout).toMatch(/smidr\.yaml:8: base\.version: ignored/);
     // ${TOPDIR}/tmp is the default (each build's own TMPDIR): nothing to warn about.
     expect(main.stdout).not.toMatch(/directories\.tmp/);
-    expect(main.stdout).toMatch(/directories\.deploy: not used on this runner/);
+    expect(main.stdout).toMatch(/directories\.deploy: not used with cache: actions/);
   });
 
   it('wrote the conf lines the keys name, and BitBake read them', () => {
@@ -103,5 +114,30 @@ describe('an upstream-style smidr.yaml', () => {
       expect(a).toMatch(/\.ext4$/);
     }
     expect(artifacts.map((a) => path.basename(a))).toContain('smidr-image-qemux86-64.rootfs.ext4');
+  });
+
+  it('uploads the artifacts as one workflow artifact, which the run can list and download', async () => {
+    const undo = applyClientEnv(service, { RUNNER_TEMP: path.join(root, 'test-temp'), GITHUB_WORKSPACE: root });
+    try {
+      const client = new DefaultArtifactClient();
+      const { value: listed } = await captureOutput(() => client.listArtifacts());
+      const name = `smidr-${path.basename(main.outputs['build-dir']!)}`;
+      expect(listed.artifacts.map((a) => a.name)).toEqual([name]);
+      expect(main.stdout).toMatch(
+        new RegExp(`Uploaded \\d+ files as the artifact ${name} \\(id ${listed.artifacts[0]!.id}, `),
+      );
+      const into = mkdtempSync(path.join(root, 'downloaded-'));
+      await captureOutput(() => client.downloadArtifact(listed.artifacts[0]!.id, { path: into }));
+      // The zip holds the files relative to the deploy directory, as the artifacts output lists them.
+      const deployDir = main.outputs['deploy-dir']!;
+      for (const file of JSON.parse(main.outputs.artifacts!) as string[]) {
+        const rel = path.relative(deployDir, file);
+        expect(readFileSync(path.join(into, rel)), rel).toEqual(readFileSync(file));
+      }
+      expect(service.artifacts()[0]!.sizeBytes).toBe(listed.artifacts[0]!.size);
+      expect(service.serverErrors()).toEqual([]);
+    } finally {
+      undo();
+    }
   });
 });

@@ -3,7 +3,7 @@
  * runner's files (GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY), then `node dist/post.js` with
  * the saved state replayed as STATE_* variables.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,18 @@ export interface RunnerEnv {
    * one under jobDir.
    */
   runnerTemp?: string;
+  /**
+   * Run the steps as this user rather than as the test process's (a hosted runner's `runner`,
+   * uid 1001, when the tests run as root). Its files (RUNNER_TEMP, the runner files) become its own.
+   */
+  user?: RunnerUser;
+}
+
+export interface RunnerUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
 }
 
 /** Parses the `name<<delimiter` file format the runner uses for outputs and state. */
@@ -92,6 +104,10 @@ function runnerEnv(r: RunnerEnv, step: 'main' | 'post', state: Record<string, st
   };
   mkdirSync(env.RUNNER_TEMP!, { recursive: true });
   mkdirSync(env.TMPDIR!, { recursive: true });
+  if (r.user) {
+    Object.assign(env, { HOME: r.user.home, USER: r.user.name, LOGNAME: r.user.name, ...r.env });
+    execFileSync('chown', ['-R', `${r.user.uid}:${r.user.gid}`, files, env.RUNNER_TEMP!, env.TMPDIR!]);
+  }
   for (const [k, v] of Object.entries(r.inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(state)) env[`STATE_${k}`] = v;
   return env;
@@ -108,6 +124,7 @@ export function startStep(r: RunnerEnv, step: 'main' | 'post', state: Record<str
     env,
     cwd: r.workspace,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(r.user && { uid: r.user.uid, gid: r.user.gid }),
   });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -59,6 +59,8 @@ export function jobWorkspace(root: string, name: string, yaml: string): string {
 }
 
 export interface StandinReport {
+  /** BitBake's options and targets, as passed. */
+  argv: string[];
   uid: number;
   version: string;
   env: Record<string, string | null>;

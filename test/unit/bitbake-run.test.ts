@@ -121,6 +121,30 @@ wait $pid
   });
 });
 
+describe("OE's host tool check", () => {
+  const HOSTTOOLS_ERROR =
+    'echo "ERROR: The following required tools (as specified by HOSTTOOLS) appear to be unavailable in PATH, please install them in order to proceed:"\n';
+  // BitBake prints the check's error once per server start attempt: twice here.
+  const script = `${HOSTTOOLS_ERROR}echo "  chrpath diffstat"\n${HOSTTOOLS_ERROR}echo "  chrpath diffstat"\nexit 1\n`;
+
+  it('names the missing tools and the buildtools input when BitBake ran on the runner without buildtools', async () => {
+    setLogger(recordingLogger());
+    const run = await runBitbake(host(script), [], { progressInterval: 60, graceSeconds: 5 });
+    expect(run.summary.missingHostTools).toEqual(['chrpath', 'diffstat']);
+    expect(failureMessage(run, { disk: [], diskDirs: {}, hostTools: {} })).toBe(
+      "BitBake's host tools are missing on the runner: chrpath, diffstat (OE's HOSTTOOLS). Install them on the runner, " +
+        "or let the action install Yocto's buildtools, which bring them: set the buildtools input (a release such as 5.0.8) " +
+        'with buildtools-sha256, or a buildtools section in the config',
+    );
+    expect(failureMessage(run, { disk: [], diskDirs: {}, hostTools: { buildtools: '5.0.8' } })).toBe(
+      "BitBake's host tools are missing on the runner and in buildtools 5.0.8: chrpath, diffstat (OE's HOSTTOOLS); install them on the runner",
+    );
+    expect(failureMessage(run, { disk: [], diskDirs: {}, hostTools: { image: 'crops/poky:ubuntu-22.04' } })).toBe(
+      "BitBake's host tools are missing in the builder image crops/poky:ubuntu-22.04: chrpath, diffstat (OE's HOSTTOOLS); use an image that has them (container-image)",
+    );
+  });
+});
+
 describe('debug logging', () => {
   it("logs the command line and the names of BitBake's environment, never its values", async () => {
     const log = recordingLogger();

@@ -3,18 +3,19 @@
  * written before it starts, the container it runs in, the environment it gets on the runner, and
  * what it left behind. Real files in a temporary directory; no Docker.
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { findDeployDir, listImages } from '../../src/bitbake/deploy.js';
+import { copyDeployDir, findDeployDir, listImages } from '../../src/bitbake/deploy.js';
 import { containerSpec, directHost, type HostRequest, runnerEnvForBitbake } from '../../src/bitbake/host.js';
 import { type BuildTools, discoverLayers, type ResolvedLayer } from '../../src/bitbake/layers.js';
 import { bitbakeLayout, confPaths } from '../../src/bitbake/layout.js';
 import { RUN_BITBAKE_SH } from '../../src/bitbake/run.js';
 import { defaultDistro, parallelism, writeBuildFiles } from '../../src/bitbake/setup.js';
+import { createWorkspace, localDirs, type Workspace } from '../../src/bitbake/workspace.js';
 import { ConfigError } from '../../src/util/errors.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'bitbake-setup-'));
@@ -69,11 +70,80 @@ describe('bitbakeLayout', () => {
     const l = bitbakeLayout(dirs, false);
     expect(confPaths(l, dirs.layers)).toEqual({
       topdir: '/w/builds/b1',
+      tmpdir: '/w/builds/b1/tmp',
       ...caches,
       layers: [`${poky.dir}/meta`, `${poky.dir}/meta-poky`, mine.dir],
     });
     expect(l.script).toBe('/w/builds/b1/.smidr/run-bitbake.sh');
     expect(l.binds).toEqual([]);
+  });
+});
+
+describe('a TMPDIR under directories.tmp', () => {
+  const withTmp = { ...dirs, tmpRoot: '/scratch/yocto-tmp/b1' };
+
+  it('is mounted read-write at its own path in the container, and TMPDIR is tmp/ inside it', () => {
+    const l = bitbakeLayout(withTmp, true);
+    expect(l.tmpdir).toBe('/smidr/tmpdir/tmp');
+    expect(l.binds).toContainEqual({ seen: '/smidr/tmpdir', host: '/scratch/yocto-tmp/b1', readonly: false });
+    expect(confPaths(l, []).tmpdir).toBe('/smidr/tmpdir/tmp');
+    // Without directories.tmp nothing more is mounted and TMPDIR stays in the build directory.
+    expect(bitbakeLayout(dirs, true).tmpdir).toBe('/smidr/build/tmp');
+    expect(bitbakeLayout(dirs, true).binds.map((b) => b.seen)).not.toContain('/smidr/tmpdir');
+  });
+
+  it("is the host's own path without a container", () => {
+    expect(bitbakeLayout(withTmp, false).tmpdir).toBe('/scratch/yocto-tmp/b1/tmp');
+    expect(bitbakeLayout(withTmp, false).binds).toEqual([]);
+  });
+
+  it('gets one directory per build, named like the build, and auto.conf names it', async () => {
+    const tmpDirs = path.join(root, 'tmp-dirs');
+    const a = await createWorkspace(path.join(root, 'ws-tmp'), 'build-a', caches0(), tmpDirs);
+    const b = await createWorkspace(path.join(root, 'ws-tmp'), 'build-b', caches0(), tmpDirs);
+    expect([a.tmpRoot, b.tmpRoot]).toEqual([path.join(tmpDirs, 'build-a'), path.join(tmpDirs, 'build-b')]);
+    expect(statSync(a.tmpRoot!).isDirectory()).toBe(true);
+    // A build id never names an existing directory: a collision is an error, not a shared TMPDIR.
+    await expect(createWorkspace(path.join(root, 'ws-tmp2'), 'build-a', caches0(), tmpDirs)).rejects.toThrow(/EEXIST/);
+    const auto = await writtenAutoConf(a, false);
+    expect(auto).toContain(`TMPDIR = "${path.join(tmpDirs, 'build-a')}/tmp"`);
+    expect(await writtenAutoConf(b, true)).toContain('TMPDIR = "/smidr/tmpdir/tmp"');
+  });
+
+  it('is where the deploy directory is found', () => {
+    const tmpRoot = path.join(root, 'tmp-root-deploy');
+    mkdirSync(path.join(tmpRoot, 'tmp-glibc', 'deploy'), { recursive: true });
+    expect(findDeployDir(tmpRoot)).toBe(path.join(tmpRoot, 'tmp-glibc', 'deploy'));
+  });
+});
+
+describe('localDirs', () => {
+  const d = { downloads: '/h/.smidr/downloads', sstate: '/h/.smidr/sstate-cache', layers: '/h/.smidr/layers' };
+  it('puts build directories under directories.build unless a workspace dir is given, and passes directories.tmp', () => {
+    expect(localDirs(d).buildsDir).toBe('/h/.smidr/builds');
+    expect(localDirs(d).tmpDirs).toBeUndefined();
+    expect(localDirs({ ...d, build: '/big/builds', tmp: '/fast/tmp' })).toMatchObject({
+      buildsDir: '/big/builds',
+      tmpDirs: '/fast/tmp',
+    });
+    expect(localDirs({ ...d, build: '/big/builds' }, '/ws').buildsDir).toBe('/ws');
+  });
+});
+
+describe('copyDeployDir', () => {
+  it("copies a build's deploy directory to <deploy>/<build id>, links as links, never over another copy", async () => {
+    const deploy = path.join(root, 'copy-src', 'tmp', 'deploy');
+    const images = path.join(deploy, 'images', 'qemux86-64');
+    mkdirSync(images, { recursive: true });
+    writeFileSync(path.join(images, 'img.rootfs.ext4'), 'image bytes');
+    symlinkSync('img.rootfs.ext4', path.join(images, 'img.ext4'));
+    const into = path.join(root, 'copies');
+    const copy = await copyDeployDir(deploy, into, 'build-1');
+    expect(copy).toBe(path.join(into, 'build-1'));
+    const copied = path.join(copy, 'images', 'qemux86-64');
+    expect(readFileSync(path.join(copied, 'img.rootfs.ext4'), 'utf8')).toBe('image bytes');
+    expect(readlinkSync(path.join(copied, 'img.ext4'))).toBe('img.rootfs.ext4');
+    await expect(copyDeployDir(deploy, into, 'build-1')).rejects.toThrow();
   });
 });
 
@@ -216,6 +286,17 @@ describe('the BitBake host', () => {
       SMIDR_BITBAKE_DIR: '',
     });
   });
+
+  it("sources buildtools' environment script named by the action only, never one from the runner's environment", () => {
+    const env = { PATH: '/usr/bin', SMIDR_BUILDTOOLS_ENV: '/home/x/evil.sh', SMIDR_INIT_ENV: '/x' };
+    expect(runnerEnvForBitbake(env)).toEqual({ PATH: '/usr/bin' });
+    const plain = directHost(request, env, 1000);
+    expect(plain.kind === 'direct' && plain.env.SMIDR_BUILDTOOLS_ENV).toBeUndefined();
+    const tools = '/opt/hostedtoolcache/yocto-buildtools/5.0.8/x86_64/environment-setup-x86_64-pokysdk-linux';
+    const withTools = directHost(request, env, 1000, tools);
+    expect(withTools.kind === 'direct' && withTools.env.SMIDR_BUILDTOOLS_ENV).toBe(tools);
+    expect(withTools.kind === 'direct' && withTools.env.SMIDR_INIT_ENV).toBe(`${poky.dir}/oe-init-build-env`);
+  });
 });
 
 describe('what a build left', () => {
@@ -254,3 +335,26 @@ describe('discoverLayers', () => {
     expect(discoverLayers(repo)).toEqual(['.']);
   });
 });
+
+function caches0() {
+  const c = path.join(root, 'caches0');
+  return { downloads: `${c}/downloads`, sstate: `${c}/sstate-cache`, hashserv: `${c}/hashserv` };
+}
+
+/** auto.conf as writeBuildFiles writes it for a workspace. */
+async function writtenAutoConf(workspace: Workspace, inContainer: boolean): Promise<string> {
+  await writeBuildFiles({
+    config: {
+      machine: 'qemux86-64',
+      localConf: [],
+      container: { ...container, engine: inContainer ? 'docker' : 'none' },
+    },
+    workspace,
+    layers: [],
+    tools: POKY_TOOLS,
+    distro: 'poky',
+    inContainer,
+    runner: RUNNER,
+  });
+  return readFileSync(path.join(workspace.buildDir, 'conf', 'auto.conf'), 'utf8');
+}

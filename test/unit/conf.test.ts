@@ -8,6 +8,7 @@ const base: AutoConfSettings = {
   distro: 'poky',
   paths: {
     topdir: '/smidr/build',
+    tmpdir: '/smidr/build/tmp',
     downloads: '/smidr/downloads',
     sstate: '/smidr/sstate',
     hashserv: '/smidr/hashserv',

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CONTAINER_IMAGE } from '../../src/action/constants.js';
 import { INPUT_NAMING } from '../../src/action/inputs.js';
 import { parseConfAssignment } from '../../src/bitbake/conf-line.js';
+import { checkReport } from '../../src/check.js';
 import { FLAG_NAMING } from '../../src/cli/flags.js';
 import {
   type BuildConfig,
@@ -395,12 +396,14 @@ describe('values', () => {
     expect(parse(withBuild('build: { image: x, machine: y, bb_number_threads: "16" }')).bbNumberThreads).toBe(16);
   });
 
-  it("buildtools: kas's keys, the sum lowercased", () => {
+  it("buildtools: kas's keys, the sum lowercased, used with container-engine none", () => {
     const sum = 'AB'.repeat(32);
+    const none = { containerEngine: 'none' };
     const c = parse(
       plus(
         `buildtools: { version: "5.0.8", sha256sum: ${sum}, base_url: "https://mirror.example/yocto", filename: bt.sh }`,
       ),
+      none,
     );
     expect(c.buildtools).toEqual({
       version: '5.0.8',
@@ -408,7 +411,9 @@ describe('values', () => {
       baseUrl: 'https://mirror.example/yocto',
       filename: 'bt.sh',
     });
-    expect(parse(plus('buildtools: { version: "4.0" }')).buildtools).toEqual({ version: '4.0' });
+    expect(checkReport(c)).toContain(
+      `  buildtools:             5.0.8, https://mirror.example/yocto/releases/yocto/yocto-5.0.8/buildtools/bt.sh (sha256 ${'ab'.repeat(32)})\n`,
+    );
     expect(parse(MIN).buildtools).toBeUndefined();
     expect(errorOf(plus('buildtools: { sha256sum: x }'))).toMatch(
       /buildtools\.sha256sum: "x" is not a SHA-256 sum; expected 64 hexadecimal digits/,
@@ -417,6 +422,60 @@ describe('values', () => {
       /buildtools\.version: "latest" is not a Yocto release number/,
     );
     expect(errorOf(plus('buildtools: { base_url: "https://x" }'))).toMatch(/buildtools\.version: is missing/);
+    // Without a sum the download cannot be checked: an error where the section is.
+    expect(errorOf(plus('buildtools: { version: "4.0" }'), none)).toMatch(
+      /^smidr\.yaml:7: buildtools\.sha256sum is missing: the installer of buildtools 4\.0 is checked against it; expected buildtools\.sha256sum: .*, or the 'buildtools-sha256' input/m,
+    );
+  });
+
+  it('buildtools in a container: the section is a warning, the input an error', () => {
+    const c = parse(plus('buildtools: { version: "4.0" }'));
+    expect(c.buildtools).toBeUndefined();
+    expect(c.warnings).toEqual([
+      '/repo/smidr.yaml:7: buildtools: not used: BitBake runs in a docker container, whose image brings the host tools; buildtools apply with container-engine: none',
+    ]);
+    expect(errorOf(MIN, { buildtools: '5.0.8', buildtoolsSha256: 'a'.repeat(64) })).toBe(
+      "input 'buildtools': buildtools 5.0.8 replace the runner's host tools, but BitBake runs in a docker container here, whose image brings its own; expected container-engine: none with buildtools, or drop the 'buildtools' input",
+    );
+  });
+
+  it('buildtools inputs: the version wins, the sum comes from the input or the same release in the file', () => {
+    const sum = 'c'.repeat(64);
+    const section = `buildtools: { version: "5.0.8", sha256sum: ${sum}, base_url: "https://m.example", filename: b.sh }`;
+    const none = { containerEngine: 'none' };
+    expect(parse(MIN, { ...none, buildtools: '5.0.9', buildtoolsSha256: 'D'.repeat(64) }).buildtools).toEqual({
+      version: '5.0.9',
+      sha256sum: 'd'.repeat(64),
+      baseUrl: undefined,
+      filename: undefined,
+    });
+    // Same release: the file's sum and file name; the mirror whatever the release.
+    expect(parse(plus(section), { ...none, buildtools: '5.0.8' }).buildtools).toEqual({
+      version: '5.0.8',
+      sha256sum: sum,
+      baseUrl: 'https://m.example',
+      filename: 'b.sh',
+    });
+    expect(errorOf(plus(section), { ...none, buildtools: '5.0.9' })).toBe(
+      "input 'buildtools': buildtools 5.0.9 need the installer's SHA-256, and the config's buildtools section is for 5.0.8; expected the 'buildtools-sha256' input set to the sha256sum of the installer",
+    );
+    expect(errorOf(MIN, { ...none, buildtools: '5.0.9' })).toMatch(/need the installer's SHA-256, and none is given/);
+    // The sum alone completes the file's section.
+    expect(parse(plus('buildtools: { version: "4.0" }'), { ...none, buildtoolsSha256: sum }).buildtools).toEqual({
+      version: '4.0',
+      sha256sum: sum,
+      baseUrl: undefined,
+      filename: undefined,
+    });
+    expect(errorOf(MIN, { ...none, buildtoolsSha256: sum })).toMatch(
+      /input 'buildtools': the 'buildtools-sha256' input is set, but no buildtools version is named/,
+    );
+    expect(errorOf(MIN, { ...none, buildtools: 'latest' })).toBe(
+      `input 'buildtools': "latest" is not a Yocto release number; expected a release such as 5.0.8`,
+    );
+    expect(errorOf(MIN, { ...none, buildtools: '5.0.8', buildtoolsSha256: 'x' })).toBe(
+      `input 'buildtools-sha256': "x" is not a SHA-256 sum; expected 64 hexadecimal digits (sha256sum of the installer)`,
+    );
   });
 
   it('memory in docker format and fractional cpu_count', () => {

@@ -298,6 +298,21 @@ describe('housekeep: build directories', () => {
     expect(await fs.readdir(builds)).toEqual([path.basename(recent)]);
   });
 
+  it("removes a removed build's TMPDIR directory under directories.tmp, and only that", async () => {
+    const tmpDirs = path.join(tmp, 'fast-tmp');
+    const old = await workspace('1234-1-build-qemux86-64-0123abcd', 10);
+    const recent = await workspace('1234-2-build-qemux86-64-4567abcd', 2);
+    for (const w of [old, recent]) await write(path.join(tmpDirs, path.basename(w), 'tmp', 'deploy', 'x.ext4'));
+    await write(path.join(tmpDirs, 'not-a-build', 'keep'));
+    const r = await housekeep(
+      { buildsDir: builds, caches: { sstate: path.join(tmp, 'sstate') }, tmpDirs },
+      { sstateMaxAgeDays: 30, workspaceMaxAgeDays: 7 },
+      NOW,
+    );
+    expect(r.workspacesRemoved).toEqual([old, path.join(tmpDirs, path.basename(old))]);
+    expect((await fs.readdir(tmpDirs)).sort()).toEqual([path.basename(recent), 'not-a-build']);
+  });
+
   it('judges age by the directory, its tmp/ and conf/ and their entries', async () => {
     const dir = await workspace('1234-1-build-qemux86-64-0123abcd', 10);
     await age(path.join(dir, 'tmp', 'log'), 1);

@@ -9,11 +9,12 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
+import { INPUT_NAMING } from '../../src/action/inputs.js';
 import { renderBblayersConf, renderKasLocalConf } from '../../src/bitbake/conf.js';
 import type { BuildConfig } from '../../src/config/config.js';
 import { kasDump } from '../../src/config/kas/dump.js';
 import { isKasText, lockFileOf, mergeKas, mergeKasFiles, readKasFiles } from '../../src/config/kas/files.js';
-import { finishKasConfig, isKasConfig, kasFileList, loadKasConfig } from '../../src/config/kas/load.js';
+import { finishKasConfig, isKasConfig, kasFileList, loadKasConfig, loadKasProject } from '../../src/config/kas/load.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { log } from '../../src/util/log.js';
 
@@ -445,14 +446,40 @@ describe('conf files of a kas project', () => {
 });
 
 describe('buildtools', () => {
-  it('is one warning saying it is not supported yet', () => {
-    repo = makeRepo({ 'kas.yml': 'header:\n  version: 14\nbuildtools:\n  version: "5.0"\n  sha256sum: "abc"\n' });
+  const sum = 'e'.repeat(64);
+  it('is read with the keys and rules of smidr.yaml, and one warning when BitBake runs in a container', () => {
+    repo = makeRepo({
+      'kas.yml': `header:\n  version: 14\nbuildtools:\n  version: "5.0"\n  sha256sum: "${sum}"\n  extra: 1\n`,
+    });
     const warn = vi.spyOn(log, 'warning').mockImplementation(() => {});
     const c = loadKasConfig(path.join(repo, 'kas.yml'), {}, { home: '/h' });
+    expect(c.kas!.buildtools).toEqual({
+      config: { version: '5.0', sha256sum: sum, baseUrl: undefined, filename: undefined },
+      where: expect.stringMatching(/kas\.yml:3$/),
+    });
     expect(warn.mock.calls.map((x) => x[0])).toEqual([
-      expect.stringMatching(/kas\.yml:3: buildtools: ignored: buildtools are not supported yet/),
+      expect.stringMatching(/kas\.yml:6: buildtools\.extra: ignored: not a kas key/),
     ]);
-    expect(c.kas!.buildtools).toEqual({ version: '5.0', sha256sum: 'abc' });
+    const laid = loadKasProject(path.join(repo, 'kas.yml'), {}, { naming: INPUT_NAMING, home: '/h' }, {});
+    expect(laid.buildtools).toBeUndefined();
+    expect(warn.mock.calls.map((x) => x[0])).toContainEqual(
+      expect.stringMatching(/kas\.yml:3: buildtools: not used: BitBake runs in a docker container/),
+    );
     warn.mockRestore();
+  });
+
+  it("with container-engine none it is the build's buildtools; a missing sum is an error", () => {
+    repo = makeRepo({ 'kas.yml': `header:\n  version: 14\nbuildtools:\n  version: "5.0"\n  sha256sum: "${sum}"\n` });
+    const opts = { naming: INPUT_NAMING, home: '/h' };
+    const c = loadKasProject(path.join(repo, 'kas.yml'), { containerEngine: 'none' }, opts, {});
+    expect(c.buildtools).toEqual({ version: '5.0', sha256sum: sum, baseUrl: undefined, filename: undefined });
+    const bad = makeRepo({ 'kas.yml': 'header:\n  version: 14\nbuildtools:\n  version: "5.0"\n  sha256sum: abc\n' });
+    expect(() => loadKasConfig(path.join(bad, 'kas.yml'), {}, { home: '/h' })).toThrow(
+      /kas\.yml:5: buildtools\.sha256sum: "abc" is not a SHA-256 sum/,
+    );
+    const noSum = makeRepo({ 'kas.yml': 'header:\n  version: 14\nbuildtools:\n  version: "5.0"\n' });
+    expect(() => loadKasProject(path.join(noSum, 'kas.yml'), { containerEngine: 'none' }, opts, {})).toThrow(
+      /kas\.yml:3: buildtools\.sha256sum is missing/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { cacheKeys, type KeyInputs, matchKind } from '../../src/cache/keys.js';
+import { cacheKeys, cacheLayout, type KeyInputs, matchKind } from '../../src/cache/keys.js';
 
 const base: KeyInputs = {
   userPrefix: '',
@@ -14,6 +14,7 @@ const base: KeyInputs = {
   ],
   localConf: [{ variable: 'INHERIT', operator: '+=', value: 'rm_work' }],
   run: '1234-1',
+  layout: 'single',
 };
 
 describe('cacheKeys', () => {
@@ -85,6 +86,40 @@ describe('cacheKeys', () => {
       'run',
     ]);
     expect(k.parts['layers hash']).toContain('poky@aaaaaaaaaaaa');
+  });
+});
+
+describe('cacheKeys, parts layout', () => {
+  const parts: KeyInputs = { ...base, layout: 'parts', buildHost: 'smidr/builder:bookworm' };
+  const k = cacheKeys(parts);
+
+  it('gives each part a lineage: shared by series, distro and build host; machine by MACHINE; downloads by series', () => {
+    expect(k.lineages).toEqual({
+      shared: 'smidr-v2-sstate-shared-scarthgap-poky-smidr_builder_bookworm@',
+      machine: 'smidr-v2-sstate-machine-scarthgap-poky-qemux86-64@',
+      downloads: 'smidr-v2-downloads-scarthgap@',
+    });
+    const arm = cacheKeys({ ...parts, machine: 'qemuarm64' });
+    expect(arm.lineages!.shared).toBe(k.lineages!.shared);
+    expect(arm.lineages!.downloads).toBe(k.lineages!.downloads);
+    expect(arm.lineages!.machine).not.toBe(k.lineages!.machine);
+    // No machine's lineage is a prefix of another's: a deletion by prefix stays in its lineage.
+    const short = cacheKeys({ ...parts, machine: 'qemux86' });
+    expect(k.lineages!.machine.startsWith(short.lineages!.machine)).toBe(false);
+  });
+
+  it('keeps the lineage across layer revisions; the state at the end of the keys follows them', () => {
+    const moved = cacheKeys({ ...parts, layers: [base.layers[0]!, { name: 'meta-x', commit: 'c'.repeat(40) }] });
+    expect(moved.lineages).toEqual(k.lineages);
+    expect(moved.state).not.toBe(k.state);
+    expect(k.state).toMatch(/^[0-9a-f]{12}$/);
+    expect(k.run).toBe('1234-1');
+  });
+
+  it('SMIDR_CACHE_LAYOUT=single selects the single-entry layout, anything else the parts', () => {
+    expect(cacheLayout({ SMIDR_CACHE_LAYOUT: 'single' })).toBe('single');
+    expect(cacheLayout({})).toBe('parts');
+    expect(cacheKeys(base).lineages).toBeUndefined();
   });
 });
 

@@ -47,7 +47,7 @@ describe('remote cache inputs', () => {
 const base: AutoConfSettings = {
   machine: 'qemux86-64',
   distro: 'poky',
-  paths: { topdir: '/b', downloads: '/d', sstate: '/s', hashserv: '/h', layers: [] },
+  paths: { topdir: '/b', tmpdir: '/b/tmp', downloads: '/d', sstate: '/s', hashserv: '/h', layers: [] },
   hashservDbDirSupported: true,
   localConf: [{ variable: 'SSTATE_MIRRORS', operator: '=', value: 'file://.* file:///mine/PATH' }],
 };

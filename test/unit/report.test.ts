@@ -363,6 +363,90 @@ describe('summary markdown', () => {
     expect(md).toContain(`${'x'.repeat(500)} […]\n`);
   });
 
+  it('renders each part restored: its base and the delta on it', () => {
+    const md = renderSummary({
+      ...report,
+      restored: {
+        ...report.restored!,
+        parts: [
+          {
+            part: 'shared',
+            lineage: 'S@',
+            kind: 'partial',
+            base: { key: 'S@base-1-1-aa', objects: 40, bytes: 2 * GiB, archiveBytes: 1.5 * GiB },
+            seconds: 20,
+          },
+          {
+            part: 'machine',
+            lineage: 'M@',
+            kind: 'exact',
+            base: { key: 'M@base-1-1-aa', objects: 90, bytes: 3 * GiB },
+            delta: { key: 'M@delta-1-1-aa-2-1-bb', objects: 4, bytes: 100 * 1024 ** 2 },
+            seconds: 30.04,
+          },
+          { part: 'downloads', lineage: 'D@', kind: 'miss', seconds: 0.5 },
+        ],
+      },
+    });
+    expect(md).toContain('| Part | Match | Base | Delta on it | Restore time |');
+    expect(md).toContain(
+      '| sstate shared by every machine | partial | `S@base-1-1-aa`: 40 objects, 2.0 GiB (archive 1.5 GiB) | – | 20.0 s |',
+    );
+    expect(md).toContain(
+      '| machine sstate + hash-equivalence DB | exact | `M@base-1-1-aa`: 90 objects, 3.0 GiB | `M@delta-1-1-aa-2-1-bb`: 4 objects, 100.0 MiB | 30.0 s |',
+    );
+    expect(md).toContain('| downloads | miss | – | – | 0.5 s |');
+  });
+
+  it('renders what each part saved: a new base and why, a delta on its base, nothing, a lost race', () => {
+    const md = renderSaveSummary({
+      downloads: {},
+      sstate: {},
+      parts: [
+        {
+          part: 'shared',
+          lineage: 'S@',
+          kind: 'delta',
+          key: 'S@delta-x',
+          baseKey: 'S@base-x',
+          lostRace: true,
+          seconds: 1,
+        },
+        {
+          part: 'machine',
+          lineage: 'M@',
+          kind: 'delta',
+          key: 'M@delta-1-1-aa-2-1-bb',
+          baseKey: 'M@base-1-1-aa',
+          objects: 4,
+          bytes: 100 * 1024 ** 2,
+          archiveBytes: 90 * 1024 ** 2,
+          seconds: 3,
+        },
+        {
+          part: 'downloads',
+          lineage: 'D@',
+          kind: 'base',
+          key: 'D@base-2-1-bb',
+          why: 'no base was restored',
+          objects: 3,
+          bytes: 1024,
+          archiveBytes: 900,
+          seconds: 1,
+        },
+      ],
+    });
+    expect(md).toContain(
+      '| sstate shared by every machine | delta: saved by another job of this run first | – | – | – | – | 1.0 s |',
+    );
+    expect(md).toContain(
+      '| machine sstate + hash-equivalence DB | delta on `M@base-1-1-aa` | `M@delta-1-1-aa-2-1-bb` | 4 | 100.0 MiB | 90.0 MiB | 3.0 s |',
+    );
+    expect(md).toContain(
+      '| downloads | new base (no base was restored) | `D@base-2-1-bb` | 3 | 1.0 KiB | 900 B | 1.0 s |',
+    );
+  });
+
   it('renders what was saved, or why nothing was', () => {
     expect(renderSaveSummary(undefined, 'a pull_request build restores only')).toBe(
       '### Caches saved\n\nNothing saved: a pull\\_request build restores only.\n',

@@ -11,7 +11,9 @@ import { recordingLogger } from '../support/recording-logger.js';
 
 afterEach(() => setLogger(actionLogger));
 
+// The single-entry layout: the parts layout names its own lineages (parts.ts).
 const inputs: KeyInputs = {
+  layout: 'single',
   userPrefix: '',
   series: 'scarthgap',
   distro: 'poky',

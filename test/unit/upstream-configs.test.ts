@@ -163,6 +163,11 @@ describe('the nine upstream configs', () => {
     if (expected[1]) expect(lines).toContain(`IMAGE_INSTALL:append = "${expected[1]}"`);
     expect(lines).toContain('SSTATE_MIRRORS = "file://.* file:///home/builder/sstate-cache/PATH"');
     expect(c.directories.tmp).toBe(`${HOME}/.smidr/tmp`);
+    // Each build's TMPDIR goes under it, mounted at a fixed path in the container.
+    expect(checkReport(c)).toContain('TMPDIR = "/smidr/tmpdir/tmp"');
+    expect(checkReport({ ...c, container: { ...c.container, engine: 'none' } })).toContain(
+      `TMPDIR = "${HOME}/.smidr/tmp/<build id>/tmp"`,
+    );
   });
 
   it('smidr-shared-cache-example.yaml (parallel_make: -j8, which upstream rejects)', () => {

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { DEFAULT_CONTAINER_IMAGE } from '../../action/constants.js';
-import type { BuildConfig, ConfAssignment } from '../config.js';
+import { BUILDTOOLS_RULES, type BuildtoolsKey } from '../buildtools-yaml.js';
+import type { BuildConfig, BuildtoolsConfig, ConfAssignment } from '../config.js';
 import { BITBAKE_NAME, BITBAKE_TARGET, YOCTO_SERIES } from '../names.js';
 import { isDict, type KasDict, type KasFiles } from './files.js';
 import { KasProblems } from './problems.js';
@@ -65,8 +66,8 @@ export interface KasProject {
   read: KasFiles;
   repos: KasRepo[];
   task: string;
-  /** The `buildtools:` mapping as written, for the buildtools support. */
-  buildtools?: KasDict;
+  /** The `buildtools:` key, read; the inputs and the container engine decide whether it is used (load.ts). */
+  buildtools?: { config: BuildtoolsConfig; where: string };
   /** Reads the project again with more repositories checked out, the inputs laid over it as before. */
   reload?: (repoDirs: ReadonlyMap<string, string>) => BuildConfig;
 }
@@ -103,13 +104,7 @@ export function kasProject(
   const passEnv = kasEnv(m.env, r);
   const localText = confText(m, 'local_conf_header', r);
   const bblayersText = confText(m, 'bblayers_conf_header', r);
-  if (m.buildtools !== undefined && !isDict(m.buildtools))
-    r.error(['buildtools'], 'is not a mapping', '{ version, sha256sum, base_url, filename }');
-  else if (m.buildtools !== undefined)
-    r.warn(
-      ['buildtools'],
-      "ignored: buildtools are not supported yet; BitBake uses the builder container's host tools",
-    );
+  const buildtools = kasBuildtools(m.buildtools, r);
   const localConf: ConfAssignment[] = [];
   const multiconfigs = [...new Set(targets.filter((t) => /^(mc|multiconfig):/.test(t)).map((t) => t.split(':')[1]!))];
   if (multiconfigs.length > 0)
@@ -121,7 +116,7 @@ export function kasProject(
     read,
     repos,
     task,
-    ...(isDict(m.buildtools) && { buildtools: m.buildtools }),
+    ...(buildtools && { buildtools }),
   };
   const config: BuildConfig = {
     file: topFiles[0]!,
@@ -248,4 +243,25 @@ function yoctoSeries(repos: KasRepo[], m: KasDict): string | undefined {
   const defaults = isDict(m.defaults) && isDict(m.defaults.repos) ? m.defaults.repos.branch : undefined;
   const branch = core?.branch ?? (typeof defaults === 'string' ? defaults : undefined);
   return branch !== undefined && YOCTO_SERIES.test(branch) && branch !== 'main' ? branch : undefined;
+}
+
+/** kas's `buildtools:` key, read with the rules smidr.yaml's section uses; unknown keys are one warning each. */
+function kasBuildtools(value: unknown, r: KasProblems): KasProject['buildtools'] {
+  if (value === undefined || value === null) return undefined;
+  if (!isDict(value)) return r.error(['buildtools'], 'is not a mapping', '{ version, sha256sum, base_url, filename }');
+  const read = (key: BuildtoolsKey): string | undefined => {
+    const rule = BUILDTOOLS_RULES[key];
+    const v = r.string(['buildtools', key], value[key]);
+    if (v === undefined || rule.test(v)) return v;
+    return r.error(['buildtools', key], `${JSON.stringify(v)} is not ${rule.noun}`, rule.expected);
+  };
+  for (const key of Object.keys(value)) if (!(key in BUILDTOOLS_RULES)) r.unsupported(['buildtools', key]);
+  const version = read('version');
+  if (value.version === undefined)
+    r.error(['buildtools', 'version'], 'is missing', 'the Yocto release whose buildtools to use, e.g. 5.0.8');
+  const sha256sum = read('sha256sum')?.toLowerCase();
+  const baseUrl = read('base_url');
+  const filename = read('filename');
+  if (version === undefined) return undefined;
+  return { config: { version, sha256sum, baseUrl, filename }, where: r.where(['buildtools']) };
 }

@@ -10,6 +10,13 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import {
+  ARTIFACT_TWIRP_PREFIX,
+  ArtifactStore,
+  handleArtifactTwirp,
+  isArtifactMethod,
+  type StoredArtifact,
+} from './artifacts.js';
 import { type Azurite, startAzurite } from './azurite.js';
 import {
   AZURE_BLOB_HOST_SUFFIX,
@@ -78,6 +85,10 @@ export interface CacheService {
    * the workflow's `permissions: actions: <permission>` on the service's repository.
    */
   githubToken(permission: ActionsPermission): string;
+  /** v2: artifacts finalized through the artifact service (@actions/artifact), oldest first. */
+  artifacts(): Omit<StoredArtifact, 'location'>[];
+  /** v2: the blob (the zip) of an artifact, as uploaded. */
+  readArtifact(id: number): Promise<Buffer>;
   /** Unexpected exceptions inside the service (a test can assert there are none). */
   serverErrors(): string[];
   stop(): Promise<void>;
@@ -136,6 +147,7 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
   }
 
   const store = new EntryStore();
+  const artifacts = new ArtifactStore();
   const counts = new Map<CallName, number>();
   const errors: string[] = [];
   const agent = new http.Agent({ keepAlive: true });
@@ -201,6 +213,9 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     } else if (protocol === 'v2' && url.pathname.startsWith(TWIRP_PREFIX)) {
       const twirpMethod = url.pathname.slice(TWIRP_PREFIX.length);
       name = isTwirpMethod(twirpMethod) ? `twirp.${twirpMethod}` : 'twirp.unknown';
+    } else if (protocol === 'v2' && url.pathname.startsWith(ARTIFACT_TWIRP_PREFIX)) {
+      const artifactMethod = url.pathname.slice(ARTIFACT_TWIRP_PREFIX.length);
+      name = isArtifactMethod(artifactMethod) ? `artifact.${artifactMethod}` : 'artifact.unknown';
     } else if (protocol === 'v1' && url.pathname.startsWith(V1_API_PREFIX)) {
       name = v1CallName(method, url.pathname.slice(V1_API_PREFIX.length));
     } else if (protocol === 'v1' && url.pathname.startsWith(V1_ARCHIVE_PREFIX)) {
@@ -248,6 +263,11 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       const twirpMethod = url.pathname.slice(TWIRP_PREFIX.length);
       if (!isTwirpMethod(twirpMethod)) return twirpError(res, 'bad_route', `no such method: ${twirpMethod}`);
       return handleTwirp(ctx, req, res, twirpMethod);
+    }
+    if (name.startsWith('artifact.')) {
+      const artifactMethod = url.pathname.slice(ARTIFACT_TWIRP_PREFIX.length);
+      if (!isArtifactMethod(artifactMethod)) return twirpError(res, 'bad_route', `no such method: ${artifactMethod}`);
+      return handleArtifactTwirp(ctx, artifacts, req, res, artifactMethod);
     }
     if (name === 'v1.downloadArchive') return serveV1Archive(ctx, req, res, url);
     if (name.startsWith('v1.')) return handleV1(ctx, req, res, url, name);
@@ -334,6 +354,12 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       const t = `ghs_loopback${permission}${randomBytes(12).toString('hex')}`;
       restTokens.set(t, permission);
       return t;
+    },
+    artifacts: () => artifacts.all().flatMap(({ location: _, ...a }) => (a.finalized ? [a] : [])),
+    async readArtifact(id) {
+      const artifact = artifacts.all().find((a) => a.id === id);
+      if (!artifact || !azurite) throw new Error(`no artifact ${id}`);
+      return azurite.readBlob(artifact.location);
     },
     serverErrors: () => [...errors],
     async stop() {

@@ -20,12 +20,19 @@ export function toRef(branchOrRef: string): string {
   return branchOrRef.startsWith('refs/') ? branchOrRef : `refs/heads/${branchOrRef}`;
 }
 
+/**
+ * The run and job the artifact service files artifacts under: @actions/artifact reads them from
+ * the token's `scp` claim (`Actions.Results:<run backend id>:<job backend id>`).
+ */
+export const RESULTS_BACKEND_IDS = { run: 'run-backend-1000', job: 'job-backend-build' } as const;
+
 /** A runtime token granting `scopes`, in order. */
 export function runtimeToken(scopes: readonly ScopeGrant[]): string {
   const ac = JSON.stringify(scopes.map((s) => ({ Scope: s.scope, Permission: PERMISSION_BITS[s.permission] })));
   const now = Math.floor(Date.now() / 1000);
   const header = base64url(JSON.stringify({ alg: 'none', typ: 'JWT' }));
-  const payload = base64url(JSON.stringify({ ac, iat: now, exp: now + 6 * 3600, scp: 'Actions.Results' }));
+  const scp = `Actions.Results:${RESULTS_BACKEND_IDS.run}:${RESULTS_BACKEND_IDS.job}`;
+  const payload = base64url(JSON.stringify({ ac, iat: now, exp: now + 6 * 3600, scp }));
   return `${header}.${payload}.${base64url('unsigned')}`;
 }
 

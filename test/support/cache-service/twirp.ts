@@ -23,6 +23,7 @@ type TwirpCode =
   | 'unauthenticated'
   | 'permission_denied'
   | 'not_found'
+  | 'failed_precondition'
   | 'bad_route'
   | 'already_exists'
   | 'resource_exhausted'
@@ -35,6 +36,7 @@ const TWIRP_STATUS: Record<TwirpCode, number> = {
   unauthenticated: 401,
   permission_denied: 403,
   not_found: 404,
+  failed_precondition: 412,
   bad_route: 404,
   already_exists: 409,
   resource_exhausted: 429,
