@@ -84088,6 +84088,12 @@ let archiveBytes;
 let restoreFailure;
 /** Why the last save gave no id: an info line for a key another job holds, a warning otherwise. */
 let saveFailure;
+/**
+ * The service's own answer to a refused reservation: v2 turns every refusal (a key that exists,
+ * a full cache) into the same "another job may be creating this cache", and says which only in
+ * this debug line.
+ */
+let reserveFailure;
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk, ...rest) => {
     const text = String(chunk);
@@ -84100,6 +84106,9 @@ process.stdout.write = ((chunk, ...rest) => {
     const refused = /^(?:::(?:warning|error)::)?Failed to save: (.*)/m.exec(text);
     if (refused)
         saveFailure = refused[1].trim();
+    const reserve = /^::debug::Failed to reserve cache: (.*)/m.exec(text);
+    if (reserve)
+        reserveFailure = reserve[1].trim();
     return write(chunk, ...rest);
 });
 /**
@@ -84114,7 +84123,8 @@ function reply(message) {
 async function run(request) {
     if (request.op === 'save') {
         const id = await saveCache([...request.paths], request.key);
-        return { done: 'saved', id, archiveBytes, refused: id === -1 ? saveFailure : undefined };
+        const refused = [saveFailure, reserveFailure].filter(Boolean).join(': ');
+        return { done: 'saved', id, archiveBytes, refused: id === -1 ? refused || undefined : undefined };
     }
     // Look up first, so a service that never answers is told apart from a long download.
     const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {

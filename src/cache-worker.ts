@@ -18,6 +18,12 @@ let archiveBytes: number | undefined;
 let restoreFailure: string | undefined;
 /** Why the last save gave no id: an info line for a key another job holds, a warning otherwise. */
 let saveFailure: string | undefined;
+/**
+ * The service's own answer to a refused reservation: v2 turns every refusal (a key that exists,
+ * a full cache) into the same "another job may be creating this cache", and says which only in
+ * this debug line.
+ */
+let reserveFailure: string | undefined;
 const write = process.stdout.write.bind(process.stdout) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   const text = String(chunk);
@@ -27,6 +33,8 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   if (failed) restoreFailure = failed[1]!.trim();
   const refused = /^(?:::(?:warning|error)::)?Failed to save: (.*)/m.exec(text);
   if (refused) saveFailure = refused[1]!.trim();
+  const reserve = /^::debug::Failed to reserve cache: (.*)/m.exec(text);
+  if (reserve) reserveFailure = reserve[1]!.trim();
   return write(chunk, ...rest);
 }) as typeof process.stdout.write;
 
@@ -44,7 +52,8 @@ function reply(message: TransferReply): Promise<void> {
 async function run(request: TransferRequest): Promise<TransferReply> {
   if (request.op === 'save') {
     const id = await cache.saveCache([...request.paths], request.key);
-    return { done: 'saved', id, archiveBytes, refused: id === -1 ? saveFailure : undefined };
+    const refused = [saveFailure, reserveFailure].filter(Boolean).join(': ');
+    return { done: 'saved', id, archiveBytes, refused: id === -1 ? refused || undefined : undefined };
   }
   // Look up first, so a service that never answers is told apart from a long download.
   const found = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], {

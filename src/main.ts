@@ -88,6 +88,7 @@ async function runBuild(
   };
   saveStepState(state);
   if (inputs.cache.mode === 'actions') {
+    state.restoreStartedMs = Date.now();
     state.restored = await restore(inputs, build);
     saveStepState(state);
   }

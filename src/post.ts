@@ -1,11 +1,16 @@
 /** The post step: runs after the job's other steps, also when the job failed or was cancelled. */
 
-import { loadStepState } from './action/state.js';
+import { readCleanupSettings } from './action/inputs.js';
+import { loadStepState, type StepState } from './action/state.js';
 import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
-import { saveCaches, saveDecision } from './cache/caches.js';
+import { type RestoredCaches, saveCaches, saveDecision } from './cache/caches.js';
+import { startCleanup } from './cache/cleanup.js';
+import { supersededLineages as partsSupersededLineages } from './cache/parts.js';
 import { saveRemote } from './cache/remote/session.js';
+import { supersededLineages } from './cache/superseded.js';
 import { housekeep } from './local/housekeeping.js';
+import { renderCleanupSummary } from './report/cleanup-summary.js';
 import { renderRemoteSave } from './report/remote-summary.js';
 import { appendSummary, renderSaveSummary } from './report/summary.js';
 import { errorMessage, errorStack } from './util/errors.js';
@@ -30,9 +35,7 @@ async function run(): Promise<void> {
       if (state.summary) await appendSummary(renderSaveSummary(undefined, why));
       return;
     }
-    const restored = state.restored;
-    const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
-    if (state.summary) await appendSummary(renderSaveSummary(saved));
+    await saveToActionsCache(state, state.restored);
   } else if (state.cache.mode === 'remote' && state.cache.remote) {
     const why = saveDecision(state.cache, state.result);
     if (why) {
@@ -58,6 +61,23 @@ async function run(): Promise<void> {
       `Removed ${report.sstateRemoved} sstate objects unused for ${state.cache.sstateMaxAgeDays} days and ${report.workspacesRemoved.length} workspaces older than ${state.cache.workspaceMaxAgeDays} days; ${report.skippedInUse.length} in use`,
     );
   }
+}
+
+/** Saves to the GitHub cache service, then deletes the entries those saves superseded. */
+async function saveToActionsCache(state: StepState, restored: RestoredCaches): Promise<void> {
+  const cleanup = startCleanup(readCleanupSettings());
+  await cleanup.before();
+  const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
+  // The parts layout names its own lineages; the single-entry layout's come from its keys.
+  const lineages = saved.parts
+    ? partsSupersededLineages(saved.parts)
+    : supersededLineages(restored.keys, { downloads: saved.downloads.key, sstate: saved.sstate.key });
+  const cleaned = await log.group('Delete superseded cache entries', () =>
+    // No restore time, no deletion: nothing is older than 0.
+    cleanup.after(lineages, state.restoreStartedMs ?? 0),
+  );
+  const archives = (saved.downloads.archiveBytes ?? 0) + (saved.sstate.archiveBytes ?? 0);
+  if (state.summary) await appendSummary(`${renderSaveSummary(saved)}\n${renderCleanupSummary(cleaned, archives)}`);
 }
 
 run().catch((e: unknown) => {

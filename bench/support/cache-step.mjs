@@ -11,7 +11,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import * as cache from '@actions/cache';
+// @actions/cache only for the bare modes: the action's step never loads it (its worker process does),
+// so importing it here would count its heap as the step's.
+const cache = process.argv[2].startsWith('bare-') ? await import('@actions/cache') : undefined;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { cachePaths, restoreCaches, saveCaches } = await import(path.join(root, 'lib', 'cache', 'caches.js'));

@@ -20,6 +20,7 @@ export enum Inputs {
   WorkspaceMaxAgeDays = 'workspace-max-age-days',
   StopAfter = 'stop-after',
   CacheTimeout = 'cache-timeout',
+  GithubToken = 'github-token',
   Summary = 'summary',
   RmWork = 'rm-work',
   RmWorkExclude = 'rm-work-exclude',

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 
 import * as core from '@actions/core';
 
+import type { CleanupSettings } from '../cache/cleanup.js';
 import { type HashServer, parseHashServer } from '../cache/remote/hashserve.js';
 import { parseBucketUrl, type RemoteSettings } from '../cache/remote/location.js';
 import { type ConfigOverrides, type OverrideField, type OverrideNaming } from '../config/config.js';
@@ -129,7 +130,7 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
   }
   const event = env.GITHUB_EVENT_NAME ?? '';
   const saveInput = get(Inputs.Save);
-  const save = saveInput === '' ? !UNTRUSTED_EVENTS.includes(event) : parseBoolean(saveInput, Inputs.Save);
+  const save = saveInput === '' ? !pullRequestBuild(env) : parseBoolean(saveInput, Inputs.Save);
   const saveReason =
     saveInput !== ''
       ? `the save input is ${saveInput}`
@@ -171,6 +172,24 @@ function readCacheInputs(env: NodeJS.ProcessEnv, workspace: string): CacheInputs
     sstateMaxAgeDays: parseDays(get(Inputs.SstateMaxAgeDays), Inputs.SstateMaxAgeDays, 30),
     workspaceMaxAgeDays: parseDays(get(Inputs.WorkspaceMaxAgeDays), Inputs.WorkspaceMaxAgeDays, 7),
   };
+}
+
+/** A pull_request or pull_request_target build: its code is untrusted, so it saves only when told and never deletes. */
+export function pullRequestBuild(env: NodeJS.ProcessEnv): boolean {
+  return UNTRUSTED_EVENTS.includes(env.GITHUB_EVENT_NAME ?? '');
+}
+
+/**
+ * The post step's clean-up of superseded cache entries. Read by the post step itself, unlike the
+ * other inputs: the token must not travel through the step state, which the runner keeps in a file.
+ */
+export function readCleanupSettings(env = process.env): CleanupSettings {
+  const token = core.getInput(Inputs.GithubToken).trim();
+  const s = { token, repository: env.GITHUB_REPOSITORY ?? '', ref: env.GITHUB_REF ?? '' };
+  if (pullRequestBuild(env)) return { ...s, skip: `a ${env.GITHUB_EVENT_NAME} build never deletes cache entries` };
+  if (!token) return { ...s, skip: `the ${Inputs.GithubToken} input is empty` };
+  if (!s.repository.includes('/') || !s.ref) return { ...s, skip: 'GITHUB_REPOSITORY or GITHUB_REF is not set' };
+  return s;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface StepState {
   dirs: PipelineDirs;
   /** What the cache service restored (cache mode `actions`): the post step saves against it. */
   restored?: RestoredCaches;
+  /** When the restore started: entries saved after it are a concurrent job's, which the post step never deletes. */
+  restoreStartedMs?: number;
 }
 
 export function saveStepState(s: StepState): void {

@@ -4,6 +4,7 @@
  * from the parts.
  */
 import type { CacheDirs } from '../bitbake/workspace.js';
+import { errorMessage } from '../util/errors.js';
 import { log } from '../util/log.js';
 import {
   type CacheService,
@@ -40,7 +41,7 @@ export async function restoreLayoutParts(
   parts: RestoredPart[];
   records: Partial<Record<PartName, PartRecord>>;
 }> {
-  const done = await Promise.all(PART_NAMES.map((p) => restorePart(p, partKeys(keys), dirs, timeoutMs, service)));
+  const done = await Promise.all(PART_NAMES.map((p) => restoreGuarded(p, keys, dirs, timeoutMs, service)));
   const parts = done.map((d) => d.restored);
   const records = Object.fromEntries(done.map((d) => [d.restored.part, d.record]));
   const of = (names: PartName[]) => parts.filter((p) => names.includes(p.part));
@@ -54,6 +55,26 @@ export async function restoreLayoutParts(
     parts,
     records,
   };
+}
+
+/** A part whose restore failed in an unforeseen way (a file where a directory was wanted) is a warning and a cold part, never a failed build. */
+async function restoreGuarded(
+  part: PartName,
+  keys: CacheKeys,
+  dirs: CacheDirs,
+  timeoutMs: number,
+  service: CacheService,
+): Promise<{ restored: RestoredPart; record: PartRecord }> {
+  try {
+    return await restorePart(part, partKeys(keys), dirs, timeoutMs, service);
+  } catch (e) {
+    const warning = `${part} cache: restore failed, building this part without it: ${errorMessage(e)}`;
+    log.warning(warning);
+    return {
+      restored: { part, lineage: keys.lineages![part], kind: 'miss', seconds: 0, warning },
+      record: { restored: [] },
+    };
+  }
 }
 
 /**

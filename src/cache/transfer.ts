@@ -67,9 +67,11 @@ export async function saveWithin(
 /**
  * The service refused a key because another job holds it: legs of one matrix run racing for the
  * same shared entry, or a rerun of a job that already saved. Not a failure: the entry exists.
+ * (v2 answers 409 "cache entry with the same key, version, and scope already exists"; v1 "Cache
+ * already exists"; a full cache or a denied write is something else, and a warning.)
  */
 export function lostRace(refused: string | undefined): boolean {
-  return refused !== undefined && /another job may be creating this cache|already exists/i.test(refused);
+  return refused !== undefined && /\(409\)|already exists/i.test(refused);
 }
 
 function transfer(request: TransferRequest, limitMs: number): Promise<Done> {

@@ -74,7 +74,7 @@ export async function installBuildtools(bt: BuildtoolsConfig, arch = yoctoArch()
     const actual = await sha256(file);
     if (actual !== bt.sha256sum.toLowerCase()) {
       throw new ConfigError(
-        `buildtools ${bt.version}: the installer from ${shown} has SHA-256 ${actual}, but ${bt.sha256sum.toLowerCase()} was expected; check buildtools.sha256sum and the download site`,
+        `buildtools ${bt.version}: the installer from ${shown} has SHA-256 ${actual}, but ${bt.sha256sum.toLowerCase()} was expected; check the buildtools-sha256 input (or buildtools.sha256sum) and the download site`,
       );
     }
     // An empty directory is cached first, so the installer relocates itself to its final place.

@@ -15,8 +15,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as cache from '@actions/cache';
+import { getOctokit } from '@actions/github';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { CachePermissionDenied, githubCacheEntries } from '../../src/cache/github-entries.js';
 import {
   accelerateTimers,
   applyClientEnv,
@@ -292,6 +294,95 @@ describe('cache service v2 (github.com: twirp + Azure Blob via Azurite)', { time
     expect((await j.save('branch-key-main')).value).toBeGreaterThan(0);
   });
 
+  it('serves the REST endpoints: list by key prefix and ref, usage, delete by id and by key', async () => {
+    const j = job();
+    await j.fill('rest');
+    expect((await j.save('rest-main-1')).value).toBeGreaterThan(0);
+    expect((await j.save('rest-main-2')).value).toBeGreaterThan(0);
+    process.env['ACTIONS_RUNTIME_TOKEN'] = runtimeToken(pushScopes('feature/x'));
+    expect((await j.save('rest-feature-1')).value).toBeGreaterThan(0);
+    const all = service.entries().filter((e) => e.key.startsWith('rest-'));
+    expect(all.map((e) => [e.key, e.scope])).toEqual([
+      ['rest-main-1', 'refs/heads/main'],
+      ['rest-main-2', 'refs/heads/main'],
+      ['rest-feature-1', 'refs/heads/feature/x'],
+    ]);
+
+    const api = githubCacheEntries(service.githubToken('write'), 'smidr/example', service.env['GITHUB_API_URL']);
+    const listed = await api.list('rest-', 'refs/heads/main');
+    expect(listed.map((e) => e.key).sort()).toEqual(['rest-main-1', 'rest-main-2']);
+    expect(listed.every((e) => e.ref === 'refs/heads/main' && e.sizeBytes > 0 && e.createdAtMs > 0)).toBe(true);
+    // A branch name is accepted for the ref, as GitHub does.
+    expect((await api.list('rest-', 'feature/x')).map((e) => e.key)).toEqual(['rest-feature-1']);
+    const usage = await api.usage();
+    expect(usage.entries).toBe(service.entries().length);
+    expect(usage.bytes).toBe(service.entries().reduce((n, e) => n + e.sizeBytes, 0));
+
+    expect(await api.remove(all[0]!.id)).toBe(true);
+    expect(await api.remove(all[0]!.id)).toBe(false);
+    const octokit = getOctokit(service.githubToken('write'), { baseUrl: service.env['GITHUB_API_URL'] });
+    const byKey = await octokit.rest.actions
+      .deleteActionsCacheByKey({
+        owner: 'smidr',
+        repo: 'example',
+        key: 'rest-feature-1',
+        ref: 'refs/heads/main',
+      })
+      .catch((e: { status: number }) => e.status);
+    expect(byKey).toBe(404);
+    await octokit.rest.actions.deleteActionsCacheByKey({ owner: 'smidr', repo: 'example', key: 'rest-feature-1' });
+    expect(
+      service
+        .entries()
+        .filter((e) => e.key.startsWith('rest-'))
+        .map((e) => e.key),
+    ).toEqual(['rest-main-2']);
+    // The archive went with the entry.
+    await j.clear();
+    expect((await j.restore('rest-feature-1')).value).toBeUndefined();
+  });
+
+  it('pages REST listings with Link headers, as Octokit paginates them', async () => {
+    const j = job();
+    await j.fill('pages');
+    for (let i = 0; i < 5; i++) expect((await j.save(`page-${i}`)).value).toBeGreaterThan(0);
+    const octokit = getOctokit(service.githubToken('read'), { baseUrl: service.env['GITHUB_API_URL'] });
+    service.resetCalls();
+    const pages = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
+      owner: 'smidr',
+      repo: 'example',
+      key: 'page-',
+      per_page: 2,
+      sort: 'created_at',
+      direction: 'asc',
+    });
+    expect(pages.map((c) => c.key)).toEqual(['page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+    expect(service.callCount('rest.listCaches')).toBe(3);
+  });
+
+  it("answers GitHub's 403 to a token without actions: write, and 401 to an unknown one", async () => {
+    const j = job();
+    await j.fill('denied');
+    expect((await j.save('denied-1')).value).toBeGreaterThan(0);
+    const id = service.entries().find((e) => e.key === 'denied-1')!.id;
+    const url = service.env['GITHUB_API_URL'];
+    const reader = githubCacheEntries(service.githubToken('read'), 'smidr/example', url);
+    expect((await reader.list('denied-', 'refs/heads/main')).map((e) => e.id)).toEqual([id]);
+    await expect(reader.remove(id)).rejects.toThrow(CachePermissionDenied);
+    await expect(reader.remove(id)).rejects.toThrow(/403 Resource not accessible by integration/);
+    const none = githubCacheEntries(service.githubToken('none'), 'smidr/example', url);
+    await expect(none.usage()).rejects.toThrow(CachePermissionDenied);
+    const stranger = githubCacheEntries('ghs_unknown', 'smidr/example', url);
+    await expect(stranger.usage()).rejects.toThrow(/401 Bad credentials/);
+    const otherRepo = githubCacheEntries(service.githubToken('write'), 'smidr/other', url);
+    await expect(otherRepo.usage()).rejects.toThrow(/404 Not Found/);
+    expect(service.entries().some((e) => e.id === id)).toBe(true);
+    // Only a fault aimed at the REST side fails it.
+    await service.setFault({ serverError: { status: 502, target: 'rest' } });
+    await expect(reader.usage()).rejects.toThrow(/502/);
+    expect((await j.restore('denied-1')).value).toBe('denied-1');
+  });
+
   it('honours ACTIONS_CACHE_MODE on the client side, without calling the service', async () => {
     const j = job();
     await j.fill('mode');
@@ -538,6 +629,7 @@ describe('cache service v2 with Azure-style blob hosts (Azure SDK download path)
     service.resetCalls();
     const script = `
       import * as cache from '@actions/cache';
+import { getOctokit } from '@actions/github';
       const key = await cache.restoreCache([process.env.DATA_DIR], 'child-key');
       process.stderr.write('RESULT=' + key + '\\n');`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
@@ -583,6 +675,18 @@ describe('cache service v1 (GHES: _apis/artifactcache)', { timeout: 60_000 }, ()
     expect((await j.restore('small-v1')).value).toBe('small-v1');
     expect(await digestTree(j.data)).toEqual(digest);
     expect(service.callCount('v1.getCacheEntry', 'v1.downloadArchive')).toBe(2);
+  });
+
+  it('serves the REST endpoints under /api/v3, as GHES does', async () => {
+    const j = job();
+    await j.fill('v1-rest');
+    expect((await j.save('v1rest-1')).value).toBeGreaterThan(0);
+    expect(service.env['GITHUB_API_URL']).toBe(`${service.url}api/v3`);
+    const api = githubCacheEntries(service.githubToken('write'), 'smidr/example', service.env['GITHUB_API_URL']);
+    const [listed] = await api.list('v1rest-', 'refs/heads/main');
+    expect(listed).toMatchObject({ key: 'v1rest-1', ref: 'refs/heads/main' });
+    expect(await api.remove(listed!.id)).toBe(true);
+    expect(service.entries().some((e) => e.key === 'v1rest-1')).toBe(false);
   });
 
   it('matches prefixes newest-first and misses with 204', async () => {

@@ -64,7 +64,10 @@ function dirService(): CacheService & { keys: () => string[]; drop: (pred: (k: s
     },
     save: async (entry, key) => {
       if (entries.some((e) => e.key === key))
-        return { id: -1, refused: `Unable to reserve cache with key ${key}, another job may be creating this cache.` };
+        return {
+          id: -1,
+          refused: `Unable to reserve cache with key ${key}, another job may be creating this cache.: Error: Failed to CreateCacheEntry: Received non-retryable error: Failed request: (409) Conflict: cache entry with the same key, version, and scope already exists`,
+        };
       const dir = path.join(store, String(entries.length));
       for (const p of entry.paths) cpSync(path.join(entry.root, p), path.join(dir, p), { recursive: true });
       entries.push({ key, version: entry.paths.join(), dir });
@@ -192,6 +195,22 @@ describe('the parts layout through a cache service', () => {
       expect.stringMatching(/^machine cache: \S+@delta-1-1-\S+ is there but not the base it sits on/),
     ]);
     expect(existsSync(path.join(c.sstate, target(3)))).toBe(false);
+  });
+
+  it('a restore that cannot put a file in place warns and leaves that part cold; the build goes on', async () => {
+    const service = dirService();
+    const a = machine('a');
+    const r = await restoreCaches(keys('1-1'), a, path.join(tmp, 'inv-a.json'), 60_000, service);
+    put(a.sstate, target(2), 3000);
+    await saveCaches(r, a, SETTINGS, service);
+    const b = machine('b');
+    // A directory where the object should go.
+    mkdirSync(path.join(b.sstate, target(2)), { recursive: true });
+    const restored = await restoreCaches(keys('2-1'), b, path.join(tmp, 'inv-b.json'), 60_000, service);
+    expect(restored.parts!.find((p) => p.part === 'machine')!.kind).toBe('miss');
+    expect(warnings).toEqual([
+      expect.stringMatching(/^machine cache: restore failed, building this part without it: /),
+    ]);
   });
 
   it('legs of one run racing for the shared key: the loser says so as information', async () => {

@@ -11,6 +11,7 @@ import {
   supersededLineages,
 } from '../../src/cache/parts.js';
 import { parseSstateName, sstateScope } from '../../src/cache/sstate.js';
+import { lostRace } from '../../src/cache/transfer.js';
 
 const H = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -145,5 +146,27 @@ describe('supersededLineages', () => {
       { prefix: 'S@', keep: ['S@base-2-x'] },
       { prefix: 'M@', keep: ['M@base-1-x', 'M@delta-1-x-2-y'] },
     ]);
+  });
+});
+
+describe('lostRace', () => {
+  it('is a key that exists (v2 409, v1 "already exists"), not a full cache or a denied write', () => {
+    const v2 = 'Unable to reserve cache with key k, another job may be creating this cache.';
+    expect(
+      lostRace(
+        `${v2}: Error: Failed to CreateCacheEntry: Received non-retryable error: Failed request: (409) Conflict: cache entry with the same key, version, and scope already exists`,
+      ),
+    ).toBe(true);
+    expect(
+      lostRace(
+        'Unable to reserve cache with key k, another job may be creating this cache. More details: Cache already exists. Scope: x',
+      ),
+    ).toBe(true);
+    expect(
+      lostRace(
+        `${v2}: Error: Failed to CreateCacheEntry: Received non-retryable error: Failed request: (429) Too Many Requests: insufficient usage`,
+      ),
+    ).toBe(false);
+    expect(lostRace(undefined)).toBe(false);
   });
 });

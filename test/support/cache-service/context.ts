@@ -3,9 +3,9 @@ import type { IncomingMessage } from 'node:http';
 
 import type { Azurite } from './azurite.js';
 import { bearerToken, type DownloadFault } from './http-util.js';
-import type { EntryStore } from './store.js';
+import type { EntryStore, StoredEntry } from './store.js';
 import { canRead, canWrite, scopesFromToken } from './token.js';
-import type { CallName, FaultPlan, ScopeGrant } from './types.js';
+import type { ActionsPermission, CallName, FaultPlan, ScopeGrant } from './types.js';
 
 export interface ServiceContext {
   readonly store: EntryStore;
@@ -20,6 +20,12 @@ export interface ServiceContext {
   /** The signed URL of a v2 blob, in the configured host style. */
   blobUrl(blobName: string, sas: string): string;
   count(name: CallName): void;
+  /** `owner/name` of the repository the REST endpoints serve. */
+  readonly repository: string;
+  /** What a REST token handed out by `githubToken` may do; undefined for any other token. */
+  restPermission(token: string): ActionsPermission | undefined;
+  /** Deletes an entry and its archive. */
+  removeEntry(entry: StoredEntry): Promise<void>;
 }
 
 export interface RequestScopes {

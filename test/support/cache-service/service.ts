@@ -2,6 +2,7 @@
  * A loopback implementation of the GitHub Actions cache service, for the unmodified
  * @actions/cache client. See README.md in this directory.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -27,10 +28,12 @@ import {
 import type { ServiceContext } from './context.js';
 import { DNS_OVERRIDE_ENV } from './dns-override.js';
 import { bearerToken, RequestError, sendJson, sendText } from './http-util.js';
-import { EntryStore, publicView } from './store.js';
+import { GHES_API_PREFIX, handleRest, isRestPath, restCallName } from './rest.js';
+import { EntryStore, publicView, type StoredEntry } from './store.js';
 import { runtimeToken } from './token.js';
 import { handleTwirp, isTwirpMethod, TWIRP_PREFIX, twirpError } from './twirp.js';
 import type {
+  ActionsPermission,
   CacheEntry,
   CacheProtocol,
   CacheServiceOptions,
@@ -49,6 +52,7 @@ export const CACHE_ENV_KEYS = [
   'ACTIONS_RUNTIME_TOKEN',
   'ACTIONS_CACHE_MODE',
   'GITHUB_SERVER_URL',
+  'GITHUB_API_URL',
   DNS_OVERRIDE_ENV,
 ] as const;
 
@@ -76,6 +80,11 @@ export interface CacheService {
   readArchive(id: number): Promise<Buffer>;
   /** Deletes the matching entries (like GitHub's eviction); returns how many. */
   deleteEntries(match: (entry: CacheEntry) => boolean): Promise<number>;
+  /**
+   * A GITHUB_TOKEN-like token for the REST endpoints (the action's `github-token` input), granting
+   * the workflow's `permissions: actions: <permission>` on the service's repository.
+   */
+  githubToken(permission: ActionsPermission): string;
   /** v2: artifacts finalized through the artifact service (@actions/artifact), oldest first. */
   artifacts(): Omit<StoredArtifact, 'location'>[];
   /** v2: the blob (the zip) of an artifact, as uploaded. */
@@ -86,8 +95,11 @@ export interface CacheService {
 }
 
 const DEFAULT_SCOPES: readonly ScopeGrant[] = [{ scope: 'refs/heads/main', permission: 'readwrite' }];
+const DEFAULT_REPOSITORY = 'smidr/example';
 
-function faultHits(target: FaultTarget | undefined, fallback: FaultTarget, where: 'api' | 'storage'): boolean {
+type Side = 'api' | 'storage' | 'rest';
+
+function faultHits(target: FaultTarget | undefined, fallback: FaultTarget, where: Side): boolean {
   const t = target ?? fallback;
   return t === 'all' || t === where;
 }
@@ -141,6 +153,13 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
   const agent = new http.Agent({ keepAlive: true });
   let plan: FaultPlan = { ...options.faults };
   let port = 0;
+  const restTokens = new Map<string, ActionsPermission>();
+
+  async function removeEntry(entry: StoredEntry): Promise<void> {
+    store.remove(entry);
+    if (azurite) await azurite.deleteBlob(entry.location);
+    else await unlink(entry.location).catch(() => undefined);
+  }
 
   const ctx: ServiceContext = {
     store,
@@ -160,11 +179,16 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     count(name) {
       counts.set(name, (counts.get(name) ?? 0) + 1);
     },
+    repository: options.repository ?? DEFAULT_REPOSITORY,
+    restPermission: (token) => restTokens.get(token),
+    removeEntry,
   };
 
-  function sendServerError(res: http.ServerResponse, where: 'api' | 'storage', status: number): void {
+  function sendServerError(res: http.ServerResponse, where: Side, status: number): void {
     const message = 'injected fault: internal server error';
-    if (where === 'storage' && protocol === 'v2') {
+    if (where === 'rest') {
+      sendJson(res, status, { message, documentation_url: 'https://docs.github.com/rest', status: String(status) });
+    } else if (where === 'storage' && protocol === 'v2') {
       const xml = storageErrorXml(status, 'InternalError', message);
       sendText(res, xml.status, 'application/xml', xml.body, xml.headers);
     } else if (protocol === 'v2') {
@@ -179,8 +203,11 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     const method = req.method ?? 'GET';
     const upstreamPath = azurite ? blobUpstreamPath(azurite, req.headers.host ?? '', url) : undefined;
     let name: CallName = 'unknown';
-    let where: 'api' | 'storage' = 'api';
-    if (upstreamPath !== undefined) {
+    let where: Side = 'api';
+    if (isRestPath(url.pathname)) {
+      name = restCallName(method, url.pathname);
+      where = 'rest';
+    } else if (upstreamPath !== undefined) {
       name = blobCallName(method, url);
       where = 'storage';
     } else if (protocol === 'v2' && url.pathname.startsWith(TWIRP_PREFIX)) {
@@ -230,6 +257,7 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       }
     }
 
+    if (where === 'rest') return handleRest(ctx, req, res, url, name);
     if (upstreamPath !== undefined && azurite) return proxyToAzurite(ctx, azurite, agent, req, res, upstreamPath, name);
     if (name.startsWith('twirp.')) {
       const twirpMethod = url.pathname.slice(TWIRP_PREFIX.length);
@@ -272,8 +300,15 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
           ACTIONS_RESULTS_URL: url,
           ACTIONS_RUNTIME_TOKEN: token,
           GITHUB_SERVER_URL: 'https://github.com',
+          // api.github.com has no path; Octokit appends `/repos/…` to this as it is.
+          GITHUB_API_URL: url.slice(0, -1),
         }
-      : { ACTIONS_CACHE_URL: url, ACTIONS_RUNTIME_TOKEN: token, GITHUB_SERVER_URL: GHES_SERVER_URL };
+      : {
+          ACTIONS_CACHE_URL: url,
+          ACTIONS_RUNTIME_TOKEN: token,
+          GITHUB_SERVER_URL: GHES_SERVER_URL,
+          GITHUB_API_URL: `${url.slice(0, -1)}${GHES_API_PREFIX}`,
+        };
   if (protocol === 'v2' && blobHost === 'azure' && azurite) {
     env[DNS_OVERRIDE_ENV] = `${azurite.account}${AZURE_BLOB_HOST_SUFFIX}`;
     env['NODE_OPTIONS'] =
@@ -311,12 +346,14 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     },
     async deleteEntries(match) {
       const doomed = store.all().filter((e) => match(publicView(e)));
-      for (const entry of doomed) {
-        store.remove(entry);
-        if (azurite) await azurite.deleteBlob(entry.location);
-        else await unlink(entry.location).catch(() => undefined);
-      }
+      for (const entry of doomed) await removeEntry(entry);
       return doomed.length;
+    },
+    githubToken(permission) {
+      // Shaped like an installation token; random, so a test can look for it in logs.
+      const t = `ghs_loopback${permission}${randomBytes(12).toString('hex')}`;
+      restTokens.set(t, permission);
+      return t;
     },
     artifacts: () => artifacts.all().flatMap(({ location: _, ...a }) => (a.finalized ? [a] : [])),
     async readArtifact(id) {

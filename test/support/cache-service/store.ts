@@ -26,13 +26,15 @@ export class EntryStore {
   ): StoredEntry | undefined {
     if (this.items.some((e) => e.key === key && e.version === version && e.scope === scope)) return undefined;
     const id = this.nextId++;
+    const now = new Date();
     const entry: StoredEntry = {
       id,
       key,
       version,
       scope,
       sizeBytes: 0,
-      createdAt: new Date(),
+      createdAt: now,
+      lastAccessedAt: now,
       committed: false,
       ...place(id),
     };
@@ -51,7 +53,7 @@ export class EntryStore {
   /**
    * GitHub's lookup: in each readable scope in order, for the primary key and then each restore key,
    * an exact key match, else the newest entry whose key starts with it. Only committed entries of
-   * exactly this version count.
+   * exactly this version count. A hit counts as an access (the REST API's `last_accessed_at`).
    */
   lookup(scopes: readonly string[], keys: readonly string[], version: string): StoredEntry | undefined {
     for (const scope of scopes) {
@@ -60,7 +62,10 @@ export class EntryStore {
         .sort(newer);
       for (const key of keys) {
         const hit = candidates.find((e) => e.key === key) ?? candidates.find((e) => e.key.startsWith(key));
-        if (hit) return hit;
+        if (hit) {
+          hit.lastAccessedAt = new Date();
+          return hit;
+        }
       }
     }
     return undefined;
@@ -82,6 +87,15 @@ export class EntryStore {
 }
 
 export function publicView(entry: StoredEntry): CacheEntry {
-  const { id, key, version, scope, sizeBytes, createdAt, committed } = entry;
-  return { id, key, version, scope, sizeBytes, createdAt: new Date(createdAt), committed };
+  const { id, key, version, scope, sizeBytes, createdAt, lastAccessedAt, committed } = entry;
+  return {
+    id,
+    key,
+    version,
+    scope,
+    sizeBytes,
+    createdAt: new Date(createdAt),
+    lastAccessedAt: new Date(lastAccessedAt),
+    committed,
+  };
 }

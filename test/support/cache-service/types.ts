@@ -13,8 +13,17 @@ export interface ScopeGrant {
   permission: ScopePermission;
 }
 
-/** Which side of the service a fault hits: the cache API, or archive storage (blobs, v1 archives). */
-export type FaultTarget = 'api' | 'storage' | 'all';
+/**
+ * Which side of the service a fault hits: the cache API, archive storage (blobs, v1 archives), or
+ * the REST API's cache endpoints (list, delete, usage).
+ */
+export type FaultTarget = 'api' | 'storage' | 'rest' | 'all';
+
+/**
+ * What a GITHUB_TOKEN-like REST token may do with caches: the workflow's `permissions: actions:`
+ * (`write` deletes, `read` lists and reads usage, `none` nothing).
+ */
+export type ActionsPermission = 'write' | 'read' | 'none';
 
 /**
  * Faults the service injects. Every field is independent; an empty plan means a healthy service.
@@ -56,6 +65,8 @@ export interface CacheEntry {
   sizeBytes: number;
   /** When the entry was reserved (CreateCacheEntry / reserve). */
   createdAt: Date;
+  /** When a lookup last matched it (its creation until then). */
+  lastAccessedAt: Date;
   /** False while reserved but not yet finalized (v2) / committed (v1). */
   committed: boolean;
 }
@@ -84,6 +95,11 @@ export type CallName =
   | 'blob.GetBlob'
   | 'blob.GetBlobProperties'
   | 'blob.other'
+  | 'rest.listCaches'
+  | 'rest.deleteCachesByKey'
+  | 'rest.deleteCacheById'
+  | 'rest.cacheUsage'
+  | 'rest.unknown'
   | 'unknown';
 
 /** How the v2 signed blob URLs name the storage host. */
@@ -108,6 +124,8 @@ export interface CacheServiceOptions {
   scopes?: readonly ScopeGrant[];
   /** v2 only. Default `loopback`. */
   blobHost?: BlobHostStyle;
+  /** `owner/name` the REST endpoints answer for (others are 404). Default `smidr/example`. */
+  repository?: string;
   /** Log each request to stderr (also when CACHE_SERVICE_LOG=1). */
   log?: boolean;
 }
