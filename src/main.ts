@@ -14,7 +14,7 @@ import { cacheKeys, cacheLayout } from './cache/keys.js';
 import { configuredHashServer, sharedHashServe } from './cache/remote/hashserve.js';
 import { finishRemote, mirrorConf, type RemoteSession, startRemote } from './cache/remote/session.js';
 import { checkReport, formatOf, loadAnyConfig } from './check.js';
-import { type BuildConfig, logConfigWarnings } from './config/config.js';
+import { type BuildConfig, forbidsNetwork, logConfigWarnings } from './config/config.js';
 import { freeDiskDecision, freeDiskSpace } from './host/free-disk.js';
 import { diskCandidates, placeBuild } from './host/placement.js';
 import {
@@ -70,7 +70,7 @@ async function runBuild(
   const server = inputs.hashServe ?? configuredHashServer(config);
   const hashServe = server && (await sharedHashServe(server, inputs.cache.save));
   const build = await prepareBuild(config, dirs, {
-    mirrors: remote && mirrorConf(remote.endpoint.url),
+    mirrors: remote && mirrorConf(remote.endpoint.url, { noNetwork: forbidsNetwork(config) }),
     hashServe: hashServe?.conf,
     rmWork: inputs.runner.rmWork,
   });

@@ -216,3 +216,13 @@ export function parseConfig(
 export function logConfigWarnings(config: BuildConfig): void {
   for (const w of new Set(config.warnings ?? [])) log.warning(w);
 }
+
+/**
+ * Whether the config turns BitBake's network off: BB_NO_NETWORK = "1" from advanced.bb_no_network,
+ * local_conf or a kas header, read as written (a later line that unsets it is not followed).
+ */
+export function forbidsNetwork(config: BuildConfig): boolean {
+  const lines = [...(config.settingsConf ?? []), ...config.localConf];
+  if (lines.some((a) => a.variable === 'BB_NO_NETWORK' && a.value.trim() === '1')) return true;
+  return /^[ \t]*BB_NO_NETWORK[ \t]*[?:]*=[ \t]*(["'])1\1/m.test(config.confText?.localConf ?? '');
+}

@@ -10,6 +10,7 @@ import { type ContainerSpec, runArgs } from '../../src/bitbake/container.js';
 import { runnerEnvForBitbake } from '../../src/bitbake/host.js';
 import { hashServeConf, parseHashServer } from '../../src/cache/remote/hashserve.js';
 import { mirrorConf } from '../../src/cache/remote/session.js';
+import { type BuildConfig, type ConfAssignment, forbidsNetwork } from '../../src/config/config.js';
 
 const where = { url: "input 'remote-cache'", endpoint: "input 'remote-endpoint'" };
 
@@ -54,7 +55,7 @@ const base: AutoConfSettings = {
 
 describe('conf for the remote cache and a shared hash server', () => {
   it("points BitBake's mirrors at the loopback endpoint, before local_conf so a user can override", () => {
-    const text = renderAutoConf({ ...base, mirrors: mirrorConf('http://127.0.0.1:4711') });
+    const text = renderAutoConf({ ...base, mirrors: mirrorConf('http://127.0.0.1:4711', { noNetwork: false }) });
     expect(text).toContain(
       'SSTATE_MIRRORS = "file://.* http://127.0.0.1:4711/sstate-cache/PATH;downloadfilename=PATH"',
     );
@@ -63,6 +64,29 @@ describe('conf for the remote cache and a shared hash server', () => {
     expect(text).toContain('BB_GENERATE_MIRROR_TARBALLS = "1"');
     expect(text.indexOf('127.0.0.1:4711/sstate-cache')).toBeLessThan(text.indexOf('file:///mine/PATH'));
     expect(text).not.toMatch(/AWS|S3RVER|secret/i);
+  });
+
+  it('with BB_NO_NETWORK set, keeps the sstate mirror and leaves out the premirror BitBake would refuse', () => {
+    const text = renderAutoConf({ ...base, mirrors: mirrorConf('http://127.0.0.1:4711', { noNetwork: true }) });
+    expect(text).toContain('http://127.0.0.1:4711/sstate-cache/PATH');
+    expect(text).toContain('SSTATE_MIRROR_ALLOW_NETWORK = "1"');
+    expect(text).not.toContain('PREMIRRORS');
+    expect(text).not.toContain('127.0.0.1:4711/downloads');
+  });
+
+  it('finds BB_NO_NETWORK = "1" in advanced.bb_no_network, local_conf and a kas header', () => {
+    const config = (c: Partial<BuildConfig>) => ({ localConf: [], ...c }) as BuildConfig;
+    const on: ConfAssignment = { variable: 'BB_NO_NETWORK', operator: '=', value: '1' };
+    expect(forbidsNetwork(config({ settingsConf: [on] }))).toBe(true);
+    expect(forbidsNetwork(config({ localConf: [on] }))).toBe(true);
+    expect(forbidsNetwork(config({ localConf: [{ ...on, value: '0' }] }))).toBe(false);
+    expect(
+      forbidsNetwork(config({ confText: { localConf: 'X = "1"\nBB_NO_NETWORK ?= "1"\n', bblayersConf: '' } })),
+    ).toBe(true);
+    expect(forbidsNetwork(config({ confText: { localConf: '# BB_NO_NETWORK = "1"\n', bblayersConf: '' } }))).toBe(
+      false,
+    );
+    expect(forbidsNetwork(config({}))).toBe(false);
   });
 
   it('a writer reports to the shared server; a reader uses it as upstream of a local one', () => {

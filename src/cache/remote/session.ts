@@ -49,16 +49,29 @@ export async function startRemote(settings: RemoteSettings, store?: ObjectStore)
  * (PATH), sources by file name (a premirror URL ending in `/` gets the file's name appended); git
  * sources become mirror tarballs so that they can be saved and fetched as one file.
  */
-export function mirrorConf(endpointUrl: string): ConfAssignment[] {
-  const downloads = `${endpointUrl}${mirrorPath('downloads')}`;
-  const schemes = ['git', 'gitsm', 'https?', 'ftp', 'npm', 'crate'];
-  return [
+export function mirrorConf(endpointUrl: string, o: { noNetwork: boolean }): ConfAssignment[] {
+  const sstate: ConfAssignment[] = [
     {
       variable: 'SSTATE_MIRRORS',
       operator: '=',
       value: `file://.* ${endpointUrl}${mirrorPath('sstate')}PATH;downloadfilename=PATH`,
     },
+    // The sstate fetch lifts BB_NO_NETWORK for its mirrors when this is set; source fetches never do.
     { variable: 'SSTATE_MIRROR_ALLOW_NETWORK', operator: '=', value: '1' },
+  ];
+  if (o.noNetwork) {
+    // With BB_NO_NETWORK = "1" an http:// premirror fails the fetch (NetworkAccess is raised past
+    // the mirror loop), even for a source that is in DL_DIR's reach by other means.
+    log.info(
+      'Remote cache: BB_NO_NETWORK is set, so BitBake would refuse an http:// premirror: source archives do not come from the store (sstate still does). ' +
+        'To fetch them from it while staying offline, set BB_ALLOWED_NETWORKS = "127.0.0.1" instead of BB_NO_NETWORK.',
+    );
+    return sstate;
+  }
+  const downloads = `${endpointUrl}${mirrorPath('downloads')}`;
+  const schemes = ['git', 'gitsm', 'https?', 'ftp', 'npm', 'crate'];
+  return [
+    ...sstate,
     {
       variable: 'PREMIRRORS:prepend',
       operator: '=',
