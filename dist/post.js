@@ -62203,16 +62203,7 @@ async function pruneWorkspaces(buildsDir, before, report, tmpDirs) {
 async function pruneTmpRoot(dir, report) {
     if (!lstatOrUndefined(dir)?.isDirectory())
         return;
-    const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
-    try {
-        await promises$1.rename(dir, trash);
-    }
-    catch (e) {
-        if (errorCode(e) === 'ENOENT')
-            return; // another housekeeper took it
-        throw e;
-    }
-    await removeTrash(trash, dir, report);
+    await removeDir(dir, report);
 }
 async function pruneWorkspace(dir, before, containers, report) {
     if (!lstatOrUndefined(path.join(dir, 'conf'))?.isDirectory() || newestMtime(dir) >= before)
@@ -62221,6 +62212,10 @@ async function pruneWorkspace(dir, before, containers, report) {
         report.skippedInUse.push(dir);
         return;
     }
+    await removeDir(dir, report);
+}
+/** Renamed into the trash first, so no reader ever sees half a directory under its own name. */
+async function removeDir(dir, report) {
     const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
     try {
         await promises$1.rename(dir, trash);

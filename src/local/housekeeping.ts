@@ -212,14 +212,7 @@ async function pruneWorkspaces(
 /** The TMPDIR directory of a removed build under directories.tmp; never a symlink's target. */
 async function pruneTmpRoot(dir: string, report: HousekeepingReport): Promise<void> {
   if (!lstatOrUndefined(dir)?.isDirectory()) return;
-  const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
-  try {
-    await fs.rename(dir, trash);
-  } catch (e) {
-    if (errorCode(e) === 'ENOENT') return; // another housekeeper took it
-    throw e;
-  }
-  await removeTrash(trash, dir, report);
+  await removeDir(dir, report);
 }
 
 async function pruneWorkspace(
@@ -233,6 +226,11 @@ async function pruneWorkspace(
     report.skippedInUse.push(dir);
     return;
   }
+  await removeDir(dir, report);
+}
+
+/** Renamed into the trash first, so no reader ever sees half a directory under its own name. */
+async function removeDir(dir: string, report: HousekeepingReport): Promise<void> {
   const trash = path.join(path.dirname(dir), TRASH_PREFIX + path.basename(dir));
   try {
     await fs.rename(dir, trash);
