@@ -28,8 +28,9 @@ function runner(workspace: string, inputs: Record<string, string>, env: Record<s
   return cacheRunner(world, 7000 + jobs, { workspace, inputs, env });
 }
 
-const entries = (prefix: string, cache: string) =>
-  service.entries().filter((e) => e.key.startsWith(`smidr-v1-${prefix}-${cache}-`));
+/** The entries of one cache part (e.g. `sstate-machine`: this machine's sstate and the DB). */
+const entries = (prefix: string, part: string) =>
+  service.entries().filter((e) => e.key.startsWith(`smidr-v2-${prefix}-${part}-`));
 
 beforeAll(async () => {
   world = await startCacheWorld('reliability');
@@ -52,7 +53,7 @@ describe('stop-after', () => {
     // whole build (56 tasks) does not.
     first = await runJob(runner(ws, { 'stop-after': '0.75', 'cache-key-prefix': 'budget' }));
     doneFirst = standinReport(first.main.outputs['build-dir']!).tasks_run;
-    savedByFirst = entries('budget', 'sstate').length;
+    savedByFirst = entries('budget', 'sstate-machine').length;
     second = await runJob(runner(ws, { 'cache-key-prefix': 'budget' }));
     rerun = standinReport(second.main.outputs['build-dir']!).tasks_run;
   }, LONG);
@@ -131,7 +132,7 @@ describe('cancellation by SIGTERM', () => {
 
   it('the post step still saves what was built', () => {
     expect(post.exitCode).toBe(0);
-    expect(entries('term', 'sstate')).toHaveLength(1);
+    expect(entries('term', 'sstate-machine')).toHaveLength(1);
   });
 });
 
