@@ -145,6 +145,10 @@ export async function restoreCaches(
     log.info(`sstate + DB  key ${keys.sstate.key}\n             restore keys ${keys.sstate.restoreKeys.join(' | ')}`);
   });
 
+  // What is there after the restore is exactly what the entries held: on a runner that keeps
+  // RUNNER_TEMP between jobs, an earlier job's objects would otherwise pass for restored ones and
+  // never be saved.
+  if (keys.lineages) for (const dir of [dirs.downloads, dirs.sstate, dirs.hashserv]) await emptyDir(dir);
   // Independent caches: restore them at the same time.
   const layout = keys.lineages
     ? await restoreLayoutParts(keys, dirs, timeoutMs, service)

@@ -21,6 +21,8 @@ import {
   standinReport,
 } from '../support/world.js';
 
+/** The summary's name for the cache part that holds this machine's sstate and the DB. */
+const MACHINE_PART = 'machine sstate + hash-equivalence DB';
 const LONG = 900_000;
 const RECIPE = 'meta-smidr-test/recipes-test/smidr-app/smidr-app_1.0.bb';
 let root: string;
@@ -130,9 +132,10 @@ describe('a failed build', () => {
 
   it('still saves what was built, and says so in the summary', () => {
     expect(r.post.exitCode).toBe(0);
-    const [downloads, sstate] = rows(section(r.post.summary, 'Caches saved'));
-    expect(downloads![1]).toMatch(/^`smidr-v1-downloads-/);
-    expect(sstate![1]).toMatch(/^`smidr-v1-sstate-/);
+    const saved = rows(section(r.post.summary, 'Caches saved'));
+    const key = (part: string) => saved.find((row) => row[0] === part)?.[2];
+    expect(key('downloads')).toMatch(/^`smidr-v2-downloads-/);
+    expect(key(MACHINE_PART)).toMatch(/^`smidr-v2-sstate-machine-/);
   });
 });
 
@@ -188,13 +191,15 @@ describe('a successful build, after the failed one', () => {
     expect(Number(r.main.outputs['tasks-run'])).toBe(report.tasks_run.length);
     expect(Number(bb![3])).toBeGreaterThan(0);
 
+    // Part, match, base, delta on it, restore time: the failed build saved this machine's base.
     const caches = rows(section(s, 'Caches restored'));
-    expect(caches[0]![0]).toBe('downloads');
-    expect(caches[1]!.slice(0, 3)).toEqual(['sstate', 'partial', `\`${r.main.outputs['sstate-cache-key']}\``]);
-    // The compressed archive, then the size on disk.
-    expect(caches[1]![3]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
-    expect(caches[1]![4]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
-    expect(caches[1]![5]).toMatch(/^\d+\.\d s$/);
+    expect(caches.map((c) => c[0]).sort()).toEqual(
+      [MACHINE_PART, 'downloads', 'sstate shared by every machine'].sort(),
+    );
+    const machine = caches.find((c) => c[0] === MACHINE_PART)!;
+    expect(machine[1]).toMatch(/^(exact|partial)$/);
+    expect(machine[2]).toMatch(/^`smidr-v2-sstate-machine-\S+@base-\S+`: \d+ objects, \d+(\.\d)? (B|KiB|MiB)/);
+    expect(machine[4]).toMatch(/^\d+\.\d s$/);
 
     const images = rows(section(s, 'Images'));
     const ext4 = images.find((i) => i[0] === '`smidr-image-qemux86-64.rootfs.ext4`')!;
@@ -209,11 +214,12 @@ describe('a successful build, after the failed one', () => {
   });
 
   it('appends what the post step saved', () => {
-    const [, sstate] = rows(section(r.post.summary, 'Caches saved'));
-    expect(sstate![1]).toBe(`\`${/sstate cache: saved (\S+)/.exec(r.post.stdout)![1]}\``);
-    expect(sstate![2]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
-    expect(sstate![3]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
-    expect(sstate![5]).toMatch(/^(\d+ objects, .+ superseded|nothing)$/);
+    // Part, saved (base or delta), key, objects, size on disk, archive uploaded, save time.
+    const machine = rows(section(r.post.summary, 'Caches saved')).find((row) => row[0] === MACHINE_PART)!;
+    expect(machine[2]).toBe(`\`${/machine cache: saved (?:base|delta) (\S+)/.exec(r.post.stdout)![1]}\``);
+    expect(Number(machine[3])).toBeGreaterThan(0);
+    expect(machine[4]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
+    expect(machine[5]).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
   });
 });
 
