@@ -204,8 +204,9 @@ describe('the parts layout through a cache service', () => {
     put(a.sstate, target(2), 3000);
     await saveCaches(r, a, SETTINGS, service);
     const b = machine('b');
-    // A directory where the object should go.
-    mkdirSync(path.join(b.sstate, target(2)), { recursive: true });
+    // A file where SSTATE_DIR should be: nothing can be put in place under it.
+    rmSync(b.sstate, { recursive: true, force: true });
+    writeFileSync(b.sstate, 'not a directory');
     const restored = await restoreCaches(keys('2-1'), b, path.join(tmp, 'inv-b.json'), 60_000, service);
     expect(restored.parts!.find((p) => p.part === 'machine')!.kind).toBe('miss');
     expect(warnings).toEqual([
