@@ -43,6 +43,9 @@ interface Measure {
   restoreRss?: number;
   saveWorkerRss?: number;
   restoreWorkerRss?: number;
+  /** The step and its workers at one moment (KiB). */
+  saveTogetherRss?: number;
+  restoreTogetherRss?: number;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
@@ -163,6 +166,7 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
     );
   const peakBytes = peakOf((m) => [m.saveRss, m.restoreRss]);
   const workerPeakBytes = peakOf((m) => [m.saveWorkerRss, m.restoreWorkerRss]);
+  const togetherPeakBytes = peakOf((m) => [m.saveTogetherRss, m.restoreTogetherRss]);
   const all = (v: Variant, f: (m: Measure) => number) => results[v].map((m) => f(m).toFixed(1)).join(', ');
 
   return `## Cache round trip
@@ -203,7 +207,8 @@ ${table(rows)}
     bare.restore,
   )} of bare on the whole tree.
 - Peak RSS of the action's node processes, highest of all their runs: the step's own ${mib(peakBytes)}, the cache worker
-  process it starts for @actions/cache ${mib(workerPeakBytes)} (target: under 200 MB: ${Math.max(peakBytes, workerPeakBytes) < 200e6 ? 'met' : 'missed'}).
+  processes it starts for @actions/cache ${mib(workerPeakBytes)} (all at one moment), the step and its workers together
+  ${mib(togetherPeakBytes)} (target: under 300 MiB: ${togetherPeakBytes < 300 * 2 ** 20 ? 'met' : 'missed'}).
 - Every run, in seconds (save): tar+zstd ${all('tar-zstd', (m) => m.save)}; bare ${all('bare', (m) => m.save)}; action
   ${all('action', (m) => m.save)}; action pruning ${all('action-prune', (m) => m.save)}. Restore: tar+zstd
   ${all('tar-zstd', (m) => m.restore)}; bare ${all('bare', (m) => m.restore)}; action ${all('action', (m) => m.restore)};
@@ -290,8 +295,9 @@ async function measure(
       logFile,
     );
     const left = await census(cacheRoot);
-    const entry = service.entries().find((e) => e.key.includes(`-${prefix}-`));
-    if (!entry) throw new Error(`${v}: no entry was saved; see ${logFile}`);
+    // The action's parts layout saves two entries (the shared and the machine sstate), bare one.
+    const saved = service.entries().filter((e) => e.key.includes(`-${prefix}-`));
+    if (saved.length === 0) throw new Error(`${v}: no entry was saved; see ${logFile}`);
     await fresh(cacheRoot, undefined, dirs);
     const restore = await step(
       action ? 'action-restore' : 'bare-restore',
@@ -303,16 +309,18 @@ async function measure(
     const got = await census(cacheRoot);
     if (got.files !== left.files || got.bytes !== left.bytes)
       throw new Error(`${v}: restored ${got.files} files, ${got.bytes} bytes; saved ${left.files}, ${left.bytes}`);
-    await service.deleteEntries((e) => e.id === entry.id);
+    await service.deleteEntries((e) => saved.some((s) => s.id === e.id));
     m = {
       save: save.seconds,
       restore: restore.seconds,
-      archive: entry.sizeBytes,
+      archive: saved.reduce((n, e) => n + e.sizeBytes, 0),
       moved: left.bytes,
       saveRss: save.maxRssKiB,
       restoreRss: restore.maxRssKiB,
       saveWorkerRss: save.workerRssKiB,
       restoreWorkerRss: restore.workerRssKiB,
+      saveTogetherRss: save.togetherRssKiB,
+      restoreTogetherRss: restore.togetherRssKiB,
     };
   }
   await fs.rm(cacheRoot, { recursive: true, force: true });
@@ -325,7 +333,7 @@ async function step(
   env: NodeJS.ProcessEnv,
   work: string,
   logFile: string,
-): Promise<{ seconds: number; maxRssKiB: number; workerRssKiB: number }> {
+): Promise<{ seconds: number; maxRssKiB: number; workerRssKiB: number; togetherRssKiB: number }> {
   const requestFile = path.join(work, 'request.json');
   const out = path.join(work, 'result.json');
   await fs.rm(out, { force: true });
@@ -340,6 +348,7 @@ async function step(
     seconds: number;
     maxRssKiB: number;
     workerRssKiB: number;
+    togetherRssKiB: number;
     ok: boolean;
     detail: unknown;
   };

@@ -1,3 +1,4 @@
+import require$$5$2, { AsyncLocalStorage } from 'node:async_hooks';
 import * as os from 'os';
 import os__default from 'os';
 import * as crypto$1 from 'crypto';
@@ -30,7 +31,6 @@ import require$$5$1 from 'node:perf_hooks';
 import require$$8$1 from 'node:util/types';
 import require$$1$1 from 'node:worker_threads';
 import require$$1$2, { fileURLToPath } from 'node:url';
-import require$$5$2 from 'node:async_hooks';
 import require$$1$3 from 'node:console';
 import require$$1$4 from 'node:dns';
 import require$$5$3 from 'string_decoder';
@@ -84074,41 +84074,32 @@ function errorMessage(e) {
 }
 
 /**
- * Runs one @actions/cache restore or save in a process of its own, so the main or post step can
- * stop it when the cache service stops answering: the client has no request timeout, and a
+ * Runs @actions/cache restores and saves in a process of its own, so the main or post step can
+ * stop them when the cache service stops answering: the client has no request timeout, and a
  * restore that is abandoned in-process could still unpack into the directories BitBake is using.
- * Speaks to its parent over the IPC channel (see cache-transfer.ts).
+ * Speaks to its parent over the IPC channel (see cache/transfer.ts): several transfers at once,
+ * each message naming its transfer.
  */
-/**
- * @actions/cache tells the archive's size only in its log: `Cache Size: ~N MB (B B)` when it
- * restores, `File Size: B` (debug) when it saves. Read it on its way out.
- */
-let archiveBytes;
-/** Why the last restore failed, in @actions/cache's words: it logs the reason and returns undefined. */
-let restoreFailure;
-/** Why the last save gave no id: an info line for a key another job holds, a warning otherwise. */
-let saveFailure;
-/**
- * The service's own answer to a refused reservation: v2 turns every refusal (a key that exists,
- * a full cache) into the same "another job may be creating this cache", and says which only in
- * this debug line.
- */
-let reserveFailure;
+/** The transfer a log line belongs to: transfers run side by side, each in its own async context. */
+const current = new AsyncLocalStorage();
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk, ...rest) => {
-    const text = String(chunk);
-    const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(text);
-    if (m)
-        archiveBytes = Number(m[1] ?? m[2]);
-    const failed = /::(?:warning|error)::Failed to restore: (.*)/.exec(text);
-    if (failed)
-        restoreFailure = failed[1].trim();
-    const refused = /^(?:::(?:warning|error)::)?Failed to save: (.*)/m.exec(text);
-    if (refused)
-        saveFailure = refused[1].trim();
-    const reserve = /^::debug::Failed to reserve cache: (.*)/m.exec(text);
-    if (reserve)
-        reserveFailure = reserve[1].trim();
+    const said = current.getStore();
+    if (said) {
+        const text = String(chunk);
+        const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(text);
+        if (m)
+            said.archiveBytes = Number(m[1] ?? m[2]);
+        const failed = /::(?:warning|error)::Failed to restore: (.*)/.exec(text);
+        if (failed)
+            said.restoreFailure = failed[1].trim();
+        const refused = /^(?:::(?:warning|error)::)?Failed to save: (.*)/m.exec(text);
+        if (refused)
+            said.saveFailure = refused[1].trim();
+        const reserve = /^::debug::Failed to reserve cache: (.*)/m.exec(text);
+        if (reserve)
+            said.reserveFailure = reserve[1].trim();
+    }
     return write(chunk, ...rest);
 });
 /**
@@ -84117,44 +84108,50 @@ process.stdout.write = ((chunk, ...rest) => {
  * attempt usually gets through.
  */
 const RESTORE_ATTEMPTS = 2;
-function reply(message) {
-    return new Promise((resolve) => process.send(message, () => resolve()));
+function reply(id, message) {
+    return new Promise((resolve) => process.send({ ...message, id }, () => resolve()));
 }
-async function run(request) {
+async function run(request, said, found) {
     if (request.op === 'save') {
         const id = await saveCache([...request.paths], request.key);
-        const refused = [saveFailure, reserveFailure].filter(Boolean).join(': ');
-        return { done: 'saved', id, archiveBytes, refused: id === -1 ? refused || undefined : undefined };
+        const refused = [said.saveFailure, said.reserveFailure].filter(Boolean).join(': ');
+        return {
+            done: 'saved',
+            id,
+            archiveBytes: said.archiveBytes,
+            refused: id === -1 ? refused || undefined : undefined,
+        };
     }
     // Look up first, so a service that never answers is told apart from a long download.
-    const found = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {
+    const hit = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {
         lookupOnly: true,
     });
-    await reply({ phase: 'found', key: found });
-    if (!found)
+    await found(hit);
+    if (!hit)
         return { done: 'restored' };
     const failures = [];
     for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
-        restoreFailure = undefined;
+        said.restoreFailure = undefined;
         const key = await restoreCache([...request.paths], request.key, [...request.restoreKeys]);
         if (key)
-            return { done: 'restored', key, archiveBytes };
+            return { done: 'restored', key, archiveBytes: said.archiveBytes };
         // Not found this time, without a failure: removed since the lookup, a miss after all.
-        if (restoreFailure === undefined)
+        if (said.restoreFailure === undefined)
             return { done: 'restored' };
-        failures.push(restoreFailure);
+        failures.push(said.restoreFailure);
     }
     // Never a silent miss: the entry exists, so saying "miss" would hide a broken round trip.
     return {
         done: 'error',
-        message: `${found} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
+        message: `${hit} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
     };
 }
-// The step that started this worker is gone: nobody is waiting for the answer.
+// The step that started this worker is gone, or has no more transfers for it.
 process.once('disconnect', () => process.exit(0));
-process.once('message', (request) => {
-    void run(request)
+process.on('message', ({ id, ...request }) => {
+    const said = {};
+    void current
+        .run(said, () => run(request, said, (key) => reply(id, { phase: 'found', key })))
         .catch((e) => ({ done: 'error', message: errorMessage(e) }))
-        .then(reply)
-        .finally(() => process.disconnect());
+        .then((r) => reply(id, r));
 });

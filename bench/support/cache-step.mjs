@@ -6,14 +6,15 @@
 // it. Plain JavaScript on purpose: a .ts file would load Node's type stripper, whose memory would
 // be counted as the action's.
 // The request: { dirs, prefix, inventory?, buildStartedMs?, out }. The result, written to `out`:
-// { seconds, maxRssKiB, ok, detail }.
+// { seconds, maxRssKiB, workerRssKiB, togetherRssKiB, ok, detail }.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// @actions/cache only for the bare modes: the action's step never loads it (its worker process does),
-// so importing it here would count its heap as the step's.
-const cache = process.argv[2].startsWith('bare-') ? await import('@actions/cache') : undefined;
+// @actions/cache only for the bare modes, and inside the timed operation: the action's worker
+// process loads it inside the action's time, and the action's step never loads it (importing it
+// here would count its heap as the step's).
+let cache;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { cachePaths, restoreCaches, saveCaches } = await import(path.join(root, 'lib', 'cache', 'caches.js'));
@@ -56,17 +57,22 @@ async function operation() {
         req.dirs,
         { save: true, saveReason: '', saveOnFailure: true, timeoutMs: TIMEOUT_MS },
       );
-      return { ok: r.sstate.key === keys.sstate.key, detail: r.sstate };
+      // The parts layout (the default) saves a shared and a machine base; both must be there.
+      const sstateParts = (r.parts ?? []).filter((p) => p.part !== 'downloads');
+      const ok = r.parts ? sstateParts.every((p) => p.key && !p.warning) : r.sstate.key === keys.sstate.key;
+      return { ok, detail: r.parts ? sstateParts : r.sstate };
     }
     case 'action-restore': {
       const r = await restoreCaches(keys, req.dirs, req.inventory, TIMEOUT_MS);
       return { ok: r.sstate.kind === 'exact', detail: r.sstate };
     }
     case 'bare-save': {
+      cache = await import('@actions/cache');
       const id = await cache.saveCache(bareSstatePaths, keys.sstate.key);
       return { ok: id !== -1, detail: { id } };
     }
     case 'bare-restore': {
+      cache = await import('@actions/cache');
       const key = await cache.restoreCache(bareSstatePaths, keys.sstate.key, [...keys.sstate.restoreKeys]);
       return { ok: key === keys.sstate.key, detail: { key } };
     }
@@ -76,23 +82,30 @@ async function operation() {
 }
 
 /**
- * The action runs @actions/cache in a node worker process of its own (cache-worker.js): its peak
- * counts as the action's too. Polled from /proc (VmHWM only grows, so the last reading is close to
- * the peak); tar and zstd, the children's children, are not counted.
+ * The action runs @actions/cache in node worker processes of its own (cache-worker.js): their
+ * memory counts as the action's too, all of them at once when parts transfer side by side.
+ * Polled from /proc every 50 ms: the highest sum of the workers' resident sizes at one moment
+ * (at least the highest single worker's VmHWM), and the highest sum of this process's and the
+ * workers'. tar and zstd, the workers' children, are not counted.
  */
-const workerPeaks = new Map();
+let workersPeakKiB = 0;
+let togetherPeakKiB = 0;
+const kib = (status, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
 function pollWorkers() {
+  let workers = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       if (!new RegExp(`^PPid:\\s+${process.pid}$`, 'm').test(status)) continue;
       if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cache-worker')) continue;
-      const kib = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
-      workerPeaks.set(pid, Math.max(workerPeaks.get(pid) ?? 0, kib));
+      workers += kib(status, 'VmRSS');
+      workersPeakKiB = Math.max(workersPeakKiB, kib(status, 'VmHWM'));
     } catch {
       // Gone meanwhile.
     }
   }
+  workersPeakKiB = Math.max(workersPeakKiB, workers);
+  togetherPeakKiB = Math.max(togetherPeakKiB, workers + kib(readFileSync('/proc/self/status', 'utf8'), 'VmRSS'));
 }
 const poller = setInterval(pollWorkers, 50);
 
@@ -101,5 +114,14 @@ const result = await operation();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 clearInterval(poller);
 // getrusage(RUSAGE_SELF).ru_maxrss: this process's own peak.
-const workerRssKiB = Math.max(0, ...workerPeaks.values());
-writeFileSync(req.out, JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, workerRssKiB, ...result }));
+const maxRssKiB = process.resourceUsage().maxRSS;
+writeFileSync(
+  req.out,
+  JSON.stringify({
+    seconds,
+    maxRssKiB,
+    workerRssKiB: workersPeakKiB,
+    togetherRssKiB: Math.max(togetherPeakKiB, maxRssKiB),
+    ...result,
+  }),
+);

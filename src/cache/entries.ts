@@ -9,7 +9,17 @@
  * the same directory and moves the files into place. Base and delta have directories of their own
  * so both download at once.
  */
-import { promises as fs } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import * as path from 'node:path';
 
 import type { CacheDirs } from '../bitbake/workspace.js';
@@ -103,20 +113,24 @@ export function dbFiles(dirs: CacheDirs): PartFiles {
   return { name: rel, bytes, files };
 }
 
-/** Empties the staging directory, then links every file into it; copies where a link is refused. */
-export async function stage(entry: EntryPaths, objects: PartFiles[]): Promise<void> {
+/**
+ * Empties the staging directory, then links every file into it; copies where a link is refused.
+ * Synchronous, like the walker (util/fs.ts): tens of thousands of links, each awaited on the
+ * thread pool, took seconds (20,000 files: about 5 s) where plain calls take a fraction of one.
+ */
+export function stage(entry: EntryPaths, objects: PartFiles[]): void {
   const dir = stagingDir(entry);
-  await fs.rm(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
   const made = new Set<string>();
   for (const o of objects) {
     for (const f of o.files) {
       const to = path.join(dir, f);
       const parent = path.dirname(to);
       if (!made.has(parent)) {
-        await fs.mkdir(parent, { recursive: true });
+        mkdirSync(parent, { recursive: true });
         made.add(parent);
       }
-      await linkOrCopy(path.join(entry.root, f), to);
+      linkOrCopy(path.join(entry.root, f), to);
     }
   }
 }
@@ -125,14 +139,13 @@ export async function stage(entry: EntryPaths, objects: PartFiles[]): Promise<vo
  * A hard link where the kernel allows it; a copy where it does not (another file system, or
  * protected_hardlinks and a file the runner's user neither owns nor may write).
  */
-async function linkOrCopy(from: string, to: string): Promise<void> {
+function linkOrCopy(from: string, to: string): void {
   try {
-    await fs.link(from, to);
+    linkSync(from, to);
   } catch (e) {
     if (errorCode(e) !== 'EXDEV' && errorCode(e) !== 'EPERM' && errorCode(e) !== 'EACCES') throw e;
-    const st = await fs.lstat(from);
-    if (st.isSymbolicLink()) await fs.symlink(await fs.readlink(from), to);
-    else await fs.copyFile(from, to);
+    if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else copyFileSync(from, to);
   }
 }
 
@@ -144,25 +157,37 @@ export async function stagedObjects(dirs: CacheDirs, part: PartName, entry: Entr
   return (await listSstate(under(dirs.sstate))).map((o) => ({ name: o.path, bytes: o.bytes }));
 }
 
-/** Moves a restored entry's files to where BitBake finds them (replacing what is there), then removes the staging directory. */
-export async function unstage(entry: EntryPaths): Promise<void> {
+/**
+ * Moves a restored entry's files to where BitBake finds them (replacing what is there), then
+ * removes the staging directory. A directory whose place is free or empty moves whole, in one
+ * rename: a base restored into emptied cache directories moves in a handful of calls, whatever
+ * its size; a delta merges into the base file by file only where both have a directory.
+ * Synchronous, so two parts moving into the same directories never interleave.
+ */
+export function unstage(entry: EntryPaths): void {
   const dir = stagingDir(entry);
-  const made = new Set<string>();
-  const moves: [string, string][] = [];
-  walk(dir, ({ rel, dirent }) => {
-    if (!dirent.isDirectory()) moves.push([path.join(dir, rel), path.join(entry.root, rel)]);
-  });
-  for (const [from, to] of moves) {
-    const parent = path.dirname(to);
-    if (!made.has(parent)) {
-      await fs.mkdir(parent, { recursive: true });
-      made.add(parent);
-    }
-    await fs.rename(from, to);
-  }
-  await discard(entry);
+  if (lstatOrUndefined(dir)?.isDirectory()) mergeInto(dir, entry.root);
+  discard(entry);
 }
 
-export async function discard(entry: EntryPaths): Promise<void> {
-  await fs.rm(stagingDir(entry), { recursive: true, force: true });
+function mergeInto(from: string, to: string): void {
+  for (const d of readDirents(from)) {
+    const source = path.join(from, d.name);
+    const target = path.join(to, d.name);
+    const there = lstatOrUndefined(target);
+    if (d.isDirectory() && there?.isDirectory()) {
+      if (readDirents(target).length > 0) {
+        mergeInto(source, target);
+        continue;
+      }
+      rmdirSync(target);
+    } else if (there?.isDirectory()) {
+      rmSync(target, { recursive: true, force: true });
+    }
+    renameSync(source, target);
+  }
+}
+
+export function discard(entry: EntryPaths): void {
+  rmSync(stagingDir(entry), { recursive: true, force: true });
 }

@@ -68,7 +68,8 @@ export async function restorePart(
     logRestored(restored);
     return { restored, record };
   };
-  await Promise.all([discard(entry('base')), discard(entry('delta'))]);
+  discard(entry('base'));
+  discard(entry('delta'));
 
   // The newest base and the newest delta of the lineage at once: one round trip, no lookup first.
   // The newest delta nearly always sits on the newest base (a new base supersedes the older
@@ -78,7 +79,8 @@ export async function restorePart(
     fetchEntry(service, entry('delta'), `${lineage}delta-`, [`${lineage}delta-`], timeoutMs),
   ]);
   if (!base.key) {
-    await Promise.all([discard(entry('base')), discard(entry('delta'))]);
+    discard(entry('base'));
+    discard(entry('delta'));
     if (base.error) return result({ warning: `${part} cache: restore failed, building without it: ${base.error}` });
     if (delta.key)
       return result({
@@ -91,7 +93,7 @@ export async function restorePart(
   if (delta.key && !onBase)
     log.info(`${part} cache: the newest delta ${delta.key} sits on another base than ${found}: using the base alone`);
   const baseObjects = await stagedObjects(dirs, part, entry('base'));
-  await unstage(entry('base'));
+  unstage(entry('base'));
   const restoredBase: RestoredEntry = { key: base.key, archiveBytes: base.archiveBytes, ...totals(baseObjects) };
   const record: PartRecord = {
     base: { key: base.key, objects: baseObjects.map((o) => [o.name, o.bytes]) },
@@ -102,11 +104,11 @@ export async function restorePart(
   if (delta.key && onBase) {
     const deltaObjects = await stagedObjects(dirs, part, entry('delta'));
     // After the base: the delta's copy of the DB is the newer one.
-    await unstage(entry('delta'));
+    unstage(entry('delta'));
     restoredDelta = { key: delta.key, archiveBytes: delta.archiveBytes, ...totals(deltaObjects) };
     record.restored.push(...deltaObjects.map((o) => o.name));
   } else {
-    await discard(entry('delta'));
+    discard(entry('delta'));
     if (delta.error)
       warning = `${part} cache: the newest delta could not be restored (${delta.error}): using the base ${found} alone`;
   }
@@ -191,7 +193,7 @@ export async function savePart(
   };
   const started = service.now();
   try {
-    await stage(entry, p.extra ? [...files, p.extra] : files);
+    stage(entry, p.extra ? [...files, p.extra] : files);
     const { id, archiveBytes, refused } = await service.save(entry, key, timeoutMs);
     saved.seconds = (service.now() - started) / 1000;
     if (id === -1 && lostRace(refused)) {
@@ -213,6 +215,6 @@ export async function savePart(
     log.warning(warning);
     return { ...saved, warning };
   } finally {
-    await discard(entry);
+    discard(entry);
   }
 }

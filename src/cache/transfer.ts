@@ -1,9 +1,13 @@
 /**
  * Restores and saves through @actions/cache in a worker process with a time limit. A cache
- * service that hangs must not hang the build: when the limit passes, the worker and the tar and
+ * service that hangs must not hang the build: when a limit passes, the worker and the tar and
  * zstd it started are killed, so nothing is written into the cache directories afterwards.
+ * Transfers that run at the same time (the parts of a restore or a save) share one worker: a
+ * node process per transfer would cost a start-up each and hold @actions/cache's memory once per
+ * part. A limit that passes stops the worker, and with it every transfer in it: a service that
+ * hangs one of them is not trusted with the others.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +34,10 @@ type Done =
   | { done: 'error'; message: string };
 
 export type TransferReply = { phase: 'found'; key?: string } | Done;
+
+/** Between the step and the worker, each message names its transfer. */
+export type WorkerRequest = TransferRequest & { id: number };
+export type WorkerReply = TransferReply & { id: number };
 
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
@@ -74,45 +82,98 @@ export function lostRace(refused: string | undefined): boolean {
   return refused !== undefined && /\(409\)|already exists/i.test(refused);
 }
 
-function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
-  // Its own process group: killing it also kills the tar and zstd it runs.
-  // @actions/cache archives paths relative to GITHUB_WORKSPACE (else the working directory).
-  const worker = spawn(process.execPath, [WORKER], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    detached: true,
-    cwd: request.root,
-    env: { ...process.env, GITHUB_WORKSPACE: request.root },
-  });
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const finish = (error?: Error, reply?: Done) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (error) {
-        killGroup(worker.pid);
-        reject(error);
-      } else resolve(reply!);
-    };
-    const limit = (ms: number, what: string) =>
-      setTimeout(() => finish(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
-    let timer = limit(
-      request.op === 'save' ? limitMs : Math.min(LOOKUP_LIMIT_MS, limitMs),
-      request.op === 'save' ? 'finish the save' : 'answer the lookup',
-    );
-    worker.on('message', (m: TransferReply) => {
-      if ('phase' in m) {
-        clearTimeout(timer);
-        timer = limit(limitMs, 'finish the restore');
-      } else if (m.done === 'error') finish(new Error(m.message));
-      else finish(undefined, m);
+/** A transfer waiting for its answer. */
+interface Pending {
+  finish: (error?: Error, reply?: Done) => void;
+  /** A reply arrived: restart the limit (the lookup's, then the restore's). */
+  onPhase: () => void;
+}
+
+/** The worker transfers go to, while it has any; one per root (the worker works in it). */
+class Worker {
+  private readonly process: ChildProcess;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(readonly root: string) {
+    // Its own process group: killing it also kills the tar and zstd it runs.
+    // @actions/cache archives paths relative to GITHUB_WORKSPACE (else the working directory).
+    this.process = spawn(process.execPath, [WORKER], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+      cwd: root,
+      env: { ...process.env, GITHUB_WORKSPACE: root },
     });
-    worker.on('error', (e) => finish(e));
-    worker.on('exit', (code, signal) =>
-      finish(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)),
+    this.process.on('message', (m: WorkerReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if ('phase' in m) p.onPhase();
+      else if (m.done === 'error') p.finish(new Error(m.message));
+      else p.finish(undefined, m);
+    });
+    this.process.on('error', (e) => this.stop(e));
+    this.process.on('exit', (code, signal) =>
+      this.stop(new Error(`the cache worker exited (${signal ?? `code ${code}`}) without an answer`)),
     );
-    worker.send(request);
-  });
+  }
+
+  /** Whether a new transfer may still join this worker. */
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  run(request: TransferRequest, limitMs: number): Promise<Done> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout;
+      const limit = (ms: number, what: string) =>
+        setTimeout(
+          () => this.stop(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)),
+          ms,
+        );
+      timer = limit(
+        request.op === 'save' ? limitMs : Math.min(LOOKUP_LIMIT_MS, limitMs),
+        request.op === 'save' ? 'finish the save' : 'answer the lookup',
+      );
+      this.pending.set(id, {
+        finish: (error, reply) => {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          if (error) reject(error);
+          else resolve(reply!);
+          // The last answer: let the worker go, so the step can end.
+          if (this.pending.size === 0 && !this.closed) {
+            this.closed = true;
+            this.process.disconnect();
+          }
+        },
+        onPhase: () => {
+          clearTimeout(timer);
+          timer = limit(limitMs, 'finish the restore');
+        },
+      });
+      this.process.send({ ...request, id } satisfies WorkerRequest);
+    });
+  }
+
+  /** Kills the worker and its tar and zstd; every transfer still waiting fails with `error`. */
+  private stop(error: Error): void {
+    this.closed = true;
+    if (this.pending.size > 0) killGroup(this.process.pid);
+    for (const p of [...this.pending.values()]) p.finish(error);
+  }
+}
+
+const workers = new Map<string, Worker>();
+
+function transfer(request: TransferRequest, limitMs: number): Promise<Done> {
+  let worker = workers.get(request.root);
+  if (!worker?.open) {
+    worker = new Worker(request.root);
+    workers.set(request.root, worker);
+  }
+  return worker.run(request, limitMs);
 }
 
 function killGroup(pid: number | undefined): void {
