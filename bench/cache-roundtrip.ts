@@ -182,11 +182,14 @@ superseded older builds of the same recipe, architecture and task. Generated fro
 protocol: twirp, archives in Azurite, downloads as one plain GET), the service and the client on
 the same machine. Each variant ran in each of ${o.rounds} rounds, interleaved with the others in a rotating
 order; medians below. Throughput is the tree's bytes (pruned: what was left) over the time.
-"The action's cache path" is \`saveCaches\` / \`restoreCaches\` from \`src/cache/caches.ts\`, as the post
-and main steps call them (checkpoint, clean-up, prune, inventory, the downloads entry looked up
-beside sstate), each in a node process of its own whose peak RSS is shown (\`getrusage\`
-\`ru_maxrss\`), with that of the worker process the action runs @actions/cache in (\`VmHWM\`,
-polled); tar and zstd are not counted.
+"The action's cache path" is \`saveCaches\` / \`restoreCaches\` from \`src/cache/caches.ts\` in the default parts
+layout, as the post and main steps call them (checkpoint, clean-up, prune, inventory): the tree's native objects go to
+the shared part, the rest with the DB to the machine part, each an entry of its own, both moved at the same time through
+the one worker process the step starts for @actions/cache, the downloads part looked up beside them. Each variant runs in
+a node process of its own whose peak RSS is shown (\`getrusage\` \`ru_maxrss\`), with the peak of the worker process
+(\`/proc\`, polled every 50 ms); "together" is the highest sum of the step's and its workers' resident sizes at one
+moment. tar and zstd are not counted. The bare variant's time includes loading @actions/cache, as the action's includes
+starting its worker.
 
 ${table(rows)}
 
