@@ -84108,8 +84108,8 @@ process.stdout.write = ((chunk, ...rest) => {
  * attempt usually gets through.
  */
 const RESTORE_ATTEMPTS = 2;
-function reply(id, message) {
-    return new Promise((resolve) => process.send({ ...message, id }, () => resolve()));
+function reply(transfer, message) {
+    return new Promise((resolve) => process.send({ ...message, transfer }, () => resolve()));
 }
 async function run(request, said, found) {
     if (request.op === 'save') {
@@ -84148,10 +84148,10 @@ async function run(request, said, found) {
 }
 // The step that started this worker is gone, or has no more transfers for it.
 process.once('disconnect', () => process.exit(0));
-process.on('message', ({ id, ...request }) => {
+process.on('message', ({ transfer, ...request }) => {
     const said = {};
     void current
-        .run(said, () => run(request, said, (key) => reply(id, { phase: 'found', key })))
+        .run(said, () => run(request, said, (key) => reply(transfer, { phase: 'found', key })))
         .catch((e) => ({ done: 'error', message: errorMessage(e) }))
-        .then((r) => reply(id, r));
+        .then((r) => reply(transfer, r));
 });

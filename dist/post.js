@@ -38960,7 +38960,7 @@ class Worker {
     root;
     process;
     pending = new Map();
-    nextId = 0;
+    nextTransfer = 0;
     closed = false;
     constructor(root) {
         this.root = root;
@@ -38973,7 +38973,7 @@ class Worker {
             env: { ...process.env, GITHUB_WORKSPACE: root },
         });
         this.process.on('message', (m) => {
-            const p = this.pending.get(m.id);
+            const p = this.pending.get(m.transfer);
             if (!p)
                 return;
             if ('phase' in m)
@@ -38991,15 +38991,15 @@ class Worker {
         return !this.closed;
     }
     run(request, limitMs) {
-        const id = this.nextId++;
+        const transfer = this.nextTransfer++;
         return new Promise((resolve, reject) => {
             let timer;
             const limit = (ms, what) => setTimeout(() => this.stop(new TransferTimeout(`the cache service did not ${what} within ${formatLimit(ms)}`)), ms);
             timer = limit(request.op === 'save' ? limitMs : Math.min(LOOKUP_LIMIT_MS, limitMs), request.op === 'save' ? 'finish the save' : 'answer the lookup');
-            this.pending.set(id, {
+            this.pending.set(transfer, {
                 finish: (error, reply) => {
                     clearTimeout(timer);
-                    this.pending.delete(id);
+                    this.pending.delete(transfer);
                     if (error)
                         reject(error);
                     else
@@ -39015,7 +39015,7 @@ class Worker {
                     timer = limit(limitMs, 'finish the restore');
                 },
             });
-            this.process.send({ ...request, id });
+            this.process.send({ ...request, transfer });
         });
     }
     /** Kills the worker and its tar and zstd; every transfer still waiting fails with `error`. */

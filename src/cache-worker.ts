@@ -55,8 +55,8 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
  */
 const RESTORE_ATTEMPTS = 2;
 
-function reply(id: number, message: TransferReply): Promise<void> {
-  return new Promise((resolve) => process.send!({ ...message, id } satisfies WorkerReply, () => resolve()));
+function reply(transfer: number, message: TransferReply): Promise<void> {
+  return new Promise((resolve) => process.send!({ ...message, transfer } satisfies WorkerReply, () => resolve()));
 }
 
 async function run(
@@ -99,10 +99,10 @@ async function run(
 // The step that started this worker is gone, or has no more transfers for it.
 process.once('disconnect', () => process.exit(0));
 
-process.on('message', ({ id, ...request }: WorkerRequest) => {
+process.on('message', ({ transfer, ...request }: WorkerRequest) => {
   const said: Said = {};
   void current
-    .run(said, () => run(request, said, (key) => reply(id, { phase: 'found', key })))
+    .run(said, () => run(request, said, (key) => reply(transfer, { phase: 'found', key })))
     .catch((e: unknown) => ({ done: 'error', message: errorMessage(e) }) as TransferReply)
-    .then((r) => reply(id, r));
+    .then((r) => reply(transfer, r));
 });

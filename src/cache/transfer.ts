@@ -35,9 +35,9 @@ type Done =
 
 export type TransferReply = { phase: 'found'; key?: string } | Done;
 
-/** Between the step and the worker, each message names its transfer. */
-export type WorkerRequest = TransferRequest & { id: number };
-export type WorkerReply = TransferReply & { id: number };
+/** Between the step and the worker, each message names its transfer (`id` is a saved entry's). */
+export type WorkerRequest = TransferRequest & { transfer: number };
+export type WorkerReply = TransferReply & { transfer: number };
 
 /** How long the service may take to say whether an entry exists, at most. */
 const LOOKUP_LIMIT_MS = 120_000;
@@ -93,7 +93,7 @@ interface Pending {
 class Worker {
   private readonly process: ChildProcess;
   private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+  private nextTransfer = 0;
   private closed = false;
 
   constructor(readonly root: string) {
@@ -106,7 +106,7 @@ class Worker {
       env: { ...process.env, GITHUB_WORKSPACE: root },
     });
     this.process.on('message', (m: WorkerReply) => {
-      const p = this.pending.get(m.id);
+      const p = this.pending.get(m.transfer);
       if (!p) return;
       if ('phase' in m) p.onPhase();
       else if (m.done === 'error') p.finish(new Error(m.message));
@@ -124,7 +124,7 @@ class Worker {
   }
 
   run(request: TransferRequest, limitMs: number): Promise<Done> {
-    const id = this.nextId++;
+    const transfer = this.nextTransfer++;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout;
       const limit = (ms: number, what: string) =>
@@ -136,10 +136,10 @@ class Worker {
         request.op === 'save' ? limitMs : Math.min(LOOKUP_LIMIT_MS, limitMs),
         request.op === 'save' ? 'finish the save' : 'answer the lookup',
       );
-      this.pending.set(id, {
+      this.pending.set(transfer, {
         finish: (error, reply) => {
           clearTimeout(timer);
-          this.pending.delete(id);
+          this.pending.delete(transfer);
           if (error) reject(error);
           else resolve(reply!);
           // The last answer: let the worker go, so the step can end.
@@ -153,7 +153,7 @@ class Worker {
           timer = limit(limitMs, 'finish the restore');
         },
       });
-      this.process.send({ ...request, id } satisfies WorkerRequest);
+      this.process.send({ ...request, transfer } satisfies WorkerRequest);
     });
   }
 

@@ -9,8 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { ServiceContext } from './context.js';
-import { readJson, RequestError, sendJson } from './http-util.js';
-import { twirpError } from './twirp.js';
+import { sendJson } from './http-util.js';
+import { readTwirpBody, stringField, twirpError } from './twirp.js';
 
 export const ARTIFACT_TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.ArtifactService/';
 
@@ -77,11 +77,6 @@ export class ArtifactStore {
   }
 }
 
-function str(body: Record<string, unknown>, name: string): string {
-  const v = body[name];
-  return typeof v === 'string' ? v : '';
-}
-
 /** A protobuf wrapper (StringValue, Int64Value) in JSON is the bare value. */
 function wrapped(body: Record<string, unknown>, name: string): string | undefined {
   const v = body[name];
@@ -97,17 +92,12 @@ export async function handleArtifactTwirp(
 ): Promise<void> {
   const azurite = ctx.azurite;
   if (!azurite) throw new Error('the artifact service needs blob storage (protocol v2)');
-  if (req.method !== 'POST') return twirpError(res, 'bad_route', `unsupported method ${req.method}`);
-  let body: Record<string, unknown>;
-  try {
-    body = await readJson(req);
-  } catch (error) {
-    return twirpError(res, 'malformed', error instanceof RequestError ? error.message : String(error));
-  }
-  const runId = str(body, 'workflow_run_backend_id');
-  const jobId = str(body, 'workflow_job_run_backend_id');
+  const body = await readTwirpBody(req, res);
+  if (!body) return;
+  const runId = stringField(body, 'workflow_run_backend_id');
+  const jobId = stringField(body, 'workflow_job_run_backend_id');
   if (!runId || !jobId) return twirpError(res, 'invalid_argument', 'workflow run and job backend ids are required');
-  const name = str(body, 'name');
+  const name = stringField(body, 'name');
 
   switch (method) {
     case 'CreateArtifact': {

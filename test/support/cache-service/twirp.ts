@@ -48,9 +48,29 @@ export function twirpError(res: ServerResponse, code: TwirpCode, msg: string, st
   sendJson(res, status, { code, msg });
 }
 
-function stringField(body: Record<string, unknown>, name: string): string {
+export function stringField(body: Record<string, unknown>, name: string): string {
   const value = body[name];
   return typeof value === 'string' ? value : '';
+}
+
+/**
+ * A twirp call's JSON body; undefined when the request was answered already (not a POST, or a
+ * body that is not JSON), as twirp answers those.
+ */
+export async function readTwirpBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<Record<string, unknown> | undefined> {
+  if (req.method !== 'POST') {
+    twirpError(res, 'bad_route', `unsupported method ${req.method}`);
+    return undefined;
+  }
+  try {
+    return await readJson(req);
+  } catch (error) {
+    twirpError(res, 'malformed', error instanceof RequestError ? error.message : String(error));
+    return undefined;
+  }
 }
 
 export const TWIRP_METHODS = ['CreateCacheEntry', 'FinalizeCacheEntryUpload', 'GetCacheEntryDownloadURL'] as const;
@@ -68,13 +88,8 @@ export async function handleTwirp(
 ): Promise<void> {
   const azurite = ctx.azurite;
   if (!azurite) throw new Error('v2 service without blob storage');
-  if (req.method !== 'POST') return twirpError(res, 'bad_route', `unsupported method ${req.method}`);
-  let body: Record<string, unknown>;
-  try {
-    body = await readJson(req);
-  } catch (error) {
-    return twirpError(res, 'malformed', error instanceof RequestError ? error.message : String(error));
-  }
+  const body = await readTwirpBody(req, res);
+  if (!body) return;
   const key = stringField(body, 'key');
   const version = stringField(body, 'version');
   if (!key) return twirpError(res, 'invalid_argument', 'key is required');
