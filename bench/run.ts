@@ -1,6 +1,6 @@
 /**
  * Runs the benchmarks and writes their sections of docs/benchmarks.md:
- *   ./scripts/bench.sh [roundtrip] [warm] [growth] [remote] [--size=3G] [--objects=10000] [--rounds=3]
+ *   ./scripts/bench.sh [roundtrip] [warm] [growth] [remote] [--size=1G,3G] [--objects=10000] [--rounds=3]
  *     [--warm-cycles=3] [--task-seconds=3] [--growth-runs=10] [matrix] [--matrix-runs=10] [--matrix-size=60M]
  *     [--note=<text>]
  * No names: all five. Scratch data goes under $SMIDR_BENCH_DIR (default /var/tmp/smidr-bench);
@@ -14,7 +14,7 @@ import { cacheMatrix } from './cache-matrix.js';
 import { cacheRoundTrip } from './cache-roundtrip.js';
 import { remoteFetch } from './remote-fetch.js';
 import { writeSection } from './support/doc.js';
-import { parseSize } from './support/stats.js';
+import { mib, parseSize } from './support/stats.js';
 import { warmRebuild } from './warm-rebuild.js';
 
 const ORDER = ['roundtrip', 'warm', 'growth', 'remote', 'matrix'];
@@ -62,13 +62,21 @@ for (const name of names.length ? ORDER.filter((n) => names.includes(n)) : ORDER
   log(`${name}: start`);
   let body: string;
   if (name === 'roundtrip') {
-    let totalBytes = 0;
+    // Several sizes, largest last: --objects is the largest tree's, the others' scale with their size.
+    let sizes: number[] = [];
     try {
-      totalBytes = parseSize(flags.size ?? '3G');
+      sizes = (flags.size ?? '1G,3G').split(',').map(parseSize);
     } catch (e) {
       usage(`--size: ${(e as Error).message}`);
     }
-    body = await cacheRoundTrip({ root, totalBytes, objects: int('objects', 10000), rounds: int('rounds', 3), log });
+    const largest = Math.max(...sizes);
+    const parts: string[] = [];
+    for (const totalBytes of sizes) {
+      const objects = Math.max(1, Math.round((int('objects', 10000) * totalBytes) / largest));
+      const part = await cacheRoundTrip({ root, totalBytes, objects, rounds: int('rounds', 3), log });
+      parts.push(parts.length ? part.replace(/^## (.*)/, `### $1: ${mib(totalBytes)}`) : part);
+    }
+    body = parts.join('\n');
   } else if (name === 'warm') {
     const taskSeconds = Number(flags['task-seconds'] ?? 3);
     if (!(taskSeconds >= 0)) usage(`--task-seconds must be a number of seconds, not '${flags['task-seconds']}'`);
