@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { type CacheService, startCacheService } from '../test/support/cache-service/index.js';
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { describeMachine, measuredAt } from './support/doc.js';
+import { watchMemory } from './support/memory.js';
 import { census, ensureTree, type Tree } from './support/sstate-tree.js';
 import { median, mib, ratio, seconds, table, throughput } from './support/stats.js';
 
@@ -48,10 +49,17 @@ interface Measure {
   restoreTogetherRss?: number;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  onStart?: (pid: number) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) onStart?.(child.pid);
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stderr.on('data', (d: Buffer) => chunks.push(d));
@@ -88,6 +96,9 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
   const machine = describeMachine(work);
   const date = measuredAt();
 
+  // The worker as it ships: dist/'s bundle, where lib/ (tsc's output, which the step here imports)
+  // has an unbundled one that loads @actions/cache file by file from node_modules, 20 MiB heavier.
+  await fs.copyFile(path.join(REPO_ROOT, 'dist', 'cache-worker.js'), path.join(REPO_ROOT, 'lib', 'cache-worker.js'));
   const service = await startCacheService({ protocol: 'v2' });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -185,9 +196,9 @@ order; medians below. Throughput is the tree's bytes (pruned: what was left) ove
 "The action's cache path" is \`saveCaches\` / \`restoreCaches\` from \`src/cache/caches.ts\` in the default parts
 layout, as the post and main steps call them (checkpoint, clean-up, prune, inventory): the tree's native objects go to
 the shared part, the rest with the DB to the machine part, each an entry of its own, both moved at the same time through
-the one worker process the step starts for @actions/cache, the downloads part looked up beside them. Each variant runs in
+the one worker process the step starts for @actions/cache (\`dist/cache-worker.js\`, as it ships), the downloads part looked up beside them. Each variant runs in
 a node process of its own whose peak RSS is shown (\`getrusage\` \`ru_maxrss\`), with the peak of the worker process
-(\`/proc\`, polled every 50 ms); "together" is the highest sum of the step's and its workers' resident sizes at one
+(\`/proc\`, polled every 50 ms by the benchmark's process); "together" is the highest sum of the step's and its workers' resident sizes at one
 moment. tar and zstd are not counted. The bare variant's time includes loading @actions/cache, as the action's includes
 starting its worker.
 
@@ -341,20 +352,29 @@ async function step(
   const out = path.join(work, 'result.json');
   await fs.rm(out, { force: true });
   await fs.writeFile(requestFile, JSON.stringify({ ...request, out }));
-  await run(
-    process.execPath,
-    [path.join(REPO_ROOT, 'bench', 'support', 'cache-step.mjs'), mode, requestFile],
-    env,
-    logFile,
-  );
+  let memory: ReturnType<typeof watchMemory> | undefined;
+  try {
+    await run(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bench', 'support', 'cache-step.mjs'), mode, requestFile],
+      env,
+      logFile,
+      (pid) => (memory = watchMemory(pid)),
+    );
+  } finally {
+    memory?.stop();
+  }
+  const peaks = memory!.stop();
   const r = JSON.parse(await fs.readFile(out, 'utf8')) as {
     seconds: number;
     maxRssKiB: number;
-    workerRssKiB: number;
-    togetherRssKiB: number;
     ok: boolean;
     detail: unknown;
   };
   if (!r.ok) throw new Error(`${mode} did not succeed: ${JSON.stringify(r.detail)}; see ${logFile}`);
-  return r;
+  return {
+    ...r,
+    workerRssKiB: peaks.workersKiB,
+    togetherRssKiB: Math.max(peaks.togetherKiB, r.maxRssKiB),
+  };
 }

@@ -6,8 +6,8 @@
 // it. Plain JavaScript on purpose: a .ts file would load Node's type stripper, whose memory would
 // be counted as the action's.
 // The request: { dirs, prefix, inventory?, buildStartedMs?, out }. The result, written to `out`:
-// { seconds, maxRssKiB, workerRssKiB, togetherRssKiB, ok, detail }.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// { seconds, maxRssKiB, ok, detail }.
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -81,47 +81,9 @@ async function operation() {
   }
 }
 
-/**
- * The action runs @actions/cache in node worker processes of its own (cache-worker.js): their
- * memory counts as the action's too, all of them at once when parts transfer side by side.
- * Polled from /proc every 50 ms: the highest sum of the workers' resident sizes at one moment
- * (at least the highest single worker's VmHWM), and the highest sum of this process's and the
- * workers'. tar and zstd, the workers' children, are not counted.
- */
-let workersPeakKiB = 0;
-let togetherPeakKiB = 0;
-const kib = (status, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
-function pollWorkers() {
-  let workers = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (!new RegExp(`^PPid:\\s+${process.pid}$`, 'm').test(status)) continue;
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cache-worker')) continue;
-      workers += kib(status, 'VmRSS');
-      workersPeakKiB = Math.max(workersPeakKiB, kib(status, 'VmHWM'));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  workersPeakKiB = Math.max(workersPeakKiB, workers);
-  togetherPeakKiB = Math.max(togetherPeakKiB, workers + kib(readFileSync('/proc/self/status', 'utf8'), 'VmRSS'));
-}
-const poller = setInterval(pollWorkers, 50);
-
 const started = process.hrtime.bigint();
 const result = await operation();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-clearInterval(poller);
-// getrusage(RUSAGE_SELF).ru_maxrss: this process's own peak.
-const maxRssKiB = process.resourceUsage().maxRSS;
-writeFileSync(
-  req.out,
-  JSON.stringify({
-    seconds,
-    maxRssKiB,
-    workerRssKiB: workersPeakKiB,
-    togetherRssKiB: Math.max(togetherPeakKiB, maxRssKiB),
-    ...result,
-  }),
-);
+// getrusage(RUSAGE_SELF).ru_maxrss: this process's own peak. The workers' memory is read by the
+// benchmark's process (support/memory.ts): polling here would allocate in the process measured.
+writeFileSync(req.out, JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, ...result }));
