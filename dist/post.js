@@ -38040,6 +38040,12 @@ function formatBytes(n) {
     }
     return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
+function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}
 
 /**
  * Whether a build directory is still in use: a BitBake holds its bitbake.lock, or a build
@@ -44681,8 +44687,14 @@ function githubCacheEntries(token, repository, baseUrl) {
     const request = () => ({ signal: AbortSignal.timeout(CALL_LIMIT_MS) });
     return {
         usage: () => call('GET actions/cache/usage', async () => {
-            const { data } = await octokit.rest.actions.getActionsCacheUsage({ owner, repo, request: request() });
-            return { bytes: data.active_caches_size_in_bytes, entries: data.active_caches_count };
+            const { data, headers } = await octokit.rest.actions.getActionsCacheUsage({ owner, repo, request: request() });
+            // GitHub's clock read the Date (whole seconds) before the answer arrived: a lower bound.
+            const githubAheadMs = Date.parse(headers.date ?? '') - Date.now();
+            return {
+                bytes: data.active_caches_size_in_bytes,
+                entries: data.active_caches_count,
+                githubAheadMs: Number.isNaN(githubAheadMs) ? undefined : githubAheadMs,
+            };
         }),
         list: (keyPrefix, ref) => call('GET actions/caches', async () => {
             const caches = await octokit.paginate(octokit.rest.actions.getActionsCacheList, {
@@ -44775,6 +44787,8 @@ function pickSuperseded(listed, lineage, scope) {
 const PERMISSION_NOTICE = "Superseded cache entries were not deleted: the github-token may not delete this repository's caches " +
     '(GitHub answered 403). To have each save delete the entries it replaces, add to the workflow, ' +
     'or to this job: permissions: { actions: write, contents: read }';
+/** A runner clock this far off GitHub's is said in the log (GitHub's Date header counts whole seconds). */
+const CLOCK_NOTED_MS = 60_000;
 function startCleanup(s, api = s.skip ? unusedApi : githubCacheEntries(s.token, s.repository)) {
     const report = { deleted: [], skipped: s.skip };
     if (s.skip)
@@ -44808,7 +44822,13 @@ function startCleanup(s, api = s.skip ? unusedApi : githubCacheEntries(s.token, 
                 report.skipped ??= 'nothing was saved';
                 return report;
             }
-            await step(() => deleteSuperseded(api, lineages, { ref: s.ref, restoreStartedMs }, report.deleted));
+            // The runner's time of the restore, on GitHub's clock: a runner whose clock runs ahead would
+            // otherwise take entries a concurrent job saved after our restore for older ones.
+            const ahead = report.usageBefore?.githubAheadMs ?? 0;
+            if (Math.abs(ahead) > CLOCK_NOTED_MS)
+                log$1.info(`The runner's clock is ${formatDuration(Math.abs(ahead))} ${ahead < 0 ? 'ahead of' : 'behind'} GitHub's: entries are dated by GitHub's`);
+            const scope = { ref: s.ref, restoreStartedMs: restoreStartedMs + ahead };
+            await step(() => deleteSuperseded(api, lineages, scope, report.deleted));
             await step(async () => {
                 report.usageAfter = await api.usage();
                 log$1.info(`Repository cache usage after: ${usageText(report.usageAfter)} (GitHub refreshes it about every 5 minutes)`);

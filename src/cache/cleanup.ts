@@ -5,7 +5,7 @@
  * line to add, any other failure a warning, and the rest of the clean-up is skipped.
  */
 import { errorMessage } from '../util/errors.js';
-import { formatBytes } from '../util/format.js';
+import { formatBytes, formatDuration } from '../util/format.js';
 import { log } from '../util/log.js';
 import {
   type CacheEntriesApi,
@@ -42,6 +42,9 @@ export const PERMISSION_NOTICE =
   "Superseded cache entries were not deleted: the github-token may not delete this repository's caches " +
   '(GitHub answered 403). To have each save delete the entries it replaces, add to the workflow, ' +
   'or to this job: permissions: { actions: write, contents: read }';
+
+/** A runner clock this far off GitHub's is said in the log (GitHub's Date header counts whole seconds). */
+const CLOCK_NOTED_MS = 60_000;
 
 export interface Cleanup {
   /** The usage before the save. */
@@ -83,7 +86,15 @@ export function startCleanup(
         report.skipped ??= 'nothing was saved';
         return report;
       }
-      await step(() => deleteSuperseded(api, lineages, { ref: s.ref, restoreStartedMs }, report.deleted));
+      // The runner's time of the restore, on GitHub's clock: a runner whose clock runs ahead would
+      // otherwise take entries a concurrent job saved after our restore for older ones.
+      const ahead = report.usageBefore?.githubAheadMs ?? 0;
+      if (Math.abs(ahead) > CLOCK_NOTED_MS)
+        log.info(
+          `The runner's clock is ${formatDuration(Math.abs(ahead))} ${ahead < 0 ? 'ahead of' : 'behind'} GitHub's: entries are dated by GitHub's`,
+        );
+      const scope = { ref: s.ref, restoreStartedMs: restoreStartedMs + ahead };
+      await step(() => deleteSuperseded(api, lineages, scope, report.deleted));
       await step(async () => {
         report.usageAfter = await api.usage();
         log.info(

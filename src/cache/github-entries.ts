@@ -11,6 +11,11 @@ import { errorMessage } from '../util/errors.js';
 export interface CacheUsage {
   bytes: number;
   entries: number;
+  /**
+   * How far GitHub's clock is ahead of the runner's, at least (negative: behind), from the answer's
+   * Date header: GitHub dates entries by its own clock, and a self-hosted runner's may be off.
+   */
+  githubAheadMs?: number;
 }
 
 /** One cache entry as the REST API lists it. */
@@ -47,8 +52,14 @@ export function githubCacheEntries(token: string, repository: string, baseUrl?: 
   return {
     usage: () =>
       call('GET actions/cache/usage', async () => {
-        const { data } = await octokit.rest.actions.getActionsCacheUsage({ owner, repo, request: request() });
-        return { bytes: data.active_caches_size_in_bytes, entries: data.active_caches_count };
+        const { data, headers } = await octokit.rest.actions.getActionsCacheUsage({ owner, repo, request: request() });
+        // GitHub's clock read the Date (whole seconds) before the answer arrived: a lower bound.
+        const githubAheadMs = Date.parse(headers.date ?? '') - Date.now();
+        return {
+          bytes: data.active_caches_size_in_bytes,
+          entries: data.active_caches_count,
+          githubAheadMs: Number.isNaN(githubAheadMs) ? undefined : githubAheadMs,
+        };
       }),
     list: (keyPrefix, ref) =>
       call('GET actions/caches', async () => {

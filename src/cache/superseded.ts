@@ -46,7 +46,10 @@ export function supersededLineages(keys: CacheKeys, saved: { downloads?: string;
 export interface DeletionScope {
   /** GITHUB_REF: only entries saved from this ref are deleted. */
   ref: string;
-  /** When this job's restore started: entries saved since then are a concurrent job's, never ours to delete. */
+  /**
+   * When this job's restore started, by GitHub's clock (it dates the entries), or a little before,
+   * never after: entries saved since then are a concurrent job's, never ours to delete.
+   */
   restoreStartedMs: number;
 }
 

@@ -780,3 +780,32 @@ describe('cache service v1 (GHES: _apis/artifactcache)', { timeout: 60_000 }, ()
     });
   });
 });
+
+describe('cache service with a clock of its own (GitHub against a self-hosted runner whose clock runs ahead)', () => {
+  const AHEAD_MS = -10 * 60_000;
+  let service: CacheService;
+  beforeAll(async () => {
+    service = await startCacheService({ protocol: 'v1', clockAheadMs: AHEAD_MS });
+  });
+  afterAll(async () => {
+    expect(service.serverErrors()).toEqual([]);
+    await service.stop();
+  });
+  const job = useJob(() => service);
+
+  it("dates entries by its clock and tells it in the REST answers' Date header", async () => {
+    const j = job();
+    await j.fill('clock');
+    const before = Date.now();
+    expect((await j.save('clock-1')).value).toBeGreaterThan(0);
+    const after = Date.now();
+    const api = githubCacheEntries(service.githubToken('read'), 'smidr/example', service.env['GITHUB_API_URL']);
+    const [entry] = await api.list('clock-', 'refs/heads/main');
+    expect(entry!.createdAtMs).toBeGreaterThanOrEqual(before + AHEAD_MS);
+    expect(entry!.createdAtMs).toBeLessThanOrEqual(after + AHEAD_MS);
+    // Whole seconds, read before the answer arrived: at most a second and the round trip under the truth.
+    const { githubAheadMs } = await api.usage();
+    expect(githubAheadMs).toBeLessThanOrEqual(AHEAD_MS);
+    expect(githubAheadMs).toBeGreaterThan(AHEAD_MS - 2000);
+  });
+});

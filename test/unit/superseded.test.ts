@@ -99,7 +99,11 @@ describe('pickSuperseded', () => {
 });
 
 /** A fake REST API: entries in memory, calls recorded, failures on demand. */
-function fakeApi(listed: CacheEntryInfo[], fail: { on?: 'usage' | 'list' | 'remove'; error?: Error } = {}) {
+function fakeApi(
+  listed: CacheEntryInfo[],
+  fail: { on?: 'usage' | 'list' | 'remove'; error?: Error } = {},
+  githubAheadMs?: number,
+) {
   const calls: string[] = [];
   const live = [...listed];
   const maybeFail = (on: 'usage' | 'list' | 'remove') => {
@@ -109,7 +113,11 @@ function fakeApi(listed: CacheEntryInfo[], fail: { on?: 'usage' | 'list' | 'remo
     usage: async () => {
       calls.push('usage');
       maybeFail('usage');
-      return { bytes: live.reduce((n, e) => n + e.sizeBytes, 0), entries: live.length };
+      return {
+        bytes: live.reduce((n, e) => n + e.sizeBytes, 0),
+        entries: live.length,
+        ...(githubAheadMs === undefined ? {} : { githubAheadMs }),
+      };
     },
     list: async (prefix, ref) => {
       calls.push(`list ${prefix} ${ref}`);
@@ -158,6 +166,22 @@ describe('startCleanup', () => {
     ]);
     expect(log.lines('info')).toContain(`Deleted superseded cache entry ${s.key} (4.9 KiB) on ${MAIN}`);
     expect([...log.lines('warning'), ...log.lines('notice')]).toEqual([]);
+  });
+
+  it("dates the restore by GitHub's clock: a runner 10 minutes ahead keeps what a concurrent job saved since", async () => {
+    const log = recordingLogger();
+    setLogger(log);
+    const ahead = -600_000;
+    // By GitHub's clock, the restore started at T0 + ahead: one entry a minute before, one a minute after.
+    const older = entry(cacheKeys({ ...inputs, run: '100-1' }).sstate.key, { createdAtMs: T0 + ahead - 60_000 });
+    const concurrent = entry(cacheKeys({ ...inputs, run: '201-1' }).sstate.key, { createdAtMs: T0 + ahead + 60_000 });
+    const { api, live } = fakeApi([older, concurrent, entry(keys.sstate.key, { createdAtMs: T0 })], {}, ahead);
+    const cleanup = startCleanup(settings, api);
+    await cleanup.before();
+    const report = await cleanup.after(lineages, T0);
+    expect(report.deleted).toEqual([older]);
+    expect(live.map((e) => e.key)).toEqual([concurrent.key, keys.sstate.key]);
+    expect(log.lines('info')).toContain("The runner's clock is 10m00s ahead of GitHub's: entries are dated by GitHub's");
   });
 
   it('without actions: write: one notice naming the permissions line, nothing more asked', async () => {

@@ -146,7 +146,8 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
     }
   }
 
-  const store = new EntryStore();
+  const clock = () => new Date(Date.now() + (options.clockAheadMs ?? 0));
+  const store = new EntryStore(clock);
   const artifacts = new ArtifactStore();
   const counts = new Map<CallName, number>();
   const errors: string[] = [];
@@ -257,7 +258,11 @@ export async function startCacheService(options: CacheServiceOptions): Promise<C
       }
     }
 
-    if (where === 'rest') return handleRest(ctx, req, res, url, name);
+    if (where === 'rest') {
+      // The service's clock, as GitHub's API tells its own in every answer.
+      res.setHeader('Date', clock().toUTCString());
+      return handleRest(ctx, req, res, url, name);
+    }
     if (upstreamPath !== undefined && azurite) return proxyToAzurite(ctx, azurite, agent, req, res, upstreamPath, name);
     if (name.startsWith('twirp.')) {
       const twirpMethod = url.pathname.slice(TWIRP_PREFIX.length);

@@ -17,6 +17,9 @@ export class EntryStore {
   private readonly items: StoredEntry[] = [];
   private nextId = 1;
 
+  /** `now`: the service's clock. */
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
   /** Reserves a new entry, or returns undefined when key + version already exist in the scope. */
   reserve(
     key: string,
@@ -26,7 +29,7 @@ export class EntryStore {
   ): StoredEntry | undefined {
     if (this.items.some((e) => e.key === key && e.version === version && e.scope === scope)) return undefined;
     const id = this.nextId++;
-    const now = new Date();
+    const now = this.now();
     const entry: StoredEntry = {
       id,
       key,
@@ -63,7 +66,7 @@ export class EntryStore {
       for (const key of keys) {
         const hit = candidates.find((e) => e.key === key) ?? candidates.find((e) => e.key.startsWith(key));
         if (hit) {
-          hit.lastAccessedAt = new Date();
+          hit.lastAccessedAt = this.now();
           return hit;
         }
       }

@@ -128,4 +128,9 @@ export interface CacheServiceOptions {
   repository?: string;
   /** Log each request to stderr (also when CACHE_SERVICE_LOG=1). */
   log?: boolean;
+  /**
+   * How far the service's clock is ahead of this machine's (negative: behind), as GitHub's may be
+   * of a self-hosted runner's: entries' `created_at` and the REST answers' Date header follow it.
+   */
+  clockAheadMs?: number;
 }
