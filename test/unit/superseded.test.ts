@@ -181,7 +181,9 @@ describe('startCleanup', () => {
     const report = await cleanup.after(lineages, T0);
     expect(report.deleted).toEqual([older]);
     expect(live.map((e) => e.key)).toEqual([concurrent.key, keys.sstate.key]);
-    expect(log.lines('info')).toContain("The runner's clock is 10m00s ahead of GitHub's: entries are dated by GitHub's");
+    expect(log.lines('info')).toContain(
+      "The runner's clock is 10m00s ahead of GitHub's: entries are dated by GitHub's",
+    );
   });
 
   it('without actions: write: one notice naming the permissions line, nothing more asked', async () => {
