@@ -84087,11 +84087,6 @@ process.stdout.write = ((chunk, ...rest) => {
     const said = current.getStore();
     if (said) {
         const text = String(chunk);
-        const hit = /^Cache hit for(?: restore-key)?: (.+)$/m.exec(text);
-        if (hit && said.hit === undefined) {
-            said.hit = hit[1].trim();
-            said.onHit(said.hit);
-        }
         const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(text);
         if (m)
             said.archiveBytes = Number(m[1] ?? m[2]);
@@ -84116,7 +84111,7 @@ const RESTORE_ATTEMPTS = 2;
 function reply(transfer, message) {
     return new Promise((resolve) => process.send({ ...message, transfer }, () => resolve()));
 }
-async function run(request, said) {
+async function run(request, said, found) {
     if (request.op === 'save') {
         const id = await saveCache([...request.paths], request.key);
         const refused = [said.saveFailure, said.reserveFailure].filter(Boolean).join(': ');
@@ -84127,33 +84122,36 @@ async function run(request, said) {
             refused: id === -1 ? refused || undefined : undefined,
         };
     }
-    // One call looks up and downloads: its "Cache hit" line (Said.onHit) tells the step that the
-    // lookup answered, so a service that never answers is told apart from a long download without
-    // a lookup of its own before every download.
+    // Look up first, so a service that never answers is told apart from a long download.
+    const hit = await restoreCache([...request.paths], request.key, [...request.restoreKeys], {
+        lookupOnly: true,
+    });
+    await found(hit);
+    if (!hit)
+        return { done: 'restored' };
     const failures = [];
     for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
         said.restoreFailure = undefined;
         const key = await restoreCache([...request.paths], request.key, [...request.restoreKeys]);
         if (key)
             return { done: 'restored', key, archiveBytes: said.archiveBytes };
-        // Nothing found (the service's trouble, if any, is @actions/cache's warning), or found and
-        // removed since without a failure: a miss.
-        if (said.hit === undefined || said.restoreFailure === undefined)
+        // Not found this time, without a failure: removed since the lookup, a miss after all.
+        if (said.restoreFailure === undefined)
             return { done: 'restored' };
         failures.push(said.restoreFailure);
     }
     // Never a silent miss: the entry exists, so saying "miss" would hide a broken round trip.
     return {
         done: 'error',
-        message: `${said.hit} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
+        message: `${hit} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
     };
 }
 // The step that started this worker is gone, or has no more transfers for it.
 process.once('disconnect', () => process.exit(0));
 process.on('message', ({ transfer, ...request }) => {
-    const said = { onHit: (key) => void reply(transfer, { phase: 'found', key }) };
+    const said = {};
     void current
-        .run(said, () => run(request, said))
+        .run(said, () => run(request, said, (key) => reply(transfer, { phase: 'found', key })))
         .catch((e) => ({ done: 'error', message: errorMessage(e) }))
         .then((r) => reply(transfer, r));
 });

@@ -22,9 +22,6 @@ import { errorMessage } from './util/errors.js';
  *   says which only in this debug line.
  */
 interface Said {
-  /** `Cache hit for: KEY` (or `…restore-key: KEY`): the lookup found KEY, the download begins. */
-  hit?: string;
-  onHit: (key: string) => void;
   archiveBytes?: number;
   restoreFailure?: string;
   saveFailure?: string;
@@ -39,11 +36,6 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   const said = current.getStore();
   if (said) {
     const text = String(chunk);
-    const hit = /^Cache hit for(?: restore-key)?: (.+)$/m.exec(text);
-    if (hit && said.hit === undefined) {
-      said.hit = hit[1]!.trim();
-      said.onHit(said.hit);
-    }
     const m = /Cache Size: ~\d+ MB \((\d+) B\)|::debug::File Size: (\d+)/.exec(text);
     if (m) said.archiveBytes = Number(m[1] ?? m[2]);
     const failed = /::(?:warning|error)::Failed to restore: (.*)/.exec(text);
@@ -67,7 +59,11 @@ function reply(transfer: number, message: TransferReply): Promise<void> {
   return new Promise((resolve) => process.send!({ ...message, transfer } satisfies WorkerReply, () => resolve()));
 }
 
-async function run(request: TransferRequest, said: Said): Promise<TransferReply> {
+async function run(
+  request: TransferRequest,
+  said: Said,
+  found: (key?: string) => Promise<void>,
+): Promise<TransferReply> {
   if (request.op === 'save') {
     const id = await cache.saveCache([...request.paths], request.key);
     const refused = [said.saveFailure, said.reserveFailure].filter(Boolean).join(': ');
@@ -78,23 +74,25 @@ async function run(request: TransferRequest, said: Said): Promise<TransferReply>
       refused: id === -1 ? refused || undefined : undefined,
     };
   }
-  // One call looks up and downloads: its "Cache hit" line (Said.onHit) tells the step that the
-  // lookup answered, so a service that never answers is told apart from a long download without
-  // a lookup of its own before every download.
+  // Look up first, so a service that never answers is told apart from a long download.
+  const hit = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys], {
+    lookupOnly: true,
+  });
+  await found(hit);
+  if (!hit) return { done: 'restored' };
   const failures: string[] = [];
   for (let attempt = 1; attempt <= RESTORE_ATTEMPTS; attempt++) {
     said.restoreFailure = undefined;
     const key = await cache.restoreCache([...request.paths], request.key, [...request.restoreKeys]);
     if (key) return { done: 'restored', key, archiveBytes: said.archiveBytes };
-    // Nothing found (the service's trouble, if any, is @actions/cache's warning), or found and
-    // removed since without a failure: a miss.
-    if (said.hit === undefined || said.restoreFailure === undefined) return { done: 'restored' };
+    // Not found this time, without a failure: removed since the lookup, a miss after all.
+    if (said.restoreFailure === undefined) return { done: 'restored' };
     failures.push(said.restoreFailure);
   }
   // Never a silent miss: the entry exists, so saying "miss" would hide a broken round trip.
   return {
     done: 'error',
-    message: `${said.hit} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
+    message: `${hit} was found but could not be restored (${RESTORE_ATTEMPTS} attempts: ${failures.join('; ')})`,
   };
 }
 
@@ -102,9 +100,9 @@ async function run(request: TransferRequest, said: Said): Promise<TransferReply>
 process.once('disconnect', () => process.exit(0));
 
 process.on('message', ({ transfer, ...request }: WorkerRequest) => {
-  const said: Said = { onHit: (key) => void reply(transfer, { phase: 'found', key }) };
+  const said: Said = {};
   void current
-    .run(said, () => run(request, said))
+    .run(said, () => run(request, said, (key) => reply(transfer, { phase: 'found', key })))
     .catch((e: unknown) => ({ done: 'error', message: errorMessage(e) }) as TransferReply)
     .then((r) => reply(transfer, r));
 });
