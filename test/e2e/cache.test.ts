@@ -316,7 +316,7 @@ describe('self-hosted: cache local', () => {
 
 describe('GHES (the v1 cache protocol)', () => {
   it(
-    'a cold job saves and a warm one restores everything',
+    'a cold job saves, a warm one restores everything, and a download that fails is never a silent miss',
     async () => {
       const v1 = await startCacheService({ protocol: 'v1' });
       try {
@@ -335,6 +335,14 @@ describe('GHES (the v1 cache protocol)', () => {
         expect(warm.main.outputs['sstate-cache-hit']).toBe('exact');
         expect(warm.main.outputs['hashserv-cache-hit']).toBe('exact');
         expect(standinReport(warm.main.outputs['build-dir']!).tasks_run).toEqual([]);
+        // v1 logs less than v2 as it restores: the entry found must still be named when it cannot arrive.
+        await v1.setFault({ corruptDownload: true });
+        const damaged = await job({ workspace: ws, env: { ...unset, ...v1.env }, inputs: { save: 'false' } });
+        ok(damaged);
+        expect(damaged.main.stdout).toMatch(
+          /::warning::machine cache: restore failed, building without it: \S+ was found but could not be restored \(2 attempts: /,
+        );
+        await v1.setFault({});
         expect(v1.serverErrors()).toEqual([]);
       } finally {
         await v1.stop();
