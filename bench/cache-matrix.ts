@@ -15,13 +15,15 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type * as Sqlite from 'node:sqlite';
 
+import type { CacheDirs } from '../src/bitbake/workspace.js';
 import type * as Caches from '../src/cache/caches.js';
 import type * as Keys from '../src/cache/keys.js';
 import type * as Parts from '../src/cache/parts.js';
 import { applyClientEnv, type CacheService, startCacheService } from '../test/support/cache-service/index.js';
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { describeMachine, measuredAt } from './support/doc.js';
-import { median, mib, seconds, table } from './support/stats.js';
+import { useShippedWorker } from './support/shipped-worker.js';
+import { median, mib, middleHalf, seconds, table } from './support/stats.js';
 
 export interface MatrixOptions {
   root: string;
@@ -98,19 +100,25 @@ export async function cacheMatrix(o: MatrixOptions): Promise<string> {
   await fs.rm(work, { recursive: true, force: true });
   const machineDesc = describeMachine(o.root);
   const date = measuredAt();
+  await useShippedWorker();
   const service = await startCacheService({ protocol: 'v2' });
   const undo = applyClientEnv(service, { RUNNER_TEMP: path.join(work, 'client-temp') });
   const results = new Map<string, RunFigures[]>();
   try {
     for (const share of SHARES) {
-      for (const layout of LAYOUTS) {
-        o.log(`share ${share}%, ${layout} layout`);
-        const prefix = `m${share}-${layout}`;
-        results.set(
-          prefix,
-          await simulate({ share, layout, prefix, work, service, runs: o.runs, o, caches, keys, parts }),
-        );
+      o.log(`share ${share}%: ${LAYOUTS.join(' and ')} layouts side by side`);
+      const sims = LAYOUTS.map((layout) =>
+        simulation({ share, layout, prefix: `m${share}-${layout}`, work, service, o, caches, keys, parts }),
+      );
+      for (let run = 1; run <= o.runs; run++) {
+        for (const sim of sims) await sim.begin(run);
+        // Leg by leg in both layouts, the order turning each time: a change in the machine's load
+        // falls on both alike, where layout after layout it fell on one of them.
+        for (let leg = 0; leg < MACHINES.length; leg++)
+          for (const sim of (run + leg) % 2 ? sims : [...sims].reverse()) await sim.restore(leg);
+        for (const sim of sims) await sim.finish(run);
       }
+      for (const sim of sims) results.set(sim.prefix, sim.figures);
     }
     if (service.serverErrors().length > 0)
       throw new Error(`cache service errors: ${service.serverErrors().join('; ')}`);
@@ -128,14 +136,23 @@ interface SimInput {
   prefix: string;
   work: string;
   service: CacheService;
-  runs: number;
   o: MatrixOptions;
   caches: typeof Caches;
   keys: typeof Keys;
   parts: typeof Parts;
 }
 
-async function simulate(s: SimInput): Promise<RunFigures[]> {
+/** One layout's matrix, a run at a time: the legs' restores one by one, then their builds and saves. */
+interface Simulation {
+  prefix: string;
+  figures: RunFigures[];
+  /** A new layer revision (after the first run), and every leg on a fresh runner. */
+  begin(run: number): Promise<void>;
+  restore(leg: number): Promise<void>;
+  finish(run: number): Promise<void>;
+}
+
+function simulation(s: SimInput): Simulation {
   const sharedCount = Math.round((OBJECTS_PER_MACHINE * s.share) / 100);
   const meanBytes = s.o.workingSetBytes / OBJECTS_PER_MACHINE;
   // Sizes vary (0.2x to 1.8x the mean) but are the same for every layout and share position.
@@ -152,7 +169,6 @@ async function simulate(s: SimInput): Promise<RunFigures[]> {
     bytes: size(i + 1000),
     generation: 0,
   }));
-  const figures: RunFigures[] = [];
   const settings: Caches.SaveSettings = {
     save: true,
     saveReason: '',
@@ -160,40 +176,50 @@ async function simulate(s: SimInput): Promise<RunFigures[]> {
     sizeLimitBytes: undefined,
     timeoutMs: 600_000,
   };
-  for (let run = 1; run <= s.runs; run++) {
-    if (run > 1) {
-      // A new layer revision: ~2% of every pool rebuilt with a new unihash.
-      for (const pool of [shared, own]) {
-        const n = Math.max(1, Math.round(pool.length * CHANGE_SHARE));
-        for (let k = 0; k < n; k++) pool[(run * 13 + k * 29) % pool.length]!.generation = run;
+  const figures: RunFigures[] = [];
+  let legs: { machine: string; dirs: CacheDirs; keys: Keys.CacheKeys }[] = [];
+  let restored: { r: Caches.RestoredCaches; seconds: number }[] = [];
+  const legRoot = (run: number, machine: string) => path.join(s.work, s.prefix, `${run}-${machine}`);
+
+  return {
+    prefix: s.prefix,
+    figures,
+    async begin(run) {
+      if (run > 1) {
+        // A new layer revision: ~2% of every pool rebuilt with a new unihash.
+        for (const pool of [shared, own]) {
+          const n = Math.max(1, Math.round(pool.length * CHANGE_SHARE));
+          for (let k = 0; k < n; k++) pool[(run * 13 + k * 29) % pool.length]!.generation = run;
+        }
       }
-    }
-    const legs = MACHINES.map((machine) => {
-      const root = path.join(s.work, s.prefix, `${run}-${machine}`, 'cache');
-      return {
-        machine,
-        dirs: {
-          sstate: path.join(root, 'sstate-cache'),
-          downloads: path.join(root, 'downloads'),
-          hashserv: path.join(root, 'hashserv'),
-        },
-        keys: s.keys.cacheKeys({
-          userPrefix: s.prefix,
-          series: 'scarthgap',
-          distro: 'poky',
+      legs = MACHINES.map((machine) => {
+        const root = path.join(legRoot(run, machine), 'cache');
+        return {
           machine,
-          targets: ['core-image-minimal'],
-          layers: [{ name: 'poky', commit: createHex(`rev${run}`).slice(0, 40) }],
-          localConf: [],
-          run: `${run}-1`,
-          buildHost: 'builder',
-          layout: s.layout,
-        }),
-      };
-    });
-    const restored = [];
-    for (const leg of legs) {
-      for (const d of Object.values(leg.dirs)) await fs.mkdir(d, { recursive: true });
+          dirs: {
+            sstate: path.join(root, 'sstate-cache'),
+            downloads: path.join(root, 'downloads'),
+            hashserv: path.join(root, 'hashserv'),
+          },
+          keys: s.keys.cacheKeys({
+            userPrefix: s.prefix,
+            series: 'scarthgap',
+            distro: 'poky',
+            machine,
+            targets: ['core-image-minimal'],
+            layers: [{ name: 'poky', commit: createHex(`rev${run}`).slice(0, 40) }],
+            localConf: [],
+            run: `${run}-1`,
+            buildHost: 'builder',
+            layout: s.layout,
+          }),
+        };
+      });
+      restored = [];
+      for (const leg of legs) for (const d of Object.values(leg.dirs)) await fs.mkdir(d, { recursive: true });
+    },
+    async restore(i) {
+      const leg = legs[i]!;
       const started = performance.now();
       const r = await s.caches.restoreCaches(
         leg.keys,
@@ -201,47 +227,48 @@ async function simulate(s: SimInput): Promise<RunFigures[]> {
         path.join(leg.dirs.sstate, '..', 'inventory.json'),
         600_000,
       );
-      restored.push({ r, seconds: (performance.now() - started) / 1000 });
-    }
-    const out: LegFigures[] = [];
-    for (const [i, leg] of legs.entries()) {
-      await build(leg.dirs, leg.machine, [...shared, ...own], restored[i]!.r.buildStartedMs);
-      const started = performance.now();
-      const saved = await s.caches.saveCaches(restored[i]!.r, leg.dirs, settings);
-      const seconds = (performance.now() - started) / 1000;
-      const up = saved.parts
-        ? saved.parts.filter((p) => p.key && !p.lostRace)
-        : [saved.sstate, saved.downloads].filter((c) => c.key);
-      out.push({
-        restore: restored[i]!.seconds,
-        save: seconds,
-        uploaded: up.reduce((n, p) => n + (p.archiveBytes ?? 0), 0),
-        kinds: saved.parts
-          ? saved.parts
-              .filter((p) => p.key && !p.lostRace && p.part !== 'downloads')
-              .map((p) => `${p.part} ${p.kind}`)
-              .join(', ') || 'nothing'
-          : saved.sstate.key
-            ? 'entry'
-            : 'nothing',
+      restored[i] = { r, seconds: (performance.now() - started) / 1000 };
+    },
+    async finish(run) {
+      const out: LegFigures[] = [];
+      for (const [i, leg] of legs.entries()) {
+        await build(leg.dirs, leg.machine, [...shared, ...own], restored[i]!.r.buildStartedMs);
+        const started = performance.now();
+        const saved = await s.caches.saveCaches(restored[i]!.r, leg.dirs, settings);
+        const seconds = (performance.now() - started) / 1000;
+        const up = saved.parts
+          ? saved.parts.filter((p) => p.key && !p.lostRace)
+          : [saved.sstate, saved.downloads].filter((c) => c.key);
+        out.push({
+          restore: restored[i]!.seconds,
+          save: seconds,
+          uploaded: up.reduce((n, p) => n + (p.archiveBytes ?? 0), 0),
+          kinds: saved.parts
+            ? saved.parts
+                .filter((p) => p.key && !p.lostRace && p.part !== 'downloads')
+                .map((p) => `${p.part} ${p.kind}`)
+                .join(', ') || 'nothing'
+            : saved.sstate.key
+              ? 'entry'
+              : 'nothing',
+        });
+        await deleteSuperseded(s, saved, leg.keys);
+        await fs.rm(legRoot(run, leg.machine), { recursive: true, force: true });
+      }
+      const held = s.service
+        .entries()
+        .filter((e) => e.key.startsWith(`smidr-v${s.layout === 'parts' ? 2 : 1}-${s.prefix}-`));
+      const uploaded = out.reduce((n, l) => n + l.uploaded, 0);
+      figures.push({
+        held: held.reduce((n, e) => n + e.sizeBytes, 0),
+        heldUncleaned: (figures.at(-1)?.heldUncleaned ?? 0) + uploaded,
+        legs: out,
       });
-      await deleteSuperseded(s, saved, leg.keys);
-      await fs.rm(path.join(s.work, s.prefix, `${run}-${leg.machine}`), { recursive: true, force: true });
-    }
-    const held = s.service
-      .entries()
-      .filter((e) => e.key.startsWith(`smidr-v${s.layout === 'parts' ? 2 : 1}-${s.prefix}-`));
-    const uploaded = out.reduce((n, l) => n + l.uploaded, 0);
-    figures.push({
-      held: held.reduce((n, e) => n + e.sizeBytes, 0),
-      heldUncleaned: (figures.at(-1)?.heldUncleaned ?? 0) + uploaded,
-      legs: out,
-    });
-    s.o.log(
-      `  run ${run}: held ${mib(figures.at(-1)!.held)}; ${out.map((l) => `${mib(l.uploaded)} (${l.kinds})`).join(' | ')}`,
-    );
-  }
-  return figures;
+      s.o.log(
+        `  ${s.layout} run ${run}: held ${mib(figures.at(-1)!.held)}; ${out.map((l) => `${mib(l.uploaded)} (${l.kinds})`).join(' | ')}`,
+      );
+    },
+  };
 }
 
 /**
@@ -304,6 +331,7 @@ function report(results: Map<string, RunFigures[]>, o: MatrixOptions, machine: s
       'held after the last run by single as shipped (never cleaned up)',
       'uploaded by an incremental leg (median, / working set)',
       'restore per leg (median): parts / single',
+      'restore, leg by leg: parts / single (median, middle half)',
       'save per leg (median): parts / single',
     ],
   ];
@@ -339,6 +367,9 @@ function report(results: Map<string, RunFigures[]>, o: MatrixOptions, machine: s
     const mean = (f: RunFigures[]) => f.reduce((n, r) => n + r.held, 0) / f.length;
     const shipped = s.at(-1)!.heldUncleaned;
     const restoreRatio = later(p, (l) => l.restore) / later(s, (l) => l.restore);
+    // Each leg against the same leg of the other layout, restored right before or after it.
+    const pairs = p.slice(1).flatMap((r, i) => r.legs.map((l, j) => l.restore / s[i + 1]!.legs[j]!.restore));
+    const times = (x: number) => `${x.toFixed(2)}x`;
     summary.push([
       `${share}%`,
       `${mib(p.at(-1)!.held)} / ${mib(s.at(-1)!.held)} = ${heldRatio.toFixed(2)}x`,
@@ -346,6 +377,7 @@ function report(results: Map<string, RunFigures[]>, o: MatrixOptions, machine: s
       `${mib(shipped)}: parts hold ${(p.at(-1)!.held / shipped).toFixed(2)}x`,
       `${mib(later(p, (l) => l.uploaded))} (${((later(p, (l) => l.uploaded) / workingSet) * 100).toFixed(0)}%); single: ${mib(later(s, (l) => l.uploaded))} (${((later(s, (l) => l.uploaded) / workingSet) * 100).toFixed(0)}%)`,
       `${seconds(later(p, (l) => l.restore))} / ${seconds(later(s, (l) => l.restore))} = ${restoreRatio.toFixed(2)}x`,
+      `${times(median(pairs))} (${middleHalf(pairs, times)})`,
       `${seconds(later(p, (l) => l.save))} / ${seconds(later(s, (l) => l.save))}`,
     ]);
     sections.push(`### Shared share ${share}%\n\n${table(rows)}`);
@@ -361,14 +393,16 @@ base and a cumulative delta) and **single** (one sstate entry per machine and ru
 each machine's working set is ${OBJECTS_PER_MACHINE} synthetic objects, ${mib(o.workingSetBytes)} of incompressible bytes, of
 which the shared share sits under \`universal/\` and is the same for every machine; before every run after the first, ${CHANGE_SHARE * 100}% of
 the objects of each pool get a new unihash and the older object is left unused (pruned as superseded). The legs of a run
-restore on fresh runners before any of them saves, as a matrix does, then save one after the other. After every save the
+restore on fresh runners before any of them saves, as a matrix does, then save one after the other. The two layouts run
+side by side: each leg restores in one layout right after the same leg in the other, the order turning from leg to leg,
+so the machine's load weighs on both alike; "leg by leg" is the median and middle half of those pairs' ratios. After every save the
 entries that save superseded are deleted, as the clean-up of issue 13 item 3 does (single layout: every older entry of the
 machine), so "held" is what the service keeps for the next run; that makes the single layout here stricter than it
 shipped, when nothing deleted entries and each run's stayed until the 10 GB quota evicted them ("as shipped": the sum of
 every archive it uploaded). Parts hold more than their ideal (the shared working set once and each machine's own) only by
 objects a base still carries after a build superseded them: a new base, which sheds them, is uploaded once the delta and
 those objects pass a third of the base. Uploaded: compressed archives. Times: wall clock of \`restoreCaches\` and
-\`saveCaches\` per leg.
+\`saveCaches\` per leg, with the cache worker as it ships (\`dist/cache-worker.js\`).
 
 ${table(summary)}
 

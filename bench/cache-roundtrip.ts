@@ -14,6 +14,7 @@ import { type CacheService, startCacheService } from '../test/support/cache-serv
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { describeMachine, measuredAt } from './support/doc.js';
 import { watchMemory } from './support/memory.js';
+import { useShippedWorker } from './support/shipped-worker.js';
 import { census, ensureTree, type Tree } from './support/sstate-tree.js';
 import { median, mib, ratio, seconds, table, throughput } from './support/stats.js';
 
@@ -96,9 +97,7 @@ export async function cacheRoundTrip(o: RoundTripOptions): Promise<string> {
   const machine = describeMachine(work);
   const date = measuredAt();
 
-  // The worker as it ships: dist/'s bundle, where lib/ (tsc's output, which the step here imports)
-  // has an unbundled one that loads @actions/cache file by file from node_modules, 20 MiB heavier.
-  await fs.copyFile(path.join(REPO_ROOT, 'dist', 'cache-worker.js'), path.join(REPO_ROOT, 'lib', 'cache-worker.js'));
+  await useShippedWorker();
   const service = await startCacheService({ protocol: 'v2' });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

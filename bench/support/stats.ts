@@ -39,3 +39,10 @@ export function parseSize(text: string): number {
   if (!m) throw new Error(`not a size: '${text}' (write e.g. 300M or 3G)`);
   return Math.round(Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()));
 }
+
+/** The middle half of a sample, from its first quartile to its third, as `lo–hi` in `format`. */
+export function middleHalf(xs: number[], format: (x: number) => string): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.round(q * (s.length - 1)))]!;
+  return `${format(at(0.25))}–${format(at(0.75))}`;
+}
