@@ -6,6 +6,7 @@
 import type { ContainerEngine } from '../action/constants.js';
 import type { BuildtoolsConfig } from './config.js';
 import { sectionKeys } from './keys.js';
+import type { OverrideNaming } from './overrides.js';
 import type { Entry, YamlReader } from './yaml-reader.js';
 
 /** One key's rule: what a valid value looks like and how an error says so. */
@@ -96,9 +97,9 @@ export function chooseBuildtools(
   fromFile: BuildtoolsConfig | undefined,
   input: BuildtoolsInput | undefined,
   engine: ContainerEngine,
-  /** How the inputs are named in a sentence: `the 'buildtools' input`, `--buildtools`. */
-  names: { input: string; sumInput: string },
+  naming: OverrideNaming,
 ): BuildtoolsChoice {
+  const names = { input: naming.mention('buildtools'), sumInput: naming.mention('buildtoolsSha256') };
   const version = input?.version;
   const sameRelease = fromFile !== undefined && (version === undefined || fromFile.version === version);
   if (!version && input?.sha256sum && !fromFile)

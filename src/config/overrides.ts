@@ -38,9 +38,20 @@ export interface CheckedOverrides {
 /** Overrides sort after every line of the file. */
 const AFTER_FILE = Infinity;
 
+/** A value laid over the file is wrong: reported after every problem of the file, in the entry point's words. */
+export function reportOverride(
+  r: YamlReader,
+  naming: OverrideNaming,
+  field: OverrideField,
+  what: string,
+  expected: string,
+): undefined {
+  return r.report(AFTER_FILE, `${naming.label(field)}: ${what}; expected ${expected}`);
+}
+
 export function checkOverrides(o: ConfigOverrides, naming: OverrideNaming, r: YamlReader): CheckedOverrides {
   const fail = (field: OverrideField, what: string, expected: string): undefined =>
-    r.report(AFTER_FILE, `${naming.label(field)}: ${what}; expected ${expected}`);
+    reportOverride(r, naming, field, what, expected);
   const name = (field: 'machine' | 'distro', what: string, example: string): string | undefined => {
     const value = o[field];
     if (value === undefined || BITBAKE_NAME.test(value)) return value;

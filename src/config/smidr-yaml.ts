@@ -22,7 +22,7 @@ import {
   POKY_VERSION,
   YOCTO_SERIES,
 } from './names.js';
-import { checkOverrides, type OverrideNaming } from './overrides.js';
+import { checkOverrides, type OverrideNaming, reportOverride } from './overrides.js';
 import { readSettings, type Settings } from './settings-yaml.js';
 import type { Entry, QuantityRule, YamlReader } from './yaml-reader.js';
 
@@ -93,15 +93,11 @@ export function readSmidrYaml(
     );
   const o = checkOverrides(overrides, naming, r);
   const engine = o.engine ?? container.engine ?? 'docker';
-  const tools = chooseBuildtools(buildtools, o.buildtools, engine, {
-    input: naming.mention('buildtools'),
-    sumInput: naming.mention('buildtoolsSha256'),
-  });
+  const tools = chooseBuildtools(buildtools, o.buildtools, engine, naming);
   const btEntry = root.get('buildtools');
   if (tools.warning) r.warn(btEntry?.keyNode, 'buildtools', tools.warning);
   if (tools.error?.about === 'file') r.error(btEntry?.value, '', tools.error.what, tools.error.expected);
-  else if (tools.error)
-    r.report(Infinity, `${naming.label('buildtools')}: ${tools.error.what}; expected ${tools.error.expected}`);
+  else if (tools.error) reportOverride(r, naming, 'buildtools', tools.error.what, tools.error.expected);
   const machine = o.machine ?? build.machine ?? baseSection.machine;
   const targets = o.targets ?? build.targets;
   const machineFailed = build.machineFailed || baseSection.machineFailed || o.machineFailed;

@@ -11,7 +11,7 @@ import { ConfigError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 import { chooseBuildtools } from '../buildtools-yaml.js';
 import type { BuildConfig, ConfigOptions, ConfigOverrides, LayerConfig } from '../config.js';
-import { type CheckedOverrides, checkOverrides } from '../overrides.js';
+import { type CheckedOverrides, checkOverrides, reportOverride } from '../overrides.js';
 import { YamlReader } from '../yaml-reader.js';
 import { isDict, isKasText, readKasFiles, repoRoot } from './files.js';
 import { type KasEnv, kasProject } from './project.js';
@@ -93,15 +93,11 @@ export function loadKasProject(
     const r = new YamlReader('', base.file);
     const o = checkOverrides(overrides, options.naming, r);
     const config = laidOver(base, o);
-    const tools = chooseBuildtools(base.kas?.buildtools?.config, o.buildtools, config.container.engine, {
-      input: options.naming.mention('buildtools'),
-      sumInput: options.naming.mention('buildtoolsSha256'),
-    });
+    const tools = chooseBuildtools(base.kas?.buildtools?.config, o.buildtools, config.container.engine, options.naming);
     const where = base.kas?.buildtools?.where ?? base.file;
     if (tools.warning) warnOnce(`${where}: buildtools: ${tools.warning}`);
     if (tools.error?.about === 'file') r.report(0, `${where}: ${tools.error.what}; expected ${tools.error.expected}`);
-    else if (tools.error)
-      r.report(0, `${options.naming.label('buildtools')}: ${tools.error.what}; expected ${tools.error.expected}`);
+    else if (tools.error) reportOverride(r, options.naming, 'buildtools', tools.error.what, tools.error.expected);
     r.throwProblems();
     if (tools.buildtools) config.buildtools = tools.buildtools;
     config.kas!.reload = read;
