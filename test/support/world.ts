@@ -79,6 +79,11 @@ export function standinReport(buildDir: string): StandinReport {
   return JSON.parse(readFileSync(path.join(buildDir, 'standin-report.json'), 'utf8')) as StandinReport;
 }
 
+/** The recipes that ran any task in the build, sorted: what was not taken from sstate. */
+export function recipesRun(report: StandinReport): string[] {
+  return [...new Set(report.tasks_run.map((t) => t.split(':')[0]!))].sort();
+}
+
 /**
  * Names of containers, running or not, that the action labelled as its own; with step results,
  * only those of these builds (other builds may run on the same Docker engine).
