@@ -278,7 +278,7 @@ function simulation(s: SimInput): Simulation {
  */
 async function deleteSuperseded(s: SimInput, saved: Caches.SavedCaches, k: Keys.CacheKeys): Promise<void> {
   if (saved.parts) {
-    for (const l of s.parts.supersededLineages(saved.parts))
+    for (const l of s.parts.supersededPartLineages(saved.parts))
       await s.service.deleteEntries((e) => e.key.startsWith(l.prefix) && !l.keep.includes(e.key));
     return;
   }

@@ -38839,21 +38839,6 @@ function discard(entry) {
     rmSync(stagingDir(entry), { recursive: true, force: true });
 }
 
-/**
- * The cache as parts and lineages (the default layout): keys, and whether a save uploads a delta
- * or a new base. Pure: no files, no service.
- *
- * Three parts, each its own lineage of entries:
- * - `shared`: sstate every MACHINE of a build host shares (sstate.ts sstateScope), one per series,
- *   distro and build host;
- * - `machine`: the machine's own sstate and the hash-equivalence DB, one per series, distro and MACHINE;
- * - `downloads`: DL_DIR, one per series.
- * A lineage holds a base (everything) and deltas on top of it. A delta is cumulative: everything
- * of the part that is not in its base, so a restore needs the base and the newest delta of that
- * base, two downloads at most, and older deltas are superseded. Entries are immutable and the
- * cache version hashes the path list, so the base and the delta each come from a fixed staging
- * directory (entries.ts), never from a list of files.
- */
 const PART_NAMES = ['shared', 'machine', 'downloads'];
 /**
  * A delta this large next to its base (its own bytes plus the base's bytes this build no longer
@@ -38911,7 +38896,7 @@ function planPartSave(i) {
  * After a save: a new base supersedes every other entry of its lineage, a delta every entry but
  * its base and itself (deltas are cumulative). A lost race or a part not saved supersedes nothing.
  */
-function supersededLineages$1(saved) {
+function supersededPartLineages(saved) {
     return saved.flatMap((s) => {
         if (!s.key || s.lostRace)
             return [];
@@ -44749,8 +44734,14 @@ function statusOf(e) {
 
 /** A 16-hex-digit hash of keys.ts followed by the next part of the key. */
 const HASH = '[0-9a-f]{16}-';
+/** The lineages a save supersedes, in the layout it saved in. */
+function supersededLineages(keys, saved) {
+    return saved.parts
+        ? supersededPartLineages(saved.parts)
+        : supersededSingleLineages(keys, { downloads: saved.downloads.key, sstate: saved.sstate.key });
+}
 /**
- * The lineages of today's key layout (keys.ts), for the parts this job saved:
+ * The lineages of the single-entry layout (keys.ts), for the parts this job saved:
  * - sstate: `…-sstate-<series>-<distro>-<machine>-`, the machine-level restore key. Below it the
  *   key holds the layer and config hashes and the run: the same machine's older revisions. Its
  *   own restore keys fall back to this level, so they restore the newest entry under it anyway.
@@ -44758,7 +44749,7 @@ const HASH = '[0-9a-f]{16}-';
  *   restore takes the newest entry of the series from any leg, so that entry holds what the older ones held.
  * A part not saved supersedes nothing.
  */
-function supersededLineages(keys, saved) {
+function supersededSingleLineages(keys, saved) {
     const lineages = [];
     // restoreKeys run from specific to general; keys.test.ts pins the levels used here.
     // After the prefix: sstate `<layers hash>-<config hash>-<run>`, downloads `<layers hash>-<machine>-<run>`.
@@ -62560,10 +62551,7 @@ async function saveToActionsCache(state, restored) {
     const cleanup = startCleanup(readCleanupSettings());
     await cleanup.before();
     const saved = await log$1.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
-    // The parts layout names its own lineages; the single-entry layout's come from its keys.
-    const lineages = saved.parts
-        ? supersededLineages$1(saved.parts)
-        : supersededLineages(restored.keys, { downloads: saved.downloads.key, sstate: saved.sstate.key });
+    const lineages = supersededLineages(restored.keys, saved);
     const cleaned = await log$1.group('Delete superseded cache entries', () => 
     // No restore time, no deletion: nothing is older than 0.
     cleanup.after(lineages, state.restoreStartedMs ?? 0));

@@ -6,7 +6,6 @@ import { removeContainer } from './bitbake/container.js';
 import { waitForServerExit } from './bitbake/run.js';
 import { type RestoredCaches, saveCaches, saveDecision } from './cache/caches.js';
 import { startCleanup } from './cache/cleanup.js';
-import { supersededLineages as partsSupersededLineages } from './cache/parts.js';
 import { saveRemote } from './cache/remote/session.js';
 import { supersededLineages } from './cache/superseded.js';
 import { housekeep } from './local/housekeeping.js';
@@ -68,10 +67,7 @@ async function saveToActionsCache(state: StepState, restored: RestoredCaches): P
   const cleanup = startCleanup(readCleanupSettings());
   await cleanup.before();
   const saved = await log.group('Save caches', () => saveCaches(restored, state.dirs.caches, state.cache));
-  // The parts layout names its own lineages; the single-entry layout's come from its keys.
-  const lineages = saved.parts
-    ? partsSupersededLineages(saved.parts)
-    : supersededLineages(restored.keys, { downloads: saved.downloads.key, sstate: saved.sstate.key });
+  const lineages = supersededLineages(restored.keys, saved);
   const cleaned = await log.group('Delete superseded cache entries', () =>
     // No restore time, no deletion: nothing is older than 0.
     cleanup.after(lineages, state.restoreStartedMs ?? 0),

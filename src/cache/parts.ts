@@ -13,6 +13,7 @@
  * cache version hashes the path list, so the base and the delta each come from a fixed staging
  * directory (entries.ts), never from a list of files.
  */
+import type { Lineage as SupersededLineage } from './superseded.js';
 
 export type PartName = 'shared' | 'machine' | 'downloads';
 
@@ -124,17 +125,11 @@ export interface SavedPart {
   lostRace?: boolean;
 }
 
-/** Entries of one lineage on this ref: those starting with `prefix`, except `keep`, are superseded. */
-export interface SupersededLineage {
-  prefix: string;
-  keep: string[];
-}
-
 /**
  * After a save: a new base supersedes every other entry of its lineage, a delta every entry but
  * its base and itself (deltas are cumulative). A lost race or a part not saved supersedes nothing.
  */
-export function supersededLineages(saved: readonly SavedPart[]): SupersededLineage[] {
+export function supersededPartLineages(saved: readonly SavedPart[]): SupersededLineage[] {
   return saved.flatMap((s) => {
     if (!s.key || s.lostRace) return [];
     if (s.kind === 'base') return [{ prefix: s.lineage, keep: [s.key] }];

@@ -5,8 +5,10 @@
  * a key prefix under which a newer entry makes the older ones useless to the restores that search it.
  * Pure: the REST calls are in github-entries.ts, the sequence in cleanup.ts.
  */
+import type { SavedCaches } from './caches.js';
 import type { CacheEntryInfo } from './github-entries.js';
 import type { CacheKeys } from './keys.js';
+import { supersededPartLineages } from './parts.js';
 
 /**
  * Entries whose key is `prefix` followed by text matching `rest` (if given) are superseded by the
@@ -22,8 +24,15 @@ export interface Lineage {
 /** A 16-hex-digit hash of keys.ts followed by the next part of the key. */
 const HASH = '[0-9a-f]{16}-';
 
+/** The lineages a save supersedes, in the layout it saved in. */
+export function supersededLineages(keys: CacheKeys, saved: SavedCaches): Lineage[] {
+  return saved.parts
+    ? supersededPartLineages(saved.parts)
+    : supersededSingleLineages(keys, { downloads: saved.downloads.key, sstate: saved.sstate.key });
+}
+
 /**
- * The lineages of today's key layout (keys.ts), for the parts this job saved:
+ * The lineages of the single-entry layout (keys.ts), for the parts this job saved:
  * - sstate: `…-sstate-<series>-<distro>-<machine>-`, the machine-level restore key. Below it the
  *   key holds the layer and config hashes and the run: the same machine's older revisions. Its
  *   own restore keys fall back to this level, so they restore the newest entry under it anyway.
@@ -31,7 +40,7 @@ const HASH = '[0-9a-f]{16}-';
  *   restore takes the newest entry of the series from any leg, so that entry holds what the older ones held.
  * A part not saved supersedes nothing.
  */
-export function supersededLineages(keys: CacheKeys, saved: { downloads?: string; sstate?: string }): Lineage[] {
+export function supersededSingleLineages(keys: CacheKeys, saved: { downloads?: string; sstate?: string }): Lineage[] {
   const lineages: Lineage[] = [];
   // restoreKeys run from specific to general; keys.test.ts pins the levels used here.
   // After the prefix: sstate `<layers hash>-<config hash>-<run>`, downloads `<layers hash>-<machine>-<run>`.

@@ -8,7 +8,7 @@ import {
   type PartSaveInput,
   planPartSave,
   stateOf,
-  supersededLineages,
+  supersededPartLineages,
 } from '../../src/cache/parts.js';
 import { parseSstateName, sstateScope } from '../../src/cache/sstate.js';
 import { lostRace } from '../../src/cache/transfer.js';
@@ -133,10 +133,10 @@ describe('planPartSave', () => {
   });
 });
 
-describe('supersededLineages', () => {
+describe('supersededPartLineages', () => {
   it('a base keeps itself; a delta its base and itself; a lost race or a skip nothing', () => {
     expect(
-      supersededLineages([
+      supersededPartLineages([
         { part: 'shared', lineage: 'S@', kind: 'base', key: 'S@base-2-x' },
         { part: 'machine', lineage: 'M@', kind: 'delta', key: 'M@delta-1-x-2-y', baseKey: 'M@base-1-x' },
         { part: 'downloads', lineage: 'D@', skipped: 'nothing new since the restore' },

@@ -1,10 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { readCleanupSettings } from '../../src/action/inputs.js';
+import type { SavedCaches } from '../../src/cache/caches.js';
 import { PERMISSION_NOTICE, startCleanup } from '../../src/cache/cleanup.js';
 import { type CacheEntriesApi, type CacheEntryInfo, CachePermissionDenied } from '../../src/cache/github-entries.js';
 import { cacheKeys, type KeyInputs } from '../../src/cache/keys.js';
-import { type Lineage, pickSuperseded, supersededLineages } from '../../src/cache/superseded.js';
+import {
+  type Lineage,
+  pickSuperseded,
+  supersededLineages,
+  supersededSingleLineages,
+} from '../../src/cache/superseded.js';
 import { renderCleanupSummary } from '../../src/report/cleanup-summary.js';
 import { actionLogger, setLogger } from '../../src/util/log.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -32,9 +38,9 @@ function entry(key: string, o: Partial<CacheEntryInfo> = {}): CacheEntryInfo {
   return { id: ++ids, key, ref: MAIN, sizeBytes: 1000, createdAtMs: T0 - 3_600_000, ...o };
 }
 
-describe('supersededLineages', () => {
+describe('supersededSingleLineages', () => {
   it('sstate: every entry of the same machine, series and distro, keeping the one saved', () => {
-    const [sstate] = supersededLineages(keys, { sstate: keys.sstate.key });
+    const [sstate] = supersededSingleLineages(keys, { sstate: keys.sstate.key });
     expect(sstate).toMatchObject({ prefix: 'smidr-v1-sstate-scarthgap-poky-qemux86-64-', keep: [keys.sstate.key] });
     const inLineage = (k: KeyInputs) =>
       pickSuperseded([entry(cacheKeys(k).sstate.key)], sstate!, { ref: MAIN, restoreStartedMs: T0 }).length === 1;
@@ -55,7 +61,7 @@ describe('supersededLineages', () => {
   });
 
   it("downloads: the series' entries of any machine and revision, keeping the one saved", () => {
-    const [downloads] = supersededLineages(keys, { downloads: keys.downloads.key });
+    const [downloads] = supersededSingleLineages(keys, { downloads: keys.downloads.key });
     expect(downloads).toMatchObject({ prefix: 'smidr-v1-downloads-scarthgap-', keep: [keys.downloads.key] });
     const inLineage = (k: KeyInputs) =>
       pickSuperseded([entry(cacheKeys(k).downloads.key)], downloads!, { ref: MAIN, restoreStartedMs: T0 }).length === 1;
@@ -67,16 +73,29 @@ describe('supersededLineages', () => {
 
   it('a user prefix stays in the lineage; a part not saved supersedes nothing', () => {
     const own = cacheKeys({ ...inputs, userPrefix: 'team' });
-    expect(supersededLineages(own, { sstate: own.sstate.key })[0]!.prefix).toBe(
+    expect(supersededSingleLineages(own, { sstate: own.sstate.key })[0]!.prefix).toBe(
       'smidr-v1-team-sstate-scarthgap-poky-qemux86-64-',
     );
-    expect(supersededLineages(keys, {})).toEqual([]);
-    expect(supersededLineages(keys, { downloads: keys.downloads.key })).toHaveLength(1);
+    expect(supersededSingleLineages(keys, {})).toEqual([]);
+    expect(supersededSingleLineages(keys, { downloads: keys.downloads.key })).toHaveLength(1);
+  });
+});
+
+describe('supersededLineages', () => {
+  it("follows the layout the save was made in: the parts' own lineages, or the single entry's from its keys", () => {
+    const single = { downloads: { key: keys.downloads.key }, sstate: { key: keys.sstate.key } };
+    expect(supersededLineages(keys, single as SavedCaches)).toEqual(
+      supersededSingleLineages(keys, { downloads: keys.downloads.key, sstate: keys.sstate.key }),
+    );
+    const parts = [{ part: 'shared', lineage: 'S@', kind: 'base', key: 'S@base-2-x' }] as const;
+    expect(supersededLineages(keys, { ...single, parts: [...parts] } as SavedCaches)).toEqual([
+      { prefix: 'S@', keep: ['S@base-2-x'] },
+    ]);
   });
 });
 
 describe('pickSuperseded', () => {
-  const [lineage] = supersededLineages(keys, { sstate: keys.sstate.key }) as [Lineage];
+  const [lineage] = supersededSingleLineages(keys, { sstate: keys.sstate.key }) as [Lineage];
   const older = (run: string) => cacheKeys({ ...inputs, run }).sstate.key;
   const scope = { ref: MAIN, restoreStartedMs: T0 };
 
@@ -139,7 +158,7 @@ function fakeApi(
 const settings = { token: 't', repository: 'smidr/example', ref: MAIN };
 
 describe('startCleanup', () => {
-  const lineages = supersededLineages(keys, { sstate: keys.sstate.key, downloads: keys.downloads.key });
+  const lineages = supersededSingleLineages(keys, { sstate: keys.sstate.key, downloads: keys.downloads.key });
   const oldSstate = () => entry(cacheKeys({ ...inputs, run: '100-1' }).sstate.key, { sizeBytes: 5000 });
   const oldDownloads = () =>
     entry(cacheKeys({ ...inputs, machine: 'qemuarm64', run: '100-1' }).downloads.key, { sizeBytes: 700 });
