@@ -23,7 +23,7 @@ import { applyClientEnv, type CacheService, startCacheService } from '../test/su
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { describeMachine, measuredAt } from './support/doc.js';
 import { useShippedWorker } from './support/shipped-worker.js';
-import { median, mib, middleHalf, seconds, table } from './support/stats.js';
+import { median, mib, middleHalf, ratio, seconds, table } from './support/stats.js';
 
 export interface MatrixOptions {
   root: string;
@@ -363,20 +363,21 @@ function report(results: Map<string, RunFigures[]>, o: MatrixOptions, machine: s
     }
     const later = (f: RunFigures[], g: (l: LegFigures) => number) => median(f.slice(1).flatMap((r) => r.legs.map(g)));
     const workingSet = median(s[0]!.legs.map((l) => l.uploaded));
-    const heldRatio = p.at(-1)!.held / s.at(-1)!.held;
     const mean = (f: RunFigures[]) => f.reduce((n, r) => n + r.held, 0) / f.length;
     const shipped = s.at(-1)!.heldUncleaned;
-    const restoreRatio = later(p, (l) => l.restore) / later(s, (l) => l.restore);
     // Each leg against the same leg of the other layout, restored right before or after it.
     const pairs = p.slice(1).flatMap((r, i) => r.legs.map((l, j) => l.restore / s[i + 1]!.legs[j]!.restore));
-    const times = (x: number) => `${x.toFixed(2)}x`;
+    const times = (x: number) => ratio(x, 1);
     summary.push([
       `${share}%`,
-      `${mib(p.at(-1)!.held)} / ${mib(s.at(-1)!.held)} = ${heldRatio.toFixed(2)}x`,
-      `${mib(mean(p))} / ${mib(mean(s))} = ${(mean(p) / mean(s)).toFixed(2)}x`,
-      `${mib(shipped)}: parts hold ${(p.at(-1)!.held / shipped).toFixed(2)}x`,
+      `${mib(p.at(-1)!.held)} / ${mib(s.at(-1)!.held)} = ${ratio(p.at(-1)!.held, s.at(-1)!.held)}`,
+      `${mib(mean(p))} / ${mib(mean(s))} = ${ratio(mean(p), mean(s))}`,
+      `${mib(shipped)}: parts hold ${ratio(p.at(-1)!.held, shipped)}`,
       `${mib(later(p, (l) => l.uploaded))} (${((later(p, (l) => l.uploaded) / workingSet) * 100).toFixed(0)}%); single: ${mib(later(s, (l) => l.uploaded))} (${((later(s, (l) => l.uploaded) / workingSet) * 100).toFixed(0)}%)`,
-      `${seconds(later(p, (l) => l.restore))} / ${seconds(later(s, (l) => l.restore))} = ${restoreRatio.toFixed(2)}x`,
+      `${seconds(later(p, (l) => l.restore))} / ${seconds(later(s, (l) => l.restore))} = ${ratio(
+        later(p, (l) => l.restore),
+        later(s, (l) => l.restore),
+      )}`,
       `${times(median(pairs))} (${middleHalf(pairs, times)})`,
       `${seconds(later(p, (l) => l.save))} / ${seconds(later(s, (l) => l.save))}`,
     ]);
